@@ -6,6 +6,7 @@
 
 pub mod bandwidth;
 pub mod chunks;
+pub mod content;
 pub mod hash;
 pub mod lifecycle;
 pub mod limits;
@@ -14,6 +15,7 @@ pub mod place;
 pub mod reach;
 pub mod replica;
 pub mod role;
+pub mod token;
 
 pub use bandwidth::BandwidthClass;
 pub use chunks::{ChunkLayout, ChunkSlice};

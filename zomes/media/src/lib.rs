@@ -1,1 +1,131 @@
+//! Coordinator zome of Elohim Media: the API a UI (or the sidecar) calls. Each extern is a
+//! thin wrapper over a plain function in the module named for what it works on.
 
+use hdk::prelude::*;
+
+mod blobs;
+mod content;
+mod custodians;
+mod places;
+mod replicas;
+mod tokens;
+mod versions;
+
+pub use blobs::{BlobAccess, ManifestView};
+pub use content::{ContentView, SetLifecycleInput, UpdateContentInput};
+pub use custodians::{CommitmentView, UpdateCommitmentInput};
+pub use replicas::{RefreshReplicaInput, ReplicaView};
+pub use tokens::{IssueTokenInput, IssuedToken};
+
+use media_integrity::{AgentPlace, BlobManifest, ContentNode, CustodianCommitment, ReplicaStatus};
+use media_rules::Place;
+
+#[hdk_extern]
+pub fn create_content(node: ContentNode) -> ExternResult<ContentView> {
+    content::create_content(node)
+}
+
+#[hdk_extern]
+pub fn get_latest_content(id: ActionHash) -> ExternResult<Option<ContentView>> {
+    content::get_visible_content(id)
+}
+
+#[hdk_extern]
+pub fn update_content(input: UpdateContentInput) -> ExternResult<ContentView> {
+    content::update_content(input)
+}
+
+#[hdk_extern]
+pub fn set_lifecycle(input: SetLifecycleInput) -> ExternResult<ContentView> {
+    content::set_lifecycle(input)
+}
+
+#[hdk_extern]
+pub fn delete_content(id: ActionHash) -> ExternResult<ActionHash> {
+    content::delete_content(id)
+}
+
+#[hdk_extern]
+pub fn list_visible_content(_: ()) -> ExternResult<Vec<ContentView>> {
+    content::list_visible_content()
+}
+
+#[hdk_extern]
+pub fn register_blob_manifest(manifest: BlobManifest) -> ExternResult<ManifestView> {
+    blobs::register_blob_manifest(manifest)
+}
+
+#[hdk_extern]
+pub fn get_blob_manifest(id: ActionHash) -> ExternResult<Option<ManifestView>> {
+    blobs::get_blob_manifest(id)
+}
+
+#[hdk_extern]
+pub fn find_blob_manifests(blob_hash: String) -> ExternResult<Vec<ManifestView>> {
+    blobs::find_blob_manifests(&blob_hash)
+}
+
+#[hdk_extern]
+pub fn get_blob_access(blob_hash: String) -> ExternResult<Vec<BlobAccess>> {
+    blobs::get_blob_access(&blob_hash)
+}
+
+#[hdk_extern]
+pub fn commit_as_custodian(commitment: CustodianCommitment) -> ExternResult<CommitmentView> {
+    custodians::commit_as_custodian(commitment)
+}
+
+#[hdk_extern]
+pub fn update_commitment(input: UpdateCommitmentInput) -> ExternResult<CommitmentView> {
+    custodians::update_commitment(input)
+}
+
+#[hdk_extern]
+pub fn withdraw_commitment(id: ActionHash) -> ExternResult<ActionHash> {
+    custodians::withdraw_commitment(id)
+}
+
+#[hdk_extern]
+pub fn list_live_commitments(_: ()) -> ExternResult<Vec<CommitmentView>> {
+    custodians::list_live_commitments()
+}
+
+#[hdk_extern]
+pub fn record_replica(status: ReplicaStatus) -> ExternResult<ReplicaView> {
+    replicas::record_replica(status)
+}
+
+#[hdk_extern]
+pub fn refresh_replica(input: RefreshReplicaInput) -> ExternResult<ReplicaView> {
+    replicas::refresh_replica(input)
+}
+
+#[hdk_extern]
+pub fn list_replicas(manifest: ActionHash) -> ExternResult<Vec<ReplicaView>> {
+    replicas::list_replicas(manifest)
+}
+
+#[hdk_extern]
+pub fn set_my_place(place: Place) -> ExternResult<ActionHash> {
+    places::set_my_place(AgentPlace { place })
+}
+
+#[hdk_extern]
+pub fn get_agent_place(agent: AgentPubKey) -> ExternResult<Option<Place>> {
+    places::get_agent_place(agent)
+}
+
+#[hdk_extern]
+pub fn issue_access_token(input: IssueTokenInput) -> ExternResult<IssuedToken> {
+    tokens::issue_access_token(input)
+}
+
+/// The calling agent's key.
+pub(crate) fn me() -> ExternResult<AgentPubKey> {
+    Ok(agent_info()?.agent_initial_pubkey)
+}
+
+/// A guest error with `message`, for refusals the coordinator makes before validation.
+pub(crate) fn refuse(message: impl Into<String>) -> WasmError {
+    wasm_error!(WasmErrorInner::Guest(message.into()))
+}

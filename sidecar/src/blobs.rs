@@ -1,0 +1,137 @@
+//! The blob index: for each blob the sidecar holds whole, its manifest (how it is cut
+//! into chunks, its MIME type), persisted as versioned JSON and cached in memory.
+
+use crate::atomic::write_atomic;
+use crate::hash::Hash32;
+use media_rules::manifest::BlobManifest;
+use serde::{Deserialize, Serialize};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The record format this version writes.
+pub const FORMAT: u32 = 1;
+
+/// What the sidecar knows about a stored blob.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlobRecord {
+    /// Format version, for migrations.
+    pub format: u32,
+    /// The blob's manifest.
+    pub manifest: BlobManifest,
+    /// When the blob was completed here, seconds since the Unix epoch.
+    pub created_at: u64,
+}
+
+impl BlobRecord {
+    /// A record for a manifest completed now.
+    pub fn new(manifest: BlobManifest) -> Self {
+        let created_at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        BlobRecord { format: FORMAT, manifest, created_at }
+    }
+
+    /// The blob's chunk hashes, parsed.
+    pub fn chunk_hashes(&self) -> io::Result<Vec<Hash32>> {
+        self.manifest
+            .chunks
+            .iter()
+            .map(|c| c.parse().map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{e}"))))
+            .collect()
+    }
+}
+
+/// Blob records on disk under `blobs/ab/cd/<hash>.json`, with a bounded in-memory cache.
+pub struct BlobIndex {
+    root: PathBuf,
+    cache: moka::sync::Cache<Hash32, Arc<BlobRecord>>,
+}
+
+impl BlobIndex {
+    /// Opens (creating) the index under `dir`.
+    pub fn open(dir: &Path) -> io::Result<Self> {
+        let root = dir.join("blobs");
+        std::fs::create_dir_all(&root)?;
+        let cache = moka::sync::Cache::builder()
+            .weigher(|_, r: &Arc<BlobRecord>| 1 + r.manifest.chunks.len() as u32 / 64)
+            .max_capacity(64 * 1024)
+            .build();
+        Ok(BlobIndex { root, cache })
+    }
+
+    fn path(&self, hash: &Hash32) -> PathBuf {
+        let hex = hash.to_hex();
+        self.root.join(&hex[0..2]).join(&hex[2..4]).join(format!("{hex}.json"))
+    }
+
+    /// The record of a blob held whole, if any.
+    pub fn get(&self, hash: &Hash32) -> io::Result<Option<Arc<BlobRecord>>> {
+        if let Some(r) = self.cache.get(hash) {
+            return Ok(Some(r));
+        }
+        let bytes = match std::fs::read(self.path(hash)) {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let record = Arc::new(migrate(&bytes)?);
+        self.cache.insert(*hash, record.clone());
+        Ok(Some(record))
+    }
+
+    /// Stores a record atomically; the blob becomes visible at this moment.
+    pub fn put(&self, record: BlobRecord) -> io::Result<Arc<BlobRecord>> {
+        let hash: Hash32 = record
+            .manifest
+            .hash
+            .parse()
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("{e}")))?;
+        let json = serde_json::to_vec(&record).map_err(io::Error::other)?;
+        write_atomic(&self.path(&hash), &json)?;
+        let record = Arc::new(record);
+        self.cache.insert(hash, record.clone());
+        Ok(record)
+    }
+
+    /// Forgets a blob (its chunks are left to the caller).
+    pub fn delete(&self, hash: &Hash32) -> io::Result<bool> {
+        self.cache.invalidate(hash);
+        match std::fs::remove_file(self.path(hash)) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The hashes of every blob held.
+    pub fn list(&self) -> io::Result<Vec<Hash32>> {
+        let mut out = Vec::new();
+        for a in std::fs::read_dir(&self.root)? {
+            for b in std::fs::read_dir(a?.path())? {
+                for f in std::fs::read_dir(b?.path())? {
+                    let name = f?.file_name();
+                    if let Some(hex) = name.to_str().and_then(|n| n.strip_suffix(".json")) {
+                        if let Ok(h) = hex.parse() {
+                            out.push(h);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Reads a record of any known format and brings it to the current one.
+fn migrate(bytes: &[u8]) -> io::Result<BlobRecord> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(io::Error::other)?;
+    match value.get("format").and_then(|f| f.as_u64()) {
+        Some(1) => serde_json::from_value(value).map_err(io::Error::other),
+        other => Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("blob record format {other:?} is not supported by this version"),
+        )),
+    }
+}

@@ -1,0 +1,119 @@
+//! Configuration: flags, then environment variables, then an optional TOML file, then
+//! defaults — the first that names a setting wins.
+
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// The sidecar's resolved settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    pub listen: SocketAddr,
+    /// Where chunks, blob records and uploads are kept.
+    pub data_dir: PathBuf,
+    /// Chunk size for new blobs.
+    pub chunk_size: u32,
+    /// Largest upload accepted, in bytes.
+    pub max_upload_bytes: u64,
+}
+
+/// Default listen address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8788";
+/// Default upload limit: 16 GiB (videos up to 10 GB with room to spare).
+pub const DEFAULT_MAX_UPLOAD: u64 = 16 << 30;
+
+/// The settings as flags and environment variables.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ConfigArgs {
+    /// TOML file with any of the settings below.
+    #[arg(long, env = "ELOHIM_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on.
+    #[arg(long, env = "ELOHIM_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Data directory.
+    #[arg(long, env = "ELOHIM_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Chunk size in bytes for new blobs (64 KiB – 16 MiB).
+    #[arg(long, env = "ELOHIM_CHUNK_SIZE")]
+    pub chunk_size: Option<u32>,
+    /// Largest upload accepted, in bytes.
+    #[arg(long, env = "ELOHIM_MAX_UPLOAD_BYTES")]
+    pub max_upload_bytes: Option<u64>,
+}
+
+/// The settings a TOML file may hold.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    chunk_size: Option<u32>,
+    max_upload_bytes: Option<u64>,
+}
+
+/// Why the configuration could not be resolved.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The TOML file could not be read.
+    #[error("cannot read {0}: {1}")]
+    Read(PathBuf, std::io::Error),
+    /// The TOML file is malformed.
+    #[error("invalid config file {0}: {1}")]
+    Parse(PathBuf, toml::de::Error),
+    /// A setting is out of range.
+    #[error("invalid setting: {0}")]
+    Invalid(String),
+}
+
+impl ConfigArgs {
+    /// Merges flags, environment, file and defaults into a checked [`Config`].
+    pub fn resolve(&self) -> Result<Config, ConfigError> {
+        let file = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read(path.clone(), e))?;
+                toml::from_str(&text).map_err(|e| ConfigError::Parse(path.clone(), e))?
+            }
+            None => FileConfig::default(),
+        };
+        let config = Config {
+            listen: self.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default")),
+            data_dir: self.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("elohim-data")),
+            chunk_size: self.chunk_size.or(file.chunk_size).unwrap_or(media_rules::limits::DEFAULT_CHUNK_SIZE),
+            max_upload_bytes: self.max_upload_bytes.or(file.max_upload_bytes).unwrap_or(DEFAULT_MAX_UPLOAD),
+        };
+        use media_rules::limits::{MAX_CHUNK_SIZE, MIN_CHUNK_SIZE};
+        media_rules::limits::check_range("chunk_size", config.chunk_size, MIN_CHUNK_SIZE..=MAX_CHUNK_SIZE)
+            .map_err(ConfigError::Invalid)?;
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_beat_the_file_which_beats_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "chunk_size = 131072\nlisten = \"127.0.0.1:9000\"\n").unwrap();
+        let args = ConfigArgs { config: Some(path), listen: Some("127.0.0.1:9001".parse().unwrap()), ..Default::default() };
+        let c = args.resolve().unwrap();
+        assert_eq!(c.listen.port(), 9001);
+        assert_eq!(c.chunk_size, 131072);
+        assert_eq!(c.max_upload_bytes, DEFAULT_MAX_UPLOAD);
+    }
+
+    #[test]
+    fn bad_settings_are_refused() {
+        let args = ConfigArgs { chunk_size: Some(10), ..Default::default() };
+        assert!(args.resolve().unwrap_err().to_string().contains("chunk_size"));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "colour = 3\n").unwrap();
+        let args = ConfigArgs { config: Some(path), ..Default::default() };
+        assert!(matches!(args.resolve(), Err(ConfigError::Parse(..))));
+    }
+}

@@ -1,0 +1,104 @@
+//! The sidecar's API errors, each mapped to an HTTP status in one place.
+
+use warp::http::StatusCode;
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A hash in the path or body is not 64 lowercase hex characters.
+    #[error("malformed hash: {0}")]
+    MalformedHash(String),
+    /// A path parameter that is not what the route takes.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// No such blob, chunk or upload.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The body is larger than the configured limit.
+    #[error("body exceeds the limit of {limit} bytes")]
+    TooLarge {
+        /// The configured limit.
+        limit: u64,
+    },
+    /// The body ended before the length it announced.
+    #[error("body ended after {got} of {expected} bytes")]
+    Truncated {
+        /// Bytes received.
+        got: u64,
+        /// Bytes announced.
+        expected: u64,
+    },
+    /// The bytes do not hash to what they were said to be.
+    #[error("content does not match its hash: expected {expected}, got {actual}")]
+    HashMismatch {
+        /// The hash the client named.
+        expected: String,
+        /// The hash of what arrived.
+        actual: String,
+    },
+    /// A tus PATCH at an offset other than the upload's.
+    #[error("upload offset is {current}, not {given}")]
+    OffsetConflict {
+        /// The upload's offset.
+        current: u64,
+        /// The offset the client sent.
+        given: u64,
+    },
+    /// A required header is missing or malformed.
+    #[error("header {0}")]
+    Header(String),
+    /// A tus request with an unsupported protocol version.
+    #[error("unsupported Tus-Resumable version")]
+    TusVersion,
+    /// Request not allowed without credentials.
+    #[error("authentication required: {0}")]
+    Unauthorized(String),
+    /// Credentials given but not good enough.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// A stored chunk failed verification; it was quarantined.
+    #[error("stored chunk {0} is corrupt and was quarantined")]
+    Corrupt(String),
+    /// The conductor could not be asked.
+    #[error("conductor unavailable: {0}")]
+    Conductor(String),
+    /// Disk or other local I/O failure.
+    #[error("storage error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl ApiError {
+    /// The HTTP status this error answers with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::MalformedHash(_) | ApiError::BadRequest(_) | ApiError::Header(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            ApiError::Truncated { .. } => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::HashMismatch { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::OffsetConflict { .. } => StatusCode::CONFLICT,
+            ApiError::TusVersion => StatusCode::PRECONDITION_FAILED,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Corrupt(_) => StatusCode::BAD_GATEWAY,
+            ApiError::Conductor(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl warp::reject::Reject for ApiError {}
+
+/// A JSON error response `{"error": "...", "status": N}`.
+pub fn error_response(err: &ApiError) -> warp::reply::Response {
+    let body = serde_json::json!({ "error": err.to_string(), "status": err.status().as_u16() });
+    let mut resp = warp::reply::with_status(warp::reply::json(&body), err.status()).into_response();
+    if let ApiError::TusVersion = err {
+        resp.headers_mut().insert("Tus-Version", warp::http::HeaderValue::from_static("1.0.0"));
+    }
+    resp
+}
+
+use warp::Reply;

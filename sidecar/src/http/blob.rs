@@ -1,0 +1,113 @@
+//! `GET`/`HEAD /api/blob/{hash}` and `/api/blob/{hash}/{index}`: decide (RFC 9110
+//! preconditions and ranges), then render the decision into a response.
+
+use super::body::{blob_ranges, Multipart};
+use super::conditional::{evaluate, Outcome, Preconditions};
+use super::range::RangeDecision;
+use super::chunk::send_chunk;
+use crate::blobs::BlobRecord;
+use crate::error::ApiError;
+use crate::hash::Hash32;
+use crate::state::Sidecar;
+use std::sync::Arc;
+use warp::http::{header, HeaderMap, HeaderValue, Method, Response, StatusCode};
+use warp::hyper::Body;
+
+/// One year: blobs are content-addressed and never change.
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+/// Serves a blob, whole or by ranges.
+pub async fn get_blob(
+    state: Arc<Sidecar>,
+    hash: String,
+    method: Method,
+    headers: HeaderMap,
+) -> Result<Response<Body>, ApiError> {
+    let hash: Hash32 = hash.parse()?;
+    let record = state.blobs.get(&hash)?.ok_or(ApiError::NotFound("blob"))?;
+    let etag = format!("\"{hash}\"");
+    let len = record.manifest.size;
+    let pre = Preconditions {
+        if_match: header_str(&headers, header::IF_MATCH),
+        if_none_match: header_str(&headers, header::IF_NONE_MATCH),
+        range: header_str(&headers, header::RANGE),
+        if_range: header_str(&headers, header::IF_RANGE),
+    };
+    let outcome = evaluate(&pre, &etag, len);
+    let mut builder = Response::builder()
+        .header(header::ETAG, &etag)
+        .header(header::ACCEPT_RANGES, "bytes")
+        .header(header::CACHE_CONTROL, IMMUTABLE)
+        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    let head = method == Method::HEAD;
+    let (status, ranges, multipart) = match outcome {
+        Outcome::PreconditionFailed => return empty(builder.status(StatusCode::PRECONDITION_FAILED)),
+        Outcome::NotModified => return empty(builder.status(StatusCode::NOT_MODIFIED)),
+        Outcome::Send(RangeDecision::Unsatisfiable) => {
+            builder = builder.header(header::CONTENT_RANGE, format!("bytes */{len}"));
+            return empty(builder.status(StatusCode::RANGE_NOT_SATISFIABLE));
+        }
+        Outcome::Send(RangeDecision::Full) => (StatusCode::OK, vec![0..len], None),
+        Outcome::Send(RangeDecision::Partial(ranges)) if ranges.len() == 1 => {
+            let r = &ranges[0];
+            builder = builder.header(header::CONTENT_RANGE, format!("bytes {}-{}/{len}", r.start, r.end - 1));
+            (StatusCode::PARTIAL_CONTENT, ranges, None)
+        }
+        Outcome::Send(RangeDecision::Partial(ranges)) => {
+            let mp = Multipart::new(&record.manifest.mime_type, len);
+            (StatusCode::PARTIAL_CONTENT, ranges, Some(mp))
+        }
+    };
+    let (content_type, body_len) = match &multipart {
+        Some(mp) => (format!("multipart/byteranges; boundary={}", mp.boundary), mp.body_len(&ranges)),
+        None => (record.manifest.mime_type.clone(), ranges[0].end - ranges[0].start),
+    };
+    builder = builder
+        .status(status)
+        .header(header::CONTENT_TYPE, content_type)
+        .header(header::CONTENT_LENGTH, body_len);
+    if head || body_len == 0 {
+        return empty(builder);
+    }
+    verify_first_chunk(&state, &record, ranges[0].start).await?;
+    let stream = blob_ranges(state.reader.clone(), record, ranges, multipart, state.metrics.clone());
+    builder.body(Body::wrap_stream(stream)).map_err(|e| ApiError::Io(std::io::Error::other(e)))
+}
+
+/// Serves chunk `index` of a blob.
+pub async fn get_blob_chunk(
+    state: Arc<Sidecar>,
+    hash: String,
+    index: String,
+    method: Method,
+) -> Result<Response<Body>, ApiError> {
+    let hash: Hash32 = hash.parse()?;
+    let index: usize = index
+        .parse()
+        .map_err(|_| ApiError::BadRequest(format!("chunk index must be a number, got '{index}'")))?;
+    let record = state.blobs.get(&hash)?.ok_or(ApiError::NotFound("blob"))?;
+    let chunk = record.manifest.chunks.get(index).ok_or(ApiError::NotFound("chunk"))?;
+    send_chunk(&state, chunk.parse()?, &method).await
+}
+
+/// Checks the chunk holding `offset` before the status line goes out, so that a corrupt
+/// or missing first chunk is an error response rather than a cut-off body.
+async fn verify_first_chunk(state: &Sidecar, record: &BlobRecord, offset: u64) -> Result<(), ApiError> {
+    let index = offset / u64::from(record.manifest.chunk_size);
+    let hash: Hash32 = record.manifest.chunks[index as usize].parse()?;
+    state.reader.ensure_verified(hash).await
+}
+
+fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// A response with headers only.
+pub fn empty(builder: warp::http::response::Builder) -> Result<Response<Body>, ApiError> {
+    builder.body(Body::empty()).map_err(|e| ApiError::Io(std::io::Error::other(e)))
+}
+
+/// A header value from a string known to be valid ASCII.
+pub fn value(s: &str) -> HeaderValue {
+    HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static(""))
+}

@@ -1,0 +1,94 @@
+//! Peer chunk exchange: `GET`/`HEAD`/`PUT /api/chunk/{hash}` and `POST /api/chunks/have`.
+
+use super::blob::{empty, IMMUTABLE};
+use crate::error::ApiError;
+use crate::hash::Hash32;
+use crate::reader::ChunkReader;
+use crate::state::Sidecar;
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use warp::http::{header, Method, Response, StatusCode};
+use warp::hyper::Body;
+
+/// Most hashes one `have` request may ask about.
+pub const MAX_HAVE: usize = 10_000;
+
+/// Sends one verified chunk whole.
+pub async fn send_chunk(state: &Sidecar, hash: Hash32, method: &Method) -> Result<Response<Body>, ApiError> {
+    let file = state.reader.open(hash).await?;
+    let len = file.len();
+    let builder = Response::builder()
+        .status(StatusCode::OK)
+        .header(header::ETAG, format!("\"{hash}\""))
+        .header(header::CACHE_CONTROL, IMMUTABLE)
+        .header(header::CONTENT_TYPE, "application/octet-stream")
+        .header(header::CONTENT_LENGTH, len);
+    if method == Method::HEAD {
+        return empty(builder);
+    }
+    let bytes = ChunkReader::read(file, 0, len as usize).await?;
+    state.metrics.bytes_out.inc_by(len);
+    builder.body(Body::from(bytes)).map_err(|e| ApiError::Io(std::io::Error::other(e)))
+}
+
+/// `GET`/`HEAD /api/chunk/{hash}`.
+pub async fn get_chunk(state: Arc<Sidecar>, hash: String, method: Method) -> Result<Response<Body>, ApiError> {
+    send_chunk(&state, hash.parse()?, &method).await
+}
+
+/// `PUT /api/chunk/{hash}`: stores the body if it hashes to the name (422 otherwise,
+/// storing nothing). 201 when new, 200 when already held.
+pub async fn put_chunk(state: Arc<Sidecar>, hash: String, body: Bytes) -> Result<Response<Body>, ApiError> {
+    let hash: Hash32 = hash.parse()?;
+    state.metrics.bytes_in.inc_by(body.len() as u64);
+    let store = state.reader.store().clone();
+    let (actual, stored) = tokio::task::spawn_blocking(move || -> std::io::Result<(Hash32, bool)> {
+        let actual = Hash32::of(&body);
+        let stored = actual == hash && store.put(&hash, &body)?;
+        Ok((actual, stored))
+    })
+    .await
+    .map_err(std::io::Error::other)??;
+    if actual != hash {
+        state.metrics.verification_failures.inc();
+        return Err(ApiError::HashMismatch { expected: hash.to_hex(), actual: actual.to_hex() });
+    }
+    let status = if stored { StatusCode::CREATED } else { StatusCode::OK };
+    empty(Response::builder().status(status).header(header::ETAG, format!("\"{hash}\"")))
+}
+
+/// The body of `POST /api/chunks/have`.
+#[derive(Debug, Deserialize)]
+pub struct HaveRequest {
+    /// Chunk hashes, lowercase hex.
+    pub hashes: Vec<String>,
+}
+
+/// The answer: the subset held here, in the order asked.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct HaveResponse {
+    /// Chunk hashes held.
+    pub have: Vec<Hash32>,
+}
+
+/// `POST /api/chunks/have`.
+pub async fn have(state: Arc<Sidecar>, req: HaveRequest) -> Result<Response<Body>, ApiError> {
+    if req.hashes.len() > MAX_HAVE {
+        return Err(ApiError::BadRequest(format!("at most {MAX_HAVE} hashes per request")));
+    }
+    let hashes: Vec<Hash32> = req.hashes.iter().map(|h| h.parse()).collect::<Result<_, _>>()?;
+    let store = state.reader.store().clone();
+    let have = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<Hash32>> {
+        let mut out = Vec::new();
+        for h in hashes {
+            if store.has(&h)? {
+                out.push(h);
+            }
+        }
+        Ok(out)
+    })
+    .await
+    .map_err(std::io::Error::other)??;
+    Ok(super::json(StatusCode::OK, &HaveResponse { have }))
+}

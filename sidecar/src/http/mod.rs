@@ -1,0 +1,163 @@
+//! The HTTP API: routes, and the one place where errors and unmatched requests become
+//! responses.
+
+pub mod blob;
+pub mod body;
+pub mod chunk;
+pub mod conditional;
+pub mod range;
+pub mod tus;
+pub mod upload;
+
+use crate::error::{error_response, ApiError};
+use crate::metrics::route_label;
+use crate::state::Sidecar;
+use serde::Serialize;
+use std::convert::Infallible;
+use std::sync::Arc;
+use warp::http::{HeaderMap, Method, Response, StatusCode};
+use warp::hyper::Body;
+use warp::{Filter, Rejection, Reply};
+
+/// A JSON response.
+pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
+    warp::reply::with_status(warp::reply::json(value), status).into_response()
+}
+
+fn render(result: Result<Response<Body>, ApiError>) -> Response<Body> {
+    result.unwrap_or_else(|e| {
+        if e.status().is_server_error() {
+            tracing::error!(error = %e, "request failed");
+        }
+        error_response(&e)
+    })
+}
+
+/// Every route of the sidecar, with metrics and error rendering.
+pub fn routes(state: Arc<Sidecar>) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
+    let metrics = state.metrics.clone();
+    let with_state = warp::any().map(move || state.clone());
+    let get_or_head = warp::method().and_then(|m: Method| async move {
+        if m == Method::GET || m == Method::HEAD { Ok(m) } else { Err(warp::reject::not_found()) }
+    });
+
+    let health = warp::path!("health").and(warp::get()).map(|| json(StatusCode::OK, &serde_json::json!({"status": "ok"})));
+    let metrics_route = warp::path!("metrics")
+        .and(warp::get())
+        .and(with_state.clone())
+        .map(|s: Arc<Sidecar>| warp::reply::with_header(s.metrics.render(), "content-type", "text/plain; version=0.0.4").into_response());
+
+    let blob = warp::path!("api" / "blob" / String)
+        .and(get_or_head.clone())
+        .and(warp::header::headers_cloned())
+        .and(with_state.clone())
+        .then(|hash, method, headers, s| async move { render(blob::get_blob(s, hash, method, headers).await) });
+    let blob_chunk = warp::path!("api" / "blob" / String / String)
+        .and(get_or_head.clone())
+        .and(with_state.clone())
+        .then(|hash, index, method, s| async move { render(blob::get_blob_chunk(s, hash, index, method).await) });
+    let post_blob = warp::path!("api" / "blob")
+        .and(warp::post())
+        .and(warp::header::headers_cloned())
+        .and(warp::body::stream())
+        .and(with_state.clone())
+        .then(|headers, body, s| async move { render(upload::post_blob(s, headers, Box::pin(body)).await) });
+
+    let chunk_get = warp::path!("api" / "chunk" / String)
+        .and(get_or_head)
+        .and(with_state.clone())
+        .then(|hash, method, s| async move { render(chunk::get_chunk(s, hash, method).await) });
+    let chunk_put = warp::path!("api" / "chunk" / String)
+        .and(warp::put())
+        .and(warp::body::content_length_limit(u64::from(media_rules::limits::MAX_CHUNK_SIZE)))
+        .and(warp::body::bytes())
+        .and(with_state.clone())
+        .then(|hash, body, s| async move { render(chunk::put_chunk(s, hash, body).await) });
+    let have = warp::path!("api" / "chunks" / "have")
+        .and(warp::post())
+        .and(warp::body::content_length_limit(4 * 1024 * 1024))
+        .and(warp::body::json())
+        .and(with_state.clone())
+        .then(|req, s| async move { render(chunk::have(s, req).await) });
+
+    let tus_options = warp::path!("api" / "uploads")
+        .and(warp::options())
+        .and(with_state.clone())
+        .map(|s| render(tus::options(s)));
+    let tus_create = warp::path!("api" / "uploads")
+        .and(warp::post())
+        .and(warp::header::headers_cloned())
+        .and(with_state.clone())
+        .map(|headers, s| render(tus::create(s, headers)));
+    let tus_head = warp::path!("api" / "uploads" / String)
+        .and(warp::head())
+        .and(with_state.clone())
+        .map(|id, s| render(tus::head(s, id)));
+    let tus_get = warp::path!("api" / "uploads" / String)
+        .and(warp::get())
+        .and(with_state.clone())
+        .map(|id, s| render(tus::status(s, id)));
+    let tus_patch = warp::path!("api" / "uploads" / String)
+        .and(warp::patch())
+        .and(warp::header::headers_cloned())
+        .and(warp::body::stream())
+        .and(with_state.clone())
+        .then(|id, headers, body, s| async move { render(tus::patch(s, id, headers, Box::pin(body)).await) });
+    let tus_delete = warp::path!("api" / "uploads" / String)
+        .and(warp::delete())
+        .and(warp::header::headers_cloned())
+        .and(with_state)
+        .then(|id, headers: HeaderMap, s| async move { render(tus::terminate(s, id, headers).await) });
+
+    health
+        .or(metrics_route)
+        .unify()
+        .or(blob)
+        .unify()
+        .or(blob_chunk)
+        .unify()
+        .or(post_blob)
+        .unify()
+        .or(chunk_get)
+        .unify()
+        .or(chunk_put)
+        .unify()
+        .or(have)
+        .unify()
+        .or(tus_options)
+        .unify()
+        .or(tus_create)
+        .unify()
+        .or(tus_head)
+        .unify()
+        .or(tus_get)
+        .unify()
+        .or(tus_patch)
+        .unify()
+        .or(tus_delete)
+        .unify()
+        .recover(recover)
+        .unify()
+        .with(warp::log::custom(move |info| metrics.observe(route_label(info.path()), info.status().as_u16())))
+}
+
+/// Turns warp's rejections (no route, wrong method, bad JSON, body too large) into JSON
+/// errors with the right status.
+async fn recover(rejection: Rejection) -> Result<Response<Body>, Infallible> {
+    let (status, message) = if rejection.is_not_found() {
+        (StatusCode::NOT_FOUND, "no such route".to_string())
+    } else if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
+        (StatusCode::PAYLOAD_TOO_LARGE, "body exceeds the limit".to_string())
+    } else if let Some(e) = rejection.find::<warp::filters::body::BodyDeserializeError>() {
+        (StatusCode::BAD_REQUEST, format!("malformed JSON body: {e}"))
+    } else if rejection.find::<warp::reject::LengthRequired>().is_some() {
+        (StatusCode::LENGTH_REQUIRED, "Content-Length is required".to_string())
+    } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
+        (StatusCode::METHOD_NOT_ALLOWED, "method not allowed".to_string())
+    } else if rejection.find::<warp::reject::UnsupportedMediaType>().is_some() {
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported media type".to_string())
+    } else {
+        (StatusCode::BAD_REQUEST, format!("bad request: {rejection:?}"))
+    };
+    Ok(json(status, &serde_json::json!({ "error": message, "status": status.as_u16() })))
+}

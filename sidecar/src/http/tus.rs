@@ -1,0 +1,194 @@
+//! The tus 1.0 endpoints at `/api/uploads`.
+
+use super::blob::{empty, value};
+use super::upload::{complete, Receipt};
+use crate::error::ApiError;
+use crate::ingest::Ingest;
+use crate::state::Sidecar;
+use crate::tus::TusUploads;
+use crate::upload_meta::UploadMeta;
+use bytes::{Buf, Bytes};
+use futures_util::{Stream, StreamExt};
+use std::io::{Read, Write};
+use std::sync::Arc;
+use warp::http::{header, HeaderMap, Response, StatusCode};
+use warp::hyper::Body;
+
+/// The protocol version spoken.
+pub const TUS_VERSION: &str = "1.0.0";
+/// The extensions supported.
+pub const TUS_EXTENSIONS: &str = "creation,termination";
+
+fn tus(builder: warp::http::response::Builder) -> warp::http::response::Builder {
+    builder.header("Tus-Resumable", TUS_VERSION).header(header::CACHE_CONTROL, "no-store")
+}
+
+fn require_version(headers: &HeaderMap) -> Result<(), ApiError> {
+    match headers.get("tus-resumable").and_then(|v| v.to_str().ok()) {
+        Some(TUS_VERSION) => Ok(()),
+        _ => Err(ApiError::TusVersion),
+    }
+}
+
+fn number(headers: &HeaderMap, name: &str) -> Result<u64, ApiError> {
+    let v = headers.get(name).ok_or_else(|| ApiError::Header(format!("{name} is required")))?;
+    v.to_str()
+        .ok()
+        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| ApiError::Header(format!("{name} must be a non-negative integer")))
+}
+
+/// `OPTIONS /api/uploads`: what this server supports.
+pub fn options(state: Arc<Sidecar>) -> Result<Response<Body>, ApiError> {
+    empty(
+        tus(Response::builder().status(StatusCode::NO_CONTENT))
+            .header("Tus-Version", TUS_VERSION)
+            .header("Tus-Extension", TUS_EXTENSIONS)
+            .header("Tus-Max-Size", state.config.max_upload_bytes),
+    )
+}
+
+/// `POST /api/uploads`: creates an upload of `Upload-Length` bytes.
+pub fn create(state: Arc<Sidecar>, headers: HeaderMap) -> Result<Response<Body>, ApiError> {
+    require_version(&headers)?;
+    let length = number(&headers, "upload-length")?;
+    if length > state.config.max_upload_bytes {
+        return Err(ApiError::TooLarge { limit: state.config.max_upload_bytes });
+    }
+    let meta = match headers.get("upload-metadata") {
+        Some(v) => UploadMeta::parse_tus(v.to_str().map_err(|_| ApiError::Header("Upload-Metadata is not ASCII".into()))?)?,
+        None => UploadMeta::default(),
+    };
+    if let Some(mime) = meta.mime() {
+        media_rules::manifest::check_mime("filetype", mime).map_err(ApiError::Header)?;
+    }
+    let id = state.uploads.create(length, meta)?;
+    empty(
+        tus(Response::builder().status(StatusCode::CREATED))
+            .header(header::LOCATION, value(&format!("/api/uploads/{id}")))
+            .header("Upload-Offset", 0),
+    )
+}
+
+/// `HEAD /api/uploads/{id}`: how far the upload has come.
+pub fn head(state: Arc<Sidecar>, id: String) -> Result<Response<Body>, ApiError> {
+    let (upload, offset) = state.uploads.load(&id)?;
+    empty(
+        tus(Response::builder().status(StatusCode::OK))
+            .header("Upload-Offset", offset)
+            .header("Upload-Length", upload.length),
+    )
+}
+
+/// `GET /api/uploads/{id}`: the blob's receipt once finished (the same JSON a plain upload
+/// answers with), 409 while bytes are missing.
+pub fn status(state: Arc<Sidecar>, id: String) -> Result<Response<Body>, ApiError> {
+    let (upload, offset) = state.uploads.load(&id)?;
+    match upload.done {
+        Some(receipt) => Ok(super::json(StatusCode::OK, &receipt)),
+        None => Err(ApiError::OffsetConflict { current: offset, given: upload.length }),
+    }
+}
+
+/// `DELETE /api/uploads/{id}`: abandons an upload.
+pub async fn terminate(state: Arc<Sidecar>, id: String, headers: HeaderMap) -> Result<Response<Body>, ApiError> {
+    require_version(&headers)?;
+    state.uploads.load(&id)?;
+    let lock = state.uploads.lock(&id);
+    let _guard = lock.lock().await;
+    state.uploads.remove(&id)?;
+    empty(tus(Response::builder().status(StatusCode::NO_CONTENT)))
+}
+
+/// `PATCH /api/uploads/{id}`: appends the body at `Upload-Offset`. Whatever arrives is
+/// kept even if the connection breaks, so the client can resume from the new offset.
+pub async fn patch<S, B>(state: Arc<Sidecar>, id: String, headers: HeaderMap, mut body: S) -> Result<Response<Body>, ApiError>
+where
+    S: Stream<Item = Result<B, warp::Error>> + Unpin,
+    B: Buf,
+{
+    require_version(&headers)?;
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    if content_type != Some("application/offset+octet-stream") {
+        return Err(ApiError::Header("Content-Type must be application/offset+octet-stream".into()));
+    }
+    let given = number(&headers, "upload-offset")?;
+    TusUploads::check_id(&id)?;
+    let lock = state.uploads.lock(&id);
+    let _guard = lock.lock().await;
+    let (mut upload, offset) = state.uploads.load(&id)?;
+    if upload.done.is_some() || given != offset {
+        return Err(ApiError::OffsetConflict { current: offset, given });
+    }
+    let path = state.uploads.part_path(&id);
+    let mut file = std::fs::OpenOptions::new().append(true).open(&path)?;
+    let mut written = offset;
+    let mut failure = None;
+    while let Some(piece) = body.next().await {
+        let mut piece = match piece {
+            Ok(p) => p,
+            Err(_) => {
+                failure = Some(ApiError::Truncated { got: written - offset, expected: 0 });
+                break;
+            }
+        };
+        let bytes: Bytes = piece.copy_to_bytes(piece.remaining());
+        if written + bytes.len() as u64 > upload.length {
+            file.set_len(offset)?;
+            return Err(ApiError::TooLarge { limit: upload.length });
+        }
+        file.write_all(&bytes)?;
+        state.metrics.bytes_in.inc_by(bytes.len() as u64);
+        written += bytes.len() as u64;
+    }
+    file.sync_all()?;
+    drop(file);
+    if let Some(err) = failure {
+        return Err(err);
+    }
+    let mut builder = tus(Response::builder().status(StatusCode::NO_CONTENT)).header("Upload-Offset", written);
+    if written == upload.length {
+        let receipt = finish(&state, &id, &upload).await?;
+        builder = builder.header("X-Blob-Hash", value(&receipt.hash));
+        upload.done = Some(serde_json::to_value(&receipt).map_err(std::io::Error::other)?);
+        state.uploads.save(&id, &upload)?;
+        std::fs::remove_file(&path)?;
+    }
+    empty(builder)
+}
+
+/// Ingests a complete upload's file into chunks and records the blob.
+async fn finish(state: &Sidecar, id: &str, upload: &crate::tus::UploadState) -> Result<Receipt, ApiError> {
+    let mime = upload.meta.mime().unwrap_or("application/octet-stream").to_string();
+    let mut ingest = Ingest::new(state.reader.store().clone(), state.config.chunk_size, state.config.max_upload_bytes)?;
+    let mut file = std::fs::File::open(state.uploads.part_path(id))?;
+    let piece = state.config.chunk_size as usize;
+    loop {
+        let (f, bytes) = tokio::task::spawn_blocking(move || -> std::io::Result<(std::fs::File, Vec<u8>)> {
+            let mut buf = vec![0u8; piece];
+            let mut filled = 0;
+            while filled < piece {
+                let n = file.read(&mut buf[filled..])?;
+                if n == 0 {
+                    break;
+                }
+                filled += n;
+            }
+            buf.truncate(filled);
+            Ok((file, buf))
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        file = f;
+        if bytes.is_empty() {
+            break;
+        }
+        ingest.push(Bytes::from(bytes)).await?;
+    }
+    if ingest.size() != upload.length {
+        return Err(ApiError::Truncated { got: ingest.size(), expected: upload.length });
+    }
+    let manifest = ingest.finish(mime).await?;
+    complete(state, manifest)
+}

@@ -1,0 +1,134 @@
+//! `POST /api/blob`: a raw body streamed into the chunk store; the blob becomes visible
+//! only once every byte arrived and (if the client named one) the hash matched.
+
+use crate::blobs::BlobRecord;
+use crate::error::ApiError;
+use crate::hash::Hash32;
+use crate::ingest::Ingest;
+use crate::state::Sidecar;
+use bytes::Buf;
+use futures_util::{Stream, StreamExt};
+use media_rules::manifest::{check_mime, BlobManifest};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use warp::http::{header, HeaderMap, Response, StatusCode};
+use warp::hyper::Body;
+
+/// Optional header naming the SHA-256 the body must have.
+pub const EXPECTED_HASH_HEADER: &str = "x-content-sha256";
+
+/// What an upload answers with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    /// SHA-256 of the blob.
+    pub hash: String,
+    /// Its size.
+    pub size: u64,
+    /// The chunk size it was cut with.
+    pub chunk_size: u32,
+    /// SHA-256 of every chunk.
+    pub chunks: Vec<String>,
+    /// Its MIME type.
+    pub mime: String,
+}
+
+impl From<&BlobManifest> for Receipt {
+    fn from(m: &BlobManifest) -> Self {
+        Receipt {
+            hash: m.hash.clone(),
+            size: m.size,
+            chunk_size: m.chunk_size,
+            chunks: m.chunks.clone(),
+            mime: m.mime_type.clone(),
+        }
+    }
+}
+
+/// The MIME type a request declares, `application/octet-stream` when it declares none.
+pub fn mime_of(headers: &HeaderMap) -> Result<String, ApiError> {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Ok("application/octet-stream".into());
+    };
+    let mime = value.to_str().map_err(|_| ApiError::Header("Content-Type is not ASCII".into()))?.trim();
+    check_mime("Content-Type", mime).map_err(ApiError::Header)?;
+    Ok(mime.to_string())
+}
+
+/// The Content-Length a request declares, if any.
+pub fn content_length(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .map(|v| {
+            v.to_str()
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| ApiError::Header("Content-Length is not a number".into()))
+        })
+        .transpose()
+}
+
+/// Streams a request body into a new blob.
+pub async fn post_blob<S, B>(state: Arc<Sidecar>, headers: HeaderMap, body: S) -> Result<Response<Body>, ApiError>
+where
+    S: Stream<Item = Result<B, warp::Error>> + Unpin,
+    B: Buf,
+{
+    let limit = state.config.max_upload_bytes;
+    let declared = content_length(&headers)?;
+    if declared.is_some_and(|len| len > limit) {
+        return Err(ApiError::TooLarge { limit });
+    }
+    let mime = mime_of(&headers)?;
+    let expected: Option<Hash32> = headers
+        .get(EXPECTED_HASH_HEADER)
+        .map(|v| v.to_str().unwrap_or("").parse())
+        .transpose()?;
+    let manifest = ingest_stream(&state, body, declared, mime).await?;
+    if let Some(expected) = expected {
+        if expected.to_hex() != manifest.hash {
+            state.metrics.verification_failures.inc();
+            return Err(ApiError::HashMismatch { expected: expected.to_hex(), actual: manifest.hash });
+        }
+    }
+    let receipt = complete(&state, manifest)?;
+    let mut resp = super::json(StatusCode::CREATED, &receipt);
+    resp.headers_mut().insert(header::LOCATION, super::blob::value(&format!("/api/blob/{}", receipt.hash)));
+    Ok(resp)
+}
+
+/// Ingests a body stream; an error or a short body leaves no blob behind.
+pub async fn ingest_stream<S, B>(
+    state: &Sidecar,
+    mut body: S,
+    declared: Option<u64>,
+    mime: String,
+) -> Result<BlobManifest, ApiError>
+where
+    S: Stream<Item = Result<B, warp::Error>> + Unpin,
+    B: Buf,
+{
+    let mut ingest = Ingest::new(state.reader.store().clone(), state.config.chunk_size, state.config.max_upload_bytes)?;
+    while let Some(piece) = body.next().await {
+        let mut piece = piece.map_err(|_| ApiError::Truncated { got: ingest.size(), expected: declared.unwrap_or(0) })?;
+        let bytes = piece.copy_to_bytes(piece.remaining());
+        state.metrics.bytes_in.inc_by(bytes.len() as u64);
+        ingest.push(bytes).await?;
+    }
+    if let Some(expected) = declared {
+        if ingest.size() != expected {
+            return Err(ApiError::Truncated { got: ingest.size(), expected });
+        }
+    }
+    ingest.finish(mime).await
+}
+
+/// Records a finished blob (atomically; idempotent for a blob already held).
+pub fn complete(state: &Sidecar, manifest: BlobManifest) -> Result<Receipt, ApiError> {
+    let hash: Hash32 = manifest.hash.parse()?;
+    let record = match state.blobs.get(&hash)? {
+        Some(existing) => existing,
+        None => state.blobs.put(BlobRecord::new(manifest))?,
+    };
+    state.metrics.uploads_completed.inc();
+    Ok(Receipt::from(&record.manifest))
+}

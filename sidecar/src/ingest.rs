@@ -1,0 +1,190 @@
+//! The upload pipeline: bytes arrive in pieces, are cut into chunks, and every byte is
+//! hashed twice — per chunk and for the whole blob — on separate cores, while chunks are
+//! written to the store. Memory is bounded by a few chunks, whatever the blob's size.
+
+use crate::error::ApiError;
+use crate::hash::Hash32;
+use crate::store::ChunkStore;
+use bytes::{Bytes, BytesMut};
+use media_rules::manifest::BlobManifest;
+use sha2::{Digest, Sha256};
+use std::collections::VecDeque;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// Chunks being hashed and written at once.
+const CHUNKS_IN_FLIGHT: usize = 2;
+/// Pieces queued for the whole-blob hasher.
+const WHOLE_QUEUE: usize = 32;
+
+/// One blob being ingested.
+pub struct Ingest {
+    store: Arc<dyn ChunkStore>,
+    chunk_size: usize,
+    limit: u64,
+    size: u64,
+    buf: BytesMut,
+    whole_tx: Option<mpsc::Sender<Bytes>>,
+    whole: Option<std::thread::JoinHandle<[u8; 32]>>,
+    pending: VecDeque<JoinHandle<std::io::Result<Hash32>>>,
+    chunks: Vec<Hash32>,
+}
+
+impl Ingest {
+    /// Starts ingesting into `store` with chunks of `chunk_size`, refusing more than
+    /// `limit` bytes.
+    pub fn new(store: Arc<dyn ChunkStore>, chunk_size: u32, limit: u64) -> std::io::Result<Self> {
+        let (tx, mut rx) = mpsc::channel::<Bytes>(WHOLE_QUEUE);
+        let whole = std::thread::Builder::new().name("blob-hasher".into()).spawn(move || {
+            let mut hasher = Sha256::new();
+            while let Some(piece) = rx.blocking_recv() {
+                hasher.update(&piece);
+            }
+            hasher.finalize().into()
+        })?;
+        Ok(Ingest {
+            store,
+            chunk_size: chunk_size as usize,
+            limit,
+            size: 0,
+            buf: BytesMut::new(),
+            whole_tx: Some(tx),
+            whole: Some(whole),
+            pending: VecDeque::new(),
+            chunks: Vec::new(),
+        })
+    }
+
+    /// Bytes received so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Takes the next piece of the body.
+    pub async fn push(&mut self, mut data: Bytes) -> Result<(), ApiError> {
+        self.size += data.len() as u64;
+        if self.size > self.limit {
+            return Err(ApiError::TooLarge { limit: self.limit });
+        }
+        if let Some(tx) = &self.whole_tx {
+            tx.send(data.clone()).await.map_err(|_| std::io::Error::other("blob hasher stopped"))?;
+        }
+        while !data.is_empty() {
+            if self.buf.is_empty() && data.len() >= self.chunk_size {
+                let chunk = data.split_to(self.chunk_size);
+                self.submit(chunk).await?;
+                continue;
+            }
+            let take = (self.chunk_size - self.buf.len()).min(data.len());
+            if self.buf.capacity() == 0 {
+                self.buf.reserve(self.chunk_size);
+            }
+            self.buf.extend_from_slice(&data.split_to(take));
+            if self.buf.len() == self.chunk_size {
+                let chunk = std::mem::take(&mut self.buf).freeze();
+                self.submit(chunk).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn submit(&mut self, chunk: Bytes) -> Result<(), ApiError> {
+        if self.pending.len() >= CHUNKS_IN_FLIGHT {
+            self.collect_one().await?;
+        }
+        let store = self.store.clone();
+        self.pending.push_back(tokio::task::spawn_blocking(move || {
+            let hash = Hash32::of(&chunk);
+            store.put(&hash, &chunk)?;
+            Ok(hash)
+        }));
+        Ok(())
+    }
+
+    async fn collect_one(&mut self) -> Result<(), ApiError> {
+        if let Some(task) = self.pending.pop_front() {
+            let hash = task.await.map_err(std::io::Error::other)??;
+            self.chunks.push(hash);
+        }
+        Ok(())
+    }
+
+    /// Ends the body: writes the last chunk, waits for every write and returns the
+    /// manifest. Nothing is visible as a blob until the caller records it.
+    pub async fn finish(mut self, mime_type: String) -> Result<BlobManifest, ApiError> {
+        if !self.buf.is_empty() {
+            let chunk = std::mem::take(&mut self.buf).freeze();
+            self.submit(chunk).await?;
+        }
+        while !self.pending.is_empty() {
+            self.collect_one().await?;
+        }
+        self.whole_tx = None;
+        let whole = self.whole.take().ok_or_else(|| std::io::Error::other("hasher gone"))?;
+        let hash = tokio::task::spawn_blocking(move || whole.join())
+            .await
+            .map_err(std::io::Error::other)?
+            .map_err(|_| std::io::Error::other("blob hasher panicked"))?;
+        Ok(BlobManifest {
+            hash: Hash32(hash).to_hex(),
+            size: self.size,
+            mime_type,
+            codec: None,
+            chunk_size: self.chunk_size as u32,
+            chunks: self.chunks.iter().map(Hash32::to_hex).collect(),
+            bitrate_kbps: None,
+            duration_ms: None,
+            variants: Vec::new(),
+            segments: None,
+            fallback_urls: Vec::new(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemStore;
+
+    async fn ingest(data: &[u8], pieces: usize, chunk: u32) -> BlobManifest {
+        let store = Arc::new(MemStore::default());
+        let mut ing = Ingest::new(store.clone(), chunk, u64::MAX).unwrap();
+        for piece in data.chunks(pieces.max(1)) {
+            ing.push(Bytes::copy_from_slice(piece)).await.unwrap();
+        }
+        let m = ing.finish("application/octet-stream".into()).await.unwrap();
+        for c in &m.chunks {
+            assert!(store.has(&c.parse().unwrap()).unwrap());
+        }
+        m
+    }
+
+    #[tokio::test]
+    async fn manifest_agrees_with_the_bytes_whatever_the_piece_size() {
+        let data: Vec<u8> = (0..10_000u32).map(|i| (i % 253) as u8).collect();
+        let a = ingest(&data, 7, 1024).await;
+        let b = ingest(&data, 5000, 1024).await;
+        let c = ingest(&data, 1024, 1024).await;
+        assert_eq!(a, b);
+        assert_eq!(a, c);
+        assert_eq!(a.hash, Hash32::of(&data).to_hex());
+        assert_eq!(a.chunks.len(), 10);
+        assert_eq!(a.chunks[9], Hash32::of(&data[9216..]).to_hex());
+    }
+
+    #[tokio::test]
+    async fn an_empty_blob_has_no_chunks() {
+        let m = ingest(&[], 1, 1024).await;
+        assert_eq!(m.size, 0);
+        assert!(m.chunks.is_empty());
+        assert_eq!(m.hash, Hash32::of(&[]).to_hex());
+    }
+
+    #[tokio::test]
+    async fn over_the_limit_is_refused() {
+        let mut ing = Ingest::new(Arc::new(MemStore::default()), 1024, 10).unwrap();
+        ing.push(Bytes::from_static(b"0123456789")).await.unwrap();
+        assert!(matches!(ing.push(Bytes::from_static(b"x")).await, Err(ApiError::TooLarge { limit: 10 })));
+    }
+}

@@ -1,0 +1,18 @@
+//! The Elohim Media sidecar: stores, verifies, streams and replicates the bytes whose
+//! manifests live in the DHT.
+
+pub mod atomic;
+pub mod blobs;
+pub mod bundle;
+pub mod config;
+pub mod error;
+pub mod hash;
+pub mod http;
+pub mod ingest;
+pub mod metrics;
+pub mod reader;
+pub mod server;
+pub mod state;
+pub mod store;
+pub mod tus;
+pub mod upload_meta;

@@ -1,0 +1,86 @@
+//! Prometheus metrics: requests by route and status, bytes in and out, chunk checks.
+
+use prometheus::{Encoder, IntCounter, IntCounterVec, Opts, Registry, TextEncoder};
+
+/// The sidecar's counters, registered in their own registry.
+pub struct Metrics {
+    registry: Registry,
+    /// Requests by route template and status code.
+    pub requests: IntCounterVec,
+    /// Body bytes received.
+    pub bytes_in: IntCounter,
+    /// Body bytes sent.
+    pub bytes_out: IntCounter,
+    /// Chunks read back and found to match their hash.
+    pub chunks_verified: IntCounter,
+    /// Chunks that did not match their hash (stored or offered).
+    pub verification_failures: IntCounter,
+    /// Blobs completed by uploads.
+    pub uploads_completed: IntCounter,
+}
+
+impl Metrics {
+    /// A fresh set of counters.
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new("elohim_http_requests_total", "HTTP requests by route and status"),
+            &["route", "status"],
+        )
+        .expect("metric definition is valid");
+        let counter = |name: &str, help: &str| {
+            let c = IntCounter::new(name, help).expect("metric definition is valid");
+            registry.register(Box::new(c.clone())).expect("metric names are unique");
+            c
+        };
+        let metrics = Metrics {
+            bytes_in: counter("elohim_bytes_in_total", "Body bytes received"),
+            bytes_out: counter("elohim_bytes_out_total", "Body bytes sent"),
+            chunks_verified: counter("elohim_chunks_verified_total", "Chunks read back whose SHA-256 matched"),
+            verification_failures: counter(
+                "elohim_chunk_verification_failures_total",
+                "Chunks whose SHA-256 did not match (stored or offered)",
+            ),
+            uploads_completed: counter("elohim_uploads_completed_total", "Blobs completed by uploads"),
+            requests,
+            registry,
+        };
+        metrics.registry.register(Box::new(metrics.requests.clone())).expect("metric names are unique");
+        metrics
+    }
+
+    /// Counts one finished request.
+    pub fn observe(&self, route: &str, status: u16) {
+        self.requests.with_label_values(&[route, &status.to_string()]).inc();
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut out = Vec::new();
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The route template of a request path, so that metrics labels stay few.
+pub fn route_label(path: &str) -> &'static str {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match segments.as_slice() {
+        ["health"] => "/health",
+        ["metrics"] => "/metrics",
+        ["api", "blob"] => "/api/blob",
+        ["api", "blob", _] => "/api/blob/{hash}",
+        ["api", "blob", _, _] => "/api/blob/{hash}/{index}",
+        ["api", "chunk", _] => "/api/chunk/{hash}",
+        ["api", "chunks", "have"] => "/api/chunks/have",
+        ["api", "uploads"] => "/api/uploads",
+        ["api", "uploads", _] => "/api/uploads/{id}",
+        _ => "other",
+    }
+}

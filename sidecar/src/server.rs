@@ -1,0 +1,17 @@
+//! Binding the HTTP server.
+
+use crate::http::routes;
+use crate::state::Sidecar;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Binds the sidecar's routes to `addr` (port 0 picks one) and returns the bound address
+/// and the server future, which ends when `shutdown` resolves.
+pub fn bind(
+    state: Arc<Sidecar>,
+    addr: SocketAddr,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(SocketAddr, impl Future<Output = ()>), warp::Error> {
+    warp::serve(routes(state)).try_bind_with_graceful_shutdown(addr, shutdown)
+}

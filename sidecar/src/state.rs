@@ -1,0 +1,44 @@
+//! Everything a running sidecar holds, shared by its request handlers and workers.
+
+use crate::blobs::BlobIndex;
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::reader::ChunkReader;
+use crate::store::{ChunkStore, FsStore};
+use crate::tus::TusUploads;
+use std::sync::Arc;
+
+/// A sidecar's state.
+pub struct Sidecar {
+    /// Its settings.
+    pub config: Config,
+    /// Verified access to the chunk store.
+    pub reader: Arc<ChunkReader>,
+    /// The blobs held whole.
+    pub blobs: BlobIndex,
+    /// Unfinished resumable uploads.
+    pub uploads: TusUploads,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<Metrics>,
+}
+
+impl Sidecar {
+    /// Opens the data directory with the filesystem store.
+    pub fn open(config: Config) -> std::io::Result<Arc<Self>> {
+        std::fs::create_dir_all(&config.data_dir)?;
+        let store: Arc<dyn ChunkStore> = Arc::new(FsStore::open(&config.data_dir)?);
+        Self::with_store(config, store)
+    }
+
+    /// Opens the data directory's indexes over the given chunk store.
+    pub fn with_store(config: Config, store: Arc<dyn ChunkStore>) -> std::io::Result<Arc<Self>> {
+        let metrics = Arc::new(Metrics::new());
+        Ok(Arc::new(Sidecar {
+            reader: Arc::new(ChunkReader::new(store, metrics.clone())),
+            blobs: BlobIndex::open(&config.data_dir)?,
+            uploads: TusUploads::open(&config.data_dir)?,
+            metrics,
+            config,
+        }))
+    }
+}

@@ -1,0 +1,122 @@
+//! Chunks as files: `chunks/ab/cd/abcd…` under the data directory, written atomically
+//! (temp file with a random name, fsync, rename, fsync the directory).
+
+use super::{ChunkFile, ChunkStore};
+use crate::atomic::write_atomic;
+use crate::hash::Hash32;
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A chunk store on the local filesystem.
+pub struct FsStore {
+    root: PathBuf,
+    used: AtomicU64,
+}
+
+impl FsStore {
+    /// Opens (creating) the store under `dir`, counting the bytes already stored.
+    pub fn open(dir: &Path) -> io::Result<Self> {
+        let root = dir.join("chunks");
+        std::fs::create_dir_all(&root)?;
+        std::fs::create_dir_all(dir.join("quarantine"))?;
+        let used = du(&root)?;
+        Ok(FsStore { root, used: AtomicU64::new(used) })
+    }
+
+    /// Where a chunk's file lives.
+    pub fn chunk_path(&self, hash: &Hash32) -> PathBuf {
+        let hex = hash.to_hex();
+        self.root.join(&hex[0..2]).join(&hex[2..4]).join(hex)
+    }
+}
+
+impl ChunkFile for File {
+    fn len(&self) -> u64 {
+        self.metadata().map(|m| m.len()).unwrap_or(0)
+    }
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        FileExt::read_at(self, buf, offset)
+    }
+}
+
+/// An open chunk file and its length (read once at open).
+struct SizedFile(File, u64);
+
+impl ChunkFile for SizedFile {
+    fn len(&self) -> u64 {
+        self.1
+    }
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        FileExt::read_at(&self.0, buf, offset)
+    }
+}
+
+impl ChunkStore for FsStore {
+    fn has(&self, hash: &Hash32) -> io::Result<bool> {
+        Ok(self.chunk_path(hash).is_file())
+    }
+
+    fn put(&self, hash: &Hash32, data: &[u8]) -> io::Result<bool> {
+        let path = self.chunk_path(hash);
+        if path.is_file() {
+            return Ok(false);
+        }
+        write_atomic(&path, data)?;
+        self.used.fetch_add(data.len() as u64, Ordering::Relaxed);
+        Ok(true)
+    }
+
+    fn open(&self, hash: &Hash32) -> io::Result<Option<Box<dyn ChunkFile>>> {
+        match File::open(self.chunk_path(hash)) {
+            Ok(f) => {
+                let len = f.metadata()?.len();
+                Ok(Some(Box::new(SizedFile(f, len))))
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn quarantine(&self, hash: &Hash32) -> io::Result<()> {
+        let path = self.chunk_path(hash);
+        let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        let dest = self
+            .root
+            .parent()
+            .unwrap_or(&self.root)
+            .join("quarantine")
+            .join(format!("{}.{}", hash.to_hex(), rand::random::<u32>()));
+        std::fs::rename(&path, dest)?;
+        self.used.fetch_sub(len.min(self.used.load(Ordering::Relaxed)), Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn delete(&self, hash: &Hash32) -> io::Result<bool> {
+        let path = self.chunk_path(hash);
+        let len = match std::fs::metadata(&path) {
+            Ok(m) => m.len(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        std::fs::remove_file(&path)?;
+        self.used.fetch_sub(len.min(self.used.load(Ordering::Relaxed)), Ordering::Relaxed);
+        Ok(true)
+    }
+
+    fn bytes_used(&self) -> io::Result<u64> {
+        Ok(self.used.load(Ordering::Relaxed))
+    }
+}
+
+fn du(dir: &Path) -> io::Result<u64> {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        total += if meta.is_dir() { du(&entry.path())? } else { meta.len() };
+    }
+    Ok(total)
+}

@@ -1,0 +1,65 @@
+//! An in-memory chunk store, for tests of code that sits above the store.
+
+use super::{ChunkFile, ChunkStore};
+use crate::hash::Hash32;
+use std::collections::HashMap;
+use std::io;
+use std::sync::{Arc, Mutex};
+
+/// Chunks in a map.
+#[derive(Default)]
+pub struct MemStore {
+    chunks: Mutex<HashMap<Hash32, Arc<[u8]>>>,
+}
+
+struct MemFile(Arc<[u8]>);
+
+impl ChunkFile for MemFile {
+    fn len(&self) -> u64 {
+        self.0.len() as u64
+    }
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        let start = (offset as usize).min(self.0.len());
+        let n = buf.len().min(self.0.len() - start);
+        buf[..n].copy_from_slice(&self.0[start..start + n]);
+        Ok(n)
+    }
+}
+
+impl MemStore {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<Hash32, Arc<[u8]>>> {
+        self.chunks.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Replaces a stored chunk's bytes, to test corruption handling.
+    pub fn corrupt(&self, hash: &Hash32, data: &[u8]) {
+        self.map().insert(*hash, data.into());
+    }
+}
+
+impl ChunkStore for MemStore {
+    fn has(&self, hash: &Hash32) -> io::Result<bool> {
+        Ok(self.map().contains_key(hash))
+    }
+    fn put(&self, hash: &Hash32, data: &[u8]) -> io::Result<bool> {
+        let mut map = self.map();
+        if map.contains_key(hash) {
+            return Ok(false);
+        }
+        map.insert(*hash, data.into());
+        Ok(true)
+    }
+    fn open(&self, hash: &Hash32) -> io::Result<Option<Box<dyn ChunkFile>>> {
+        Ok(self.map().get(hash).map(|d| Box::new(MemFile(d.clone())) as Box<dyn ChunkFile>))
+    }
+    fn quarantine(&self, hash: &Hash32) -> io::Result<()> {
+        self.map().remove(hash);
+        Ok(())
+    }
+    fn delete(&self, hash: &Hash32) -> io::Result<bool> {
+        Ok(self.map().remove(hash).is_some())
+    }
+    fn bytes_used(&self) -> io::Result<u64> {
+        Ok(self.map().values().map(|d| d.len() as u64).sum())
+    }
+}

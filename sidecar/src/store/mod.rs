@@ -1,0 +1,128 @@
+//! The content-addressed chunk store: a small trait, a filesystem backend, and an
+//! in-memory backend for tests. Calls block; async callers run them on the blocking pool.
+
+mod fs;
+mod memory;
+
+pub use fs::FsStore;
+pub use memory::MemStore;
+
+use crate::hash::Hash32;
+use sha2::{Digest, Sha256};
+use std::io;
+
+/// A stored chunk opened for reading.
+pub trait ChunkFile: Send + Sync {
+    /// The chunk's length.
+    fn len(&self) -> u64;
+    /// Whether the chunk is empty.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Reads up to `buf.len()` bytes at `offset`; 0 at the end.
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize>;
+}
+
+/// Where chunks live. Chunks are immutable and named by their SHA-256; putting a chunk
+/// that is already there stores nothing.
+pub trait ChunkStore: Send + Sync + 'static {
+    /// Whether the chunk is stored.
+    fn has(&self, hash: &Hash32) -> io::Result<bool>;
+    /// Stores `data` under `hash` atomically; the caller has checked that it hashes to
+    /// `hash`. Returns whether it was new.
+    fn put(&self, hash: &Hash32, data: &[u8]) -> io::Result<bool>;
+    /// Opens a chunk, `None` when it is not stored.
+    fn open(&self, hash: &Hash32) -> io::Result<Option<Box<dyn ChunkFile>>>;
+    /// Moves a corrupt chunk aside so it is never served again.
+    fn quarantine(&self, hash: &Hash32) -> io::Result<()>;
+    /// Deletes a chunk; returns whether it was there.
+    fn delete(&self, hash: &Hash32) -> io::Result<bool>;
+    /// Bytes of chunk data stored.
+    fn bytes_used(&self) -> io::Result<u64>;
+}
+
+/// What reading a chunk back found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verified {
+    /// The chunk is there and hashes to its name; its length.
+    Good(u64),
+    /// Not stored.
+    Missing,
+    /// Stored bytes do not hash to the name; the chunk has been quarantined.
+    Corrupt,
+}
+
+/// Reads a stored chunk through and checks its SHA-256, quarantining it on mismatch.
+pub fn verify(store: &dyn ChunkStore, hash: &Hash32) -> io::Result<Verified> {
+    let Some(file) = store.open(hash)? else { return Ok(Verified::Missing) };
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut offset = 0u64;
+    loop {
+        let n = file.read_at(&mut buf, offset)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        offset += n as u64;
+    }
+    if Hash32(hasher.finalize().into()) == *hash {
+        Ok(Verified::Good(offset))
+    } else {
+        drop(file);
+        store.quarantine(hash)?;
+        Ok(Verified::Corrupt)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One body of checks, run against every backend.
+    fn smoke(store: &dyn ChunkStore) {
+        for size in [0usize, 1, 1023, 1024, 1025, 300_000] {
+            let data: Vec<u8> = (0..size).map(|i| (i * 7 % 251) as u8).collect();
+            let hash = Hash32::of(&data);
+            assert!(!store.has(&hash).unwrap() || size == 0);
+            store.put(&hash, &data).unwrap();
+            assert!(!store.put(&hash, &data).unwrap(), "a second put stores nothing");
+            assert!(store.has(&hash).unwrap());
+            assert_eq!(verify(store, &hash).unwrap(), Verified::Good(size as u64));
+            let file = store.open(&hash).unwrap().unwrap();
+            assert_eq!(file.len(), size as u64);
+            if size > 10 {
+                let mut buf = [0u8; 5];
+                assert_eq!(file.read_at(&mut buf, 5).unwrap(), 5);
+                assert_eq!(&buf, &data[5..10]);
+            }
+        }
+        let missing = Hash32([9; 32]);
+        assert_eq!(verify(store, &missing).unwrap(), Verified::Missing);
+        assert!(!store.delete(&missing).unwrap());
+    }
+
+    #[test]
+    fn memory_backend_passes_the_smoke_test() {
+        smoke(&MemStore::default());
+    }
+
+    #[test]
+    fn filesystem_backend_passes_the_smoke_test() {
+        let dir = tempfile::tempdir().unwrap();
+        smoke(&FsStore::open(dir.path()).unwrap());
+    }
+
+    #[test]
+    fn a_chunk_corrupted_on_disk_is_quarantined_not_served() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsStore::open(dir.path()).unwrap();
+        let data = b"hello chunk".to_vec();
+        let hash = Hash32::of(&data);
+        store.put(&hash, &data).unwrap();
+        std::fs::write(store.chunk_path(&hash), b"hellO chunk").unwrap();
+        assert_eq!(verify(&store, &hash).unwrap(), Verified::Corrupt);
+        assert!(!store.has(&hash).unwrap());
+        assert_eq!(std::fs::read_dir(dir.path().join("quarantine")).unwrap().count(), 1);
+    }
+}

@@ -1,0 +1,111 @@
+//! Resumable uploads after the tus 1.0 protocol (core, creation, termination): the bytes
+//! of an unfinished upload live in `uploads/<id>.part`, its state in `uploads/<id>.json`.
+//! Only when the last byte arrives is the file ingested into chunks and the blob recorded.
+
+use crate::atomic::write_atomic;
+use crate::error::ApiError;
+use crate::upload_meta::UploadMeta;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// The state format this version writes.
+pub const FORMAT: u32 = 1;
+
+/// An upload's persisted state.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UploadState {
+    /// Format version.
+    pub format: u32,
+    /// The announced length.
+    pub length: u64,
+    /// The client's metadata (decoded `Upload-Metadata`).
+    pub meta: UploadMeta,
+    /// Set when the upload is finished: the resulting blob's receipt, as JSON.
+    pub done: Option<serde_json::Value>,
+}
+
+/// The uploads directory and a lock per upload, so PATCHes to one upload run one at a time.
+pub struct TusUploads {
+    dir: PathBuf,
+    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl TusUploads {
+    /// Opens (creating) `dir/uploads`.
+    pub fn open(dir: &Path) -> io::Result<Self> {
+        let dir = dir.join("uploads");
+        std::fs::create_dir_all(&dir)?;
+        Ok(TusUploads { dir, locks: Mutex::new(HashMap::new()) })
+    }
+
+    /// Checks an upload id from a URL: 32 lowercase hex characters, nothing else.
+    pub fn check_id(id: &str) -> Result<(), ApiError> {
+        if id.len() == 32 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            Ok(())
+        } else {
+            Err(ApiError::BadRequest(format!("malformed upload id '{id}'")))
+        }
+    }
+
+    /// Where the bytes of upload `id` go.
+    pub fn part_path(&self, id: &str) -> PathBuf {
+        self.dir.join(format!("{id}.part"))
+    }
+
+    fn state_path(&self, id: &str) -> PathBuf {
+        self.dir.join(format!("{id}.json"))
+    }
+
+    /// Creates an upload of `length` bytes.
+    pub fn create(&self, length: u64, meta: UploadMeta) -> io::Result<String> {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        std::fs::File::create(self.part_path(&id))?;
+        self.save(&id, &UploadState { format: FORMAT, length, meta, done: None })?;
+        Ok(id)
+    }
+
+    /// Writes an upload's state atomically.
+    pub fn save(&self, id: &str, state: &UploadState) -> io::Result<()> {
+        write_atomic(&self.state_path(id), &serde_json::to_vec(state).map_err(io::Error::other)?)
+    }
+
+    /// An upload's state and how many bytes it holds; `NotFound` for unknown ids.
+    pub fn load(&self, id: &str) -> Result<(UploadState, u64), ApiError> {
+        Self::check_id(id)?;
+        let bytes = match std::fs::read(self.state_path(id)) {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(ApiError::NotFound("upload")),
+            Err(e) => return Err(e.into()),
+        };
+        let state: UploadState = serde_json::from_slice(&bytes).map_err(io::Error::other)?;
+        if state.format != FORMAT {
+            return Err(io::Error::other(format!("upload state format {} is not supported", state.format)).into());
+        }
+        let offset = match &state.done {
+            Some(_) => state.length,
+            None => std::fs::metadata(self.part_path(id)).map(|m| m.len()).unwrap_or(0),
+        };
+        Ok((state, offset))
+    }
+
+    /// Removes an upload's files.
+    pub fn remove(&self, id: &str) -> io::Result<()> {
+        for path in [self.part_path(id), self.state_path(id)] {
+            match std::fs::remove_file(path) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The lock that serialises requests to upload `id`.
+    pub fn lock(&self, id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.locks.lock().unwrap_or_else(|e| e.into_inner());
+        locks.retain(|_, l| Arc::strong_count(l) > 1);
+        locks.entry(id.to_string()).or_default().clone()
+    }
+}

@@ -1,0 +1,197 @@
+//! Content: create, update, move through the lifecycle, and list as the caller may see it.
+
+use crate::places::get_agent_place;
+use crate::versions::{latest_record, update_latest};
+use crate::{me, refuse};
+use hdk::prelude::*;
+use media_integrity::anchors::{blob_path, reach_path};
+use media_integrity::{BlobManifest, ContentNode, EntryTypes, LinkTypes};
+use media_rules::reach::Audience;
+use media_rules::{Place, Reach};
+
+/// A piece of content as a UI sees it: its identity, newest version and fields.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct ContentView {
+    /// The original action: the content's identity.
+    pub id: ActionHash,
+    /// The newest version's action.
+    pub version: ActionHash,
+    /// Who created it.
+    pub author: AgentPubKey,
+    /// When the newest version was written.
+    pub updated_at: Timestamp,
+    /// The newest version's fields.
+    pub content: ContentNode,
+}
+
+/// Replace the fields of a piece of content (reach and place stay fixed).
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct UpdateContentInput {
+    /// The content's identity.
+    pub id: ActionHash,
+    /// The version being replaced (the newest one the caller saw).
+    pub previous_version: ActionHash,
+    /// The new fields.
+    pub content: ContentNode,
+}
+
+/// Move content to another lifecycle state.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct SetLifecycleInput {
+    /// The content's identity.
+    pub id: ActionHash,
+    /// The target state's name.
+    pub lifecycle: String,
+}
+
+/// Creates content and indexes it for its author, invitees, reach and blobs.
+pub fn create_content(node: ContentNode) -> ExternResult<ContentView> {
+    let id = create_entry(EntryTypes::ContentNode(node.clone()))?;
+    let author = me()?;
+    create_link(author.clone(), id.clone(), LinkTypes::AuthorToContent, ())?;
+    index_version(&id, &id, &node, None)?;
+    if let Some(path) = reach_path(node.reach().map_err(refuse)?, node.place.as_ref()) {
+        create_link(path.path_entry_hash()?, id.clone(), LinkTypes::ReachIndex, ())?;
+    }
+    let record = id_record(&id)?;
+    view(id, record)
+}
+
+/// Replaces the fields of content the caller authored.
+pub fn update_content(input: UpdateContentInput) -> ExternResult<ContentView> {
+    let previous = get(input.previous_version.clone(), GetOptions::default())?
+        .ok_or_else(|| refuse("previous_version not found"))?;
+    let old: ContentNode = entry_from(&previous)?;
+    let version = update_latest(&input.id, &input.previous_version, EntryTypes::ContentNode(input.content.clone()))?;
+    index_version(&input.id, &version, &input.content, Some(&old))?;
+    view(input.id.clone(), id_record(&version)?)
+}
+
+/// Moves content to another lifecycle state, if the state machine allows it.
+pub fn set_lifecycle(input: SetLifecycleInput) -> ExternResult<ContentView> {
+    let current = latest_record(&input.id)?.ok_or_else(|| refuse("content not found"))?;
+    let mut node: ContentNode = entry_from(&current)?;
+    node.lifecycle = input.lifecycle;
+    update_content(UpdateContentInput {
+        id: input.id,
+        previous_version: current.action_address().clone(),
+        content: node,
+    })
+}
+
+/// Deletes content the caller authored.
+pub fn delete_content(id: ActionHash) -> ExternResult<ActionHash> {
+    delete_entry(id)
+}
+
+/// The newest version of content, if the caller may see it.
+pub fn get_visible_content(id: ActionHash) -> ExternResult<Option<ContentView>> {
+    let Some(original) = get(id.clone(), GetOptions::default())? else {
+        return Ok(None);
+    };
+    let Some(latest) = latest_record(&id)? else { return Ok(None) };
+    let content = view_of(id, original.action().author().clone(), &latest)?;
+    let reader = me()?;
+    let place = get_agent_place(reader.clone())?;
+    Ok(may_see(&content, &reader, place.as_ref()).then_some(content))
+}
+
+/// Every piece of content the caller may see: their own, what invites them, commons, and
+/// place-bound content of the places they declared.
+pub fn list_visible_content() -> ExternResult<Vec<ContentView>> {
+    let reader = me()?;
+    let place = get_agent_place(reader.clone())?;
+    let mut ids: Vec<ActionHash> = Vec::new();
+    let mut bases: Vec<(AnyLinkableHash, LinkTypes)> = vec![
+        (reader.clone().into(), LinkTypes::AuthorToContent),
+        (reader.clone().into(), LinkTypes::InviteeToContent),
+    ];
+    let mut reaches = vec![Reach::Commons];
+    if place.is_some() {
+        reaches.extend([Reach::Local, Reach::Neighborhood, Reach::Municipal, Reach::Bioregional, Reach::Regional]);
+    }
+    for reach in reaches {
+        if let Some(path) = reach_path(reach, place.as_ref()) {
+            bases.push((path.path_entry_hash()?.into(), LinkTypes::ReachIndex));
+        }
+    }
+    for (base, link_type) in bases {
+        for link in get_links(LinkQuery::try_new(base, link_type)?, GetStrategy::default())? {
+            if let Some(id) = link.target.into_action_hash() {
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for id in ids {
+        if let Some(view) = get_visible_content(id)? {
+            out.push(view);
+        }
+    }
+    out.sort_by_key(|v| std::cmp::Reverse(v.updated_at));
+    Ok(out)
+}
+
+/// Whether `reader` (who declared `place`) may see `content` now: the reach table, and
+/// only the author sees drafts and forgotten content.
+pub fn may_see(content: &ContentView, reader: &AgentPubKey, place: Option<&Place>) -> bool {
+    let node = &content.content;
+    let (Ok(reach), Ok(lifecycle)) = (node.reach(), node.lifecycle()) else {
+        return false;
+    };
+    if reader == &content.author {
+        return true;
+    }
+    let audience = Audience { author: &content.author, invitees: &node.invitees, place: node.place.as_ref() };
+    lifecycle.is_visible_to_audience() && reach.may_read(&audience, Some(reader), place)
+}
+
+/// Links a version to its new invitees and blobs (what the previous version lacked).
+fn index_version(id: &ActionHash, version: &ActionHash, node: &ContentNode, old: Option<&ContentNode>) -> ExternResult<()> {
+    let tag = LinkTag::new(version.get_raw_39().to_vec());
+    for invitee in &node.invitees {
+        if old.is_none_or(|o| !o.invitees.contains(invitee)) {
+            create_link(invitee.clone(), id.clone(), LinkTypes::InviteeToContent, tag.clone())?;
+        }
+    }
+    for blob in &node.blobs {
+        if old.is_none_or(|o| !o.blobs.contains(blob)) {
+            let record = get(blob.clone(), GetOptions::default())?.ok_or_else(|| refuse("blob manifest not found"))?;
+            let manifest: BlobManifest = entry_from(&record)?;
+            create_link(blob_path(&manifest.hash).path_entry_hash()?, id.clone(), LinkTypes::BlobToContent, tag.clone())?;
+        }
+    }
+    Ok(())
+}
+
+fn id_record(version: &ActionHash) -> ExternResult<Record> {
+    get(version.clone(), GetOptions::default())?.ok_or_else(|| refuse("content version not found"))
+}
+
+fn view(id: ActionHash, latest: Record) -> ExternResult<ContentView> {
+    view_of(id, latest.action().author().clone(), &latest)
+}
+
+fn view_of(id: ActionHash, author: AgentPubKey, latest: &Record) -> ExternResult<ContentView> {
+    Ok(ContentView {
+        id,
+        version: latest.action_address().clone(),
+        author,
+        updated_at: latest.action().timestamp(),
+        content: entry_from(latest)?,
+    })
+}
+
+/// Reads a record's entry as `T`.
+pub fn entry_from<T>(record: &Record) -> ExternResult<T>
+where
+    T: TryFrom<SerializedBytes, Error = SerializedBytesError>,
+{
+    record
+        .entry()
+        .to_app_option::<T>()
+        .map_err(|e| wasm_error!(e))?
+        .ok_or_else(|| refuse("record holds no entry"))
+}

@@ -1,0 +1,50 @@
+//! Access tokens: the calling agent signs, with its own key, a claim to read one blob at
+//! one node until an expiry. The format is `media_rules::token`, which the sidecar parses.
+
+use crate::{me, refuse};
+use hdk::prelude::*;
+use media_rules::token::{AccessToken, TokenClaims};
+
+/// The longest a token may live (one day).
+pub const MAX_TTL_SECONDS: u32 = 86_400;
+
+/// What to sign.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct IssueTokenInput {
+    /// The blob's SHA-256, lowercase hex.
+    pub blob: String,
+    /// The node that should accept it (its agent key or sidecar URL).
+    pub audience: String,
+    /// How long it lives, at most a day.
+    pub ttl_seconds: u32,
+}
+
+/// A signed token, ready for `Authorization: Bearer` or `?token=`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct IssuedToken {
+    /// The encoded token.
+    pub token: String,
+    /// Who signed it.
+    pub agent: AgentPubKey,
+    /// When it expires.
+    pub expires_at: Timestamp,
+}
+
+/// Signs a token for the caller.
+pub fn issue_access_token(input: IssueTokenInput) -> ExternResult<IssuedToken> {
+    if input.ttl_seconds == 0 || input.ttl_seconds > MAX_TTL_SECONDS {
+        return Err(refuse(format!("ttl_seconds must be 1 to {MAX_TTL_SECONDS}")));
+    }
+    let agent = me()?;
+    let expires_at = Timestamp::from_micros(sys_time()?.as_micros() + i64::from(input.ttl_seconds) * 1_000_000);
+    let claims = TokenClaims {
+        agent: agent.get_raw_39().to_vec(),
+        blob: input.blob,
+        audience: input.audience,
+        expires_at_micros: expires_at.as_micros(),
+    };
+    claims.check().map_err(refuse)?;
+    let signature = sign_raw(agent.clone(), claims.signing_bytes())?;
+    let token = AccessToken { claims, signature: signature.0 };
+    Ok(IssuedToken { token: token.encode(), agent, expires_at })
+}

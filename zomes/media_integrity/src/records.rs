@@ -1,0 +1,86 @@
+//! Reading records back during validation.
+
+use crate::{EntryTypes, UnitEntryTypes};
+use hdi::prelude::*;
+
+/// The app entry a record holds, if it is one of this zome's types.
+pub fn entry_of(record: &Record) -> ExternResult<Option<EntryTypes>> {
+    let Some((_, EntryType::App(def))) = record.action().entry_data() else {
+        return Ok(None);
+    };
+    let Some(entry) = record.entry().as_option() else {
+        return Ok(None);
+    };
+    EntryTypes::deserialize_from_type(def.zome_index, def.entry_index, entry)
+}
+
+/// The name of an entry's type, for messages.
+pub fn type_name(entry: &EntryTypes) -> &'static str {
+    match entry.to_unit() {
+        UnitEntryTypes::ContentNode => "ContentNode",
+        UnitEntryTypes::BlobManifest => "BlobManifest",
+        UnitEntryTypes::CustodianCommitment => "CustodianCommitment",
+        UnitEntryTypes::ReplicaStatus => "ReplicaStatus",
+        UnitEntryTypes::AgentPlace => "AgentPlace",
+    }
+}
+
+/// A valid record that must hold an entry of one type, read through `pick`.
+/// `Err(reason)` names `field` when the hash points elsewhere.
+pub fn must_get_typed<T>(
+    hash: &ActionHash,
+    field: &str,
+    wanted: &str,
+    pick: impl FnOnce(EntryTypes) -> Option<T>,
+) -> ExternResult<Result<(Record, T), String>> {
+    let record = must_get_valid_record(hash.clone())?;
+    let entry = entry_of(&record)?.and_then(pick);
+    Ok(match entry {
+        Some(e) => Ok((record, e)),
+        None => Err(format!("{field} must point at a {wanted}")),
+    })
+}
+
+/// Whether `version` is `original` or a chain of updates leading back to it.
+pub fn is_version_of(version: &ActionHash, original: &ActionHash) -> ExternResult<bool> {
+    const MAX_VERSIONS: usize = 10_000;
+    let mut at = version.clone();
+    for _ in 0..MAX_VERSIONS {
+        if &at == original {
+            return Ok(true);
+        }
+        let action = must_get_action(at.clone())?;
+        match &action.action().data {
+            ActionData::Update(update) => at = update.original_action_address.clone(),
+            _ => return Ok(false),
+        }
+    }
+    Ok(false)
+}
+
+/// Loads the ContentNode at `hash`.
+pub fn must_get_content(hash: &ActionHash, field: &str) -> ExternResult<Result<(Record, crate::ContentNode), String>> {
+    must_get_typed(hash, field, "ContentNode", |e| match e {
+        EntryTypes::ContentNode(c) => Some(c),
+        _ => None,
+    })
+}
+
+/// Loads the BlobManifest at `hash`.
+pub fn must_get_manifest(hash: &ActionHash, field: &str) -> ExternResult<Result<(Record, crate::BlobManifest), String>> {
+    must_get_typed(hash, field, "BlobManifest", |e| match e {
+        EntryTypes::BlobManifest(m) => Some(m),
+        _ => None,
+    })
+}
+
+/// Loads the CustodianCommitment at `hash`.
+pub fn must_get_commitment(
+    hash: &ActionHash,
+    field: &str,
+) -> ExternResult<Result<(Record, crate::CustodianCommitment), String>> {
+    must_get_typed(hash, field, "CustodianCommitment", |e| match e {
+        EntryTypes::CustodianCommitment(c) => Some(c),
+        _ => None,
+    })
+}

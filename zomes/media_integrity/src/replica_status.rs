@@ -1,0 +1,132 @@
+//! ReplicaStatus: who actually holds which blob, and how recently they checked it.
+
+use crate::records::{must_get_commitment, must_get_content, must_get_manifest};
+use crate::{invalid, verdict, CustodianCommitment};
+use hdi::prelude::*;
+use media_rules::reach::Audience;
+use media_rules::ReplicaState;
+
+/// A custodian's report on its copy of one blob of one piece of content.
+#[hdk_entry_helper]
+#[derive(Clone, PartialEq)]
+pub struct ReplicaStatus {
+    /// The ContentNode (any version) whose reach governs who may hold the blob.
+    pub content: ActionHash,
+    /// The BlobManifest of the blob held.
+    pub manifest: ActionHash,
+    /// The holder's own CustodianCommitment.
+    pub commitment: ActionHash,
+    /// A [`ReplicaState`] name.
+    pub state: String,
+    /// How many of the blob's chunks the holder has.
+    pub chunks_held: u32,
+    /// When every chunk was last re-read and its hash checked.
+    pub last_verified: Option<Timestamp>,
+}
+
+impl ReplicaStatus {
+    /// The parsed state.
+    pub fn state(&self) -> Result<ReplicaState, String> {
+        ReplicaState::parse(&self.state).map_err(|e| format!("state: {e}"))
+    }
+}
+
+/// A new status: a live commitment of the author's own, content whose reach lets the
+/// author hold it, a manifest the content uses, and counts that agree with the manifest.
+pub fn validate_create_replica_status(
+    action: &ActionHeader,
+    status: &ReplicaStatus,
+) -> ExternResult<ValidateCallbackResult> {
+    match check_replica(action, status)? {
+        Ok(()) => Ok(ValidateCallbackResult::Valid),
+        Err(reason) => verdict("ReplicaStatus", Err(reason)),
+    }
+}
+
+/// A refresh by the author: same content and blob, an allowed state move, and every
+/// check of a new status again (the commitment must still be live).
+pub fn validate_update_replica_status(
+    action: &ActionHeader,
+    new: &ReplicaStatus,
+    old: &ReplicaStatus,
+) -> ExternResult<ValidateCallbackResult> {
+    if new.content != old.content || new.manifest != old.manifest {
+        return invalid("ReplicaStatus: an update must keep content and manifest");
+    }
+    let (Ok(from), Ok(to)) = (old.state(), new.state()) else {
+        return invalid("ReplicaStatus: state is unknown");
+    };
+    if !from.can_move_to(to) {
+        return invalid(&format!("ReplicaStatus: state cannot move from {from} to {to}"));
+    }
+    validate_create_replica_status(action, new)
+}
+
+fn check_replica(action: &ActionHeader, status: &ReplicaStatus) -> ExternResult<Result<(), String>> {
+    let state = rule!(status.state());
+    let commitment = rule!(check_commitment(action, &status.commitment)?);
+    let (_, manifest) = rule!(must_get_manifest(&status.manifest, "manifest")?);
+    let (content_record, content) = rule!(must_get_content(&status.content, "content")?);
+    if !content.blobs.contains(&status.manifest) {
+        return Ok(Err("manifest is not one of the content's blobs".into()));
+    }
+    let reach = rule!(content.reach());
+    let audience = Audience {
+        author: content_record.action().author(),
+        invitees: &content.invitees,
+        place: content.place.as_ref(),
+    };
+    if !reach.may_hold(&audience, &action.author, commitment.place.as_ref()) {
+        return Ok(Err(format!("content reach {reach} forbids this custodian from holding its blobs")));
+    }
+    let chunk_count = manifest.chunks.len() as u32;
+    if status.chunks_held > chunk_count {
+        return Ok(Err(format!("chunks_held {} exceeds the blob's {chunk_count} chunks", status.chunks_held)));
+    }
+    if state.holds_bytes() && status.chunks_held != chunk_count {
+        return Ok(Err(format!(
+            "state {state} requires all {chunk_count} chunks, chunks_held is {}",
+            status.chunks_held
+        )));
+    }
+    match (state, status.last_verified) {
+        (ReplicaState::Verified, None) => Ok(Err("last_verified is required for state verified".into())),
+        (_, Some(at)) if at > action.timestamp => {
+            Ok(Err("last_verified must not be later than the status itself".into()))
+        }
+        _ => Ok(Ok(())),
+    }
+}
+
+/// The commitment must be the author's own, a storage or cache role, not expired when the
+/// status is written, and not withdrawn (deleted) earlier on the author's chain.
+fn check_commitment(
+    action: &ActionHeader,
+    hash: &ActionHash,
+) -> ExternResult<Result<CustodianCommitment, String>> {
+    let (record, commitment) = rule!(must_get_commitment(hash, "commitment")?);
+    if record.action().author() != &action.author {
+        return Ok(Err(
+            "commitment must be the custodian's own; no live CustodianCommitment of this agent backs the claim"
+                .into(),
+        ));
+    }
+    if commitment.media_role.capacity_bytes() == 0 {
+        return Ok(Err(format!("a {} custodian holds no blobs", commitment.media_role.name())));
+    }
+    if !commitment.is_live_at(action.timestamp) {
+        return Ok(Err("commitment has expired; no live CustodianCommitment backs the claim".into()));
+    }
+    let Some(prev) = action.prev_action.clone() else {
+        return Ok(Err("a ReplicaStatus cannot be the first action of a chain".into()));
+    };
+    let filter = ChainFilter::until_hash(prev, hash.clone());
+    let activity = must_get_agent_activity(action.author.clone(), filter)?;
+    let withdrawn = activity.iter().any(|a| {
+        matches!(&a.action.action().data, ActionData::Delete(d) if &d.deletes_address == hash)
+    });
+    if withdrawn {
+        return Ok(Err("commitment was withdrawn; no live CustodianCommitment backs the claim".into()));
+    }
+    Ok(Ok(commitment))
+}
