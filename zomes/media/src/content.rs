@@ -158,9 +158,12 @@ fn index_version(id: &ActionHash, version: &ActionHash, node: &ContentNode, old:
     }
     for blob in &node.blobs {
         if old.is_none_or(|o| !o.blobs.contains(blob)) {
-            let record = get(blob.clone(), GetOptions::default())?.ok_or_else(|| refuse("blob manifest not found"))?;
-            let manifest: BlobManifest = entry_from(&record)?;
-            create_link(blob_path(&manifest.hash).path_entry_hash()?, id.clone(), LinkTypes::BlobToContent, tag.clone())?;
+            // Anything that is not a manifest is left for validation to name.
+            let record = get(blob.clone(), GetOptions::default())?;
+            if let Some(Ok(Some(manifest))) = record.map(|r| r.entry().to_app_option::<BlobManifest>()) {
+                let anchor = blob_path(&manifest.hash).path_entry_hash()?;
+                create_link(anchor, id.clone(), LinkTypes::BlobToContent, tag.clone())?;
+            }
         }
     }
     Ok(())

@@ -14,7 +14,7 @@ mod versions;
 pub use blobs::{BlobAccess, ManifestView};
 pub use content::{ContentView, SetLifecycleInput, UpdateContentInput};
 pub use custodians::{CommitmentView, UpdateCommitmentInput};
-pub use replicas::{RefreshReplicaInput, ReplicaView};
+pub use replicas::{LinkReplicaInput, RefreshReplicaInput, ReplicaView};
 pub use tokens::{IssueTokenInput, IssuedToken};
 
 use media_integrity::{AgentPlace, BlobManifest, ContentNode, CustodianCommitment, ReplicaStatus};
@@ -98,6 +98,11 @@ pub fn record_replica(status: ReplicaStatus) -> ExternResult<ReplicaView> {
 #[hdk_extern]
 pub fn refresh_replica(input: RefreshReplicaInput) -> ExternResult<ReplicaView> {
     replicas::refresh_replica(input)
+}
+
+#[hdk_extern]
+pub fn link_replica(input: LinkReplicaInput) -> ExternResult<ActionHash> {
+    replicas::link_replica(input)
 }
 
 #[hdk_extern]

@@ -32,12 +32,27 @@ pub struct RefreshReplicaInput {
     pub status: ReplicaStatus,
 }
 
+/// Lists a replica status under a manifest (again, e.g. after the link was deleted).
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct LinkReplicaInput {
+    /// The BlobManifest the status reports on.
+    pub manifest: ActionHash,
+    /// The ReplicaStatus.
+    pub replica: ActionHash,
+}
+
 /// Records a new replica status and links it from the blob's manifest.
 pub fn record_replica(status: ReplicaStatus) -> ExternResult<ReplicaView> {
     let manifest = status.manifest.clone();
     let id = create_entry(EntryTypes::ReplicaStatus(status))?;
-    create_link(manifest, id.clone(), LinkTypes::ManifestToReplica, ())?;
+    link_replica(LinkReplicaInput { manifest, replica: id.clone() })?;
     replica_view(&id)?.ok_or_else(|| refuse("replica not found after recording it"))
+}
+
+/// Links `replica` from `manifest`; validation checks that the status is the caller's own
+/// and reports on that manifest.
+pub fn link_replica(input: LinkReplicaInput) -> ExternResult<ActionHash> {
+    create_link(input.manifest, input.replica, LinkTypes::ManifestToReplica, ())
 }
 
 /// Writes a newer status for one of the caller's replicas.

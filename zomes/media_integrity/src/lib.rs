@@ -101,8 +101,11 @@ pub fn validate(op: Op) -> ExternResult<ValidateCallbackResult> {
             }
         }
         FlatOp::CreateEntry(OpEntry::CreateAgent { .. })
-        | FlatOp::CreateEntry(OpEntry::UpdateAgent { .. })
-        | FlatOp::CreateRecord(OpRecord::CreateAgent { .. })
+        | FlatOp::CreateRecord(OpRecord::CreateAgent { .. }) => {
+            // The agent key entry of every chain's genesis.
+            Ok(ValidateCallbackResult::Valid)
+        }
+        FlatOp::CreateEntry(OpEntry::UpdateAgent { .. })
         | FlatOp::CreateRecord(OpRecord::UpdateAgent { .. })
         | FlatOp::Update(OpUpdate::Agent { .. }) => invalid("agent key updates are not supported"),
         FlatOp::CreateEntry(OpEntry::CreateCapGrant { .. })

@@ -1,0 +1,159 @@
+//! One `setup()` for every scenario: loads the packed DNA, starts one conductor per agent,
+//! and hands back named agents plus fixtures for entries.
+
+use holochain::prelude::*;
+use holochain::sweettest::*;
+use media::ContentView;
+use media_integrity::media_rules::manifest::BlobManifest as Manifest;
+use media_integrity::media_rules::role::MediaRole;
+use media_integrity::{BlobManifest, ContentNode, CustodianCommitment};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// The role name of the media DNA in `happ.yaml`.
+pub const ROLE: &str = "media";
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+}
+
+/// The packed DNA.
+pub async fn media_dna() -> DnaFile {
+    let path = repo_root().join("workdir/media.dna");
+    SweetDnaFile::from_bundle(&path)
+        .await
+        .unwrap_or_else(|e| panic!("{} missing or broken ({e}); run scripts/setup.sh", path.display()))
+}
+
+/// A named agent: an index into the network.
+#[derive(Clone, Copy, Debug)]
+pub struct Agent(pub usize);
+
+/// Agents on separate conductors that know each other.
+pub struct Net {
+    pub conductors: SweetConductorBatch,
+    pub cells: Vec<SweetCell>,
+}
+
+/// Starts `N` conductors with the hApp and introduces them; the agents come back in order
+/// (alice, bob, carol, …).
+pub async fn setup<const N: usize>() -> (Net, [Agent; N]) {
+    let dna = media_dna().await;
+    let mut conductors = SweetConductorBatch::standard(N).await;
+    let apps = conductors.setup_app("elohim_media", &[(RoleName::from(ROLE), dna)]).await.expect("install");
+    let cells = apps.cells_flattened();
+    conductors.exchange_peer_info().await;
+    (Net { conductors, cells }, std::array::from_fn(Agent))
+}
+
+impl Net {
+    /// Calls `f` as `who`; panics if the call fails.
+    pub async fn call<I, O>(&self, who: Agent, f: &str, input: I) -> O
+    where
+        I: Serialize + std::fmt::Debug,
+        O: DeserializeOwned + std::fmt::Debug,
+    {
+        self.conductors[who.0].call(&self.cells[who.0].zome("media"), f, input).await
+    }
+
+    /// Calls `f` as `who`, returning the error's text if it fails.
+    pub async fn try_call<I, O>(&self, who: Agent, f: &str, input: I) -> Result<O, String>
+    where
+        I: Serialize + std::fmt::Debug,
+        O: DeserializeOwned + std::fmt::Debug,
+    {
+        self.conductors[who.0]
+            .call_fallible(&self.cells[who.0].zome("media"), f, input)
+            .await
+            .map_err(|e| format!("{e:?}"))
+    }
+
+    /// Calls `f` as `who`, which must fail with an error mentioning `expected`.
+    pub async fn must_fail<I: Serialize + std::fmt::Debug>(&self, who: Agent, f: &str, input: I, expected: &str) {
+        match self.try_call::<I, serde_json::Value>(who, f, input).await {
+            Ok(v) => panic!("{f} should have failed with '{expected}' but returned {v:?}"),
+            Err(e) => assert!(e.contains(expected), "{f} failed, but not with '{expected}':\n{e}"),
+        }
+    }
+
+    /// An agent's key.
+    pub fn key(&self, who: Agent) -> AgentPubKey {
+        self.cells[who.0].agent_pubkey().clone()
+    }
+
+    /// Waits until every agent has seen every op.
+    pub async fn sync(&self) {
+        await_consistency_s(120, self.cells.iter()).await.expect("consistency");
+    }
+
+    /// Titles of the content `who` may see, sorted.
+    pub async fn visible_titles(&self, who: Agent) -> Vec<String> {
+        let list: Vec<ContentView> = self.call(who, "list_visible_content", ()).await;
+        let mut titles: Vec<String> = list.into_iter().map(|v| v.content.title).collect();
+        titles.sort();
+        titles
+    }
+}
+
+/// Published content of `reach` with sensible defaults.
+pub fn content(title: &str, reach: &str) -> ContentNode {
+    ContentNode {
+        title: title.into(),
+        description: format!("About {title}"),
+        content_format: "video-file".into(),
+        reach: reach.into(),
+        lifecycle: "published".into(),
+        refresh_interval_days: Some(180),
+        retention_days: 30,
+        embed_strategy: "http-range".into(),
+        blobs: vec![],
+        invitees: vec![],
+        place: None,
+        codecs: vec![],
+    }
+}
+
+/// A consistent manifest of a `size`-byte blob with 64 KiB chunks.
+pub fn manifest(seed: u8, size: u64) -> BlobManifest {
+    let chunk_size = media_integrity::media_rules::limits::MIN_CHUNK_SIZE;
+    let count = size.div_ceil(u64::from(chunk_size)) as usize;
+    let hex = |n: usize| format!("{:02x}{:062x}", seed, n);
+    BlobManifest(Manifest {
+        hash: hex(usize::MAX >> 8),
+        size,
+        mime_type: "video/mp4".into(),
+        codec: Some("avc1.64001f".into()),
+        chunk_size,
+        chunks: (0..count).map(hex).collect(),
+        bitrate_kbps: Some(2_500),
+        duration_ms: Some(60_000),
+        variants: vec![],
+        segments: None,
+        fallback_urls: vec![],
+    })
+}
+
+/// A storage commitment for a day, at `endpoint`.
+pub fn commitment(endpoint: &str) -> CustodianCommitment {
+    CustodianCommitment {
+        media_role: MediaRole::Storage { max_storage_gb: 100, chunk_redundancy: 1 },
+        bandwidth_class: "high".into(),
+        cache_priority: 50,
+        place: None,
+        endpoint: endpoint.into(),
+        expires_at: Timestamp::from_micros(Timestamp::now().as_micros() + 86_400_000_000),
+    }
+}
+
+/// A place, narrowest name last.
+pub fn place(municipality: &str, neighborhood: &str, household: &str) -> media_integrity::media_rules::Place {
+    media_integrity::media_rules::Place::new([
+        "cascadia".into(),
+        "salish-sea".into(),
+        municipality.into(),
+        neighborhood.into(),
+        household.into(),
+    ])
+}

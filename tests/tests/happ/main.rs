@@ -1,0 +1,10 @@
+//! Sweettest scenarios for the media hApp: real conductors, each agent on its own, the
+//! bundle from `workdir/` (packed by `scripts/setup.sh`).
+
+mod common;
+
+mod bundle;
+mod content;
+mod custodians;
+mod tokens;
+mod validation;
