@@ -52,6 +52,7 @@ async fn malformed_entries_are_rejected_by_field() {
 async fn only_the_author_may_update_or_delete() {
     let (net, [alice, bob]) = setup::<2>().await;
     let talk: ContentView = net.call(alice, "create_content", content("talk", "commons")).await;
+    let m: ManifestView = net.call(alice, "register_blob_manifest", manifest(2, 1000)).await;
     net.sync().await;
 
     // Bob tries to rewrite and to delete Alice's content.
@@ -61,8 +62,7 @@ async fn only_the_author_may_update_or_delete() {
     net.must_fail(bob, "update_content", input, "only the author may update this entry").await;
     net.must_fail(bob, "delete_content", talk.id.clone(), "only the author may delete this ContentNode").await;
 
-    // Manifests cannot be updated by anyone: a blob's bytes never change.
-    let m: ManifestView = net.call(alice, "register_blob_manifest", manifest(2, 1000)).await;
+    // Nor may he delete her manifest.
     net.must_fail(bob, "delete_content", m.id.clone(), "only the author may delete this BlobManifest").await;
     // Alice may delete her own.
     let _: ActionHash = net.call(alice, "delete_content", talk.id.clone()).await;

@@ -1,0 +1,119 @@
+//! Starting a sidecar on an ephemeral loopback port, and small client helpers.
+
+use sidecar::config::Config;
+use sidecar::state::Sidecar;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Chunk size the tests use: small, so blobs of a few hundred KiB span many chunks.
+pub const CHUNK: u32 = 64 * 1024;
+
+/// A running sidecar and its data directory.
+pub struct Server {
+    pub addr: SocketAddr,
+    pub url: String,
+    pub state: Arc<Sidecar>,
+    pub dir: tempfile::TempDir,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+/// Starts a standalone sidecar with 64 KiB chunks and an upload limit of `max_upload` bytes.
+pub async fn start_with_limit(max_upload: u64) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_path_buf(),
+        chunk_size: CHUNK,
+        max_upload_bytes: max_upload,
+    };
+    let state = Sidecar::open(config.clone()).unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (addr, server) = sidecar::server::bind(state.clone(), config.listen, async {
+        let _ = stopped.await;
+    })
+    .unwrap();
+    tokio::spawn(server);
+    Server { addr, url: format!("http://{addr}"), state, dir, _stop: stop }
+}
+
+/// Starts a standalone sidecar with a 64 MiB upload limit.
+pub async fn start() -> Server {
+    start_with_limit(64 << 20).await
+}
+
+/// Deterministic test bytes.
+pub fn bytes(len: usize, seed: u8) -> Vec<u8> {
+    let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ u64::from(seed);
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// The SHA-256 of `data`, lowercase hex.
+pub fn sha(data: &[u8]) -> String {
+    sidecar::hash::Hash32::of(data).to_hex()
+}
+
+/// The sizes worth testing around a chunk boundary.
+pub fn interesting_sizes() -> Vec<usize> {
+    let c = CHUNK as usize;
+    vec![0, 1, c - 1, c, c + 1, 3 * c + 5]
+}
+
+impl Server {
+    pub fn client(&self) -> reqwest::Client {
+        reqwest::Client::new()
+    }
+
+    /// Uploads `data` with `POST /api/blob`; returns the receipt.
+    pub async fn upload(&self, data: &[u8], mime: &str) -> serde_json::Value {
+        let resp = self
+            .client()
+            .post(format!("{}/api/blob", self.url))
+            .header("content-type", mime)
+            .body(data.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201, "upload answered {}", resp.status());
+        resp.json().await.unwrap()
+    }
+
+    /// GETs `path` with extra headers.
+    pub async fn get(&self, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+        let mut req = self.client().get(format!("{}{path}", self.url));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// Sends raw bytes and reads until the server closes or `wait` passes.
+    pub async fn raw(&self, request: &[u8], wait: std::time::Duration) -> String {
+        let mut sock = tokio::net::TcpStream::connect(self.addr).await.unwrap();
+        sock.write_all(request).await.unwrap();
+        let mut out = Vec::new();
+        let _ = tokio::time::timeout(wait, sock.read_to_end(&mut out)).await;
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// A counter from `/metrics`.
+    pub async fn metric(&self, name: &str) -> f64 {
+        let text = self.get("/metrics", &[]).await.text().await.unwrap();
+        text.lines()
+            .filter(|l| l.starts_with(name))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+
+    /// How many blob records the data directory holds.
+    pub fn blob_count(&self) -> usize {
+        self.state.blobs.list().unwrap().len()
+    }
+}

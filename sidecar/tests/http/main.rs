@@ -1,0 +1,10 @@
+//! The sidecar as an HTTP server on loopback, driven by a real HTTP client and by raw
+//! sockets for requests no well-behaved client would send.
+
+mod common;
+
+mod bad_input;
+mod chunks;
+mod ranges;
+mod tus;
+mod uploads;

@@ -1,0 +1,147 @@
+//! Range requests and preconditions, RFC 9110 §13–14.
+
+use crate::common::*;
+
+async fn stored(s: &Server, size: usize) -> (Vec<u8>, String) {
+    let data = bytes(size, 9);
+    let receipt = s.upload(&data, "video/mp4").await;
+    (data, format!("/api/blob/{}", receipt["hash"].as_str().unwrap()))
+}
+
+#[tokio::test]
+async fn single_ranges_of_every_form_cross_chunk_boundaries() {
+    let s = start().await;
+    let (data, path) = stored(&s, 300_000).await;
+    let c = CHUNK as usize;
+    for (header, start, end) in [
+        (format!("bytes={}-{}", c - 10, c + 9), c - 10, c + 10),
+        ("bytes=0-0".to_string(), 0, 1),
+        (format!("bytes={}-", 299_990), 299_990, 300_000),
+        ("bytes=-100".to_string(), 299_900, 300_000),
+        ("bytes=-999999".to_string(), 0, 300_000),
+        ("bytes=299999-5000000".to_string(), 299_999, 300_000),
+    ] {
+        let resp = s.get(&path, &[("range", &header)]).await;
+        assert_eq!(resp.status(), 206, "{header}");
+        assert_eq!(resp.headers()["content-range"], format!("bytes {}-{}/300000", start, end - 1), "{header}");
+        assert_eq!(resp.headers()["content-length"], (end - start).to_string());
+        assert_eq!(resp.bytes().await.unwrap().as_ref(), &data[start..end], "{header}");
+    }
+}
+
+#[tokio::test]
+async fn several_ranges_come_as_multipart_byteranges() {
+    let s = start().await;
+    let (data, path) = stored(&s, 200_000).await;
+    let resp = s.get(&path, &[("range", "bytes=100000-100009, 0-4, 65530-65545")]).await;
+    assert_eq!(resp.status(), 206);
+    let ct = resp.headers()["content-type"].to_str().unwrap().to_string();
+    let boundary = ct.strip_prefix("multipart/byteranges; boundary=").expect(&ct).to_string();
+    let declared: usize = resp.headers()["content-length"].to_str().unwrap().parse().unwrap();
+    let body = resp.bytes().await.unwrap();
+    assert_eq!(body.len(), declared);
+    // Parse the parts back out and check each one's header and bytes.
+    let text = body.as_ref();
+    let delim = format!("\r\n--{boundary}");
+    let mut parts = vec![];
+    let mut rest = text;
+    while let Some(pos) = find(rest, delim.as_bytes()) {
+        rest = &rest[pos + delim.len()..];
+        if rest.starts_with(b"--") {
+            break;
+        }
+        let head_end = find(rest, b"\r\n\r\n").unwrap();
+        let head = String::from_utf8_lossy(&rest[..head_end]).to_string();
+        let next = find(&rest[head_end + 4..], delim.as_bytes()).unwrap();
+        parts.push((head, rest[head_end + 4..head_end + 4 + next].to_vec()));
+    }
+    assert_eq!(parts.len(), 3);
+    for ((head, bytes), (a, b)) in parts.iter().zip([(100_000usize, 100_010usize), (0, 5), (65_530, 65_546)]) {
+        assert!(head.contains("Content-Type: video/mp4"), "{head}");
+        assert!(head.contains(&format!("Content-Range: bytes {}-{}/200000", a, b - 1)), "{head}");
+        assert_eq!(bytes, &data[a..b]);
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+#[tokio::test]
+async fn unsatisfiable_ranges_get_416_with_the_length() {
+    let s = start().await;
+    let (_, path) = stored(&s, 1000).await;
+    let resp = s.get(&path, &[("range", "bytes=1000-2000")]).await;
+    assert_eq!(resp.status(), 416);
+    assert_eq!(resp.headers()["content-range"], "bytes */1000");
+}
+
+#[tokio::test]
+async fn invalid_overlapping_or_too_many_ranges_get_the_whole_blob() {
+    let s = start().await;
+    let (data, path) = stored(&s, 1000).await;
+    let many: Vec<String> = (0..40).map(|i| format!("{}-{}", i * 20, i * 20 + 1)).collect();
+    for header in ["bytes=9-2", "lines=0-5", "bytes=abc", "bytes=0-500, 400-900", &format!("bytes={}", many.join(","))] {
+        let resp = s.get(&path, &[("range", header)]).await;
+        assert_eq!(resp.status(), 200, "{header}");
+        assert_eq!(resp.bytes().await.unwrap().as_ref(), &data[..], "{header}");
+    }
+}
+
+#[tokio::test]
+async fn if_range_with_stale_etag_sends_whole_blob() {
+    let s = start().await;
+    let (data, path) = stored(&s, 1000).await;
+    let etag = format!("\"{}\"", sha(&data));
+    let resp = s.get(&path, &[("range", "bytes=0-9"), ("if-range", "\"0000\"")]).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.bytes().await.unwrap().len(), 1000);
+    let resp = s.get(&path, &[("range", "bytes=0-9"), ("if-range", &etag)]).await;
+    assert_eq!(resp.status(), 206);
+    assert_eq!(resp.bytes().await.unwrap().as_ref(), &data[..10]);
+}
+
+#[tokio::test]
+async fn if_none_match_with_the_etag_is_not_modified_and_if_match_guards() {
+    let s = start().await;
+    let (data, path) = stored(&s, 1000).await;
+    let etag = format!("\"{}\"", sha(&data));
+    let resp = s.get(&path, &[("if-none-match", &etag)]).await;
+    assert_eq!(resp.status(), 304);
+    assert_eq!(resp.headers()["etag"], etag.as_str());
+    assert!(resp.bytes().await.unwrap().is_empty());
+    let resp = s.get(&path, &[("if-match", "\"other\"")]).await;
+    assert_eq!(resp.status(), 412);
+}
+
+#[tokio::test]
+async fn a_chunk_is_served_by_index() {
+    let s = start().await;
+    let (data, path) = stored(&s, 150_000).await;
+    let resp = s.get(&format!("{path}/2"), &[]).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.bytes().await.unwrap().as_ref(), &data[2 * CHUNK as usize..]);
+    assert_eq!(s.get(&format!("{path}/3"), &[]).await.status(), 404);
+    assert_eq!(s.get(&format!("{path}/x"), &[]).await.status(), 400);
+}
+
+#[tokio::test]
+async fn a_chunk_corrupted_on_disk_is_never_served() {
+    let s = start().await;
+    let (data, path) = stored(&s, 100_000).await;
+    // Flip a byte of the first chunk's file on disk.
+    let hex = sha(&data[..CHUNK as usize]);
+    let file = s.dir.path().join("chunks").join(&hex[0..2]).join(&hex[2..4]).join(&hex);
+    let mut raw = std::fs::read(&file).unwrap();
+    raw[10] ^= 0xff;
+    std::fs::write(&file, raw).unwrap();
+
+    let resp = s.get(&path, &[]).await;
+    assert_eq!(resp.status(), 502);
+    assert_eq!(s.metric("elohim_chunk_verification_failures_total").await, 1.0);
+    assert!(!file.exists(), "the corrupt chunk was quarantined");
+    assert_eq!(std::fs::read_dir(s.dir.path().join("quarantine")).unwrap().count(), 1);
+    // Later requests see the chunk as missing, never the bad bytes.
+    let resp = s.get(&format!("{path}/0"), &[]).await;
+    assert_eq!(resp.status(), 404);
+}

@@ -1,0 +1,133 @@
+//! Resumable uploads (tus 1.0 core, creation, termination).
+
+use crate::common::*;
+use std::time::Duration;
+
+const TUS: (&str, &str) = ("tus-resumable", "1.0.0");
+
+async fn create(s: &Server, length: usize, meta: Option<&str>) -> reqwest::Response {
+    let mut req = s
+        .client()
+        .post(format!("{}/api/uploads", s.url))
+        .header(TUS.0, TUS.1)
+        .header("upload-length", length.to_string());
+    if let Some(m) = meta {
+        req = req.header("upload-metadata", m);
+    }
+    req.send().await.unwrap()
+}
+
+async fn patch(s: &Server, location: &str, offset: usize, body: &[u8]) -> reqwest::Response {
+    s.client()
+        .patch(format!("{}{location}", s.url))
+        .header(TUS.0, TUS.1)
+        .header("upload-offset", offset.to_string())
+        .header("content-type", "application/offset+octet-stream")
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn offset(s: &Server, location: &str) -> u64 {
+    let resp = s.client().head(format!("{}{location}", s.url)).header(TUS.0, TUS.1).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["tus-resumable"], "1.0.0");
+    resp.headers()["upload-offset"].to_str().unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn the_server_announces_what_it_supports() {
+    let s = start().await;
+    let resp = s.client().request(reqwest::Method::OPTIONS, format!("{}/api/uploads", s.url)).send().await.unwrap();
+    assert_eq!(resp.status(), 204);
+    assert_eq!(resp.headers()["tus-version"], "1.0.0");
+    assert_eq!(resp.headers()["tus-extension"], "creation,termination");
+    assert_eq!(resp.headers()["tus-max-size"], (64u64 << 20).to_string());
+}
+
+#[tokio::test]
+async fn an_interrupted_upload_resumes_from_its_offset_and_yields_the_same_receipt() {
+    let s = start().await;
+    let data = bytes(250_000, 5);
+    // filetype=audio/ogg, filename=talk.ogg
+    let resp = create(&s, data.len(), Some("filetype YXVkaW8vb2dn,filename dGFsay5vZ2c=")).await;
+    assert_eq!(resp.status(), 201);
+    let location = resp.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(offset(&s, &location).await, 0);
+
+    // The first PATCH promises 150 000 bytes but the connection drops after 100 000.
+    let head = format!(
+        "PATCH {location} HTTP/1.1\r\nHost: x\r\nTus-Resumable: 1.0.0\r\nUpload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\nContent-Length: 150000\r\n\r\n"
+    );
+    let mut req = head.into_bytes();
+    req.extend_from_slice(&data[..100_000]);
+    s.raw(&req, Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(offset(&s, &location).await, 100_000, "what arrived is kept");
+    assert_eq!(s.blob_count(), 0, "an unfinished upload is no blob");
+
+    // Resuming at the wrong offset is a conflict; at the right one it continues.
+    assert_eq!(patch(&s, &location, 0, &data[..10]).await.status(), 409);
+    let resp = patch(&s, &location, 100_000, &data[100_000..200_000]).await;
+    assert_eq!(resp.status(), 204);
+    assert_eq!(resp.headers()["upload-offset"], "200000");
+    let resp = patch(&s, &location, 200_000, &data[200_000..]).await;
+    assert_eq!(resp.status(), 204);
+    assert_eq!(resp.headers()["x-blob-hash"], sha(&data).as_str());
+
+    // The finished upload answers with the same receipt as a plain upload of the bytes.
+    let receipt: serde_json::Value = s.get(&location, &[]).await.json().await.unwrap();
+    assert_eq!(receipt["mime"], "audio/ogg");
+    let plain = s.upload(&data, "audio/ogg").await;
+    assert_eq!(receipt, plain);
+    let got = s.get(&format!("/api/blob/{}", sha(&data)), &[]).await.bytes().await.unwrap();
+    assert_eq!(got.as_ref(), &data[..]);
+    // Nothing more can be appended.
+    assert_eq!(patch(&s, &location, 250_000, b"x").await.status(), 409);
+}
+
+#[tokio::test]
+async fn protocol_errors_are_refused_and_change_nothing() {
+    let s = start_with_limit(1000).await;
+    // Too large for this server.
+    assert_eq!(create(&s, 1001, None).await.status(), 413);
+    // Missing Upload-Length, missing or wrong Tus-Resumable.
+    let resp = s.client().post(format!("{}/api/uploads", s.url)).header(TUS.0, TUS.1).send().await.unwrap();
+    assert_eq!(resp.status(), 400);
+    let resp = s.client().post(format!("{}/api/uploads", s.url)).header("upload-length", "10").send().await.unwrap();
+    assert_eq!(resp.status(), 412);
+    assert_eq!(resp.headers()["tus-version"], "1.0.0");
+    // Malformed metadata.
+    assert_eq!(create(&s, 10, Some("filename !!notbase64")).await.status(), 400);
+
+    let location = create(&s, 10, None).await.headers()["location"].to_str().unwrap().to_string();
+    // A body beyond Upload-Length is refused and nothing of it is kept.
+    assert_eq!(patch(&s, &location, 0, &[1u8; 11]).await.status(), 413);
+    assert_eq!(offset(&s, &location).await, 0);
+    // The wrong content type.
+    let resp = s
+        .client()
+        .patch(format!("{}{location}", s.url))
+        .header(TUS.0, TUS.1)
+        .header("upload-offset", "0")
+        .body(vec![1u8; 5])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    // Unknown and malformed ids.
+    assert_eq!(s.client().head(format!("{}/api/uploads/{}", s.url, "0".repeat(32))).send().await.unwrap().status(), 404);
+    assert_eq!(s.client().head(format!("{}/api/uploads/..%2F..%2Fetc", s.url)).send().await.unwrap().status(), 400);
+}
+
+#[tokio::test]
+async fn a_terminated_upload_is_gone() {
+    let s = start().await;
+    let location = create(&s, 100, None).await.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(patch(&s, &location, 0, &[7u8; 50]).await.status(), 204);
+    let resp = s.client().delete(format!("{}{location}", s.url)).header(TUS.0, TUS.1).send().await.unwrap();
+    assert_eq!(resp.status(), 204);
+    assert_eq!(s.client().head(format!("{}{location}", s.url)).send().await.unwrap().status(), 404);
+    assert_eq!(std::fs::read_dir(s.dir.path().join("uploads")).unwrap().count(), 0);
+}
