@@ -10,6 +10,7 @@ pub mod hash;
 pub mod http;
 pub mod ingest;
 pub mod metrics;
+pub mod node;
 pub mod reader;
 pub mod server;
 pub mod state;

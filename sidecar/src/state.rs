@@ -6,7 +6,8 @@ use crate::metrics::Metrics;
 use crate::reader::ChunkReader;
 use crate::store::{ChunkStore, FsStore};
 use crate::tus::TusUploads;
-use std::sync::Arc;
+use crate::node::ConductorLink;
+use std::sync::{Arc, OnceLock};
 
 /// A sidecar's state.
 pub struct Sidecar {
@@ -20,6 +21,8 @@ pub struct Sidecar {
     pub uploads: TusUploads,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// The conductor this sidecar serves, when it runs as part of a node.
+    pub link: OnceLock<Arc<ConductorLink>>,
 }
 
 impl Sidecar {
@@ -39,6 +42,12 @@ impl Sidecar {
             uploads: TusUploads::open(&config.data_dir)?,
             metrics,
             config,
+            link: OnceLock::new(),
         }))
+    }
+
+    /// Wires the sidecar to its conductor (once).
+    pub fn attach(&self, link: Arc<ConductorLink>) {
+        let _ = self.link.set(link);
     }
 }
