@@ -9,7 +9,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/elohim-media/target}"
 
 need_pkgs=()
-for bin_pkg in ffmpeg:ffmpeg ffprobe:ffmpeg nginx:nginx wrk:wrk; do
+for bin_pkg in ffmpeg:ffmpeg ffprobe:ffmpeg nginx:nginx wrk:wrk bc:bc; do
   command -v "${bin_pkg%%:*}" >/dev/null 2>&1 || need_pkgs+=("${bin_pkg##*:}")
 done
 if [ "${#need_pkgs[@]}" -gt 0 ] && [ "${ELOHIM_SKIP_APT:-0}" != 1 ]; then

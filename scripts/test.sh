@@ -8,3 +8,6 @@ source "$ROOT/scripts/setup.sh"
 cd "$ROOT"
 # Sweettests start several conductors each; two test threads suit a 2-core machine.
 cargo test --workspace --exclude media --exclude media_integrity -- --test-threads="${TEST_THREADS:-2}"
+# A real tus client interrupts and resumes an upload against a running sidecar.
+python3 -c "import tusclient" 2>/dev/null || python3 -m pip install -q --disable-pip-version-check tuspy
+python3 tests/clients/tus_resume.py "$CARGO_TARGET_DIR/debug/elohim-media"

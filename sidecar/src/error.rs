@@ -59,6 +59,9 @@ pub enum ApiError {
     /// A stored chunk failed verification; it was quarantined.
     #[error("stored chunk {0} is corrupt and was quarantined")]
     Corrupt(String),
+    /// The conductor refused what was asked (validation failed).
+    #[error("rejected by the DHT: {0}")]
+    Rejected(String),
     /// The conductor could not be asked.
     #[error("conductor unavailable: {0}")]
     Conductor(String),
@@ -77,7 +80,7 @@ impl ApiError {
             ApiError::Truncated { .. } => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::HashMismatch { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::HashMismatch { .. } | ApiError::Rejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::OffsetConflict { .. } => StatusCode::CONFLICT,
             ApiError::TusVersion => StatusCode::PRECONDITION_FAILED,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,

@@ -1,6 +1,7 @@
 //! The Elohim Media sidecar: stores, verifies, streams and replicates the bytes whose
 //! manifests live in the DHT.
 
+pub mod access;
 pub mod atomic;
 pub mod blobs;
 pub mod bundle;
@@ -11,6 +12,7 @@ pub mod http;
 pub mod ingest;
 pub mod metrics;
 pub mod node;
+pub mod publish;
 pub mod reader;
 pub mod server;
 pub mod state;

@@ -1,5 +1,6 @@
 //! Everything a running sidecar holds, shared by its request handlers and workers.
 
+use crate::access::AccessCache;
 use crate::blobs::BlobIndex;
 use crate::config::Config;
 use crate::metrics::Metrics;
@@ -21,6 +22,8 @@ pub struct Sidecar {
     pub uploads: TusUploads,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// What the conductor said about blobs' audiences, briefly cached.
+    pub access: AccessCache,
     /// The conductor this sidecar serves, when it runs as part of a node.
     pub link: OnceLock<Arc<ConductorLink>>,
 }
@@ -42,6 +45,7 @@ impl Sidecar {
             uploads: TusUploads::open(&config.data_dir)?,
             metrics,
             config,
+            access: AccessCache::default(),
             link: OnceLock::new(),
         }))
     }

@@ -48,6 +48,20 @@ impl UploadMeta {
         Ok(UploadMeta(map))
     }
 
+    /// Metadata of a plain upload, from `X-Upload-<Name>` headers (values percent-free UTF-8).
+    pub fn from_headers(headers: &warp::http::HeaderMap) -> Result<Self, ApiError> {
+        let mut map = BTreeMap::new();
+        for (name, value) in headers {
+            if let Some(key) = name.as_str().strip_prefix("x-upload-") {
+                let value = value
+                    .to_str()
+                    .map_err(|_| ApiError::Header(format!("{name} is not ASCII")))?;
+                map.insert(key.to_string(), value.to_string());
+            }
+        }
+        Ok(UploadMeta(map))
+    }
+
     /// A value by name.
     pub fn get(&self, key: &str) -> Option<&str> {
         self.0.get(key).map(String::as_str)

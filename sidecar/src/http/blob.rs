@@ -5,6 +5,7 @@ use super::body::{blob_ranges, Multipart};
 use super::conditional::{evaluate, Outcome, Preconditions};
 use super::range::RangeDecision;
 use super::chunk::send_chunk;
+use crate::access::{authorize, token_of};
 use crate::blobs::BlobRecord;
 use crate::error::ApiError;
 use crate::hash::Hash32;
@@ -22,8 +23,10 @@ pub async fn get_blob(
     hash: String,
     method: Method,
     headers: HeaderMap,
+    query: String,
 ) -> Result<Response<Body>, ApiError> {
     let hash: Hash32 = hash.parse()?;
+    authorize(&state, &hash, token_of(&headers, &query)).await?;
     let record = state.blobs.get(&hash)?.ok_or(ApiError::NotFound("blob"))?;
     let etag = format!("\"{hash}\"");
     let len = record.manifest.size;
@@ -80,8 +83,11 @@ pub async fn get_blob_chunk(
     hash: String,
     index: String,
     method: Method,
+    headers: HeaderMap,
+    query: String,
 ) -> Result<Response<Body>, ApiError> {
     let hash: Hash32 = hash.parse()?;
+    authorize(&state, &hash, token_of(&headers, &query)).await?;
     let index: usize = index
         .parse()
         .map_err(|_| ApiError::BadRequest(format!("chunk index must be a number, got '{index}'")))?;

@@ -47,15 +47,23 @@ pub fn routes(state: Arc<Sidecar>) -> impl Filter<Extract = (impl Reply,), Error
         .and(with_state.clone())
         .map(|s: Arc<Sidecar>| warp::reply::with_header(s.metrics.render(), "content-type", "text/plain; version=0.0.4").into_response());
 
+    let query = warp::query::raw().or(warp::any().map(String::new)).unify();
     let blob = warp::path!("api" / "blob" / String)
         .and(get_or_head.clone())
         .and(warp::header::headers_cloned())
+        .and(query.clone())
         .and(with_state.clone())
-        .then(|hash, method, headers, s| async move { render(blob::get_blob(s, hash, method, headers).await) });
+        .then(|hash, method, headers, query, s| async move {
+            render(blob::get_blob(s, hash, method, headers, query).await)
+        });
     let blob_chunk = warp::path!("api" / "blob" / String / String)
         .and(get_or_head.clone())
+        .and(warp::header::headers_cloned())
+        .and(query)
         .and(with_state.clone())
-        .then(|hash, index, method, s| async move { render(blob::get_blob_chunk(s, hash, index, method).await) });
+        .then(|hash, index, method, headers, query, s| async move {
+            render(blob::get_blob_chunk(s, hash, index, method, headers, query).await)
+        });
     let post_blob = warp::path!("api" / "blob")
         .and(warp::post())
         .and(warp::header::headers_cloned())

@@ -4,6 +4,7 @@ use super::blob::{empty, value};
 use super::upload::{complete, Receipt};
 use crate::error::ApiError;
 use crate::ingest::Ingest;
+use crate::publish::Publication;
 use crate::state::Sidecar;
 use crate::tus::TusUploads;
 use crate::upload_meta::UploadMeta;
@@ -63,6 +64,7 @@ pub fn create(state: Arc<Sidecar>, headers: HeaderMap) -> Result<Response<Body>,
     if let Some(mime) = meta.mime() {
         media_rules::manifest::check_mime("filetype", mime).map_err(ApiError::Header)?;
     }
+    Publication::from_meta(&meta)?;
     let id = state.uploads.create(length, meta)?;
     empty(
         tus(Response::builder().status(StatusCode::CREATED))
@@ -190,5 +192,5 @@ async fn finish(state: &Sidecar, id: &str, upload: &crate::tus::UploadState) -> 
         return Err(ApiError::Truncated { got: ingest.size(), expected: upload.length });
     }
     let manifest = ingest.finish(mime).await?;
-    complete(state, manifest)
+    complete(state, manifest, Publication::from_meta(&upload.meta)?.as_ref()).await
 }

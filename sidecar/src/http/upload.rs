@@ -5,7 +5,9 @@ use crate::blobs::BlobRecord;
 use crate::error::ApiError;
 use crate::hash::Hash32;
 use crate::ingest::Ingest;
+use crate::publish::{publish, Publication, Published};
 use crate::state::Sidecar;
+use crate::upload_meta::UploadMeta;
 use bytes::Buf;
 use futures_util::{Stream, StreamExt};
 use media_rules::manifest::{check_mime, BlobManifest};
@@ -30,6 +32,9 @@ pub struct Receipt {
     pub chunks: Vec<String>,
     /// Its MIME type.
     pub mime: String,
+    /// Where a node published it, when the upload carried a title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<Published>,
 }
 
 impl From<&BlobManifest> for Receipt {
@@ -40,6 +45,7 @@ impl From<&BlobManifest> for Receipt {
             chunk_size: m.chunk_size,
             chunks: m.chunks.clone(),
             mime: m.mime_type.clone(),
+            published: None,
         }
     }
 }
@@ -79,6 +85,7 @@ where
         return Err(ApiError::TooLarge { limit });
     }
     let mime = mime_of(&headers)?;
+    let publication = Publication::from_meta(&UploadMeta::from_headers(&headers)?)?;
     let expected: Option<Hash32> = headers
         .get(EXPECTED_HASH_HEADER)
         .map(|v| v.to_str().unwrap_or("").parse())
@@ -90,7 +97,7 @@ where
             return Err(ApiError::HashMismatch { expected: expected.to_hex(), actual: manifest.hash });
         }
     }
-    let receipt = complete(&state, manifest)?;
+    let receipt = complete(&state, manifest, publication.as_ref()).await?;
     let mut resp = super::json(StatusCode::CREATED, &receipt);
     resp.headers_mut().insert(header::LOCATION, super::blob::value(&format!("/api/blob/{}", receipt.hash)));
     Ok(resp)
@@ -122,13 +129,22 @@ where
     ingest.finish(mime).await
 }
 
-/// Records a finished blob (atomically; idempotent for a blob already held).
-pub fn complete(state: &Sidecar, manifest: BlobManifest) -> Result<Receipt, ApiError> {
+/// Records a finished blob (atomically; idempotent for a blob already held) and, on a
+/// node, publishes it when the uploader asked to.
+pub async fn complete(
+    state: &Sidecar,
+    manifest: BlobManifest,
+    publication: Option<&Publication>,
+) -> Result<Receipt, ApiError> {
     let hash: Hash32 = manifest.hash.parse()?;
     let record = match state.blobs.get(&hash)? {
         Some(existing) => existing,
         None => state.blobs.put(BlobRecord::new(manifest))?,
     };
     state.metrics.uploads_completed.inc();
-    Ok(Receipt::from(&record.manifest))
+    let mut receipt = Receipt::from(&record.manifest);
+    if let Some(publication) = publication {
+        receipt.published = Some(publish(state, &record.manifest, publication).await?);
+    }
+    Ok(receipt)
 }

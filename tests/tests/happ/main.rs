@@ -4,6 +4,7 @@
 mod common;
 
 mod bundle;
+mod node_e2e;
 mod content;
 mod custodians;
 mod tokens;

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Sidecar benchmarks, each printing a ratio against a reference measured in the same run:
+#  (a) range serving: wrk against the sidecar and against nginx serving the same bytes as a
+#      plain file on loopback — 64 KiB and 1 MiB random ranges, whole-file GETs;
+#  (b) ingest: POST /api/blob of a 1 GiB file against `openssl speed -evp sha256`;
+#  (c) peak RSS of the sidecar while 100 clients stream a 2 GiB blob at once.
+# Usage: bench/sidecar.sh [a|b|c ...]   (default: all)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$ROOT/scripts/setup.sh"
+cargo build --manifest-path "$ROOT/Cargo.toml" --quiet -p sidecar --bin elohim-media
+BIN="$CARGO_TARGET_DIR/debug/elohim-media"
+WORK="$(mktemp -d /tmp/elohim-bench.XXXXXX)"
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
+trap cleanup EXIT
+which=("${@:-a b c}"); which=" ${which[*]} "
+DUR="${BENCH_SECONDS:-10}"
+
+start_sidecar() { # port data-dir
+  "$BIN" serve --standalone --listen "127.0.0.1:$1" --data-dir "$2" >"$WORK/sidecar-$1.log" 2>&1 &
+  PIDS+=($!); SIDECAR_PID=$!
+  for _ in $(seq 50); do curl -sf "http://127.0.0.1:$1/health" >/dev/null && return; sleep 0.1; done
+  echo "sidecar did not start" >&2; exit 1
+}
+upload() { # port file -> hash
+  curl -sf -X POST -H 'Content-Type: video/mp4' -T "$2" "http://127.0.0.1:$1/api/blob" | sed -E 's/.*"hash":"([0-9a-f]+)".*/\1/'
+}
+wrk_run() { # url range-len(0=whole) -> "req/s MB/s"
+  cat >"$WORK/range.lua" <<LUA
+math.randomseed(42)
+local size, len = $SIZE, $2
+request = function()
+  if len == 0 then return wrk.format("GET") end
+  local s = math.random(0, size - len)
+  return wrk.format("GET", nil, { ["Range"] = "bytes=" .. s .. "-" .. (s + len - 1) })
+end
+LUA
+  wrk -t2 -c16 -d"${DUR}s" -s "$WORK/range.lua" "$1" >"$WORK/wrk.out" 2>&1
+  local rps mbs
+  rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk.out")
+  mbs=$(awk '/Transfer\/sec/ {v=$2; u=substr(v, length(v)-1); n=substr(v, 1, length(v)-2); if (u=="GB") n*=1024; if (u=="KB") n/=1024; printf "%.1f", n}' "$WORK/wrk.out")
+  echo "$rps $mbs"
+}
+
+if [[ "$which" == *" a "* ]]; then
+  SIZE=$((256 * 1024 * 1024))
+  head -c "$SIZE" /dev/urandom >"$WORK/blob.bin"
+  start_sidecar 18801 "$WORK/a-data"
+  HASH=$(upload 18801 "$WORK/blob.bin")
+  mkdir -p "$WORK/www" && cp "$WORK/blob.bin" "$WORK/www/blob.bin"
+  cat >"$WORK/nginx.conf" <<NGINX
+worker_processes 2; daemon off; pid $WORK/nginx.pid; error_log $WORK/nginx-error.log;
+events { worker_connections 1024; }
+http { access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000;
+  server { listen 127.0.0.1:18802; root $WORK/www; location / { add_header Cache-Control "public, max-age=31536000, immutable"; } } }
+NGINX
+  nginx -c "$WORK/nginx.conf" -p "$WORK" & PIDS+=($!)
+  sleep 1
+  echo "(a) range serving, 256 MiB blob, wrk -t2 -c16 -d${DUR}s, loopback"
+  printf '%-14s %12s %10s %12s %10s %8s %8s\n' case sidecar_rps MB/s nginx_rps MB/s rps_ratio MB_ratio
+  for spec in "64KiB:65536" "1MiB:1048576" "whole:0"; do
+    name=${spec%%:*}; len=${spec##*:}
+    read -r srps smbs < <(wrk_run "http://127.0.0.1:18801/api/blob/$HASH" "$len")
+    read -r nrps nmbs < <(wrk_run "http://127.0.0.1:18802/blob.bin" "$len")
+    printf '%-14s %12s %10s %12s %10s %8.2f %8.2f\n' "$name" "$srps" "$smbs" "$nrps" "$nmbs" \
+      "$(echo "$srps / $nrps" | bc -l)" "$(echo "$smbs / $nmbs" | bc -l)"
+  done
+  kill "$SIDECAR_PID"; rm -rf "$WORK/a-data" "$WORK/www" "$WORK/blob.bin"
+fi
+
+if [[ "$which" == *" b "* ]]; then
+  head -c $((1024 * 1024 * 1024)) /dev/urandom >"$WORK/gib.bin"
+  # One core's SHA-256 rate with the CPU's SHA extensions, 1 MiB blocks.
+  ossl=$(openssl speed -evp sha256 -bytes 1048576 -seconds 3 2>/dev/null | awk '/^sha256/ {v=$NF; sub(/k$/, "", v); printf "%.1f", v*1000/1048576}')
+  start_sidecar 18803 "$WORK/b-data"
+  t0=$(date +%s.%N)
+  upload 18803 "$WORK/gib.bin" >/dev/null
+  t1=$(date +%s.%N)
+  ingest=$(echo "1024 / ($t1 - $t0)" | bc -l)
+  echo "(b) ingest of 1 GiB by POST /api/blob (every byte hashed twice, chunks fsynced)"
+  printf '    openssl sha256 one core: %.0f MiB/s   ingest: %.0f MiB/s   ratio: %.2f\n' "$ossl" "$ingest" "$(echo "$ingest / $ossl" | bc -l)"
+  kill "$SIDECAR_PID"; rm -rf "$WORK/b-data" "$WORK/gib.bin"
+fi
+
+if [[ "$which" == *" c "* ]]; then
+  SIZE=$((2 * 1024 * 1024 * 1024))
+  head -c "$SIZE" /dev/urandom >"$WORK/big.bin"
+  start_sidecar 18804 "$WORK/c-data"
+  HASH=$(upload 18804 "$WORK/big.bin")
+  rm -f "$WORK/big.bin"
+  base=$(awk '/VmRSS/ {print $2}' "/proc/$SIDECAR_PID/status")
+  # 100 clients stream the whole blob at once, each reading at up to 40 MB/s.
+  for i in $(seq 100); do
+    curl -s --limit-rate 40M -o /dev/null "http://127.0.0.1:18804/api/blob/$HASH" & PIDS+=($!)
+  done
+  peak=0
+  for _ in $(seq $((DUR * 4))); do
+    cur=$(awk '/VmRSS/ {print $2}' "/proc/$SIDECAR_PID/status"); [ "$cur" -gt "$peak" ] && peak=$cur
+    sleep 0.25
+  done
+  hwm=$(awk '/VmHWM/ {print $2}' "/proc/$SIDECAR_PID/status")
+  sent=$(curl -s "http://127.0.0.1:18804/metrics" | awk '/^elohim_bytes_out_total/ {print $2}')
+  echo "(c) sidecar memory while 100 clients stream a 2 GiB blob for ${DUR}s"
+  printf '    RSS idle: %.1f MiB   peak RSS (VmHWM): %.1f MiB   sent meanwhile: %.0f MiB   peak/blob: %.4f\n' \
+    "$(echo "$base/1024" | bc -l)" "$(echo "$hwm/1024" | bc -l)" "$(echo "$sent/1048576" | bc -l)" "$(echo "$hwm*1024/$SIZE" | bc -l)"
+fi

@@ -1,0 +1,142 @@
+//! Who may read a blob. Standalone sidecars serve everything (commons semantics). A node
+//! serves a blob openly only when some commons content uses it; otherwise the request
+//! must carry an access token signed by an agent (`Authorization: Bearer …` or `?token=`),
+//! naming this blob and this node, not expired — and the content's reach must admit that
+//! agent (author; invitees; same place for local…regional).
+
+use crate::error::ApiError;
+use crate::hash::Hash32;
+use crate::node::ConductorLink;
+use crate::state::Sidecar;
+use ed25519_dalek::{Signature, Verifier, VerifyingKey};
+use holochain_types::prelude::AgentPubKey;
+use media::BlobAccess;
+use media_rules::reach::Audience;
+use media_rules::token::AccessToken;
+use media_rules::{Lifecycle, Place, Reach};
+use std::sync::Arc;
+use std::time::Duration;
+use warp::http::HeaderMap;
+
+/// How long the DHT's answer about a blob's audience, or an agent's place, is reused.
+pub const FACTS_TTL: Duration = Duration::from_secs(5);
+
+/// Caches of what the conductor said, so a stream of segment requests costs one zome call.
+pub struct AccessCache {
+    blobs: moka::future::Cache<Hash32, Arc<Vec<BlobAccess>>>,
+    places: moka::future::Cache<AgentPubKey, Option<Place>>,
+}
+
+impl Default for AccessCache {
+    fn default() -> Self {
+        AccessCache {
+            blobs: moka::future::Cache::builder().max_capacity(10_000).time_to_live(FACTS_TTL).build(),
+            places: moka::future::Cache::builder().max_capacity(10_000).time_to_live(FACTS_TTL * 6).build(),
+        }
+    }
+}
+
+impl AccessCache {
+    /// Forgets what is known about `blob` (after this node changed its content).
+    pub async fn invalidate(&self, blob: &Hash32) {
+        self.blobs.invalidate(blob).await;
+    }
+}
+
+/// The token a request carries, from the Authorization header or the `token` query parameter.
+pub fn token_of<'a>(headers: &'a HeaderMap, query: &'a str) -> Option<&'a str> {
+    headers
+        .get(warp::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .or_else(|| query.split('&').find_map(|kv| kv.strip_prefix("token=")))
+}
+
+/// Decides whether the request may read `blob`.
+pub async fn authorize(state: &Sidecar, blob: &Hash32, token: Option<&str>) -> Result<(), ApiError> {
+    let Some(link) = state.link.get() else { return Ok(()) };
+    let facts = blob_facts(state, link, blob).await?;
+    if facts.iter().any(|a| is_open(a)) {
+        return Ok(());
+    }
+    let token = token.ok_or_else(|| ApiError::Unauthorized("this blob is not public; send an access token".into()))?;
+    let reader = verify_token(token, blob, &audiences(state, link))?;
+    if &reader == link.agent() && facts.is_empty() {
+        return Ok(()); // A blob this node holds but has not published: its own agent may read it.
+    }
+    let place = reader_place(state, link, &reader).await?;
+    let admitted = facts.iter().any(|a| admits(a, &reader, place.as_ref()));
+    if admitted {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden("the content's reach does not include this agent".into()))
+    }
+}
+
+/// Whether content makes its blobs public: commons reach, in a state its audience sees.
+fn is_open(access: &BlobAccess) -> bool {
+    let visible = Lifecycle::parse(&access.lifecycle).is_ok_and(Lifecycle::is_visible_to_audience);
+    Reach::parse(&access.reach).is_ok_and(Reach::is_public) && visible
+}
+
+/// Whether `reader` may read content with these facts.
+fn admits(access: &BlobAccess, reader: &AgentPubKey, place: Option<&Place>) -> bool {
+    if reader == &access.author {
+        return true;
+    }
+    let (Ok(reach), Ok(lifecycle)) = (Reach::parse(&access.reach), Lifecycle::parse(&access.lifecycle)) else {
+        return false;
+    };
+    let audience = Audience { author: &access.author, invitees: &access.invitees, place: access.place.as_ref() };
+    lifecycle.is_visible_to_audience() && reach.may_read(&audience, Some(reader), place)
+}
+
+/// The audiences this node answers to: its agent key and its own base URL.
+fn audiences(state: &Sidecar, link: &ConductorLink) -> [String; 2] {
+    [link.agent().to_string(), format!("http://{}", state.config.listen)]
+}
+
+/// Parses and checks a token for `blob`; returns the agent who signed it.
+pub fn verify_token(token: &str, blob: &Hash32, audiences: &[String]) -> Result<AgentPubKey, ApiError> {
+    let token = AccessToken::parse(token).map_err(ApiError::Forbidden)?;
+    let claims = &token.claims;
+    let key = claims.ed25519_key().ok_or_else(|| ApiError::Forbidden("token agent is malformed".into()))?;
+    let key = VerifyingKey::from_bytes(&key).map_err(|_| ApiError::Forbidden("token agent is not an ed25519 key".into()))?;
+    key.verify(&claims.signing_bytes(), &Signature::from_bytes(&token.signature))
+        .map_err(|_| ApiError::Forbidden("token signature does not match its agent".into()))?;
+    if claims.blob != blob.to_hex() {
+        return Err(ApiError::Forbidden("token is for another blob".into()));
+    }
+    if !audiences.iter().any(|a| a == &claims.audience) {
+        return Err(ApiError::Forbidden("token is for another node".into()));
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(i64::MAX);
+    if claims.expires_at_micros <= now {
+        return Err(ApiError::Forbidden("token has expired".into()));
+    }
+    AgentPubKey::try_from_raw_39(claims.agent.clone()).map_err(|_| ApiError::Forbidden("token agent is malformed".into()))
+}
+
+async fn blob_facts(state: &Sidecar, link: &ConductorLink, blob: &Hash32) -> Result<Arc<Vec<BlobAccess>>, ApiError> {
+    if let Some(facts) = state.access.blobs.get(blob).await {
+        return Ok(facts);
+    }
+    let facts: Vec<BlobAccess> =
+        link.call("get_blob_access", blob.to_hex()).await.map_err(|e| ApiError::Conductor(e.to_string()))?;
+    let facts = Arc::new(facts);
+    state.access.blobs.insert(*blob, facts.clone()).await;
+    Ok(facts)
+}
+
+async fn reader_place(state: &Sidecar, link: &ConductorLink, reader: &AgentPubKey) -> Result<Option<Place>, ApiError> {
+    if let Some(place) = state.access.places.get(reader).await {
+        return Ok(place);
+    }
+    let place: Option<Place> =
+        link.call("get_agent_place", reader.clone()).await.map_err(|e| ApiError::Conductor(e.to_string()))?;
+    state.access.places.insert(reader.clone(), place.clone()).await;
+    Ok(place)
+}

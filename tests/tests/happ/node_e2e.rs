@@ -1,0 +1,120 @@
+//! The node end to end: real conductors, and a real sidecar linked to Alice's conductor
+//! over its websockets. Alice uploads through HTTP; who may read what is decided by
+//! signed tokens and the reach rules, over HTTP.
+
+use crate::common::*;
+use media::{IssueTokenInput, IssuedToken};
+use media_integrity::media_rules::token::AccessToken;
+use sidecar::config::Config;
+use sidecar::node::ConductorLink;
+use sidecar::state::Sidecar;
+
+/// A sidecar wired to the conductor of `who`.
+async fn node_sidecar(net: &Net, who: Agent) -> (String, tempfile::TempDir) {
+    let port = net.conductors[who.0].raw_handle().get_arbitrary_admin_websocket_port().expect("admin port");
+    let link = ConductorLink::connect(&format!("127.0.0.1:{port}"), &repo_root().join("workdir/elohim_media.happ"))
+        .await
+        .expect("link to the conductor");
+    assert_eq!(link.agent(), &net.key(who), "the link acts as the conductor's agent");
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_path_buf(),
+        chunk_size: 64 * 1024,
+        max_upload_bytes: 1 << 30,
+    };
+    let state = Sidecar::open(config.clone()).unwrap();
+    state.attach(std::sync::Arc::new(link));
+    let (addr, server) = sidecar::server::bind(state, config.listen, std::future::pending()).unwrap();
+    tokio::spawn(server);
+    (format!("http://{addr}"), dir)
+}
+
+async fn upload(url: &str, data: &[u8], title: &str, reach: &str, invite: Option<String>) -> String {
+    let mut req = reqwest::Client::new()
+        .post(format!("{url}/api/blob"))
+        .header("content-type", "audio/mpeg")
+        .header("x-upload-title", title)
+        .header("x-upload-reach", reach)
+        .body(data.to_vec());
+    if let Some(invite) = invite {
+        req = req.header("x-upload-invite", invite);
+    }
+    let resp = req.send().await.unwrap();
+    assert_eq!(resp.status(), 201);
+    let receipt: serde_json::Value = resp.json().await.unwrap();
+    assert!(receipt["published"]["content"].as_str().unwrap().starts_with("uhCkk"), "{receipt}");
+    receipt["hash"].as_str().unwrap().to_string()
+}
+
+async fn token(net: &Net, who: Agent, blob: &str, audience: String, ttl: u32) -> String {
+    let issued: IssuedToken = net
+        .call(who, "issue_access_token", IssueTokenInput { blob: blob.into(), audience, ttl_seconds: ttl })
+        .await;
+    issued.token
+}
+
+async fn get(url: &str, blob: &str, token: Option<&str>) -> (u16, Vec<u8>) {
+    let mut req = reqwest::Client::new().get(format!("{url}/api/blob/{blob}"));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.unwrap();
+    (resp.status().as_u16(), resp.bytes().await.unwrap().to_vec())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reach_decides_who_reads_each_upload_over_http() {
+    let (net, [alice, bob, carol]) = setup::<3>().await;
+    let (url, _dir) = node_sidecar(&net, alice).await;
+    let alice_node = net.key(alice).to_string();
+
+    // Alice uploads a private, an invited (Bob) and a commons file through her node.
+    let diary = b"alice's private diary".repeat(5000);
+    let call = b"recording of the call with bob".repeat(5000);
+    let talk = b"an open lecture for everyone".repeat(5000);
+    let diary_hash = upload(&url, &diary, "diary", "private", None).await;
+    let call_hash = upload(&url, &call, "call", "invited", Some(net.key(bob).to_string())).await;
+    let talk_hash = upload(&url, &talk, "talk", "commons", None).await;
+    net.sync().await;
+
+    // Bob reads the invited and the commons file, byte-exact; the private one is refused.
+    let t = token(&net, bob, &call_hash, alice_node.clone(), 600).await;
+    assert_eq!(get(&url, &call_hash, Some(&t)).await, (200, call.clone()));
+    let t = token(&net, bob, &talk_hash, alice_node.clone(), 600).await;
+    assert_eq!(get(&url, &talk_hash, Some(&t)).await, (200, talk.clone()));
+    let t = token(&net, bob, &diary_hash, alice_node.clone(), 600).await;
+    assert_eq!(get(&url, &diary_hash, Some(&t)).await.0, 403);
+
+    // Carol, not invited, is refused the call.
+    let t = token(&net, carol, &call_hash, alice_node.clone(), 600).await;
+    assert_eq!(get(&url, &call_hash, Some(&t)).await.0, 403);
+
+    // Anonymous clients get the commons file and 401 for the rest.
+    assert_eq!(get(&url, &talk_hash, None).await, (200, talk.clone()));
+    assert_eq!(get(&url, &call_hash, None).await.0, 401);
+    assert_eq!(get(&url, &diary_hash, None).await.0, 401);
+
+    // The token also works as ?token=, as players need.
+    let t = token(&net, bob, &call_hash, alice_node.clone(), 600).await;
+    let resp = reqwest::get(format!("{url}/api/blob/{call_hash}?token={t}")).await.unwrap();
+    assert_eq!(resp.status(), 200);
+
+    // A token signed by Bob but naming Alice's key is refused.
+    let mut forged = AccessToken::parse(&t).unwrap();
+    forged.claims.agent = net.key(alice).get_raw_39().to_vec();
+    assert_eq!(get(&url, &call_hash, Some(&forged.encode())).await.0, 403);
+    // So are tokens for another blob, another node, or past their expiry.
+    let other_blob = token(&net, bob, &talk_hash, alice_node.clone(), 600).await;
+    assert_eq!(get(&url, &call_hash, Some(&other_blob)).await.0, 403);
+    let other_node = token(&net, bob, &call_hash, net.key(carol).to_string(), 600).await;
+    assert_eq!(get(&url, &call_hash, Some(&other_node)).await.0, 403);
+    let short = token(&net, bob, &call_hash, alice_node.clone(), 1).await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert_eq!(get(&url, &call_hash, Some(&short)).await.0, 403);
+    assert_eq!(get(&url, &call_hash, Some("garbage")).await.0, 403);
+
+    // Alice, the author, reads her own diary.
+    let t = token(&net, alice, &diary_hash, alice_node.clone(), 600).await;
+    assert_eq!(get(&url, &diary_hash, Some(&t)).await, (200, diary));
+}
