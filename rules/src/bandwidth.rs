@@ -54,7 +54,13 @@ mod tests {
 
     #[test]
     fn seed_table() {
-        assert_eq!(BandwidthClass::Low.cap(), DeliveryCap { max_height: 480, max_kbps: 2_000 });
+        assert_eq!(
+            BandwidthClass::Low.cap(),
+            DeliveryCap {
+                max_height: 480,
+                max_kbps: 2_000
+            }
+        );
         assert_eq!(BandwidthClass::Ultra.cap().max_kbps, 25_000);
         assert!(BandwidthClass::Low.delivery(Reach::Private).is_err());
         assert!(BandwidthClass::Low.delivery(Reach::Commons).is_ok());

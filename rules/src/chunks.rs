@@ -61,7 +61,11 @@ impl ChunkLayout {
             let offset = pos % cs;
             let len = (cs - offset).min(end - pos);
             pos += len;
-            Some(ChunkSlice { index, offset: offset as u32, len: len as u32 })
+            Some(ChunkSlice {
+                index,
+                offset: offset as u32,
+                len: len as u32,
+            })
         })
     }
 }
@@ -93,8 +97,16 @@ mod tests {
         assert_eq!(
             s,
             vec![
-                ChunkSlice { index: 0, offset: 1000, len: 24 },
-                ChunkSlice { index: 1, offset: 0, len: 76 }
+                ChunkSlice {
+                    index: 0,
+                    offset: 1000,
+                    len: 24
+                },
+                ChunkSlice {
+                    index: 1,
+                    offset: 0,
+                    len: 76
+                }
             ]
         );
     }

@@ -74,7 +74,10 @@ mod tests {
     #[test]
     fn strategy_by_size_and_renditions() {
         assert_eq!(DeliveryStrategy::for_blob(10, false), DeliveryStrategy::Complete);
-        assert_eq!(DeliveryStrategy::for_blob(COMPLETE_LIMIT, false), DeliveryStrategy::HttpRange);
+        assert_eq!(
+            DeliveryStrategy::for_blob(COMPLETE_LIMIT, false),
+            DeliveryStrategy::HttpRange
+        );
         assert_eq!(DeliveryStrategy::for_blob(10, true), DeliveryStrategy::Adaptive);
         assert_eq!(ContentFormat::parse("video-file"), Ok(ContentFormat::VideoFile));
         assert!(EmbedStrategy::parse("flash").is_err());

@@ -11,7 +11,10 @@ pub fn check_sha256_hex(field: &str, value: &str) -> Result<(), String> {
             value.len()
         ));
     }
-    if !value.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+    if !value
+        .bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
         return Err(format!("{field} must be lowercase hex (0-9, a-f), got '{value}'"));
     }
     Ok(())
@@ -53,8 +56,12 @@ mod tests {
     #[test]
     fn malformed_hashes_are_named() {
         assert!(check_sha256_hex("hash", &"a".repeat(64)).is_ok());
-        assert!(check_sha256_hex("hash", &"A".repeat(64)).unwrap_err().contains("lowercase"));
-        assert!(check_sha256_hex("chunks[3]", "abc").unwrap_err().starts_with("chunks[3]"));
+        assert!(check_sha256_hex("hash", &"A".repeat(64))
+            .unwrap_err()
+            .contains("lowercase"));
+        assert!(check_sha256_hex("chunks[3]", "abc")
+            .unwrap_err()
+            .starts_with("chunks[3]"));
         assert!(check_sha256_hex("hash", &format!("{}g", "a".repeat(63))).is_err());
     }
 

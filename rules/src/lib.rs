@@ -35,7 +35,12 @@ pub struct UnknownValue {
 
 impl core::fmt::Display for UnknownValue {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "unknown value '{}'; expected one of: {}", self.given, self.expected.join(", "))
+        write!(
+            f,
+            "unknown value '{}'; expected one of: {}",
+            self.given,
+            self.expected.join(", ")
+        )
     }
 }
 

@@ -46,13 +46,20 @@ impl Lifecycle {
         let allowed: Vec<&str> = self.next_states().iter().map(|s| s.as_str()).collect();
         Err(format!(
             "lifecycle cannot move from {self} to {to}; from {self} it may move to: {}",
-            if allowed.is_empty() { "nothing".to_string() } else { allowed.join(", ") }
+            if allowed.is_empty() {
+                "nothing".to_string()
+            } else {
+                allowed.join(", ")
+            }
         ))
     }
 
     /// Whether readers other than the author see content in this state.
     pub fn is_visible_to_audience(self) -> bool {
-        matches!(self, Lifecycle::Published | Lifecycle::Stale | Lifecycle::Deprecated)
+        matches!(
+            self,
+            Lifecycle::Published | Lifecycle::Stale | Lifecycle::Deprecated
+        )
     }
 
     /// Whether custodians should keep the bytes (before any retention runs out).

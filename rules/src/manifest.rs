@@ -93,9 +93,17 @@ impl BlobManifest {
     pub fn check(&self) -> Result<(), String> {
         check_sha256_hex("hash", &self.hash)?;
         if self.size > limits::MAX_BLOB_SIZE {
-            return Err(format!("size {} exceeds the limit of {} bytes", self.size, limits::MAX_BLOB_SIZE));
+            return Err(format!(
+                "size {} exceeds the limit of {} bytes",
+                self.size,
+                limits::MAX_BLOB_SIZE
+            ));
         }
-        check_range("chunk_size", self.chunk_size, limits::MIN_CHUNK_SIZE..=limits::MAX_CHUNK_SIZE)?;
+        check_range(
+            "chunk_size",
+            self.chunk_size,
+            limits::MIN_CHUNK_SIZE..=limits::MAX_CHUNK_SIZE,
+        )?;
         self.check_chunks()?;
         check_mime("mime_type", &self.mime_type)?;
         if let Some(codec) = &self.codec {
@@ -109,7 +117,10 @@ impl BlobManifest {
             index.check(self.size)?;
         }
         if self.fallback_urls.len() > limits::MAX_FALLBACK_URLS {
-            return Err(format!("fallback_urls lists more than {} URLs", limits::MAX_FALLBACK_URLS));
+            return Err(format!(
+                "fallback_urls lists more than {} URLs",
+                limits::MAX_FALLBACK_URLS
+            ));
         }
         for (i, url) in self.fallback_urls.iter().enumerate() {
             limits::check_url(&format!("fallback_urls[{i}]"), url)?;
@@ -186,25 +197,33 @@ impl SegmentIndex {
 pub fn check_mime(field: &str, mime: &str) -> Result<(), String> {
     let essence = mime.split(';').next().unwrap_or("").trim();
     let token = |s: &str| {
-        !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
     };
-    let ok = mime.len() <= MAX_TYPE_LEN
-        && matches!(essence.split_once('/'), Some((t, s)) if token(t) && token(s));
+    let ok =
+        mime.len() <= MAX_TYPE_LEN && matches!(essence.split_once('/'), Some((t, s)) if token(t) && token(s));
     if ok {
         Ok(())
     } else {
-        Err(format!("{field} must be a MIME type like video/mp4, got '{mime}'"))
+        Err(format!(
+            "{field} must be a MIME type like video/mp4, got '{mime}'"
+        ))
     }
 }
 
 fn check_codecs(field: &str, codecs: &str) -> Result<(), String> {
     let ok = !codecs.is_empty()
         && codecs.len() <= MAX_TYPE_LEN
-        && codecs.bytes().all(|b| b.is_ascii_alphanumeric() || b".,-_ ".contains(&b));
+        && codecs
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".,-_ ".contains(&b));
     if ok {
         Ok(())
     } else {
-        Err(format!("{field} must be an RFC 6381 codecs string, got '{codecs}'"))
+        Err(format!(
+            "{field} must be an RFC 6381 codecs string, got '{codecs}'"
+        ))
     }
 }
 
@@ -266,8 +285,14 @@ mod tests {
         m.segments = Some(SegmentIndex {
             init: span(0, 100),
             segments: vec![
-                Segment { span: span(100, 400), duration_ms: 2000 },
-                Segment { span: span(500, 500), duration_ms: 2000 },
+                Segment {
+                    span: span(100, 400),
+                    duration_ms: 2000,
+                },
+                Segment {
+                    span: span(500, 500),
+                    duration_ms: 2000,
+                },
             ],
         });
         assert_eq!(m.check(), Ok(()));

@@ -42,7 +42,13 @@ impl Place {
     /// Builds a place from names ordered region, bioregion, municipality, neighborhood,
     /// household.
     pub fn new([region, bioregion, municipality, neighborhood, household]: [String; 5]) -> Self {
-        Place { region, bioregion, municipality, neighborhood, household }
+        Place {
+            region,
+            bioregion,
+            municipality,
+            neighborhood,
+            household,
+        }
     }
 
     /// The names from widest to narrowest, with their levels.

@@ -158,7 +158,11 @@ mod tests {
 
     #[test]
     fn private_is_author_only() {
-        let aud = Audience { author: &1, invitees: &[2], place: None };
+        let aud = Audience {
+            author: &1,
+            invitees: &[2],
+            place: None,
+        };
         assert!(Reach::Private.may_read(&aud, Some(&1), None));
         assert!(!Reach::Private.may_read(&aud, Some(&2), None));
         assert!(!Reach::Private.may_read(&aud, None, None));
@@ -166,7 +170,11 @@ mod tests {
 
     #[test]
     fn invited_is_author_and_invitees() {
-        let aud = Audience { author: &1, invitees: &[2, 3], place: None };
+        let aud = Audience {
+            author: &1,
+            invitees: &[2, 3],
+            place: None,
+        };
         assert!(Reach::Invited.may_read(&aud, Some(&2), None));
         assert!(Reach::Invited.may_read(&aud, Some(&1), None));
         assert!(!Reach::Invited.may_read(&aud, Some(&4), None));
@@ -175,7 +183,11 @@ mod tests {
 
     #[test]
     fn commons_is_everyone_even_anonymous() {
-        let aud = Audience { author: &1, invitees: &[], place: None };
+        let aud = Audience {
+            author: &1,
+            invitees: &[],
+            place: None,
+        };
         assert!(Reach::Commons.may_read(&aud, None, None));
         assert!(Reach::Commons.may_read(&aud, Some(&9), None));
     }
@@ -185,7 +197,11 @@ mod tests {
         let home = place(["r", "b", "m", "n", "h1"]);
         let same_street = place(["r", "b", "m", "n", "h2"]);
         let other_town = place(["r", "b", "m2", "n", "h1"]);
-        let aud = Audience { author: &1, invitees: &[], place: Some(&home) };
+        let aud = Audience {
+            author: &1,
+            invitees: &[],
+            place: Some(&home),
+        };
         assert!(Reach::Neighborhood.may_read(&aud, Some(&2), Some(&same_street)));
         assert!(!Reach::Neighborhood.may_read(&aud, Some(&2), Some(&other_town)));
         assert!(!Reach::Local.may_read(&aud, Some(&2), Some(&same_street)));
@@ -195,7 +211,11 @@ mod tests {
 
     #[test]
     fn private_is_held_by_its_author_only() {
-        let aud = Audience { author: &1, invitees: &[], place: None };
+        let aud = Audience {
+            author: &1,
+            invitees: &[],
+            place: None,
+        };
         assert!(Reach::Private.may_hold(&aud, &1, None));
         assert!(!Reach::Private.may_hold(&aud, &2, None));
     }

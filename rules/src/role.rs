@@ -58,11 +58,21 @@ impl MediaRole {
     /// Checks the role and its capacities; the error names the field.
     pub fn check(&self) -> Result<(), String> {
         match self {
-            MediaRole::Storage { max_storage_gb, chunk_redundancy } => {
+            MediaRole::Storage {
+                max_storage_gb,
+                chunk_redundancy,
+            } => {
                 check_range("media_role.max_storage_gb", *max_storage_gb, limits::STORAGE_GB)?;
-                check_range("media_role.chunk_redundancy", *chunk_redundancy, limits::CHUNK_REDUNDANCY)
+                check_range(
+                    "media_role.chunk_redundancy",
+                    *chunk_redundancy,
+                    limits::CHUNK_REDUNDANCY,
+                )
             }
-            MediaRole::Cache { max_cache_gb, serve_to_reach } => {
+            MediaRole::Cache {
+                max_cache_gb,
+                serve_to_reach,
+            } => {
                 check_range("media_role.max_cache_gb", *max_cache_gb, limits::CACHE_GB)?;
                 if serve_to_reach.is_empty() {
                     return Err("media_role.serve_to_reach must name at least one reach".into());
@@ -72,13 +82,20 @@ impl MediaRole {
                 }
                 Ok(())
             }
-            MediaRole::Relay { max_concurrent_streams, bandwidth_mbps } => {
+            MediaRole::Relay {
+                max_concurrent_streams,
+                bandwidth_mbps,
+            } => {
                 check_range(
                     "media_role.max_concurrent_streams",
                     *max_concurrent_streams,
                     limits::CONCURRENT_STREAMS,
                 )?;
-                check_range("media_role.bandwidth_mbps", *bandwidth_mbps, limits::BANDWIDTH_MBPS)
+                check_range(
+                    "media_role.bandwidth_mbps",
+                    *bandwidth_mbps,
+                    limits::BANDWIDTH_MBPS,
+                )
             }
             MediaRole::Unknown => {
                 Err("media_role: unknown role; expected one of: storage, cache, relay".into())
@@ -102,20 +119,36 @@ mod tests {
 
     #[test]
     fn capacities_out_of_range_are_named() {
-        let r = MediaRole::Storage { max_storage_gb: 0, chunk_redundancy: 2 };
+        let r = MediaRole::Storage {
+            max_storage_gb: 0,
+            chunk_redundancy: 2,
+        };
         assert!(r.check().unwrap_err().starts_with("media_role.max_storage_gb"));
-        let r = MediaRole::Storage { max_storage_gb: 10, chunk_redundancy: 11 };
+        let r = MediaRole::Storage {
+            max_storage_gb: 10,
+            chunk_redundancy: 11,
+        };
         assert!(r.check().unwrap_err().starts_with("media_role.chunk_redundancy"));
-        let r = MediaRole::Cache { max_cache_gb: 5, serve_to_reach: vec!["everywhere".into()] };
+        let r = MediaRole::Cache {
+            max_cache_gb: 5,
+            serve_to_reach: vec!["everywhere".into()],
+        };
         assert!(r.check().unwrap_err().contains("everywhere"));
         assert!(MediaRole::Unknown.check().unwrap_err().contains("unknown role"));
     }
 
     #[test]
     fn cache_serves_only_its_reaches() {
-        let r = MediaRole::Cache { max_cache_gb: 5, serve_to_reach: vec!["commons".into()] };
+        let r = MediaRole::Cache {
+            max_cache_gb: 5,
+            serve_to_reach: vec!["commons".into()],
+        };
         assert!(r.serves(Reach::Commons));
         assert!(!r.serves(Reach::Local));
-        assert!(!MediaRole::Relay { max_concurrent_streams: 1, bandwidth_mbps: 1 }.serves(Reach::Commons));
+        assert!(!MediaRole::Relay {
+            max_concurrent_streams: 1,
+            bandwidth_mbps: 1
+        }
+        .serves(Reach::Commons));
     }
 }

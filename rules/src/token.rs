@@ -52,7 +52,9 @@ impl TokenClaims {
 
     /// The 32-byte ed25519 public key inside the 39-byte agent key.
     pub fn ed25519_key(&self) -> Option<[u8; 32]> {
-        (self.agent.len() == 39).then(|| self.agent[3..35].try_into().ok()).flatten()
+        (self.agent.len() == 39)
+            .then(|| self.agent[3..35].try_into().ok())
+            .flatten()
     }
 
     /// Checks the claims' shape; the error names the field.
@@ -61,8 +63,11 @@ impl TokenClaims {
             return Err("agent must be a 39-byte agent key".into());
         }
         crate::hash::check_sha256_hex("blob", &self.blob)?;
-        if self.audience.is_empty() || self.audience.len() > MAX_AUDIENCE_LEN || self.audience.contains('\n') {
-            return Err(format!("audience must be 1 to {MAX_AUDIENCE_LEN} bytes on one line"));
+        if self.audience.is_empty() || self.audience.len() > MAX_AUDIENCE_LEN || self.audience.contains('\n')
+        {
+            return Err(format!(
+                "audience must be 1 to {MAX_AUDIENCE_LEN} bytes on one line"
+            ));
         }
         Ok(())
     }
@@ -94,14 +99,19 @@ impl AccessToken {
         if prefix != PREFIX {
             return Err(format!("token version '{prefix}' is not supported"));
         }
-        let decode = |field: &str, s: &str| B64.decode(s).map_err(|_| format!("token {field} is not base64url"));
+        let decode = |field: &str, s: &str| {
+            B64.decode(s)
+                .map_err(|_| format!("token {field} is not base64url"))
+        };
         let audience = String::from_utf8(decode("audience", audience)?)
             .map_err(|_| "token audience is not UTF-8".to_string())?;
         let claims = TokenClaims {
             agent: decode("agent", agent)?,
             blob: blob.to_string(),
             audience,
-            expires_at_micros: expires.parse().map_err(|_| "token expiry is not a number".to_string())?,
+            expires_at_micros: expires
+                .parse()
+                .map_err(|_| "token expiry is not a number".to_string())?,
         };
         claims.check().map_err(|e| format!("token {e}"))?;
         let signature = decode("signature", signature)?
@@ -144,7 +154,9 @@ mod tests {
 
     #[test]
     fn malformed_tokens_say_why() {
-        assert!(AccessToken::parse("v2.a.b.c.d.e").unwrap_err().contains("version"));
+        assert!(AccessToken::parse("v2.a.b.c.d.e")
+            .unwrap_err()
+            .contains("version"));
         assert!(AccessToken::parse("garbage").unwrap_err().contains("six"));
         let mut t = token();
         t.claims.blob = "zz".into();

@@ -30,8 +30,14 @@ pub struct AccessCache {
 impl Default for AccessCache {
     fn default() -> Self {
         AccessCache {
-            blobs: moka::future::Cache::builder().max_capacity(10_000).time_to_live(FACTS_TTL).build(),
-            places: moka::future::Cache::builder().max_capacity(10_000).time_to_live(FACTS_TTL * 6).build(),
+            blobs: moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(FACTS_TTL)
+                .build(),
+            places: moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(FACTS_TTL * 6)
+                .build(),
         }
     }
 }
@@ -54,12 +60,15 @@ pub fn token_of<'a>(headers: &'a HeaderMap, query: &'a str) -> Option<&'a str> {
 
 /// Decides whether the request may read `blob`.
 pub async fn authorize(state: &Sidecar, blob: &Hash32, token: Option<&str>) -> Result<(), ApiError> {
-    let Some(link) = state.link.get() else { return Ok(()) };
+    let Some(link) = state.link.get() else {
+        return Ok(());
+    };
     let facts = blob_facts(state, link, blob).await?;
     if facts.iter().any(|a| is_open(a)) {
         return Ok(());
     }
-    let token = token.ok_or_else(|| ApiError::Unauthorized("this blob is not public; send an access token".into()))?;
+    let token = token
+        .ok_or_else(|| ApiError::Unauthorized("this blob is not public; send an access token".into()))?;
     let reader = verify_token(token, blob, &audiences(state, link))?;
     if &reader == link.agent() && facts.is_empty() {
         return Ok(()); // A blob this node holds but has not published: its own agent may read it.
@@ -69,7 +78,9 @@ pub async fn authorize(state: &Sidecar, blob: &Hash32, token: Option<&str>) -> R
     if admitted {
         Ok(())
     } else {
-        Err(ApiError::Forbidden("the content's reach does not include this agent".into()))
+        Err(ApiError::Forbidden(
+            "the content's reach does not include this agent".into(),
+        ))
     }
 }
 
@@ -84,24 +95,35 @@ fn admits(access: &BlobAccess, reader: &AgentPubKey, place: Option<&Place>) -> b
     if reader == &access.author {
         return true;
     }
-    let (Ok(reach), Ok(lifecycle)) = (Reach::parse(&access.reach), Lifecycle::parse(&access.lifecycle)) else {
+    let (Ok(reach), Ok(lifecycle)) = (Reach::parse(&access.reach), Lifecycle::parse(&access.lifecycle))
+    else {
         return false;
     };
-    let audience = Audience { author: &access.author, invitees: &access.invitees, place: access.place.as_ref() };
+    let audience = Audience {
+        author: &access.author,
+        invitees: &access.invitees,
+        place: access.place.as_ref(),
+    };
     lifecycle.is_visible_to_audience() && reach.may_read(&audience, Some(reader), place)
 }
 
 /// The audiences this node answers to: its agent key and its own base URL.
 fn audiences(state: &Sidecar, link: &ConductorLink) -> [String; 2] {
-    [link.agent().to_string(), format!("http://{}", state.config.listen)]
+    [
+        link.agent().to_string(),
+        format!("http://{}", state.config.listen),
+    ]
 }
 
 /// Parses and checks a token for `blob`; returns the agent who signed it.
 pub fn verify_token(token: &str, blob: &Hash32, audiences: &[String]) -> Result<AgentPubKey, ApiError> {
     let token = AccessToken::parse(token).map_err(ApiError::Forbidden)?;
     let claims = &token.claims;
-    let key = claims.ed25519_key().ok_or_else(|| ApiError::Forbidden("token agent is malformed".into()))?;
-    let key = VerifyingKey::from_bytes(&key).map_err(|_| ApiError::Forbidden("token agent is not an ed25519 key".into()))?;
+    let key = claims
+        .ed25519_key()
+        .ok_or_else(|| ApiError::Forbidden("token agent is malformed".into()))?;
+    let key = VerifyingKey::from_bytes(&key)
+        .map_err(|_| ApiError::Forbidden("token agent is not an ed25519 key".into()))?;
     key.verify(&claims.signing_bytes(), &Signature::from_bytes(&token.signature))
         .map_err(|_| ApiError::Forbidden("token signature does not match its agent".into()))?;
     if claims.blob != blob.to_hex() {
@@ -117,26 +139,39 @@ pub fn verify_token(token: &str, blob: &Hash32, audiences: &[String]) -> Result<
     if claims.expires_at_micros <= now {
         return Err(ApiError::Forbidden("token has expired".into()));
     }
-    AgentPubKey::try_from_raw_39(claims.agent.clone()).map_err(|_| ApiError::Forbidden("token agent is malformed".into()))
+    AgentPubKey::try_from_raw_39(claims.agent.clone())
+        .map_err(|_| ApiError::Forbidden("token agent is malformed".into()))
 }
 
-async fn blob_facts(state: &Sidecar, link: &ConductorLink, blob: &Hash32) -> Result<Arc<Vec<BlobAccess>>, ApiError> {
+async fn blob_facts(
+    state: &Sidecar,
+    link: &ConductorLink,
+    blob: &Hash32,
+) -> Result<Arc<Vec<BlobAccess>>, ApiError> {
     if let Some(facts) = state.access.blobs.get(blob).await {
         return Ok(facts);
     }
-    let facts: Vec<BlobAccess> =
-        link.call("get_blob_access", blob.to_hex()).await.map_err(|e| ApiError::Conductor(e.to_string()))?;
+    let facts: Vec<BlobAccess> = link
+        .call("get_blob_access", blob.to_hex())
+        .await
+        .map_err(|e| ApiError::Conductor(e.to_string()))?;
     let facts = Arc::new(facts);
     state.access.blobs.insert(*blob, facts.clone()).await;
     Ok(facts)
 }
 
-async fn reader_place(state: &Sidecar, link: &ConductorLink, reader: &AgentPubKey) -> Result<Option<Place>, ApiError> {
+async fn reader_place(
+    state: &Sidecar,
+    link: &ConductorLink,
+    reader: &AgentPubKey,
+) -> Result<Option<Place>, ApiError> {
     if let Some(place) = state.access.places.get(reader).await {
         return Ok(place);
     }
-    let place: Option<Place> =
-        link.call("get_agent_place", reader.clone()).await.map_err(|e| ApiError::Conductor(e.to_string()))?;
+    let place: Option<Place> = link
+        .call("get_agent_place", reader.clone())
+        .await
+        .map_err(|e| ApiError::Conductor(e.to_string()))?;
     state.access.places.insert(reader.clone(), place.clone()).await;
     Ok(place)
 }

@@ -30,7 +30,11 @@ impl BlobRecord {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
-        BlobRecord { format: FORMAT, manifest, created_at }
+        BlobRecord {
+            format: FORMAT,
+            manifest,
+            created_at,
+        }
     }
 
     /// The blob's chunk hashes, parsed.
@@ -38,7 +42,10 @@ impl BlobRecord {
         self.manifest
             .chunks
             .iter()
-            .map(|c| c.parse().map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{e}"))))
+            .map(|c| {
+                c.parse()
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{e}")))
+            })
             .collect()
     }
 }
@@ -63,7 +70,10 @@ impl BlobIndex {
 
     fn path(&self, hash: &Hash32) -> PathBuf {
         let hex = hash.to_hex();
-        self.root.join(&hex[0..2]).join(&hex[2..4]).join(format!("{hex}.json"))
+        self.root
+            .join(&hex[0..2])
+            .join(&hex[2..4])
+            .join(format!("{hex}.json"))
     }
 
     /// The record of a blob held whole, if any.

@@ -78,10 +78,23 @@ impl ConfigArgs {
             None => FileConfig::default(),
         };
         let config = Config {
-            listen: self.listen.or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default")),
-            data_dir: self.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("elohim-data")),
-            chunk_size: self.chunk_size.or(file.chunk_size).unwrap_or(media_rules::limits::DEFAULT_CHUNK_SIZE),
-            max_upload_bytes: self.max_upload_bytes.or(file.max_upload_bytes).unwrap_or(DEFAULT_MAX_UPLOAD),
+            listen: self
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default")),
+            data_dir: self
+                .data_dir
+                .clone()
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from("elohim-data")),
+            chunk_size: self
+                .chunk_size
+                .or(file.chunk_size)
+                .unwrap_or(media_rules::limits::DEFAULT_CHUNK_SIZE),
+            max_upload_bytes: self
+                .max_upload_bytes
+                .or(file.max_upload_bytes)
+                .unwrap_or(DEFAULT_MAX_UPLOAD),
         };
         use media_rules::limits::{MAX_CHUNK_SIZE, MIN_CHUNK_SIZE};
         media_rules::limits::check_range("chunk_size", config.chunk_size, MIN_CHUNK_SIZE..=MAX_CHUNK_SIZE)
@@ -99,7 +112,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.toml");
         std::fs::write(&path, "chunk_size = 131072\nlisten = \"127.0.0.1:9000\"\n").unwrap();
-        let args = ConfigArgs { config: Some(path), listen: Some("127.0.0.1:9001".parse().unwrap()), ..Default::default() };
+        let args = ConfigArgs {
+            config: Some(path),
+            listen: Some("127.0.0.1:9001".parse().unwrap()),
+            ..Default::default()
+        };
         let c = args.resolve().unwrap();
         assert_eq!(c.listen.port(), 9001);
         assert_eq!(c.chunk_size, 131072);
@@ -108,12 +125,18 @@ mod tests {
 
     #[test]
     fn bad_settings_are_refused() {
-        let args = ConfigArgs { chunk_size: Some(10), ..Default::default() };
+        let args = ConfigArgs {
+            chunk_size: Some(10),
+            ..Default::default()
+        };
         assert!(args.resolve().unwrap_err().to_string().contains("chunk_size"));
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.toml");
         std::fs::write(&path, "colour = 3\n").unwrap();
-        let args = ConfigArgs { config: Some(path), ..Default::default() };
+        let args = ConfigArgs {
+            config: Some(path),
+            ..Default::default()
+        };
         assert!(matches!(args.resolve(), Err(ConfigError::Parse(..))));
     }
 }

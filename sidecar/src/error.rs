@@ -99,7 +99,8 @@ pub fn error_response(err: &ApiError) -> warp::reply::Response {
     let body = serde_json::json!({ "error": err.to_string(), "status": err.status().as_u16() });
     let mut resp = warp::reply::with_status(warp::reply::json(&body), err.status()).into_response();
     if let ApiError::TusVersion = err {
-        resp.headers_mut().insert("Tus-Version", warp::http::HeaderValue::from_static("1.0.0"));
+        resp.headers_mut()
+            .insert("Tus-Version", warp::http::HeaderValue::from_static("1.0.0"));
     }
     resp
 }

@@ -24,7 +24,9 @@ impl Hash32 {
 impl FromStr for Hash32 {
     type Err = ApiError;
     fn from_str(s: &str) -> Result<Self, ApiError> {
-        media_rules::hash::parse_sha256_hex(s).map(Hash32).map_err(ApiError::MalformedHash)
+        media_rules::hash::parse_sha256_hex(s)
+            .map(Hash32)
+            .map_err(ApiError::MalformedHash)
     }
 }
 
@@ -52,4 +54,3 @@ impl<'de> serde::Deserialize<'de> for Hash32 {
         s.parse().map_err(serde::de::Error::custom)
     }
 }
-

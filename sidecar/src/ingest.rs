@@ -36,13 +36,15 @@ impl Ingest {
     /// `limit` bytes.
     pub fn new(store: Arc<dyn ChunkStore>, chunk_size: u32, limit: u64) -> std::io::Result<Self> {
         let (tx, mut rx) = mpsc::channel::<Bytes>(WHOLE_QUEUE);
-        let whole = std::thread::Builder::new().name("blob-hasher".into()).spawn(move || {
-            let mut hasher = Sha256::new();
-            while let Some(piece) = rx.blocking_recv() {
-                hasher.update(&piece);
-            }
-            hasher.finalize().into()
-        })?;
+        let whole = std::thread::Builder::new()
+            .name("blob-hasher".into())
+            .spawn(move || {
+                let mut hasher = Sha256::new();
+                while let Some(piece) = rx.blocking_recv() {
+                    hasher.update(&piece);
+                }
+                hasher.finalize().into()
+            })?;
         Ok(Ingest {
             store,
             chunk_size: chunk_size as usize,
@@ -68,7 +70,9 @@ impl Ingest {
             return Err(ApiError::TooLarge { limit: self.limit });
         }
         if let Some(tx) = &self.whole_tx {
-            tx.send(data.clone()).await.map_err(|_| std::io::Error::other("blob hasher stopped"))?;
+            tx.send(data.clone())
+                .await
+                .map_err(|_| std::io::Error::other("blob hasher stopped"))?;
         }
         while !data.is_empty() {
             if self.buf.is_empty() && data.len() >= self.chunk_size {
@@ -121,7 +125,10 @@ impl Ingest {
             self.collect_one().await?;
         }
         self.whole_tx = None;
-        let whole = self.whole.take().ok_or_else(|| std::io::Error::other("hasher gone"))?;
+        let whole = self
+            .whole
+            .take()
+            .ok_or_else(|| std::io::Error::other("hasher gone"))?;
         let hash = tokio::task::spawn_blocking(move || whole.join())
             .await
             .map_err(std::io::Error::other)?
@@ -185,6 +192,9 @@ mod tests {
     async fn over_the_limit_is_refused() {
         let mut ing = Ingest::new(Arc::new(MemStore::default()), 1024, 10).unwrap();
         ing.push(Bytes::from_static(b"0123456789")).await.unwrap();
-        assert!(matches!(ing.push(Bytes::from_static(b"x")).await, Err(ApiError::TooLarge { limit: 10 })));
+        assert!(matches!(
+            ing.push(Bytes::from_static(b"x")).await,
+            Err(ApiError::TooLarge { limit: 10 })
+        ));
     }
 }

@@ -5,6 +5,7 @@ pub mod access;
 pub mod atomic;
 pub mod blobs;
 pub mod bundle;
+pub mod cli;
 pub mod config;
 pub mod error;
 pub mod hash;

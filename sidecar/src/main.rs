@@ -7,7 +7,11 @@ use sidecar::state::Sidecar;
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "elohim-media", version, about = "Large media for the Elohim Protocol, peer to peer")]
+#[command(
+    name = "elohim-media",
+    version,
+    about = "Large media for the Elohim Protocol, peer to peer"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -36,12 +40,75 @@ enum Command {
         #[command(flatten)]
         config: ConfigArgs,
     },
+    /// Uploads a file to a node (resumes an interrupted upload of the same file).
+    Upload {
+        /// The file.
+        file: PathBuf,
+        /// Publish it as content with this title.
+        #[arg(long)]
+        title: Option<String>,
+        /// Description of the content.
+        #[arg(long)]
+        description: Option<String>,
+        /// Reach: private, invited, local, neighborhood, municipal, bioregional, regional, commons.
+        #[arg(long)]
+        reach: Option<String>,
+        /// An agent to invite (repeatable; invited reach).
+        #[arg(long)]
+        invite: Vec<String>,
+        /// Place, region/bioregion/municipality/neighborhood/household (local…regional reach).
+        #[arg(long)]
+        place: Option<String>,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
+    /// Downloads a blob, verifying every chunk (resumes a partial download).
+    Get {
+        /// The blob's SHA-256.
+        hash: String,
+        /// Where to write it.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// An access token (non-commons content).
+        #[arg(long, env = "ELOHIM_TOKEN")]
+        token: Option<String>,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
+    /// Lists the content this node's agent may see.
+    Ls {
+        #[command(flatten)]
+        node: NodeUrl,
+    },
+    /// Prints a signed URL for a blob.
+    Token {
+        /// The blob's SHA-256.
+        hash: String,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 3600)]
+        ttl: u32,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
+    /// Shows the node's agent, storage and custodians.
+    Status {
+        #[command(flatten)]
+        node: NodeUrl,
+    },
     /// Packs workdir/media.dna and workdir/elohim_media.happ from the manifests.
     Pack {
         /// The repository root.
         #[arg(long, default_value = ".")]
         root: PathBuf,
     },
+}
+
+/// Which node a CLI command talks to.
+#[derive(clap::Args)]
+struct NodeUrl {
+    /// The node's sidecar URL.
+    #[arg(long = "node", env = "ELOHIM_NODE", default_value = "http://127.0.0.1:8788")]
+    url: String,
 }
 
 #[tokio::main]
@@ -54,16 +121,91 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match Cli::parse().command {
         Command::Serve { standalone, config } => {
-            anyhow::ensure!(standalone, "only --standalone is available here; use `elohim-media node` for a node");
+            anyhow::ensure!(
+                standalone,
+                "only --standalone is available here; use `elohim-media node` for a node"
+            );
             let config = config.resolve()?;
-            let state = Sidecar::open(config.clone()).with_context(|| format!("opening {}", config.data_dir.display()))?;
+            let state = Sidecar::open(config.clone())
+                .with_context(|| format!("opening {}", config.data_dir.display()))?;
             let (addr, server) = sidecar::server::bind(state, config.listen, shutdown_signal())?;
             tracing::info!(%addr, data_dir = %config.data_dir.display(), "standalone sidecar listening");
             println!("elohim-media sidecar listening on http://{addr}");
             server.await;
             Ok(())
         }
-        Command::Node { admin_url, happ, config } => run_node(admin_url, happ, config.resolve()?).await,
+        Command::Node {
+            admin_url,
+            happ,
+            config,
+        } => run_node(admin_url, happ, config.resolve()?).await,
+        Command::Upload {
+            file,
+            title,
+            description,
+            reach,
+            invite,
+            place,
+            node,
+        } => {
+            let opts = sidecar::cli::UploadOptions {
+                title,
+                description,
+                reach,
+                invite,
+                place,
+            };
+            let receipt = sidecar::cli::upload(&node.url, &file, &opts).await?;
+            let hash = receipt["hash"].as_str().unwrap_or_default();
+            if let Some(content) = receipt["published"]["content"].as_str() {
+                println!("content: {content}");
+            }
+            println!("blob:    {hash}");
+            println!("play:    {}/api/blob/{hash}", node.url);
+            Ok(())
+        }
+        Command::Get {
+            hash,
+            output,
+            token,
+            node,
+        } => {
+            sidecar::cli::get(&node.url, &hash, &output, token.as_deref()).await?;
+            println!("{} verified, saved to {}", hash, output.display());
+            Ok(())
+        }
+        Command::Ls { node } => {
+            let list: Vec<serde_json::Value> =
+                fetch(reqwest::Client::new().get(format!("{}/api/content", node.url))).await?;
+            for v in list {
+                let c = &v["content"];
+                println!(
+                    "{}  {:<12} {:<10} {}",
+                    v["id"].as_str().unwrap_or("?"),
+                    c["reach"].as_str().unwrap_or("?"),
+                    c["lifecycle"].as_str().unwrap_or("?"),
+                    c["title"].as_str().unwrap_or("?")
+                );
+            }
+            Ok(())
+        }
+        Command::Token { hash, ttl, node } => {
+            let body = serde_json::json!({ "blob": hash, "ttl_seconds": ttl });
+            let t: serde_json::Value = fetch(
+                reqwest::Client::new()
+                    .post(format!("{}/api/token", node.url))
+                    .json(&body),
+            )
+            .await?;
+            println!("{}", t["url"].as_str().unwrap_or_default());
+            Ok(())
+        }
+        Command::Status { node } => {
+            let s: serde_json::Value =
+                fetch(reqwest::Client::new().get(format!("{}/api/node", node.url))).await?;
+            println!("{}", serde_json::to_string_pretty(&s)?);
+            Ok(())
+        }
         Command::Pack { root } => {
             let packed = sidecar::bundle::pack_all(&root).await?;
             println!("packed {} and {}", packed.dna.display(), packed.happ.display());
@@ -72,9 +214,16 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-async fn run_node(admin_url: Option<String>, happ: PathBuf, config: sidecar::config::Config) -> anyhow::Result<()> {
+async fn run_node(
+    admin_url: Option<String>,
+    happ: PathBuf,
+    config: sidecar::config::Config,
+) -> anyhow::Result<()> {
     let (embedded, admin_addr) = match admin_url {
-        Some(url) => (None, url.trim_start_matches("ws://").trim_end_matches('/').to_string()),
+        Some(url) => (
+            None,
+            url.trim_start_matches("ws://").trim_end_matches('/').to_string(),
+        ),
         None => {
             let passphrase = passphrase()?;
             let conductor_dir = config.data_dir.join("conductor");
@@ -88,18 +237,26 @@ async fn run_node(admin_url: Option<String>, happ: PathBuf, config: sidecar::con
         .with_context(|| format!("linking to the conductor at {admin_addr}"))?;
     let app_port = link.app_port();
     let agent = link.agent().clone();
-    let state = Sidecar::open(config.clone()).with_context(|| format!("opening {}", config.data_dir.display()))?;
+    let state =
+        Sidecar::open(config.clone()).with_context(|| format!("opening {}", config.data_dir.display()))?;
     state.attach(std::sync::Arc::new(link));
     let (addr, server) = sidecar::server::bind(state, config.listen, shutdown_signal())?;
     println!("elohim-media node is running");
     println!("  agent:         {agent}");
     println!("  sidecar HTTP:  http://{addr}");
-    println!("  app websocket: ws://127.0.0.1:{app_port}  (hApp '{}', role 'media')", sidecar::node::link::APP_ID);
+    println!(
+        "  app websocket: ws://127.0.0.1:{app_port}  (hApp '{}', role 'media')",
+        sidecar::node::link::APP_ID
+    );
     println!("  admin:         ws://{admin_addr}");
     println!("Press Ctrl-C to stop.");
     server.await;
     if let Some(embedded) = embedded {
-        embedded.handle.shutdown().await.map_err(|e| anyhow::anyhow!("{e:?}"))??;
+        embedded
+            .handle
+            .shutdown()
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:?}"))??;
     }
     Ok(())
 }
@@ -110,6 +267,14 @@ fn passphrase() -> anyhow::Result<String> {
         return Ok(p);
     }
     Ok(rpassword::prompt_password("Keystore passphrase: ")?)
+}
+
+async fn fetch<T: serde::de::DeserializeOwned>(req: reqwest::RequestBuilder) -> anyhow::Result<T> {
+    let resp = req.send().await.context("reaching the node")?;
+    if !resp.status().is_success() {
+        anyhow::bail!("{} {}", resp.status(), resp.text().await.unwrap_or_default());
+    }
+    Ok(resp.json().await?)
 }
 
 async fn shutdown_signal() {

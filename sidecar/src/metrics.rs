@@ -30,13 +30,18 @@ impl Metrics {
         .expect("metric definition is valid");
         let counter = |name: &str, help: &str| {
             let c = IntCounter::new(name, help).expect("metric definition is valid");
-            registry.register(Box::new(c.clone())).expect("metric names are unique");
+            registry
+                .register(Box::new(c.clone()))
+                .expect("metric names are unique");
             c
         };
         let metrics = Metrics {
             bytes_in: counter("elohim_bytes_in_total", "Body bytes received"),
             bytes_out: counter("elohim_bytes_out_total", "Body bytes sent"),
-            chunks_verified: counter("elohim_chunks_verified_total", "Chunks read back whose SHA-256 matched"),
+            chunks_verified: counter(
+                "elohim_chunks_verified_total",
+                "Chunks read back whose SHA-256 matched",
+            ),
             verification_failures: counter(
                 "elohim_chunk_verification_failures_total",
                 "Chunks whose SHA-256 did not match (stored or offered)",
@@ -45,13 +50,18 @@ impl Metrics {
             requests,
             registry,
         };
-        metrics.registry.register(Box::new(metrics.requests.clone())).expect("metric names are unique");
+        metrics
+            .registry
+            .register(Box::new(metrics.requests.clone()))
+            .expect("metric names are unique");
         metrics
     }
 
     /// Counts one finished request.
     pub fn observe(&self, route: &str, status: u16) {
-        self.requests.with_label_values(&[route, &status.to_string()]).inc();
+        self.requests
+            .with_label_values(&[route, &status.to_string()])
+            .inc();
     }
 
     /// The Prometheus text exposition of every metric.
@@ -79,6 +89,10 @@ pub fn route_label(path: &str) -> &'static str {
         ["api", "blob", _, _] => "/api/blob/{hash}/{index}",
         ["api", "chunk", _] => "/api/chunk/{hash}",
         ["api", "chunks", "have"] => "/api/chunks/have",
+        ["api", "manifest", _] => "/api/manifest/{hash}",
+        ["api", "node"] => "/api/node",
+        ["api", "content"] => "/api/content",
+        ["api", "token"] => "/api/token",
         ["api", "uploads"] => "/api/uploads",
         ["api", "uploads", _] => "/api/uploads/{id}",
         _ => "other",

@@ -38,9 +38,12 @@ impl Publication {
     /// agent keys) and `place` (`region/bioregion/municipality/neighborhood/household`).
     /// `None` when no title is given: the upload is just a blob.
     pub fn from_meta(meta: &UploadMeta) -> Result<Option<Self>, ApiError> {
-        let Some(title) = meta.get("title") else { return Ok(None) };
+        let Some(title) = meta.get("title") else {
+            return Ok(None);
+        };
         let bad = |m: String| ApiError::BadRequest(m);
-        let reach = Reach::parse(meta.get("reach").unwrap_or("private")).map_err(|e| bad(format!("reach: {e}")))?;
+        let reach =
+            Reach::parse(meta.get("reach").unwrap_or("private")).map_err(|e| bad(format!("reach: {e}")))?;
         let invitees = meta
             .get("invite")
             .unwrap_or("")
@@ -52,9 +55,9 @@ impl Publication {
         let place = match meta.get("place") {
             Some(p) => {
                 let names: Vec<String> = p.split('/').map(str::to_string).collect();
-                let names: [String; 5] = names
-                    .try_into()
-                    .map_err(|_| bad("place must be region/bioregion/municipality/neighborhood/household".into()))?;
+                let names: [String; 5] = names.try_into().map_err(|_| {
+                    bad("place must be region/bioregion/municipality/neighborhood/household".into())
+                })?;
                 let place = Place::new(names);
                 place.check().map_err(|e| bad(format!("place: {e}")))?;
                 Some(place)
@@ -96,16 +99,28 @@ impl Publication {
 }
 
 /// Registers the manifest and the content through the node's conductor.
-pub async fn publish(state: &Sidecar, manifest: &Manifest, publication: &Publication) -> Result<Published, ApiError> {
-    let link = state
-        .link
-        .get()
-        .ok_or_else(|| ApiError::BadRequest("a standalone sidecar cannot publish content; run a node".into()))?;
-    let view: ManifestView = link.call("register_blob_manifest", BlobManifest(manifest.clone())).await.map_err(rejected)?;
-    let content: ContentView = link.call("create_content", publication.content_node(&view)).await.map_err(rejected)?;
+pub async fn publish(
+    state: &Sidecar,
+    manifest: &Manifest,
+    publication: &Publication,
+) -> Result<Published, ApiError> {
+    let link = state.link.get().ok_or_else(|| {
+        ApiError::BadRequest("a standalone sidecar cannot publish content; run a node".into())
+    })?;
+    let view: ManifestView = link
+        .call("register_blob_manifest", BlobManifest(manifest.clone()))
+        .await
+        .map_err(rejected)?;
+    let content: ContentView = link
+        .call("create_content", publication.content_node(&view))
+        .await
+        .map_err(rejected)?;
     let hash: Hash32 = manifest.hash.parse()?;
     state.access.invalidate(&hash).await;
-    Ok(Published { content: content.id.to_string(), manifest: view.id.to_string() })
+    Ok(Published {
+        content: content.id.to_string(),
+        manifest: view.id.to_string(),
+    })
 }
 
 fn rejected(e: LinkError) -> ApiError {

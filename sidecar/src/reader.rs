@@ -24,8 +24,15 @@ pub struct ChunkReader {
 impl ChunkReader {
     /// Wraps `store`.
     pub fn new(store: Arc<dyn ChunkStore>, metrics: Arc<Metrics>) -> Self {
-        let verified = moka::sync::Cache::builder().max_capacity(1 << 20).time_to_live(VERIFIED_TTL).build();
-        ChunkReader { store, verified, metrics }
+        let verified = moka::sync::Cache::builder()
+            .max_capacity(1 << 20)
+            .time_to_live(VERIFIED_TTL)
+            .build();
+        ChunkReader {
+            store,
+            verified,
+            metrics,
+        }
     }
 
     /// The store underneath.
@@ -66,7 +73,9 @@ impl ChunkReader {
     pub async fn open(&self, hash: Hash32) -> Result<Arc<dyn ChunkFile>, ApiError> {
         self.ensure_verified(hash).await?;
         let store = self.store.clone();
-        let file = tokio::task::spawn_blocking(move || store.open(&hash)).await.map_err(std::io::Error::other)??;
+        let file = tokio::task::spawn_blocking(move || store.open(&hash))
+            .await
+            .map_err(std::io::Error::other)??;
         file.map(Arc::from).ok_or(ApiError::NotFound("chunk"))
     }
 
@@ -78,7 +87,10 @@ impl ChunkReader {
             while filled < len {
                 let n = file.read_at(&mut buf[filled..], offset + filled as u64)?;
                 if n == 0 {
-                    return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "chunk shorter than expected"));
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "chunk shorter than expected",
+                    ));
                 }
                 filled += n;
             }

@@ -4,10 +4,10 @@ use crate::access::AccessCache;
 use crate::blobs::BlobIndex;
 use crate::config::Config;
 use crate::metrics::Metrics;
+use crate::node::ConductorLink;
 use crate::reader::ChunkReader;
 use crate::store::{ChunkStore, FsStore};
 use crate::tus::TusUploads;
-use crate::node::ConductorLink;
 use std::sync::{Arc, OnceLock};
 
 /// A sidecar's state.

@@ -38,12 +38,19 @@ impl TusUploads {
     pub fn open(dir: &Path) -> io::Result<Self> {
         let dir = dir.join("uploads");
         std::fs::create_dir_all(&dir)?;
-        Ok(TusUploads { dir, locks: Mutex::new(HashMap::new()) })
+        Ok(TusUploads {
+            dir,
+            locks: Mutex::new(HashMap::new()),
+        })
     }
 
     /// Checks an upload id from a URL: 32 lowercase hex characters, nothing else.
     pub fn check_id(id: &str) -> Result<(), ApiError> {
-        if id.len() == 32 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        if id.len() == 32
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
             Ok(())
         } else {
             Err(ApiError::BadRequest(format!("malformed upload id '{id}'")))
@@ -63,13 +70,24 @@ impl TusUploads {
     pub fn create(&self, length: u64, meta: UploadMeta) -> io::Result<String> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         std::fs::File::create(self.part_path(&id))?;
-        self.save(&id, &UploadState { format: FORMAT, length, meta, done: None })?;
+        self.save(
+            &id,
+            &UploadState {
+                format: FORMAT,
+                length,
+                meta,
+                done: None,
+            },
+        )?;
         Ok(id)
     }
 
     /// Writes an upload's state atomically.
     pub fn save(&self, id: &str, state: &UploadState) -> io::Result<()> {
-        write_atomic(&self.state_path(id), &serde_json::to_vec(state).map_err(io::Error::other)?)
+        write_atomic(
+            &self.state_path(id),
+            &serde_json::to_vec(state).map_err(io::Error::other)?,
+        )
     }
 
     /// An upload's state and how many bytes it holds; `NotFound` for unknown ids.
@@ -82,11 +100,15 @@ impl TusUploads {
         };
         let state: UploadState = serde_json::from_slice(&bytes).map_err(io::Error::other)?;
         if state.format != FORMAT {
-            return Err(io::Error::other(format!("upload state format {} is not supported", state.format)).into());
+            return Err(
+                io::Error::other(format!("upload state format {} is not supported", state.format)).into(),
+            );
         }
         let offset = match &state.done {
             Some(_) => state.length,
-            None => std::fs::metadata(self.part_path(id)).map(|m| m.len()).unwrap_or(0),
+            None => std::fs::metadata(self.part_path(id))
+                .map(|m| m.len())
+                .unwrap_or(0),
         };
         Ok((state, offset))
     }

@@ -28,15 +28,18 @@ impl UploadMeta {
             let mut parts = pair.splitn(2, ' ');
             let key = parts.next().unwrap_or("");
             if key.is_empty() || !key.bytes().all(|b| b.is_ascii_graphic() && b != b',') {
-                return Err(ApiError::Header(format!("Upload-Metadata key '{key}' is malformed")));
+                return Err(ApiError::Header(format!(
+                    "Upload-Metadata key '{key}' is malformed"
+                )));
             }
             let value = match parts.next() {
                 Some(v) => {
-                    let raw = B64
-                        .decode(v.trim())
-                        .map_err(|_| ApiError::Header(format!("Upload-Metadata value of '{key}' is not base64")))?;
-                    String::from_utf8(raw)
-                        .map_err(|_| ApiError::Header(format!("Upload-Metadata value of '{key}' is not UTF-8")))?
+                    let raw = B64.decode(v.trim()).map_err(|_| {
+                        ApiError::Header(format!("Upload-Metadata value of '{key}' is not base64"))
+                    })?;
+                    String::from_utf8(raw).map_err(|_| {
+                        ApiError::Header(format!("Upload-Metadata value of '{key}' is not UTF-8"))
+                    })?
                 }
                 None => String::new(),
             };
@@ -69,7 +72,9 @@ impl UploadMeta {
 
     /// The MIME type the client named (`filetype`, tus-js-client's name, or `mime`).
     pub fn mime(&self) -> Option<&str> {
-        self.get("filetype").or_else(|| self.get("mime")).filter(|m| !m.is_empty())
+        self.get("filetype")
+            .or_else(|| self.get("mime"))
+            .filter(|m| !m.is_empty())
     }
 }
 
@@ -79,7 +84,8 @@ mod tests {
 
     #[test]
     fn parses_tus_metadata() {
-        let m = UploadMeta::parse_tus("filename d29ybGRfZG9taW5hdGlvbl9wbGFuLnBkZg==,is_confidential").unwrap();
+        let m =
+            UploadMeta::parse_tus("filename d29ybGRfZG9taW5hdGlvbl9wbGFuLnBkZg==,is_confidential").unwrap();
         assert_eq!(m.get("filename"), Some("world_domination_plan.pdf"));
         assert_eq!(m.get("is_confidential"), Some(""));
         assert!(UploadMeta::parse_tus("filename !!!").is_err());

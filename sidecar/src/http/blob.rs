@@ -2,9 +2,9 @@
 //! preconditions and ranges), then render the decision into a response.
 
 use super::body::{blob_ranges, Multipart};
+use super::chunk::send_chunk;
 use super::conditional::{evaluate, Outcome, Preconditions};
 use super::range::RangeDecision;
-use super::chunk::send_chunk;
 use crate::access::{authorize, token_of};
 use crate::blobs::BlobRecord;
 use crate::error::ApiError;
@@ -53,7 +53,10 @@ pub async fn get_blob(
         Outcome::Send(RangeDecision::Full) => (StatusCode::OK, vec![0..len], None),
         Outcome::Send(RangeDecision::Partial(ranges)) if ranges.len() == 1 => {
             let r = &ranges[0];
-            builder = builder.header(header::CONTENT_RANGE, format!("bytes {}-{}/{len}", r.start, r.end - 1));
+            builder = builder.header(
+                header::CONTENT_RANGE,
+                format!("bytes {}-{}/{len}", r.start, r.end - 1),
+            );
             (StatusCode::PARTIAL_CONTENT, ranges, None)
         }
         Outcome::Send(RangeDecision::Partial(ranges)) => {
@@ -62,7 +65,10 @@ pub async fn get_blob(
         }
     };
     let (content_type, body_len) = match &multipart {
-        Some(mp) => (format!("multipart/byteranges; boundary={}", mp.boundary), mp.body_len(&ranges)),
+        Some(mp) => (
+            format!("multipart/byteranges; boundary={}", mp.boundary),
+            mp.body_len(&ranges),
+        ),
         None => (record.manifest.mime_type.clone(), ranges[0].end - ranges[0].start),
     };
     builder = builder
@@ -73,8 +79,16 @@ pub async fn get_blob(
         return empty(builder);
     }
     verify_first_chunk(&state, &record, ranges[0].start).await?;
-    let stream = blob_ranges(state.reader.clone(), record, ranges, multipart, state.metrics.clone());
-    builder.body(Body::wrap_stream(stream)).map_err(|e| ApiError::Io(std::io::Error::other(e)))
+    let stream = blob_ranges(
+        state.reader.clone(),
+        record,
+        ranges,
+        multipart,
+        state.metrics.clone(),
+    );
+    builder
+        .body(Body::wrap_stream(stream))
+        .map_err(|e| ApiError::Io(std::io::Error::other(e)))
 }
 
 /// Serves chunk `index` of a blob.
@@ -92,7 +106,11 @@ pub async fn get_blob_chunk(
         .parse()
         .map_err(|_| ApiError::BadRequest(format!("chunk index must be a number, got '{index}'")))?;
     let record = state.blobs.get(&hash)?.ok_or(ApiError::NotFound("blob"))?;
-    let chunk = record.manifest.chunks.get(index).ok_or(ApiError::NotFound("chunk"))?;
+    let chunk = record
+        .manifest
+        .chunks
+        .get(index)
+        .ok_or(ApiError::NotFound("chunk"))?;
     send_chunk(&state, chunk.parse()?, &method).await
 }
 
@@ -110,7 +128,9 @@ fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
 
 /// A response with headers only.
 pub fn empty(builder: warp::http::response::Builder) -> Result<Response<Body>, ApiError> {
-    builder.body(Body::empty()).map_err(|e| ApiError::Io(std::io::Error::other(e)))
+    builder
+        .body(Body::empty())
+        .map_err(|e| ApiError::Io(std::io::Error::other(e)))
 }
 
 /// A header value from a string known to be valid ASCII.

@@ -29,7 +29,11 @@ impl Multipart {
     /// A fresh random boundary for `content_type` parts of a `total_len` representation.
     pub fn new(content_type: &str, total_len: u64) -> Self {
         Multipart {
-            boundary: format!("elohim{:016x}{:016x}", rand::random::<u64>(), rand::random::<u64>()),
+            boundary: format!(
+                "elohim{:016x}{:016x}",
+                rand::random::<u64>(),
+                rand::random::<u64>()
+            ),
             content_type: content_type.to_string(),
             total_len,
         }
@@ -54,7 +58,10 @@ impl Multipart {
 
     /// The exact body length for `ranges`.
     pub fn body_len(&self, ranges: &[Range<u64>]) -> u64 {
-        ranges.iter().map(|r| self.part_header(r).len() as u64 + (r.end - r.start)).sum::<u64>()
+        ranges
+            .iter()
+            .map(|r| self.part_header(r).len() as u64 + (r.end - r.start))
+            .sum::<u64>()
             + self.closing().len() as u64
     }
 }

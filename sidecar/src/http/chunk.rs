@@ -29,11 +29,17 @@ pub async fn send_chunk(state: &Sidecar, hash: Hash32, method: &Method) -> Resul
     }
     let bytes = ChunkReader::read(file, 0, len as usize).await?;
     state.metrics.bytes_out.inc_by(len);
-    builder.body(Body::from(bytes)).map_err(|e| ApiError::Io(std::io::Error::other(e)))
+    builder
+        .body(Body::from(bytes))
+        .map_err(|e| ApiError::Io(std::io::Error::other(e)))
 }
 
 /// `GET`/`HEAD /api/chunk/{hash}`.
-pub async fn get_chunk(state: Arc<Sidecar>, hash: String, method: Method) -> Result<Response<Body>, ApiError> {
+pub async fn get_chunk(
+    state: Arc<Sidecar>,
+    hash: String,
+    method: Method,
+) -> Result<Response<Body>, ApiError> {
     send_chunk(&state, hash.parse()?, &method).await
 }
 
@@ -52,10 +58,21 @@ pub async fn put_chunk(state: Arc<Sidecar>, hash: String, body: Bytes) -> Result
     .map_err(std::io::Error::other)??;
     if actual != hash {
         state.metrics.verification_failures.inc();
-        return Err(ApiError::HashMismatch { expected: hash.to_hex(), actual: actual.to_hex() });
+        return Err(ApiError::HashMismatch {
+            expected: hash.to_hex(),
+            actual: actual.to_hex(),
+        });
     }
-    let status = if stored { StatusCode::CREATED } else { StatusCode::OK };
-    empty(Response::builder().status(status).header(header::ETAG, format!("\"{hash}\"")))
+    let status = if stored {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    empty(
+        Response::builder()
+            .status(status)
+            .header(header::ETAG, format!("\"{hash}\"")),
+    )
 }
 
 /// The body of `POST /api/chunks/have`.
@@ -75,7 +92,9 @@ pub struct HaveResponse {
 /// `POST /api/chunks/have`.
 pub async fn have(state: Arc<Sidecar>, req: HaveRequest) -> Result<Response<Body>, ApiError> {
     if req.hashes.len() > MAX_HAVE {
-        return Err(ApiError::BadRequest(format!("at most {MAX_HAVE} hashes per request")));
+        return Err(ApiError::BadRequest(format!(
+            "at most {MAX_HAVE} hashes per request"
+        )));
     }
     let hashes: Vec<Hash32> = req.hashes.iter().map(|h| h.parse()).collect::<Result<_, _>>()?;
     let store = state.reader.store().clone();

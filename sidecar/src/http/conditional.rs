@@ -43,7 +43,9 @@ pub fn evaluate(pre: &Preconditions<'_>, etag: &str, len: u64) -> Outcome {
             return Outcome::NotModified;
         }
     }
-    let Some(range) = pre.range else { return Outcome::Send(RangeDecision::Full) };
+    let Some(range) = pre.range else {
+        return Outcome::Send(RangeDecision::Full);
+    };
     if let Some(if_range) = pre.if_range {
         // A date, a weak tag or another tag: the client's copy may differ; send it all.
         if if_range.trim() != etag {
@@ -82,27 +84,71 @@ mod tests {
 
     #[test]
     fn if_none_match_with_the_current_tag_is_not_modified() {
-        assert_eq!(eval(Preconditions { if_none_match: Some("\"x\", \"abc\""), ..Default::default() }), Outcome::NotModified);
-        assert_eq!(eval(Preconditions { if_none_match: Some("W/\"abc\""), ..Default::default() }), Outcome::NotModified);
-        assert_eq!(eval(Preconditions { if_none_match: Some("*"), ..Default::default() }), Outcome::NotModified);
-        assert_eq!(eval(Preconditions { if_none_match: Some("\"x\""), ..Default::default() }), Outcome::Send(RangeDecision::Full));
+        assert_eq!(
+            eval(Preconditions {
+                if_none_match: Some("\"x\", \"abc\""),
+                ..Default::default()
+            }),
+            Outcome::NotModified
+        );
+        assert_eq!(
+            eval(Preconditions {
+                if_none_match: Some("W/\"abc\""),
+                ..Default::default()
+            }),
+            Outcome::NotModified
+        );
+        assert_eq!(
+            eval(Preconditions {
+                if_none_match: Some("*"),
+                ..Default::default()
+            }),
+            Outcome::NotModified
+        );
+        assert_eq!(
+            eval(Preconditions {
+                if_none_match: Some("\"x\""),
+                ..Default::default()
+            }),
+            Outcome::Send(RangeDecision::Full)
+        );
     }
 
     #[test]
     fn if_match_is_strong_and_comes_first() {
-        let pre = Preconditions { if_match: Some("W/\"abc\""), if_none_match: Some(TAG), ..Default::default() };
+        let pre = Preconditions {
+            if_match: Some("W/\"abc\""),
+            if_none_match: Some(TAG),
+            ..Default::default()
+        };
         assert_eq!(eval(pre), Outcome::PreconditionFailed);
-        let pre = Preconditions { if_match: Some(TAG), range: Some("bytes=0-9"), ..Default::default() };
+        let pre = Preconditions {
+            if_match: Some(TAG),
+            range: Some("bytes=0-9"),
+            ..Default::default()
+        };
         assert_eq!(eval(pre), Outcome::Send(RangeDecision::Partial(vec![0..10])));
     }
 
     #[test]
     fn if_range_with_stale_etag_sends_whole_blob() {
-        let pre = Preconditions { range: Some("bytes=0-9"), if_range: Some("\"old\""), ..Default::default() };
+        let pre = Preconditions {
+            range: Some("bytes=0-9"),
+            if_range: Some("\"old\""),
+            ..Default::default()
+        };
         assert_eq!(eval(pre), Outcome::Send(RangeDecision::Full));
-        let pre = Preconditions { range: Some("bytes=0-9"), if_range: Some("Wed, 21 Oct 2015 07:28:00 GMT"), ..Default::default() };
+        let pre = Preconditions {
+            range: Some("bytes=0-9"),
+            if_range: Some("Wed, 21 Oct 2015 07:28:00 GMT"),
+            ..Default::default()
+        };
         assert_eq!(eval(pre), Outcome::Send(RangeDecision::Full));
-        let pre = Preconditions { range: Some("bytes=0-9"), if_range: Some(TAG), ..Default::default() };
+        let pre = Preconditions {
+            range: Some("bytes=0-9"),
+            if_range: Some(TAG),
+            ..Default::default()
+        };
         assert_eq!(eval(pre), Outcome::Send(RangeDecision::Partial(vec![0..10])));
     }
 }

@@ -5,6 +5,7 @@ pub mod blob;
 pub mod body;
 pub mod chunk;
 pub mod conditional;
+pub mod node_api;
 pub mod range;
 pub mod tus;
 pub mod upload;
@@ -33,19 +34,32 @@ fn render(result: Result<Response<Body>, ApiError>) -> Response<Body> {
     })
 }
 
+/// A route after boxing: one small type however many routes are chained, which keeps
+/// compile times flat.
+type BoxedRoute = warp::filters::BoxedFilter<(Response<Body>,)>;
+
 /// Every route of the sidecar, with metrics and error rendering.
 pub fn routes(state: Arc<Sidecar>) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
     let metrics = state.metrics.clone();
     let with_state = warp::any().map(move || state.clone());
     let get_or_head = warp::method().and_then(|m: Method| async move {
-        if m == Method::GET || m == Method::HEAD { Ok(m) } else { Err(warp::reject::not_found()) }
+        if m == Method::GET || m == Method::HEAD {
+            Ok(m)
+        } else {
+            Err(warp::reject::not_found())
+        }
     });
 
-    let health = warp::path!("health").and(warp::get()).map(|| json(StatusCode::OK, &serde_json::json!({"status": "ok"})));
+    let health = warp::path!("health")
+        .and(warp::get())
+        .map(|| json(StatusCode::OK, &serde_json::json!({"status": "ok"})));
     let metrics_route = warp::path!("metrics")
         .and(warp::get())
         .and(with_state.clone())
-        .map(|s: Arc<Sidecar>| warp::reply::with_header(s.metrics.render(), "content-type", "text/plain; version=0.0.4").into_response());
+        .map(|s: Arc<Sidecar>| {
+            warp::reply::with_header(s.metrics.render(), "content-type", "text/plain; version=0.0.4")
+                .into_response()
+        });
 
     let query = warp::query::raw().or(warp::any().map(String::new)).unify();
     let blob = warp::path!("api" / "blob" / String)
@@ -77,7 +91,9 @@ pub fn routes(state: Arc<Sidecar>) -> impl Filter<Extract = (impl Reply,), Error
         .then(|hash, method, s| async move { render(chunk::get_chunk(s, hash, method).await) });
     let chunk_put = warp::path!("api" / "chunk" / String)
         .and(warp::put())
-        .and(warp::body::content_length_limit(u64::from(media_rules::limits::MAX_CHUNK_SIZE)))
+        .and(warp::body::content_length_limit(u64::from(
+            media_rules::limits::MAX_CHUNK_SIZE,
+        )))
         .and(warp::body::bytes())
         .and(with_state.clone())
         .then(|hash, body, s| async move { render(chunk::put_chunk(s, hash, body).await) });
@@ -87,6 +103,33 @@ pub fn routes(state: Arc<Sidecar>) -> impl Filter<Extract = (impl Reply,), Error
         .and(warp::body::json())
         .and(with_state.clone())
         .then(|req, s| async move { render(chunk::have(s, req).await) });
+
+    let manifest =
+        warp::path!("api" / "manifest" / String)
+            .and(warp::get())
+            .and(warp::header::headers_cloned())
+            .and(warp::query::raw().or(warp::any().map(String::new)).unify())
+            .and(with_state.clone())
+            .then(|hash, headers, query, s| async move {
+                render(node_api::manifest(s, hash, headers, query).await)
+            });
+    let node_status = warp::path!("api" / "node")
+        .and(warp::get())
+        .and(warp::addr::remote())
+        .and(with_state.clone())
+        .then(|remote, s| async move { render(node_api::status(s, remote).await) });
+    let content = warp::path!("api" / "content")
+        .and(warp::get())
+        .and(warp::addr::remote())
+        .and(with_state.clone())
+        .then(|remote, s| async move { render(node_api::list(s, remote).await) });
+    let token = warp::path!("api" / "token")
+        .and(warp::post())
+        .and(warp::addr::remote())
+        .and(warp::body::content_length_limit(64 * 1024))
+        .and(warp::body::json())
+        .and(with_state.clone())
+        .then(|remote, req, s| async move { render(node_api::token(s, remote, req).await) });
 
     let tus_options = warp::path!("api" / "uploads")
         .and(warp::options())
@@ -117,36 +160,30 @@ pub fn routes(state: Arc<Sidecar>) -> impl Filter<Extract = (impl Reply,), Error
         .and(with_state)
         .then(|id, headers: HeaderMap, s| async move { render(tus::terminate(s, id, headers).await) });
 
-    health
-        .or(metrics_route)
-        .unify()
-        .or(blob)
-        .unify()
-        .or(blob_chunk)
-        .unify()
-        .or(post_blob)
-        .unify()
-        .or(chunk_get)
-        .unify()
-        .or(chunk_put)
-        .unify()
-        .or(have)
-        .unify()
-        .or(tus_options)
-        .unify()
-        .or(tus_create)
-        .unify()
-        .or(tus_head)
-        .unify()
-        .or(tus_get)
-        .unify()
-        .or(tus_patch)
-        .unify()
-        .or(tus_delete)
-        .unify()
+    let routes: BoxedRoute = health.boxed();
+    let routes: BoxedRoute = routes.or(metrics_route).unify().boxed();
+    let routes: BoxedRoute = routes.or(blob).unify().boxed();
+    let routes: BoxedRoute = routes.or(blob_chunk).unify().boxed();
+    let routes: BoxedRoute = routes.or(post_blob).unify().boxed();
+    let routes: BoxedRoute = routes.or(chunk_get).unify().boxed();
+    let routes: BoxedRoute = routes.or(chunk_put).unify().boxed();
+    let routes: BoxedRoute = routes.or(have).unify().boxed();
+    let routes: BoxedRoute = routes.or(manifest).unify().boxed();
+    let routes: BoxedRoute = routes.or(node_status).unify().boxed();
+    let routes: BoxedRoute = routes.or(content).unify().boxed();
+    let routes: BoxedRoute = routes.or(token).unify().boxed();
+    let routes: BoxedRoute = routes.or(tus_options).unify().boxed();
+    let routes: BoxedRoute = routes.or(tus_create).unify().boxed();
+    let routes: BoxedRoute = routes.or(tus_head).unify().boxed();
+    let routes: BoxedRoute = routes.or(tus_get).unify().boxed();
+    let routes: BoxedRoute = routes.or(tus_patch).unify().boxed();
+    let routes: BoxedRoute = routes.or(tus_delete).unify().boxed();
+    routes
         .recover(recover)
         .unify()
-        .with(warp::log::custom(move |info| metrics.observe(route_label(info.path()), info.status().as_u16())))
+        .with(warp::log::custom(move |info| {
+            metrics.observe(route_label(info.path()), info.status().as_u16())
+        }))
 }
 
 /// Turns warp's rejections (no route, wrong method, bad JSON, body too large) into JSON
@@ -155,17 +192,29 @@ async fn recover(rejection: Rejection) -> Result<Response<Body>, Infallible> {
     let (status, message) = if rejection.is_not_found() {
         (StatusCode::NOT_FOUND, "no such route".to_string())
     } else if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
-        (StatusCode::PAYLOAD_TOO_LARGE, "body exceeds the limit".to_string())
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body exceeds the limit".to_string(),
+        )
     } else if let Some(e) = rejection.find::<warp::filters::body::BodyDeserializeError>() {
         (StatusCode::BAD_REQUEST, format!("malformed JSON body: {e}"))
     } else if rejection.find::<warp::reject::LengthRequired>().is_some() {
-        (StatusCode::LENGTH_REQUIRED, "Content-Length is required".to_string())
+        (
+            StatusCode::LENGTH_REQUIRED,
+            "Content-Length is required".to_string(),
+        )
     } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
         (StatusCode::METHOD_NOT_ALLOWED, "method not allowed".to_string())
     } else if rejection.find::<warp::reject::UnsupportedMediaType>().is_some() {
-        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported media type".to_string())
+        (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported media type".to_string(),
+        )
     } else {
         (StatusCode::BAD_REQUEST, format!("bad request: {rejection:?}"))
     };
-    Ok(json(status, &serde_json::json!({ "error": message, "status": status.as_u16() })))
+    Ok(json(
+        status,
+        &serde_json::json!({ "error": message, "status": status.as_u16() }),
+    ))
 }

@@ -87,7 +87,16 @@ mod tests {
 
     #[test]
     fn invalid_headers_are_ignored() {
-        for h in ["bytes=5-1", "bytes=a-b", "items=0-5", "bytes=", "bytes=--1", "0-5", "bytes=1-2-3", "bytes=+1-2"] {
+        for h in [
+            "bytes=5-1",
+            "bytes=a-b",
+            "items=0-5",
+            "bytes=",
+            "bytes=--1",
+            "0-5",
+            "bytes=1-2-3",
+            "bytes=+1-2",
+        ] {
             assert_eq!(decide(h, 1000), Full, "{h}");
         }
     }
@@ -102,7 +111,10 @@ mod tests {
 
     #[test]
     fn several_ranges_keep_their_order() {
-        assert_eq!(decide("bytes=500-599, 0-99", 1000), Partial(vec![500..600, 0..100]));
+        assert_eq!(
+            decide("bytes=500-599, 0-99", 1000),
+            Partial(vec![500..600, 0..100])
+        );
     }
 
     /// A deliberately plain reference model of RFC 9110 byte ranges with this module's
@@ -126,8 +138,15 @@ mod tests {
             return Unsatisfiable;
         }
         let total: u64 = out.iter().map(|r| r.end - r.start).sum();
-        let overlap = out.iter().enumerate().any(|(i, a)| out[i + 1..].iter().any(|b| a.start < b.end && b.start < a.end));
-        if total > len || overlap { Full } else { Partial(out) }
+        let overlap = out
+            .iter()
+            .enumerate()
+            .any(|(i, a)| out[i + 1..].iter().any(|b| a.start < b.end && b.start < a.end));
+        if total > len || overlap {
+            Full
+        } else {
+            Partial(out)
+        }
     }
 
     fn spec() -> impl Strategy<Value = (Option<u64>, Option<u64>)> {

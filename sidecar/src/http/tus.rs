@@ -21,7 +21,9 @@ pub const TUS_VERSION: &str = "1.0.0";
 pub const TUS_EXTENSIONS: &str = "creation,termination";
 
 fn tus(builder: warp::http::response::Builder) -> warp::http::response::Builder {
-    builder.header("Tus-Resumable", TUS_VERSION).header(header::CACHE_CONTROL, "no-store")
+    builder
+        .header("Tus-Resumable", TUS_VERSION)
+        .header(header::CACHE_CONTROL, "no-store")
 }
 
 fn require_version(headers: &HeaderMap) -> Result<(), ApiError> {
@@ -32,7 +34,9 @@ fn require_version(headers: &HeaderMap) -> Result<(), ApiError> {
 }
 
 fn number(headers: &HeaderMap, name: &str) -> Result<u64, ApiError> {
-    let v = headers.get(name).ok_or_else(|| ApiError::Header(format!("{name} is required")))?;
+    let v = headers
+        .get(name)
+        .ok_or_else(|| ApiError::Header(format!("{name} is required")))?;
     v.to_str()
         .ok()
         .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
@@ -55,10 +59,15 @@ pub fn create(state: Arc<Sidecar>, headers: HeaderMap) -> Result<Response<Body>,
     require_version(&headers)?;
     let length = number(&headers, "upload-length")?;
     if length > state.config.max_upload_bytes {
-        return Err(ApiError::TooLarge { limit: state.config.max_upload_bytes });
+        return Err(ApiError::TooLarge {
+            limit: state.config.max_upload_bytes,
+        });
     }
     let meta = match headers.get("upload-metadata") {
-        Some(v) => UploadMeta::parse_tus(v.to_str().map_err(|_| ApiError::Header("Upload-Metadata is not ASCII".into()))?)?,
+        Some(v) => UploadMeta::parse_tus(
+            v.to_str()
+                .map_err(|_| ApiError::Header("Upload-Metadata is not ASCII".into()))?,
+        )?,
         None => UploadMeta::default(),
     };
     if let Some(mime) = meta.mime() {
@@ -89,12 +98,19 @@ pub fn status(state: Arc<Sidecar>, id: String) -> Result<Response<Body>, ApiErro
     let (upload, offset) = state.uploads.load(&id)?;
     match upload.done {
         Some(receipt) => Ok(super::json(StatusCode::OK, &receipt)),
-        None => Err(ApiError::OffsetConflict { current: offset, given: upload.length }),
+        None => Err(ApiError::OffsetConflict {
+            current: offset,
+            given: upload.length,
+        }),
     }
 }
 
 /// `DELETE /api/uploads/{id}`: abandons an upload.
-pub async fn terminate(state: Arc<Sidecar>, id: String, headers: HeaderMap) -> Result<Response<Body>, ApiError> {
+pub async fn terminate(
+    state: Arc<Sidecar>,
+    id: String,
+    headers: HeaderMap,
+) -> Result<Response<Body>, ApiError> {
     require_version(&headers)?;
     state.uploads.load(&id)?;
     let lock = state.uploads.lock(&id);
@@ -105,7 +121,12 @@ pub async fn terminate(state: Arc<Sidecar>, id: String, headers: HeaderMap) -> R
 
 /// `PATCH /api/uploads/{id}`: appends the body at `Upload-Offset`. Whatever arrives is
 /// kept even if the connection breaks, so the client can resume from the new offset.
-pub async fn patch<S, B>(state: Arc<Sidecar>, id: String, headers: HeaderMap, mut body: S) -> Result<Response<Body>, ApiError>
+pub async fn patch<S, B>(
+    state: Arc<Sidecar>,
+    id: String,
+    headers: HeaderMap,
+    mut body: S,
+) -> Result<Response<Body>, ApiError>
 where
     S: Stream<Item = Result<B, warp::Error>> + Unpin,
     B: Buf,
@@ -113,7 +134,9 @@ where
     require_version(&headers)?;
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     if content_type != Some("application/offset+octet-stream") {
-        return Err(ApiError::Header("Content-Type must be application/offset+octet-stream".into()));
+        return Err(ApiError::Header(
+            "Content-Type must be application/offset+octet-stream".into(),
+        ));
     }
     let given = number(&headers, "upload-offset")?;
     TusUploads::check_id(&id)?;
@@ -121,7 +144,10 @@ where
     let _guard = lock.lock().await;
     let (mut upload, offset) = state.uploads.load(&id)?;
     if upload.done.is_some() || given != offset {
-        return Err(ApiError::OffsetConflict { current: offset, given });
+        return Err(ApiError::OffsetConflict {
+            current: offset,
+            given,
+        });
     }
     let path = state.uploads.part_path(&id);
     let mut file = std::fs::OpenOptions::new().append(true).open(&path)?;
@@ -131,7 +157,10 @@ where
         let mut piece = match piece {
             Ok(p) => p,
             Err(_) => {
-                failure = Some(ApiError::Truncated { got: written - offset, expected: 0 });
+                failure = Some(ApiError::Truncated {
+                    got: written - offset,
+                    expected: 0,
+                });
                 break;
             }
         };
@@ -149,7 +178,8 @@ where
     if let Some(err) = failure {
         return Err(err);
     }
-    let mut builder = tus(Response::builder().status(StatusCode::NO_CONTENT)).header("Upload-Offset", written);
+    let mut builder =
+        tus(Response::builder().status(StatusCode::NO_CONTENT)).header("Upload-Offset", written);
     if written == upload.length {
         let receipt = finish(&state, &id, &upload).await?;
         builder = builder.header("X-Blob-Hash", value(&receipt.hash));
@@ -162,8 +192,16 @@ where
 
 /// Ingests a complete upload's file into chunks and records the blob.
 async fn finish(state: &Sidecar, id: &str, upload: &crate::tus::UploadState) -> Result<Receipt, ApiError> {
-    let mime = upload.meta.mime().unwrap_or("application/octet-stream").to_string();
-    let mut ingest = Ingest::new(state.reader.store().clone(), state.config.chunk_size, state.config.max_upload_bytes)?;
+    let mime = upload
+        .meta
+        .mime()
+        .unwrap_or("application/octet-stream")
+        .to_string();
+    let mut ingest = Ingest::new(
+        state.reader.store().clone(),
+        state.config.chunk_size,
+        state.config.max_upload_bytes,
+    )?;
     let mut file = std::fs::File::open(state.uploads.part_path(id))?;
     let piece = state.config.chunk_size as usize;
     loop {
@@ -189,7 +227,10 @@ async fn finish(state: &Sidecar, id: &str, upload: &crate::tus::UploadState) -> 
         ingest.push(Bytes::from(bytes)).await?;
     }
     if ingest.size() != upload.length {
-        return Err(ApiError::Truncated { got: ingest.size(), expected: upload.length });
+        return Err(ApiError::Truncated {
+            got: ingest.size(),
+            expected: upload.length,
+        });
     }
     let manifest = ingest.finish(mime).await?;
     complete(state, manifest, Publication::from_meta(&upload.meta)?.as_ref()).await

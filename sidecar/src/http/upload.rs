@@ -55,7 +55,10 @@ pub fn mime_of(headers: &HeaderMap) -> Result<String, ApiError> {
     let Some(value) = headers.get(header::CONTENT_TYPE) else {
         return Ok("application/octet-stream".into());
     };
-    let mime = value.to_str().map_err(|_| ApiError::Header("Content-Type is not ASCII".into()))?.trim();
+    let mime = value
+        .to_str()
+        .map_err(|_| ApiError::Header("Content-Type is not ASCII".into()))?
+        .trim();
     check_mime("Content-Type", mime).map_err(ApiError::Header)?;
     Ok(mime.to_string())
 }
@@ -74,7 +77,11 @@ pub fn content_length(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
 }
 
 /// Streams a request body into a new blob.
-pub async fn post_blob<S, B>(state: Arc<Sidecar>, headers: HeaderMap, body: S) -> Result<Response<Body>, ApiError>
+pub async fn post_blob<S, B>(
+    state: Arc<Sidecar>,
+    headers: HeaderMap,
+    body: S,
+) -> Result<Response<Body>, ApiError>
 where
     S: Stream<Item = Result<B, warp::Error>> + Unpin,
     B: Buf,
@@ -94,12 +101,18 @@ where
     if let Some(expected) = expected {
         if expected.to_hex() != manifest.hash {
             state.metrics.verification_failures.inc();
-            return Err(ApiError::HashMismatch { expected: expected.to_hex(), actual: manifest.hash });
+            return Err(ApiError::HashMismatch {
+                expected: expected.to_hex(),
+                actual: manifest.hash,
+            });
         }
     }
     let receipt = complete(&state, manifest, publication.as_ref()).await?;
     let mut resp = super::json(StatusCode::CREATED, &receipt);
-    resp.headers_mut().insert(header::LOCATION, super::blob::value(&format!("/api/blob/{}", receipt.hash)));
+    resp.headers_mut().insert(
+        header::LOCATION,
+        super::blob::value(&format!("/api/blob/{}", receipt.hash)),
+    );
     Ok(resp)
 }
 
@@ -114,16 +127,26 @@ where
     S: Stream<Item = Result<B, warp::Error>> + Unpin,
     B: Buf,
 {
-    let mut ingest = Ingest::new(state.reader.store().clone(), state.config.chunk_size, state.config.max_upload_bytes)?;
+    let mut ingest = Ingest::new(
+        state.reader.store().clone(),
+        state.config.chunk_size,
+        state.config.max_upload_bytes,
+    )?;
     while let Some(piece) = body.next().await {
-        let mut piece = piece.map_err(|_| ApiError::Truncated { got: ingest.size(), expected: declared.unwrap_or(0) })?;
+        let mut piece = piece.map_err(|_| ApiError::Truncated {
+            got: ingest.size(),
+            expected: declared.unwrap_or(0),
+        })?;
         let bytes = piece.copy_to_bytes(piece.remaining());
         state.metrics.bytes_in.inc_by(bytes.len() as u64);
         ingest.push(bytes).await?;
     }
     if let Some(expected) = declared {
         if ingest.size() != expected {
-            return Err(ApiError::Truncated { got: ingest.size(), expected });
+            return Err(ApiError::Truncated {
+                got: ingest.size(),
+                expected,
+            });
         }
     }
     ingest.finish(mime).await

@@ -1,10 +1,10 @@
 //! A conductor embedded in this process: persistent data directory, lair keystore
 //! in-process, one admin websocket on loopback for the conductor link.
 
-use holochain_conductor_api::config::conductor::{ConductorConfig, KeystoreConfig};
-use holochain_conductor_api::config::{AdminInterfaceConfig, InterfaceDriver};
 use holochain::conductor::{Conductor, ConductorHandle};
 use holochain_conductor_api::config::conductor::paths::DataRootPath;
+use holochain_conductor_api::config::conductor::{ConductorConfig, KeystoreConfig};
+use holochain_conductor_api::config::{AdminInterfaceConfig, InterfaceDriver};
 use holochain_types::websocket::AllowedOrigins;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -35,9 +35,14 @@ pub async fn start(dir: &Path, passphrase: &str) -> anyhow::Result<Embedded> {
     };
     config.network.bootstrap_url = url2::Url2::parse("http://127.0.0.1:1");
     config.network.relay_url = url2::Url2::parse("http://127.0.0.1:1");
-    let secret: lair_keystore_api::types::SharedLockedArray =
-        Arc::new(Mutex::new(sodoken::LockedArray::from(passphrase.as_bytes().to_vec())));
-    let handle = Conductor::builder().config(config).passphrase(Some(secret)).build().await?;
+    let secret: lair_keystore_api::types::SharedLockedArray = Arc::new(Mutex::new(
+        sodoken::LockedArray::from(passphrase.as_bytes().to_vec()),
+    ));
+    let handle = Conductor::builder()
+        .config(config)
+        .passphrase(Some(secret))
+        .build()
+        .await?;
     let admin_port = handle
         .get_arbitrary_admin_websocket_port()
         .ok_or_else(|| anyhow::anyhow!("the conductor opened no admin websocket"))?;

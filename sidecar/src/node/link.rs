@@ -91,9 +91,18 @@ impl ConductorLink {
                 })
             })
             .ok_or_else(|| anyhow::anyhow!("the installed app has no '{ROLE}' cell"))?;
-        let app_port = match admin.list_app_interfaces().await?.into_iter().find(|i| i.installed_app_id.is_none()) {
+        let app_port = match admin
+            .list_app_interfaces()
+            .await?
+            .into_iter()
+            .find(|i| i.installed_app_id.is_none())
+        {
             Some(i) => i.port,
-            None => admin.attach_app_interface(0, None, AllowedOrigins::Any, None).await?,
+            None => {
+                admin
+                    .attach_app_interface(0, None, AllowedOrigins::Any, None)
+                    .await?
+            }
         };
         let conn = open_app(&admin, &cell, app_port).await?;
         Ok(ConductorLink {
@@ -102,7 +111,10 @@ impl ConductorLink {
             agent: info.agent_pub_key,
             cell,
             app_port,
-            conn: RwLock::new(Connected { app: conn, _admin: admin }),
+            conn: RwLock::new(Connected {
+                app: conn,
+                _admin: admin,
+            }),
         })
     }
 
@@ -133,12 +145,19 @@ impl ConductorLink {
             let result = {
                 let conn = self.conn.read().await;
                 conn.app
-                    .call_zome(ZomeCallTarget::RoleName(ROLE.into()), ROLE.into(), function.into(), payload.clone())
+                    .call_zome(
+                        ZomeCallTarget::RoleName(ROLE.into()),
+                        ROLE.into(),
+                        function.into(),
+                        payload.clone(),
+                    )
                     .await
             };
             match result {
                 Ok(out) => return out.decode().map_err(|e| LinkError::Encoding(e.to_string())),
-                Err(holochain_client::ConductorApiError::WebsocketError(e)) if attempt < RECONNECT_ATTEMPTS => {
+                Err(holochain_client::ConductorApiError::WebsocketError(e))
+                    if attempt < RECONNECT_ATTEMPTS =>
+                {
                     attempt += 1;
                     let wait = Duration::from_millis(200 << attempt);
                     tracing::warn!(error = %e, ?wait, "conductor link lost; reconnecting");
@@ -150,7 +169,12 @@ impl ConductorLink {
                 Err(holochain_client::ConductorApiError::WebsocketError(e)) => {
                     return Err(LinkError::Unreachable(e.to_string()))
                 }
-                Err(e) => return Err(LinkError::Call { function: function.into(), message: format!("{e:?}") }),
+                Err(e) => {
+                    return Err(LinkError::Call {
+                        function: function.into(),
+                        message: format!("{e:?}"),
+                    })
+                }
             }
         }
     }
@@ -165,10 +189,15 @@ impl ConductorLink {
 
 async fn open_app(admin: &AdminWebsocket, cell: &CellId, port: u16) -> anyhow::Result<AppWebsocket> {
     let token = admin
-        .issue_app_auth_token(IssueAppAuthenticationTokenPayload::for_installed_app_id(APP_ID.into()))
+        .issue_app_auth_token(IssueAppAuthenticationTokenPayload::for_installed_app_id(
+            APP_ID.into(),
+        ))
         .await?;
     let credentials = admin
-        .authorize_signing_credentials(AuthorizeSigningCredentialsPayload { cell_id: cell.clone(), functions: None })
+        .authorize_signing_credentials(AuthorizeSigningCredentialsPayload {
+            cell_id: cell.clone(),
+            functions: None,
+        })
         .await?;
     let signer = ClientAgentSigner::default();
     signer.add_credentials(cell.clone(), credentials);

@@ -23,7 +23,10 @@ impl FsStore {
         std::fs::create_dir_all(&root)?;
         std::fs::create_dir_all(dir.join("quarantine"))?;
         let used = du(&root)?;
-        Ok(FsStore { root, used: AtomicU64::new(used) })
+        Ok(FsStore {
+            root,
+            used: AtomicU64::new(used),
+        })
     }
 
     /// Where a chunk's file lives.
@@ -90,7 +93,8 @@ impl ChunkStore for FsStore {
             .join("quarantine")
             .join(format!("{}.{}", hash.to_hex(), rand::random::<u32>()));
         std::fs::rename(&path, dest)?;
-        self.used.fetch_sub(len.min(self.used.load(Ordering::Relaxed)), Ordering::Relaxed);
+        self.used
+            .fetch_sub(len.min(self.used.load(Ordering::Relaxed)), Ordering::Relaxed);
         Ok(())
     }
 
@@ -102,7 +106,8 @@ impl ChunkStore for FsStore {
             Err(e) => return Err(e),
         };
         std::fs::remove_file(&path)?;
-        self.used.fetch_sub(len.min(self.used.load(Ordering::Relaxed)), Ordering::Relaxed);
+        self.used
+            .fetch_sub(len.min(self.used.load(Ordering::Relaxed)), Ordering::Relaxed);
         Ok(true)
     }
 
@@ -116,7 +121,11 @@ fn du(dir: &Path) -> io::Result<u64> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let meta = entry.metadata()?;
-        total += if meta.is_dir() { du(&entry.path())? } else { meta.len() };
+        total += if meta.is_dir() {
+            du(&entry.path())?
+        } else {
+            meta.len()
+        };
     }
     Ok(total)
 }

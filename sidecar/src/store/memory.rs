@@ -50,7 +50,10 @@ impl ChunkStore for MemStore {
         Ok(true)
     }
     fn open(&self, hash: &Hash32) -> io::Result<Option<Box<dyn ChunkFile>>> {
-        Ok(self.map().get(hash).map(|d| Box::new(MemFile(d.clone())) as Box<dyn ChunkFile>))
+        Ok(self
+            .map()
+            .get(hash)
+            .map(|d| Box::new(MemFile(d.clone())) as Box<dyn ChunkFile>))
     }
     fn quarantine(&self, hash: &Hash32) -> io::Result<()> {
         self.map().remove(hash);

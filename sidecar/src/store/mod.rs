@@ -54,7 +54,9 @@ pub enum Verified {
 
 /// Reads a stored chunk through and checks its SHA-256, quarantining it on mismatch.
 pub fn verify(store: &dyn ChunkStore, hash: &Hash32) -> io::Result<Verified> {
-    let Some(file) = store.open(hash)? else { return Ok(Verified::Missing) };
+    let Some(file) = store.open(hash)? else {
+        return Ok(Verified::Missing);
+    };
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 256 * 1024];
     let mut offset = 0u64;
@@ -123,6 +125,9 @@ mod tests {
         std::fs::write(store.chunk_path(&hash), b"hellO chunk").unwrap();
         assert_eq!(verify(&store, &hash).unwrap(), Verified::Corrupt);
         assert!(!store.has(&hash).unwrap());
-        assert_eq!(std::fs::read_dir(dir.path().join("quarantine")).unwrap().count(), 1);
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("quarantine")).unwrap().count(),
+            1
+        );
     }
 }

@@ -24,7 +24,13 @@ async fn a_chunk_that_does_not_hash_to_its_name_gets_422_and_stores_nothing() {
     let s = start().await;
     let claimed = sha(b"what it claims to be");
     let url = format!("{}/api/chunk/{claimed}", s.url);
-    let resp = s.client().put(&url).body(b"something else".to_vec()).send().await.unwrap();
+    let resp = s
+        .client()
+        .put(&url)
+        .body(b"something else".to_vec())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 422);
     assert_eq!(s.client().head(&url).send().await.unwrap().status(), 404);
     assert_eq!(s.state.reader.store().bytes_used().unwrap(), 0);
@@ -37,18 +43,41 @@ async fn have_answers_the_subset_held_in_order() {
     let a = bytes(100, 1);
     let b = bytes(100, 2);
     for d in [&a, &b] {
-        s.client().put(format!("{}/api/chunk/{}", s.url, sha(d))).body(d.clone()).send().await.unwrap();
+        s.client()
+            .put(format!("{}/api/chunk/{}", s.url, sha(d)))
+            .body(d.clone())
+            .send()
+            .await
+            .unwrap();
     }
     let missing = sha(b"missing");
     let body = serde_json::json!({ "hashes": [sha(&b), missing, sha(&a)] });
-    let resp = s.client().post(format!("{}/api/chunks/have", s.url)).json(&body).send().await.unwrap();
+    let resp = s
+        .client()
+        .post(format!("{}/api/chunks/have", s.url))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     let got: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(got["have"], serde_json::json!([sha(&b), sha(&a)]));
 
     let bad = serde_json::json!({ "hashes": ["nothex"] });
-    let resp = s.client().post(format!("{}/api/chunks/have", s.url)).json(&bad).send().await.unwrap();
+    let resp = s
+        .client()
+        .post(format!("{}/api/chunks/have", s.url))
+        .json(&bad)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 400);
-    let resp = s.client().post(format!("{}/api/chunks/have", s.url)).body("{").send().await.unwrap();
+    let resp = s
+        .client()
+        .post(format!("{}/api/chunks/have", s.url))
+        .body("{")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 400);
 }

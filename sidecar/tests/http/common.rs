@@ -34,7 +34,13 @@ pub async fn start_with_limit(max_upload: u64) -> Server {
     })
     .unwrap();
     tokio::spawn(server);
-    Server { addr, url: format!("http://{addr}"), state, dir, _stop: stop }
+    Server {
+        addr,
+        url: format!("http://{addr}"),
+        state,
+        dir,
+        _stop: stop,
+    }
 }
 
 /// Starts a standalone sidecar with a 64 MiB upload limit.

@@ -23,9 +23,17 @@ async fn single_ranges_of_every_form_cross_chunk_boundaries() {
     ] {
         let resp = s.get(&path, &[("range", &header)]).await;
         assert_eq!(resp.status(), 206, "{header}");
-        assert_eq!(resp.headers()["content-range"], format!("bytes {}-{}/300000", start, end - 1), "{header}");
+        assert_eq!(
+            resp.headers()["content-range"],
+            format!("bytes {}-{}/300000", start, end - 1),
+            "{header}"
+        );
         assert_eq!(resp.headers()["content-length"], (end - start).to_string());
-        assert_eq!(resp.bytes().await.unwrap().as_ref(), &data[start..end], "{header}");
+        assert_eq!(
+            resp.bytes().await.unwrap().as_ref(),
+            &data[start..end],
+            "{header}"
+        );
     }
 }
 
@@ -33,11 +41,20 @@ async fn single_ranges_of_every_form_cross_chunk_boundaries() {
 async fn several_ranges_come_as_multipart_byteranges() {
     let s = start().await;
     let (data, path) = stored(&s, 200_000).await;
-    let resp = s.get(&path, &[("range", "bytes=100000-100009, 0-4, 65530-65545")]).await;
+    let resp = s
+        .get(&path, &[("range", "bytes=100000-100009, 0-4, 65530-65545")])
+        .await;
     assert_eq!(resp.status(), 206);
     let ct = resp.headers()["content-type"].to_str().unwrap().to_string();
-    let boundary = ct.strip_prefix("multipart/byteranges; boundary=").expect(&ct).to_string();
-    let declared: usize = resp.headers()["content-length"].to_str().unwrap().parse().unwrap();
+    let boundary = ct
+        .strip_prefix("multipart/byteranges; boundary=")
+        .expect(&ct)
+        .to_string();
+    let declared: usize = resp.headers()["content-length"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     let body = resp.bytes().await.unwrap();
     assert_eq!(body.len(), declared);
     // Parse the parts back out and check each one's header and bytes.
@@ -56,9 +73,15 @@ async fn several_ranges_come_as_multipart_byteranges() {
         parts.push((head, rest[head_end + 4..head_end + 4 + next].to_vec()));
     }
     assert_eq!(parts.len(), 3);
-    for ((head, bytes), (a, b)) in parts.iter().zip([(100_000usize, 100_010usize), (0, 5), (65_530, 65_546)]) {
+    for ((head, bytes), (a, b)) in parts
+        .iter()
+        .zip([(100_000usize, 100_010usize), (0, 5), (65_530, 65_546)])
+    {
         assert!(head.contains("Content-Type: video/mp4"), "{head}");
-        assert!(head.contains(&format!("Content-Range: bytes {}-{}/200000", a, b - 1)), "{head}");
+        assert!(
+            head.contains(&format!("Content-Range: bytes {}-{}/200000", a, b - 1)),
+            "{head}"
+        );
         assert_eq!(bytes, &data[a..b]);
     }
 }
@@ -81,7 +104,13 @@ async fn invalid_overlapping_or_too_many_ranges_get_the_whole_blob() {
     let s = start().await;
     let (data, path) = stored(&s, 1000).await;
     let many: Vec<String> = (0..40).map(|i| format!("{}-{}", i * 20, i * 20 + 1)).collect();
-    for header in ["bytes=9-2", "lines=0-5", "bytes=abc", "bytes=0-500, 400-900", &format!("bytes={}", many.join(","))] {
+    for header in [
+        "bytes=9-2",
+        "lines=0-5",
+        "bytes=abc",
+        "bytes=0-500, 400-900",
+        &format!("bytes={}", many.join(",")),
+    ] {
         let resp = s.get(&path, &[("range", header)]).await;
         assert_eq!(resp.status(), 200, "{header}");
         assert_eq!(resp.bytes().await.unwrap().as_ref(), &data[..], "{header}");
@@ -93,7 +122,9 @@ async fn if_range_with_stale_etag_sends_whole_blob() {
     let s = start().await;
     let (data, path) = stored(&s, 1000).await;
     let etag = format!("\"{}\"", sha(&data));
-    let resp = s.get(&path, &[("range", "bytes=0-9"), ("if-range", "\"0000\"")]).await;
+    let resp = s
+        .get(&path, &[("range", "bytes=0-9"), ("if-range", "\"0000\"")])
+        .await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.bytes().await.unwrap().len(), 1000);
     let resp = s.get(&path, &[("range", "bytes=0-9"), ("if-range", &etag)]).await;
@@ -131,7 +162,13 @@ async fn a_chunk_corrupted_on_disk_is_never_served() {
     let (data, path) = stored(&s, 100_000).await;
     // Flip a byte of the first chunk's file on disk.
     let hex = sha(&data[..CHUNK as usize]);
-    let file = s.dir.path().join("chunks").join(&hex[0..2]).join(&hex[2..4]).join(&hex);
+    let file = s
+        .dir
+        .path()
+        .join("chunks")
+        .join(&hex[0..2])
+        .join(&hex[2..4])
+        .join(&hex);
     let mut raw = std::fs::read(&file).unwrap();
     raw[10] ^= 0xff;
     std::fs::write(&file, raw).unwrap();
@@ -140,7 +177,12 @@ async fn a_chunk_corrupted_on_disk_is_never_served() {
     assert_eq!(resp.status(), 502);
     assert_eq!(s.metric("elohim_chunk_verification_failures_total").await, 1.0);
     assert!(!file.exists(), "the corrupt chunk was quarantined");
-    assert_eq!(std::fs::read_dir(s.dir.path().join("quarantine")).unwrap().count(), 1);
+    assert_eq!(
+        std::fs::read_dir(s.dir.path().join("quarantine"))
+            .unwrap()
+            .count(),
+        1
+    );
     // Later requests see the chunk as missing, never the bad bytes.
     let resp = s.get(&format!("{path}/0"), &[]).await;
     assert_eq!(resp.status(), 404);

@@ -30,7 +30,13 @@ async fn patch(s: &Server, location: &str, offset: usize, body: &[u8]) -> reqwes
 }
 
 async fn offset(s: &Server, location: &str) -> u64 {
-    let resp = s.client().head(format!("{}{location}", s.url)).header(TUS.0, TUS.1).send().await.unwrap();
+    let resp = s
+        .client()
+        .head(format!("{}{location}", s.url))
+        .header(TUS.0, TUS.1)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["tus-resumable"], "1.0.0");
     resp.headers()["upload-offset"].to_str().unwrap().parse().unwrap()
@@ -39,7 +45,12 @@ async fn offset(s: &Server, location: &str) -> u64 {
 #[tokio::test]
 async fn the_server_announces_what_it_supports() {
     let s = start().await;
-    let resp = s.client().request(reqwest::Method::OPTIONS, format!("{}/api/uploads", s.url)).send().await.unwrap();
+    let resp = s
+        .client()
+        .request(reqwest::Method::OPTIONS, format!("{}/api/uploads", s.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 204);
     assert_eq!(resp.headers()["tus-version"], "1.0.0");
     assert_eq!(resp.headers()["tus-extension"], "creation,termination");
@@ -51,7 +62,12 @@ async fn an_interrupted_upload_resumes_from_its_offset_and_yields_the_same_recei
     let s = start().await;
     let data = bytes(250_000, 5);
     // filetype=audio/ogg, filename=talk.ogg
-    let resp = create(&s, data.len(), Some("filetype YXVkaW8vb2dn,filename dGFsay5vZ2c=")).await;
+    let resp = create(
+        &s,
+        data.len(),
+        Some("filetype YXVkaW8vb2dn,filename dGFsay5vZ2c="),
+    )
+    .await;
     assert_eq!(resp.status(), 201);
     let location = resp.headers()["location"].to_str().unwrap().to_string();
     assert_eq!(offset(&s, &location).await, 0);
@@ -81,7 +97,12 @@ async fn an_interrupted_upload_resumes_from_its_offset_and_yields_the_same_recei
     assert_eq!(receipt["mime"], "audio/ogg");
     let plain = s.upload(&data, "audio/ogg").await;
     assert_eq!(receipt, plain);
-    let got = s.get(&format!("/api/blob/{}", sha(&data)), &[]).await.bytes().await.unwrap();
+    let got = s
+        .get(&format!("/api/blob/{}", sha(&data)), &[])
+        .await
+        .bytes()
+        .await
+        .unwrap();
     assert_eq!(got.as_ref(), &data[..]);
     // Nothing more can be appended.
     assert_eq!(patch(&s, &location, 250_000, b"x").await.status(), 409);
@@ -93,15 +114,30 @@ async fn protocol_errors_are_refused_and_change_nothing() {
     // Too large for this server.
     assert_eq!(create(&s, 1001, None).await.status(), 413);
     // Missing Upload-Length, missing or wrong Tus-Resumable.
-    let resp = s.client().post(format!("{}/api/uploads", s.url)).header(TUS.0, TUS.1).send().await.unwrap();
+    let resp = s
+        .client()
+        .post(format!("{}/api/uploads", s.url))
+        .header(TUS.0, TUS.1)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 400);
-    let resp = s.client().post(format!("{}/api/uploads", s.url)).header("upload-length", "10").send().await.unwrap();
+    let resp = s
+        .client()
+        .post(format!("{}/api/uploads", s.url))
+        .header("upload-length", "10")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 412);
     assert_eq!(resp.headers()["tus-version"], "1.0.0");
     // Malformed metadata.
     assert_eq!(create(&s, 10, Some("filename !!notbase64")).await.status(), 400);
 
-    let location = create(&s, 10, None).await.headers()["location"].to_str().unwrap().to_string();
+    let location = create(&s, 10, None).await.headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_string();
     // A body beyond Upload-Length is refused and nothing of it is kept.
     assert_eq!(patch(&s, &location, 0, &[1u8; 11]).await.status(), 413);
     assert_eq!(offset(&s, &location).await, 0);
@@ -117,17 +153,53 @@ async fn protocol_errors_are_refused_and_change_nothing() {
         .unwrap();
     assert_eq!(resp.status(), 400);
     // Unknown and malformed ids.
-    assert_eq!(s.client().head(format!("{}/api/uploads/{}", s.url, "0".repeat(32))).send().await.unwrap().status(), 404);
-    assert_eq!(s.client().head(format!("{}/api/uploads/..%2F..%2Fetc", s.url)).send().await.unwrap().status(), 400);
+    assert_eq!(
+        s.client()
+            .head(format!("{}/api/uploads/{}", s.url, "0".repeat(32)))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        s.client()
+            .head(format!("{}/api/uploads/..%2F..%2Fetc", s.url))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
 }
 
 #[tokio::test]
 async fn a_terminated_upload_is_gone() {
     let s = start().await;
-    let location = create(&s, 100, None).await.headers()["location"].to_str().unwrap().to_string();
+    let location = create(&s, 100, None).await.headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_string();
     assert_eq!(patch(&s, &location, 0, &[7u8; 50]).await.status(), 204);
-    let resp = s.client().delete(format!("{}{location}", s.url)).header(TUS.0, TUS.1).send().await.unwrap();
+    let resp = s
+        .client()
+        .delete(format!("{}{location}", s.url))
+        .header(TUS.0, TUS.1)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 204);
-    assert_eq!(s.client().head(format!("{}{location}", s.url)).send().await.unwrap().status(), 404);
-    assert_eq!(std::fs::read_dir(s.dir.path().join("uploads")).unwrap().count(), 0);
+    assert_eq!(
+        s.client()
+            .head(format!("{}{location}", s.url))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        std::fs::read_dir(s.dir.path().join("uploads")).unwrap().count(),
+        0
+    );
 }

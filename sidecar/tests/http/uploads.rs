@@ -30,7 +30,12 @@ async fn a_blob_carries_the_cache_and_range_headers() {
     let data = bytes(200_000, 1);
     let receipt = s.upload(&data, "audio/mpeg").await;
     let hash = receipt["hash"].as_str().unwrap();
-    let resp = s.client().head(format!("{}/api/blob/{hash}", s.url)).send().await.unwrap();
+    let resp = s
+        .client()
+        .head(format!("{}/api/blob/{hash}", s.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     let h = resp.headers();
     assert_eq!(h["accept-ranges"], "bytes");
@@ -69,7 +74,12 @@ async fn a_named_hash_that_does_not_match_stores_no_blob() {
     let err: serde_json::Value = resp.json().await.unwrap();
     assert!(err["error"].as_str().unwrap().contains("does not match"));
     assert_eq!(s.blob_count(), 0);
-    assert_eq!(s.get(&format!("/api/blob/{}", sha(b"the real body")), &[]).await.status(), 404);
+    assert_eq!(
+        s.get(&format!("/api/blob/{}", sha(b"the real body")), &[])
+            .await
+            .status(),
+        404
+    );
 }
 
 #[tokio::test]
@@ -79,12 +89,26 @@ async fn health_and_metrics_report() {
     assert_eq!(health["status"], "ok");
     let data = bytes(100_000, 3);
     s.upload(&data, "application/octet-stream").await;
-    let _ = s.get(&format!("/api/blob/{}", sha(&data)), &[]).await.bytes().await.unwrap();
+    let _ = s
+        .get(&format!("/api/blob/{}", sha(&data)), &[])
+        .await
+        .bytes()
+        .await
+        .unwrap();
     let _ = s.get("/api/blob/nothex", &[]).await;
     let text = s.get("/metrics", &[]).await.text().await.unwrap();
-    assert!(text.contains(r#"elohim_http_requests_total{route="/api/blob",status="201"} 1"#), "{text}");
-    assert!(text.contains(r#"route="/api/blob/{hash}",status="200""#), "{text}");
-    assert!(text.contains(r#"route="/api/blob/{hash}",status="400""#), "{text}");
+    assert!(
+        text.contains(r#"elohim_http_requests_total{route="/api/blob",status="201"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"route="/api/blob/{hash}",status="200""#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"route="/api/blob/{hash}",status="400""#),
+        "{text}"
+    );
     assert_eq!(s.metric("elohim_bytes_in_total").await, 100_000.0);
     assert_eq!(s.metric("elohim_bytes_out_total").await, 100_000.0);
     assert_eq!(s.metric("elohim_chunks_verified_total").await, 2.0);

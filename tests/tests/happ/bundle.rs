@@ -24,12 +24,18 @@ async fn the_happ_file_installs_and_answers_zome_calls() {
         })
         .await
         .expect("the .happ installs");
-    handle.clone().enable_app(app.id().clone()).await.expect("the app enables");
+    handle
+        .clone()
+        .enable_app(app.id().clone())
+        .await
+        .expect("the app enables");
 
     let (role, cell_id) = app.provisioned_cells().next().expect("one provisioned cell");
     assert_eq!(role, ROLE);
     let cell = conductor.get_sweet_cell(cell_id).expect("cell is running");
-    let view: ContentView = conductor.call(&cell.zome("media"), "create_content", content("hello", "commons")).await;
+    let view: ContentView = conductor
+        .call(&cell.zome("media"), "create_content", content("hello", "commons"))
+        .await;
     assert_eq!(view.content.title, "hello");
     assert_eq!(&view.author, cell.agent_pubkey());
 }

@@ -16,7 +16,10 @@ pub const ROLE: &str = "media";
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
 }
 
 /// The packed DNA.
@@ -42,7 +45,10 @@ pub struct Net {
 pub async fn setup<const N: usize>() -> (Net, [Agent; N]) {
     let dna = media_dna().await;
     let mut conductors = SweetConductorBatch::standard(N).await;
-    let apps = conductors.setup_app("elohim_media", &[(RoleName::from(ROLE), dna)]).await.expect("install");
+    let apps = conductors
+        .setup_app("elohim_media", &[(RoleName::from(ROLE), dna)])
+        .await
+        .expect("install");
     let cells = apps.cells_flattened();
     conductors.exchange_peer_info().await;
     (Net { conductors, cells }, std::array::from_fn(Agent))
@@ -55,7 +61,9 @@ impl Net {
         I: Serialize + std::fmt::Debug,
         O: DeserializeOwned + std::fmt::Debug,
     {
-        self.conductors[who.0].call(&self.cells[who.0].zome("media"), f, input).await
+        self.conductors[who.0]
+            .call(&self.cells[who.0].zome("media"), f, input)
+            .await
     }
 
     /// Calls `f` as `who`, returning the error's text if it fails.
@@ -71,10 +79,19 @@ impl Net {
     }
 
     /// Calls `f` as `who`, which must fail with an error mentioning `expected`.
-    pub async fn must_fail<I: Serialize + std::fmt::Debug>(&self, who: Agent, f: &str, input: I, expected: &str) {
+    pub async fn must_fail<I: Serialize + std::fmt::Debug>(
+        &self,
+        who: Agent,
+        f: &str,
+        input: I,
+        expected: &str,
+    ) {
         match self.try_call::<I, serde_json::Value>(who, f, input).await {
             Ok(v) => panic!("{f} should have failed with '{expected}' but returned {v:?}"),
-            Err(e) => assert!(e.contains(expected), "{f} failed, but not with '{expected}':\n{e}"),
+            Err(e) => assert!(
+                e.contains(expected),
+                "{f} failed, but not with '{expected}':\n{e}"
+            ),
         }
     }
 
@@ -85,7 +102,9 @@ impl Net {
 
     /// Waits until every agent has seen every op.
     pub async fn sync(&self) {
-        await_consistency_s(120, self.cells.iter()).await.expect("consistency");
+        await_consistency_s(120, self.cells.iter())
+            .await
+            .expect("consistency");
     }
 
     /// Titles of the content `who` may see, sorted.
@@ -138,7 +157,10 @@ pub fn manifest(seed: u8, size: u64) -> BlobManifest {
 /// A storage commitment for a day, at `endpoint`.
 pub fn commitment(endpoint: &str) -> CustodianCommitment {
     CustodianCommitment {
-        media_role: MediaRole::Storage { max_storage_gb: 100, chunk_redundancy: 1 },
+        media_role: MediaRole::Storage {
+            max_storage_gb: 100,
+            chunk_redundancy: 1,
+        },
         bandwidth_class: "high".into(),
         cache_priority: 50,
         place: None,

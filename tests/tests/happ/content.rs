@@ -8,9 +8,19 @@ async fn each_agent_sees_what_reach_allows() {
     let (net, [alice, bob, carol]) = setup::<3>().await;
 
     // Alice and Bob live in the same neighborhood; Carol lives across town.
-    let _: holochain::prelude::ActionHash = net.call(alice, "set_my_place", place("victoria", "fernwood", "alice-home")).await;
-    let _: holochain::prelude::ActionHash = net.call(bob, "set_my_place", place("victoria", "fernwood", "bob-home")).await;
-    let _: holochain::prelude::ActionHash = net.call(carol, "set_my_place", place("victoria", "james-bay", "carol-home")).await;
+    let _: holochain::prelude::ActionHash = net
+        .call(alice, "set_my_place", place("victoria", "fernwood", "alice-home"))
+        .await;
+    let _: holochain::prelude::ActionHash = net
+        .call(bob, "set_my_place", place("victoria", "fernwood", "bob-home"))
+        .await;
+    let _: holochain::prelude::ActionHash = net
+        .call(
+            carol,
+            "set_my_place",
+            place("victoria", "james-bay", "carol-home"),
+        )
+        .await;
 
     // Alice publishes five pieces of content with different reach.
     let private = content("diary", "private");
@@ -29,16 +39,27 @@ async fn each_agent_sees_what_reach_allows() {
     // Alice sees all of her own; Bob the invited, commons and neighborhood content; Carol only commons.
     assert_eq!(
         net.visible_titles(alice).await,
-        ["call with bob", "diary", "family album", "open lecture", "street party"]
+        [
+            "call with bob",
+            "diary",
+            "family album",
+            "open lecture",
+            "street party"
+        ]
     );
-    assert_eq!(net.visible_titles(bob).await, ["call with bob", "open lecture", "street party"]);
+    assert_eq!(
+        net.visible_titles(bob).await,
+        ["call with bob", "open lecture", "street party"]
+    );
     assert_eq!(net.visible_titles(carol).await, ["open lecture"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn private_and_invited_content_stay_hidden_from_direct_gets() {
     let (net, [alice, bob, carol]) = setup::<3>().await;
-    let diary: ContentView = net.call(alice, "create_content", content("diary", "private")).await;
+    let diary: ContentView = net
+        .call(alice, "create_content", content("diary", "private"))
+        .await;
     let mut invited = content("call with bob", "invited");
     invited.invitees = vec![net.key(bob)];
     let call: ContentView = net.call(alice, "create_content", invited).await;
@@ -67,35 +88,79 @@ async fn lifecycle_moves_follow_the_state_machine() {
     // Draft → published → stale → published → deprecated → archived → forgotten are all allowed.
     for state in ["published", "stale", "published", "deprecated", "archived"] {
         let view: ContentView = net
-            .call(alice, "set_lifecycle", SetLifecycleInput { id: created.id.clone(), lifecycle: state.into() })
+            .call(
+                alice,
+                "set_lifecycle",
+                SetLifecycleInput {
+                    id: created.id.clone(),
+                    lifecycle: state.into(),
+                },
+            )
             .await;
         assert_eq!(view.content.lifecycle, state);
         assert_eq!(view.id, created.id);
     }
     // Archived content cannot come back to life.
-    let back = SetLifecycleInput { id: created.id.clone(), lifecycle: "published".into() };
-    net.must_fail(alice, "set_lifecycle", back, "lifecycle cannot move from archived to published").await;
-    let end = SetLifecycleInput { id: created.id.clone(), lifecycle: "forgotten".into() };
+    let back = SetLifecycleInput {
+        id: created.id.clone(),
+        lifecycle: "published".into(),
+    };
+    net.must_fail(
+        alice,
+        "set_lifecycle",
+        back,
+        "lifecycle cannot move from archived to published",
+    )
+    .await;
+    let end = SetLifecycleInput {
+        id: created.id.clone(),
+        lifecycle: "forgotten".into(),
+    };
     let view: ContentView = net.call(alice, "set_lifecycle", end).await;
     assert_eq!(view.content.lifecycle, "forgotten");
     // Nothing leaves forgotten.
-    let again = SetLifecycleInput { id: created.id.clone(), lifecycle: "archived".into() };
-    net.must_fail(alice, "set_lifecycle", again, "from forgotten it may move to: nothing").await;
+    let again = SetLifecycleInput {
+        id: created.id.clone(),
+        lifecycle: "archived".into(),
+    };
+    net.must_fail(
+        alice,
+        "set_lifecycle",
+        again,
+        "from forgotten it may move to: nothing",
+    )
+    .await;
 
     // New content starts as draft or published, never further along.
     let mut stale = content("born stale", "commons");
     stale.lifecycle = "stale".into();
-    net.must_fail(alice, "create_content", stale, "lifecycle of new content must be draft or published").await;
+    net.must_fail(
+        alice,
+        "create_content",
+        stale,
+        "lifecycle of new content must be draft or published",
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn updates_keep_identity_and_reach() {
     let (net, [alice, bob]) = setup::<2>().await;
-    let created: ContentView = net.call(alice, "create_content", content("talk", "commons")).await;
+    let created: ContentView = net
+        .call(alice, "create_content", content("talk", "commons"))
+        .await;
     let mut edited = created.content.clone();
     edited.title = "talk (edited)".into();
     let updated: ContentView = net
-        .call(alice, "update_content", UpdateContentInput { id: created.id.clone(), previous_version: created.version.clone(), content: edited })
+        .call(
+            alice,
+            "update_content",
+            UpdateContentInput {
+                id: created.id.clone(),
+                previous_version: created.version.clone(),
+                content: edited,
+            },
+        )
         .await;
     assert_eq!(updated.id, created.id);
     assert_ne!(updated.version, created.version);
@@ -106,6 +171,16 @@ async fn updates_keep_identity_and_reach() {
     // Reach is fixed at creation: custodians were chosen by it.
     let mut narrowed = updated.content.clone();
     narrowed.reach = "private".into();
-    let input = UpdateContentInput { id: created.id.clone(), previous_version: updated.version.clone(), content: narrowed };
-    net.must_fail(alice, "update_content", input, "reach cannot change after creation").await;
+    let input = UpdateContentInput {
+        id: created.id.clone(),
+        previous_version: updated.version.clone(),
+        content: narrowed,
+    };
+    net.must_fail(
+        alice,
+        "update_content",
+        input,
+        "reach cannot change after creation",
+    )
+    .await;
 }

@@ -8,17 +8,24 @@ use media_integrity::ReplicaStatus;
 #[tokio::test(flavor = "multi_thread")]
 async fn commitments_and_replicas_are_visible_to_everyone() {
     let (net, [alice, bob, carol]) = setup::<3>().await;
-    let m: ManifestView = net.call(alice, "register_blob_manifest", manifest(7, 150_000)).await;
+    let m: ManifestView = net
+        .call(alice, "register_blob_manifest", manifest(7, 150_000))
+        .await;
     let mut c = content("podcast", "commons");
     c.blobs = vec![m.id.clone()];
     c.content_format = "audio-file".into();
     let podcast: ContentView = net.call(alice, "create_content", c).await;
-    let bobs: CommitmentView = net.call(bob, "commit_as_custodian", commitment("http://127.0.0.1:8801")).await;
+    let bobs: CommitmentView = net
+        .call(bob, "commit_as_custodian", commitment("http://127.0.0.1:8801"))
+        .await;
     net.sync().await;
 
     // Carol sees Bob's live commitment.
     let live: Vec<CommitmentView> = net.call(carol, "list_live_commitments", ()).await;
-    assert_eq!(live.iter().map(|c| c.author.clone()).collect::<Vec<_>>(), vec![net.key(bob)]);
+    assert_eq!(
+        live.iter().map(|c| c.author.clone()).collect::<Vec<_>>(),
+        vec![net.key(bob)]
+    );
 
     // Bob stores the podcast, then verifies it.
     let stored = ReplicaStatus {
@@ -30,11 +37,37 @@ async fn commitments_and_replicas_are_visible_to_everyone() {
         last_verified: None,
     };
     let replica: ReplicaView = net.call(bob, "record_replica", stored.clone()).await;
-    let verified = ReplicaStatus { state: "verified".into(), last_verified: Some(Timestamp::now()), ..stored.clone() };
-    let _: ReplicaView = net.call(bob, "refresh_replica", RefreshReplicaInput { id: replica.id.clone(), status: verified }).await;
+    let verified = ReplicaStatus {
+        state: "verified".into(),
+        last_verified: Some(Timestamp::now()),
+        ..stored.clone()
+    };
+    let _: ReplicaView = net
+        .call(
+            bob,
+            "refresh_replica",
+            RefreshReplicaInput {
+                id: replica.id.clone(),
+                status: verified,
+            },
+        )
+        .await;
     // A verified replica cannot go back to pending.
-    let back = ReplicaStatus { state: "pending".into(), chunks_held: 0, ..stored };
-    net.must_fail(bob, "refresh_replica", RefreshReplicaInput { id: replica.id.clone(), status: back }, "state cannot move from verified to pending").await;
+    let back = ReplicaStatus {
+        state: "pending".into(),
+        chunks_held: 0,
+        ..stored
+    };
+    net.must_fail(
+        bob,
+        "refresh_replica",
+        RefreshReplicaInput {
+            id: replica.id.clone(),
+            status: back,
+        },
+        "state cannot move from verified to pending",
+    )
+    .await;
     net.sync().await;
 
     // Carol lists the blob's replicas: Bob's, verified, with his sidecar's address.

@@ -4,8 +4,8 @@
 mod common;
 
 mod bundle;
-mod node_e2e;
 mod content;
 mod custodians;
+mod node_e2e;
 mod tokens;
 mod validation;

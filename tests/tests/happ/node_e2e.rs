@@ -11,11 +11,21 @@ use sidecar::state::Sidecar;
 
 /// A sidecar wired to the conductor of `who`.
 async fn node_sidecar(net: &Net, who: Agent) -> (String, tempfile::TempDir) {
-    let port = net.conductors[who.0].raw_handle().get_arbitrary_admin_websocket_port().expect("admin port");
-    let link = ConductorLink::connect(&format!("127.0.0.1:{port}"), &repo_root().join("workdir/elohim_media.happ"))
-        .await
-        .expect("link to the conductor");
-    assert_eq!(link.agent(), &net.key(who), "the link acts as the conductor's agent");
+    let port = net.conductors[who.0]
+        .raw_handle()
+        .get_arbitrary_admin_websocket_port()
+        .expect("admin port");
+    let link = ConductorLink::connect(
+        &format!("127.0.0.1:{port}"),
+        &repo_root().join("workdir/elohim_media.happ"),
+    )
+    .await
+    .expect("link to the conductor");
+    assert_eq!(
+        link.agent(),
+        &net.key(who),
+        "the link acts as the conductor's agent"
+    );
     let dir = tempfile::tempdir().unwrap();
     let config = Config {
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -43,13 +53,27 @@ async fn upload(url: &str, data: &[u8], title: &str, reach: &str, invite: Option
     let resp = req.send().await.unwrap();
     assert_eq!(resp.status(), 201);
     let receipt: serde_json::Value = resp.json().await.unwrap();
-    assert!(receipt["published"]["content"].as_str().unwrap().starts_with("uhCkk"), "{receipt}");
+    assert!(
+        receipt["published"]["content"]
+            .as_str()
+            .unwrap()
+            .starts_with("uhCkk"),
+        "{receipt}"
+    );
     receipt["hash"].as_str().unwrap().to_string()
 }
 
 async fn token(net: &Net, who: Agent, blob: &str, audience: String, ttl: u32) -> String {
     let issued: IssuedToken = net
-        .call(who, "issue_access_token", IssueTokenInput { blob: blob.into(), audience, ttl_seconds: ttl })
+        .call(
+            who,
+            "issue_access_token",
+            IssueTokenInput {
+                blob: blob.into(),
+                audience,
+                ttl_seconds: ttl,
+            },
+        )
         .await;
     issued.token
 }
@@ -97,7 +121,9 @@ async fn reach_decides_who_reads_each_upload_over_http() {
 
     // The token also works as ?token=, as players need.
     let t = token(&net, bob, &call_hash, alice_node.clone(), 600).await;
-    let resp = reqwest::get(format!("{url}/api/blob/{call_hash}?token={t}")).await.unwrap();
+    let resp = reqwest::get(format!("{url}/api/blob/{call_hash}?token={t}"))
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
 
     // A token signed by Bob but naming Alice's key is refused.

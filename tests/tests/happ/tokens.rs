@@ -9,7 +9,11 @@ use media_integrity::media_rules::token::AccessToken;
 async fn a_token_is_signed_by_the_caller_for_one_blob_and_audience() {
     let (net, [alice]) = setup::<1>().await;
     let blob = "ab".repeat(32);
-    let input = IssueTokenInput { blob: blob.clone(), audience: "http://127.0.0.1:8788".into(), ttl_seconds: 600 };
+    let input = IssueTokenInput {
+        blob: blob.clone(),
+        audience: "http://127.0.0.1:8788".into(),
+        ttl_seconds: 600,
+    };
     let issued: IssuedToken = net.call(alice, "issue_access_token", input).await;
     assert_eq!(issued.agent, net.key(alice));
 
@@ -19,7 +23,10 @@ async fn a_token_is_signed_by_the_caller_for_one_blob_and_audience() {
     assert_eq!(token.claims.expires_at_micros, issued.expires_at.as_micros());
     let key = VerifyingKey::from_bytes(&token.claims.ed25519_key().unwrap()).unwrap();
     let sig = Signature::from_bytes(&token.signature);
-    assert!(key.verify(&token.claims.signing_bytes(), &sig).is_ok(), "Alice's key verifies the signature");
+    assert!(
+        key.verify(&token.claims.signing_bytes(), &sig).is_ok(),
+        "Alice's key verifies the signature"
+    );
 
     // Changing any claim breaks the signature.
     let mut forged = token.claims.clone();
@@ -27,8 +34,23 @@ async fn a_token_is_signed_by_the_caller_for_one_blob_and_audience() {
     assert!(key.verify(&forged.signing_bytes(), &sig).is_err());
 
     // Tokens live at most a day and name a well-formed blob.
-    let long = IssueTokenInput { blob: blob.clone(), audience: "x".into(), ttl_seconds: 86_401 };
-    net.must_fail(alice, "issue_access_token", long, "ttl_seconds must be 1 to 86400").await;
-    let bad = IssueTokenInput { blob: "zz".into(), audience: "x".into(), ttl_seconds: 60 };
-    net.must_fail(alice, "issue_access_token", bad, "blob must be a SHA-256").await;
+    let long = IssueTokenInput {
+        blob: blob.clone(),
+        audience: "x".into(),
+        ttl_seconds: 86_401,
+    };
+    net.must_fail(
+        alice,
+        "issue_access_token",
+        long,
+        "ttl_seconds must be 1 to 86400",
+    )
+    .await;
+    let bad = IssueTokenInput {
+        blob: "zz".into(),
+        audience: "x".into(),
+        ttl_seconds: 60,
+    };
+    net.must_fail(alice, "issue_access_token", bad, "blob must be a SHA-256")
+        .await;
 }

@@ -2,8 +2,8 @@
 //! a blob.
 
 use crate::content::entry_from;
-use crate::versions::latest_record;
 use crate::refuse;
+use crate::versions::latest_record;
 use hdk::prelude::*;
 use media_integrity::anchors::blob_path;
 use media_integrity::{BlobManifest, ContentNode, EntryTypes, LinkTypes};
@@ -49,15 +49,30 @@ pub struct BlobAccess {
 /// Registers a manifest and links it from its blob's anchor.
 pub fn register_blob_manifest(manifest: BlobManifest) -> ExternResult<ManifestView> {
     let id = create_entry(EntryTypes::BlobManifest(manifest.clone()))?;
-    create_link(blob_path(&manifest.hash).path_entry_hash()?, id.clone(), LinkTypes::BlobToManifest, ())?;
-    Ok(ManifestView { id, author: crate::me()?, manifest })
+    create_link(
+        blob_path(&manifest.hash).path_entry_hash()?,
+        id.clone(),
+        LinkTypes::BlobToManifest,
+        (),
+    )?;
+    Ok(ManifestView {
+        id,
+        author: crate::me()?,
+        manifest,
+    })
 }
 
 /// The manifest at `id`.
 pub fn get_blob_manifest(id: ActionHash) -> ExternResult<Option<ManifestView>> {
-    let Some(record) = get(id.clone(), GetOptions::default())? else { return Ok(None) };
+    let Some(record) = get(id.clone(), GetOptions::default())? else {
+        return Ok(None);
+    };
     let manifest: BlobManifest = entry_from(&record)?;
-    Ok(Some(ManifestView { id, author: record.action().author().clone(), manifest }))
+    Ok(Some(ManifestView {
+        id,
+        author: record.action().author().clone(),
+        manifest,
+    }))
 }
 
 /// Every manifest registered for the blob with SHA-256 `blob_hash`.
@@ -65,7 +80,13 @@ pub fn find_blob_manifests(blob_hash: &str) -> ExternResult<Vec<ManifestView>> {
     media_rules::hash::check_sha256_hex("blob_hash", blob_hash).map_err(refuse)?;
     let mut out = Vec::new();
     for link in blob_links(blob_hash, LinkTypes::BlobToManifest)? {
-        if let Some(view) = link.target.into_action_hash().map(get_blob_manifest).transpose()?.flatten() {
+        if let Some(view) = link
+            .target
+            .into_action_hash()
+            .map(get_blob_manifest)
+            .transpose()?
+            .flatten()
+        {
             out.push(view);
         }
     }
@@ -77,11 +98,14 @@ pub fn get_blob_access(blob_hash: &str) -> ExternResult<Vec<BlobAccess>> {
     media_rules::hash::check_sha256_hex("blob_hash", blob_hash).map_err(refuse)?;
     let mut out: Vec<BlobAccess> = Vec::new();
     for link in blob_links(blob_hash, LinkTypes::BlobToContent)? {
-        let Some(id) = link.target.into_action_hash() else { continue };
+        let Some(id) = link.target.into_action_hash() else {
+            continue;
+        };
         if out.iter().any(|a| a.content_id == id) {
             continue;
         }
-        let (Some(original), Some(latest)) = (get(id.clone(), GetOptions::default())?, latest_record(&id)?) else {
+        let (Some(original), Some(latest)) = (get(id.clone(), GetOptions::default())?, latest_record(&id)?)
+        else {
             continue;
         };
         let node: ContentNode = entry_from(&latest)?;

@@ -62,7 +62,11 @@ pub fn update_content(input: UpdateContentInput) -> ExternResult<ContentView> {
     let previous = get(input.previous_version.clone(), GetOptions::default())?
         .ok_or_else(|| refuse("previous_version not found"))?;
     let old: ContentNode = entry_from(&previous)?;
-    let version = update_latest(&input.id, &input.previous_version, EntryTypes::ContentNode(input.content.clone()))?;
+    let version = update_latest(
+        &input.id,
+        &input.previous_version,
+        EntryTypes::ContentNode(input.content.clone()),
+    )?;
     index_version(&input.id, &version, &input.content, Some(&old))?;
     view(input.id.clone(), id_record(&version)?)
 }
@@ -89,7 +93,9 @@ pub fn get_visible_content(id: ActionHash) -> ExternResult<Option<ContentView>> 
     let Some(original) = get(id.clone(), GetOptions::default())? else {
         return Ok(None);
     };
-    let Some(latest) = latest_record(&id)? else { return Ok(None) };
+    let Some(latest) = latest_record(&id)? else {
+        return Ok(None);
+    };
     let content = view_of(id, original.action().author().clone(), &latest)?;
     let reader = me()?;
     let place = get_agent_place(reader.clone())?;
@@ -108,7 +114,13 @@ pub fn list_visible_content() -> ExternResult<Vec<ContentView>> {
     ];
     let mut reaches = vec![Reach::Commons];
     if place.is_some() {
-        reaches.extend([Reach::Local, Reach::Neighborhood, Reach::Municipal, Reach::Bioregional, Reach::Regional]);
+        reaches.extend([
+            Reach::Local,
+            Reach::Neighborhood,
+            Reach::Municipal,
+            Reach::Bioregional,
+            Reach::Regional,
+        ]);
     }
     for reach in reaches {
         if let Some(path) = reach_path(reach, place.as_ref()) {
@@ -144,16 +156,30 @@ pub fn may_see(content: &ContentView, reader: &AgentPubKey, place: Option<&Place
     if reader == &content.author {
         return true;
     }
-    let audience = Audience { author: &content.author, invitees: &node.invitees, place: node.place.as_ref() };
+    let audience = Audience {
+        author: &content.author,
+        invitees: &node.invitees,
+        place: node.place.as_ref(),
+    };
     lifecycle.is_visible_to_audience() && reach.may_read(&audience, Some(reader), place)
 }
 
 /// Links a version to its new invitees and blobs (what the previous version lacked).
-fn index_version(id: &ActionHash, version: &ActionHash, node: &ContentNode, old: Option<&ContentNode>) -> ExternResult<()> {
+fn index_version(
+    id: &ActionHash,
+    version: &ActionHash,
+    node: &ContentNode,
+    old: Option<&ContentNode>,
+) -> ExternResult<()> {
     let tag = LinkTag::new(version.get_raw_39().to_vec());
     for invitee in &node.invitees {
         if old.is_none_or(|o| !o.invitees.contains(invitee)) {
-            create_link(invitee.clone(), id.clone(), LinkTypes::InviteeToContent, tag.clone())?;
+            create_link(
+                invitee.clone(),
+                id.clone(),
+                LinkTypes::InviteeToContent,
+                tag.clone(),
+            )?;
         }
     }
     for blob in &node.blobs {

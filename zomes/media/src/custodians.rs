@@ -34,7 +34,12 @@ pub struct UpdateCommitmentInput {
 /// Commits the caller as a custodian and lists it for placement.
 pub fn commit_as_custodian(commitment: CustodianCommitment) -> ExternResult<CommitmentView> {
     let id = create_entry(EntryTypes::CustodianCommitment(commitment))?;
-    create_link(custodians_path().path_entry_hash()?, id.clone(), LinkTypes::AllCommitments, ())?;
+    create_link(
+        custodians_path().path_entry_hash()?,
+        id.clone(),
+        LinkTypes::AllCommitments,
+        (),
+    )?;
     create_link(me()?, id.clone(), LinkTypes::AgentToCommitment, ())?;
     commitment_view(&id)?.ok_or_else(|| refuse("commitment not found after creating it"))
 }
@@ -42,7 +47,11 @@ pub fn commit_as_custodian(commitment: CustodianCommitment) -> ExternResult<Comm
 /// Writes a new version of the caller's commitment.
 pub fn update_commitment(input: UpdateCommitmentInput) -> ExternResult<CommitmentView> {
     let previous = latest_version(&input.id)?;
-    update_latest(&input.id, &previous, EntryTypes::CustodianCommitment(input.commitment))?;
+    update_latest(
+        &input.id,
+        &previous,
+        EntryTypes::CustodianCommitment(input.commitment),
+    )?;
     commitment_view(&input.id)?.ok_or_else(|| refuse("commitment not found after updating it"))
 }
 
@@ -51,7 +60,10 @@ pub fn update_commitment(input: UpdateCommitmentInput) -> ExternResult<Commitmen
 pub fn withdraw_commitment(id: ActionHash) -> ExternResult<ActionHash> {
     let me = me()?;
     for (base, link_type) in [
-        (AnyLinkableHash::from(custodians_path().path_entry_hash()?), LinkTypes::AllCommitments),
+        (
+            AnyLinkableHash::from(custodians_path().path_entry_hash()?),
+            LinkTypes::AllCommitments,
+        ),
         (me.clone().into(), LinkTypes::AgentToCommitment),
     ] {
         for link in get_links(LinkQuery::try_new(base, link_type)?, GetStrategy::default())? {
@@ -60,7 +72,10 @@ pub fn withdraw_commitment(id: ActionHash) -> ExternResult<ActionHash> {
             }
         }
     }
-    let versions = get_links(LinkQuery::try_new(id.clone(), LinkTypes::Updates)?, GetStrategy::default())?;
+    let versions = get_links(
+        LinkQuery::try_new(id.clone(), LinkTypes::Updates)?,
+        GetStrategy::default(),
+    )?;
     for version in versions.into_iter().filter_map(|l| l.target.into_action_hash()) {
         delete_entry(version)?;
     }
@@ -83,8 +98,12 @@ pub fn list_live_commitments() -> ExternResult<Vec<CommitmentView>> {
 }
 
 fn commitment_view(id: &ActionHash) -> ExternResult<Option<CommitmentView>> {
-    let Some(original) = get(id.clone(), GetOptions::default())? else { return Ok(None) };
-    let Some(latest) = latest_record(id)? else { return Ok(None) };
+    let Some(original) = get(id.clone(), GetOptions::default())? else {
+        return Ok(None);
+    };
+    let Some(latest) = latest_record(id)? else {
+        return Ok(None);
+    };
     let commitment: CustodianCommitment = entry_from(&latest)?;
     Ok(Some(CommitmentView {
         id: id.clone(),

@@ -24,14 +24,21 @@ pub fn set_my_place(entry: AgentPlace) -> ExternResult<ActionHash> {
 
 /// The place `agent` declared, if any.
 pub fn get_agent_place(agent: AgentPubKey) -> ExternResult<Option<Place>> {
-    let Some(original) = own_place_id(&agent)? else { return Ok(None) };
-    let Some(record) = latest_record(&original)? else { return Ok(None) };
+    let Some(original) = own_place_id(&agent)? else {
+        return Ok(None);
+    };
+    let Some(record) = latest_record(&original)? else {
+        return Ok(None);
+    };
     let entry: AgentPlace = entry_from(&record)?;
     Ok(Some(entry.place))
 }
 
 fn own_place_id(agent: &AgentPubKey) -> ExternResult<Option<ActionHash>> {
-    let links = get_links(LinkQuery::try_new(agent.clone(), LinkTypes::AgentToPlace)?, GetStrategy::default())?;
+    let links = get_links(
+        LinkQuery::try_new(agent.clone(), LinkTypes::AgentToPlace)?,
+        GetStrategy::default(),
+    )?;
     Ok(links
         .into_iter()
         .filter(|l| &l.author == agent)

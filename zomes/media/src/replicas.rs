@@ -1,8 +1,8 @@
 //! Replica statuses: what custodians report they hold.
 
 use crate::content::entry_from;
-use crate::versions::{latest_record, latest_version, update_latest};
 use crate::refuse;
+use crate::versions::{latest_record, latest_version, update_latest};
 use hdk::prelude::*;
 use media_integrity::{CustodianCommitment, EntryTypes, LinkTypes, ReplicaStatus};
 
@@ -45,7 +45,10 @@ pub struct LinkReplicaInput {
 pub fn record_replica(status: ReplicaStatus) -> ExternResult<ReplicaView> {
     let manifest = status.manifest.clone();
     let id = create_entry(EntryTypes::ReplicaStatus(status))?;
-    link_replica(LinkReplicaInput { manifest, replica: id.clone() })?;
+    link_replica(LinkReplicaInput {
+        manifest,
+        replica: id.clone(),
+    })?;
     replica_view(&id)?.ok_or_else(|| refuse("replica not found after recording it"))
 }
 
@@ -64,7 +67,10 @@ pub fn refresh_replica(input: RefreshReplicaInput) -> ExternResult<ReplicaView> 
 
 /// Every replica reported for the blob whose manifest is `manifest`, newest status each.
 pub fn list_replicas(manifest: ActionHash) -> ExternResult<Vec<ReplicaView>> {
-    let links = get_links(LinkQuery::try_new(manifest, LinkTypes::ManifestToReplica)?, GetStrategy::default())?;
+    let links = get_links(
+        LinkQuery::try_new(manifest, LinkTypes::ManifestToReplica)?,
+        GetStrategy::default(),
+    )?;
     let mut out = Vec::new();
     for id in links.into_iter().filter_map(|l| l.target.into_action_hash()) {
         if let Some(view) = replica_view(&id)? {
@@ -75,7 +81,9 @@ pub fn list_replicas(manifest: ActionHash) -> ExternResult<Vec<ReplicaView>> {
 }
 
 fn replica_view(id: &ActionHash) -> ExternResult<Option<ReplicaView>> {
-    let Some(latest) = latest_record(id)? else { return Ok(None) };
+    let Some(latest) = latest_record(id)? else {
+        return Ok(None);
+    };
     let status: ReplicaStatus = entry_from(&latest)?;
     let endpoint = match get(status.commitment.clone(), GetOptions::default())? {
         Some(record) => Some(entry_from::<CustodianCommitment>(&record)?.endpoint),

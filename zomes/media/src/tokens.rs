@@ -36,7 +36,8 @@ pub fn issue_access_token(input: IssueTokenInput) -> ExternResult<IssuedToken> {
         return Err(refuse(format!("ttl_seconds must be 1 to {MAX_TTL_SECONDS}")));
     }
     let agent = me()?;
-    let expires_at = Timestamp::from_micros(sys_time()?.as_micros() + i64::from(input.ttl_seconds) * 1_000_000);
+    let expires_at =
+        Timestamp::from_micros(sys_time()?.as_micros() + i64::from(input.ttl_seconds) * 1_000_000);
     let claims = TokenClaims {
         agent: agent.get_raw_39().to_vec(),
         blob: input.blob,
@@ -45,6 +46,13 @@ pub fn issue_access_token(input: IssueTokenInput) -> ExternResult<IssuedToken> {
     };
     claims.check().map_err(refuse)?;
     let signature = sign_raw(agent.clone(), claims.signing_bytes())?;
-    let token = AccessToken { claims, signature: signature.0 };
-    Ok(IssuedToken { token: token.encode(), agent, expires_at })
+    let token = AccessToken {
+        claims,
+        signature: signature.0,
+    };
+    Ok(IssuedToken {
+        token: token.encode(),
+        agent,
+        expires_at,
+    })
 }

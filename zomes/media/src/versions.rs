@@ -18,7 +18,11 @@ pub fn latest_version(original: &ActionHash) -> ExternResult<ActionHash> {
 }
 
 /// Updates `previous` (a version of `original`) with `entry` and links the new version.
-pub fn update_latest(original: &ActionHash, previous: &ActionHash, entry: EntryTypes) -> ExternResult<ActionHash> {
+pub fn update_latest(
+    original: &ActionHash,
+    previous: &ActionHash,
+    entry: EntryTypes,
+) -> ExternResult<ActionHash> {
     let version = update_entry(previous.clone(), entry)?;
     create_link(original.clone(), version.clone(), LinkTypes::Updates, ())?;
     Ok(version)

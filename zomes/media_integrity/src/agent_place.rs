@@ -14,5 +14,8 @@ pub struct AgentPlace {
 
 /// Every level of the place must be named.
 pub fn validate_create_agent_place(entry: &AgentPlace) -> ExternResult<ValidateCallbackResult> {
-    verdict("AgentPlace", entry.place.check().map_err(|e| format!("place: {e}")))
+    verdict(
+        "AgentPlace",
+        entry.place.check().map_err(|e| format!("place: {e}")),
+    )
 }

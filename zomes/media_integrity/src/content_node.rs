@@ -64,7 +64,10 @@ impl ContentNode {
             return Err("title must be 1 to 300 bytes".into());
         }
         if self.description.len() > limits::MAX_DESCRIPTION_LEN {
-            return Err(format!("description is longer than {} bytes", limits::MAX_DESCRIPTION_LEN));
+            return Err(format!(
+                "description is longer than {} bytes",
+                limits::MAX_DESCRIPTION_LEN
+            ));
         }
         ContentFormat::parse(&self.content_format).map_err(|e| format!("content_format: {e}"))?;
         EmbedStrategy::parse(&self.embed_strategy).map_err(|e| format!("embed_strategy: {e}"))?;
@@ -78,7 +81,10 @@ impl ContentNode {
             return Err(format!("blobs lists more than {} manifests", limits::MAX_BLOBS));
         }
         if self.invitees.len() > limits::MAX_INVITEES {
-            return Err(format!("invitees lists more than {} agents", limits::MAX_INVITEES));
+            return Err(format!(
+                "invitees lists more than {} agents",
+                limits::MAX_INVITEES
+            ));
         }
         if reach != Reach::Invited && !self.invitees.is_empty() {
             return Err(format!("invitees are only for invited reach, not {reach}"));

@@ -81,20 +81,26 @@ pub fn validate(op: Op) -> ExternResult<ValidateCallbackResult> {
         | FlatOp::CreateRecord(OpRecord::UpdateEntry { app_entry, action }) => {
             validate_update(app_entry, &action)
         }
-        FlatOp::Delete(OpDelete { action })
-        | FlatOp::CreateRecord(OpRecord::DeleteEntry { action }) => validate_delete(&action),
+        FlatOp::Delete(OpDelete { action }) | FlatOp::CreateRecord(OpRecord::DeleteEntry { action }) => {
+            validate_delete(&action)
+        }
         FlatOp::Link(OpLink::CreateLink { link_type, action })
         | FlatOp::CreateRecord(OpRecord::CreateLink { link_type, action }) => {
             links::validate_create_link(link_type, &action)
         }
-        FlatOp::Link(OpLink::DeleteLink { original_action, action, .. }) => {
-            links::validate_delete_link(&original_action, &action)
-        }
+        FlatOp::Link(OpLink::DeleteLink {
+            original_action,
+            action,
+            ..
+        }) => links::validate_delete_link(&original_action, &action),
         FlatOp::CreateRecord(OpRecord::DeleteLink { action }) => {
             let original = must_get_action(action.link_add_address.clone())?;
             match &original.action().data {
                 ActionData::CreateLink(data) => links::validate_delete_link(
-                    &TypedAction { header: original.action().header.clone(), data: data.clone() },
+                    &TypedAction {
+                        header: original.action().header.clone(),
+                        data: data.clone(),
+                    },
                     &action,
                 ),
                 _ => invalid("a DeleteLink must delete a CreateLink action"),
@@ -124,9 +130,7 @@ pub fn validate(op: Op) -> ExternResult<ValidateCallbackResult> {
         }
         FlatOp::CreateRecord(OpRecord::CreatePrivateEntry { .. })
         | FlatOp::CreateRecord(OpRecord::UpdatePrivateEntry { .. })
-        | FlatOp::Update(OpUpdate::PrivateEntry { .. }) => {
-            invalid("this DNA has no private entry types")
-        }
+        | FlatOp::Update(OpUpdate::PrivateEntry { .. }) => invalid("this DNA has no private entry types"),
         FlatOp::CreateRecord(OpRecord::Dna { .. })
         | FlatOp::CreateRecord(OpRecord::OpenChain { .. })
         | FlatOp::CreateRecord(OpRecord::CloseChain { .. })
@@ -167,9 +171,9 @@ fn validate_update(
         (EntryTypes::ContentNode(new), EntryTypes::ContentNode(old)) => {
             content_node::validate_update_content_node(&action.header, &new, &old)
         }
-        (EntryTypes::BlobManifest(_), EntryTypes::BlobManifest(_)) => invalid(
-            "BlobManifest cannot be updated: a blob's bytes never change; register a new manifest",
-        ),
+        (EntryTypes::BlobManifest(_), EntryTypes::BlobManifest(_)) => {
+            invalid("BlobManifest cannot be updated: a blob's bytes never change; register a new manifest")
+        }
         (EntryTypes::CustodianCommitment(new), EntryTypes::CustodianCommitment(_)) => {
             custodian_commitment::validate_update_custodian_commitment(&action.header, &new)
         }
@@ -189,7 +193,10 @@ fn validate_delete(action: &TypedAction<DeleteData>) -> ExternResult<ValidateCal
         return invalid("the deleted action is not an entry of this zome");
     };
     if original.action().author() != action.author() {
-        return invalid(&format!("only the author may delete this {}", records::type_name(&entry)));
+        return invalid(&format!(
+            "only the author may delete this {}",
+            records::type_name(&entry)
+        ));
     }
     Ok(ValidateCallbackResult::Valid)
 }

@@ -40,20 +40,33 @@ pub fn validate_delete_link(
 type Rule<T = ()> = ExternResult<Result<T, String>>;
 
 fn target_action(action: &CreateLinkData) -> Result<ActionHash, String> {
-    action.target_address.clone().into_action_hash().ok_or_else(|| "target must be an action hash".into())
+    action
+        .target_address
+        .clone()
+        .into_action_hash()
+        .ok_or_else(|| "target must be an action hash".into())
 }
 
 fn base_agent(action: &CreateLinkData) -> Result<AgentPubKey, String> {
-    action.base_address.clone().into_agent_pub_key().ok_or_else(|| "base must be an agent key".into())
+    action
+        .base_address
+        .clone()
+        .into_agent_pub_key()
+        .ok_or_else(|| "base must be an agent key".into())
 }
 
 fn base_is(action: &CreateLinkData, path: &Path, what: &str) -> Rule {
     let expected = AnyLinkableHash::from(path.path_entry_hash()?);
-    Ok(if action.base_address == expected { Ok(()) } else { Err(format!("base must be the {what} anchor")) })
+    Ok(if action.base_address == expected {
+        Ok(())
+    } else {
+        Err(format!("base must be the {what} anchor"))
+    })
 }
 
 fn tag_version(action: &CreateLinkData) -> Result<ActionHash, String> {
-    ActionHash::try_from_raw_39(action.tag.0.clone()).map_err(|_| "tag must hold the action hash of a version".into())
+    ActionHash::try_from_raw_39(action.tag.0.clone())
+        .map_err(|_| "tag must hold the action hash of a version".into())
 }
 
 /// The target must be a ContentNode *created* (not updated) by the link's author.
@@ -123,7 +136,9 @@ fn blob_to_content(action: &TypedAction<CreateLinkData>) -> Rule {
             return Ok(Ok(()));
         }
     }
-    Ok(Err("base must be the anchor of a blob the tagged version uses".into()))
+    Ok(Err(
+        "base must be the anchor of a blob the tagged version uses".into()
+    ))
 }
 
 fn all_commitments(action: &TypedAction<CreateLinkData>) -> Rule {

@@ -59,7 +59,10 @@ pub fn is_version_of(version: &ActionHash, original: &ActionHash) -> ExternResul
 }
 
 /// Loads the ContentNode at `hash`.
-pub fn must_get_content(hash: &ActionHash, field: &str) -> ExternResult<Result<(Record, crate::ContentNode), String>> {
+pub fn must_get_content(
+    hash: &ActionHash,
+    field: &str,
+) -> ExternResult<Result<(Record, crate::ContentNode), String>> {
     must_get_typed(hash, field, "ContentNode", |e| match e {
         EntryTypes::ContentNode(c) => Some(c),
         _ => None,
@@ -67,7 +70,10 @@ pub fn must_get_content(hash: &ActionHash, field: &str) -> ExternResult<Result<(
 }
 
 /// Loads the BlobManifest at `hash`.
-pub fn must_get_manifest(hash: &ActionHash, field: &str) -> ExternResult<Result<(Record, crate::BlobManifest), String>> {
+pub fn must_get_manifest(
+    hash: &ActionHash,
+    field: &str,
+) -> ExternResult<Result<(Record, crate::BlobManifest), String>> {
     must_get_typed(hash, field, "BlobManifest", |e| match e {
         EntryTypes::BlobManifest(m) => Some(m),
         _ => None,

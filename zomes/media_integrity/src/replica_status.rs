@@ -77,11 +77,16 @@ fn check_replica(action: &ActionHeader, status: &ReplicaStatus) -> ExternResult<
         place: content.place.as_ref(),
     };
     if !reach.may_hold(&audience, &action.author, commitment.place.as_ref()) {
-        return Ok(Err(format!("content reach {reach} forbids this custodian from holding its blobs")));
+        return Ok(Err(format!(
+            "content reach {reach} forbids this custodian from holding its blobs"
+        )));
     }
     let chunk_count = manifest.chunks.len() as u32;
     if status.chunks_held > chunk_count {
-        return Ok(Err(format!("chunks_held {} exceeds the blob's {chunk_count} chunks", status.chunks_held)));
+        return Ok(Err(format!(
+            "chunks_held {} exceeds the blob's {chunk_count} chunks",
+            status.chunks_held
+        )));
     }
     if state.holds_bytes() && status.chunks_held != chunk_count {
         return Ok(Err(format!(
@@ -91,9 +96,9 @@ fn check_replica(action: &ActionHeader, status: &ReplicaStatus) -> ExternResult<
     }
     match (state, status.last_verified) {
         (ReplicaState::Verified, None) => Ok(Err("last_verified is required for state verified".into())),
-        (_, Some(at)) if at > action.timestamp => {
-            Ok(Err("last_verified must not be later than the status itself".into()))
-        }
+        (_, Some(at)) if at > action.timestamp => Ok(Err(
+            "last_verified must not be later than the status itself".into(),
+        )),
         _ => Ok(Ok(())),
     }
 }
@@ -112,21 +117,28 @@ fn check_commitment(
         ));
     }
     if commitment.media_role.capacity_bytes() == 0 {
-        return Ok(Err(format!("a {} custodian holds no blobs", commitment.media_role.name())));
+        return Ok(Err(format!(
+            "a {} custodian holds no blobs",
+            commitment.media_role.name()
+        )));
     }
     if !commitment.is_live_at(action.timestamp) {
-        return Ok(Err("commitment has expired; no live CustodianCommitment backs the claim".into()));
+        return Ok(Err(
+            "commitment has expired; no live CustodianCommitment backs the claim".into(),
+        ));
     }
     let Some(prev) = action.prev_action.clone() else {
         return Ok(Err("a ReplicaStatus cannot be the first action of a chain".into()));
     };
     let filter = ChainFilter::until_hash(prev, hash.clone());
     let activity = must_get_agent_activity(action.author.clone(), filter)?;
-    let withdrawn = activity.iter().any(|a| {
-        matches!(&a.action.action().data, ActionData::Delete(d) if &d.deletes_address == hash)
-    });
+    let withdrawn = activity
+        .iter()
+        .any(|a| matches!(&a.action.action().data, ActionData::Delete(d) if &d.deletes_address == hash));
     if withdrawn {
-        return Ok(Err("commitment was withdrawn; no live CustodianCommitment backs the claim".into()));
+        return Ok(Err(
+            "commitment was withdrawn; no live CustodianCommitment backs the claim".into(),
+        ));
     }
     Ok(Ok(commitment))
 }
