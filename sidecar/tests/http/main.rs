@@ -5,6 +5,7 @@ mod common;
 
 mod bad_input;
 mod chunks;
+mod cli;
 mod ranges;
 mod tus;
 mod uploads;
