@@ -10,7 +10,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/setup.sh"
 cargo build --manifest-path "$ROOT/Cargo.toml" --quiet -p sidecar --bin elohim-media
 BIN="$CARGO_TARGET_DIR/debug/elohim-media"
-WORK="$(mktemp -d /tmp/elohim-bench.XXXXXX)"
+WORK="$(mktemp -d /tmp/elohim-bench.XXXXXX)"; chmod 755 "$WORK"
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
 trap cleanup EXIT
@@ -48,11 +48,11 @@ if [[ "$which" == *" a "* ]]; then
   head -c "$SIZE" /dev/urandom >"$WORK/blob.bin"
   start_sidecar 18801 "$WORK/a-data"
   HASH=$(upload 18801 "$WORK/blob.bin")
-  mkdir -p "$WORK/www" && cp "$WORK/blob.bin" "$WORK/www/blob.bin"
+  mkdir -p "$WORK/www" && cp "$WORK/blob.bin" "$WORK/www/blob.bin" && chmod -R a+rX "$WORK/www"
   cat >"$WORK/nginx.conf" <<NGINX
 worker_processes 2; daemon off; pid $WORK/nginx.pid; error_log $WORK/nginx-error.log;
 events { worker_connections 1024; }
-http { access_log off; sendfile on; tcp_nopush on; keepalive_requests 100000;
+http { access_log off; sendfile on; keepalive_requests 100000;
   server { listen 127.0.0.1:18802; root $WORK/www; location / { add_header Cache-Control "public, max-age=31536000, immutable"; } } }
 NGINX
   nginx -c "$WORK/nginx.conf" -p "$WORK" & PIDS+=($!)

@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 /// Chunks being hashed and written at once.
-const CHUNKS_IN_FLIGHT: usize = 2;
+const CHUNKS_IN_FLIGHT: usize = 4;
 /// Pieces queued for the whole-blob hasher.
 const WHOLE_QUEUE: usize = 32;
 

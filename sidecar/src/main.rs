@@ -111,8 +111,19 @@ struct NodeUrl {
     url: String,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+/// Blocking-pool threads: chunk reads and writes run there; a bounded pool keeps memory
+/// flat however many clients stream at once.
+const MAX_BLOCKING_THREADS: usize = 64;
+
+fn main() -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(MAX_BLOCKING_THREADS)
+        .build()?
+        .block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

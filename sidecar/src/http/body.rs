@@ -12,7 +12,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 /// Bytes read from disk per step while streaming.
-pub const PIECE: u64 = 128 * 1024;
+pub const PIECE: u64 = 64 * 1024;
 
 /// The framing of a multi-range response.
 #[derive(Debug, Clone)]
