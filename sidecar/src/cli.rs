@@ -246,7 +246,7 @@ fn verified_prefix(
     let mut good = 0;
     let mut buf = vec![0u8; chunk];
     file.seek(SeekFrom::Start(0))?;
-    while good < manifest.chunks.len() && ((good + 1) * chunk) as u64 <= len.max(manifest.size.min(len)) {
+    while good < manifest.chunks.len() {
         let want = chunk.min((manifest.size - (good * chunk) as u64) as usize);
         if ((good * chunk + want) as u64) > len {
             break;

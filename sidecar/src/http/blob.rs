@@ -25,9 +25,7 @@ pub async fn get_blob(
     headers: HeaderMap,
     query: String,
 ) -> Result<Response<Body>, ApiError> {
-    let hash: Hash32 = hash.parse()?;
-    authorize(&state, &hash, token_of(&headers, &query)).await?;
-    let record = state.blobs.get(&hash)?.ok_or(ApiError::NotFound("blob"))?;
+    let (hash, record) = readable_blob(&state, &hash, &headers, &query).await?;
     let etag = format!("\"{hash}\"");
     let len = record.manifest.size;
     let pre = Preconditions {
@@ -100,18 +98,30 @@ pub async fn get_blob_chunk(
     headers: HeaderMap,
     query: String,
 ) -> Result<Response<Body>, ApiError> {
-    let hash: Hash32 = hash.parse()?;
-    authorize(&state, &hash, token_of(&headers, &query)).await?;
+    let (_, record) = readable_blob(&state, &hash, &headers, &query).await?;
     let index: usize = index
         .parse()
         .map_err(|_| ApiError::BadRequest(format!("chunk index must be a number, got '{index}'")))?;
-    let record = state.blobs.get(&hash)?.ok_or(ApiError::NotFound("blob"))?;
     let chunk = record
         .manifest
         .chunks
         .get(index)
         .ok_or(ApiError::NotFound("chunk"))?;
     send_chunk(&state, chunk.parse()?, &method).await
+}
+
+/// Parses a blob hash from the path, checks that the request may read the blob, and loads
+/// its record: the preamble of every route that serves a blob or its description.
+pub async fn readable_blob(
+    state: &Sidecar,
+    hash: &str,
+    headers: &HeaderMap,
+    query: &str,
+) -> Result<(Hash32, Arc<BlobRecord>), ApiError> {
+    let hash: Hash32 = hash.parse()?;
+    authorize(state, &hash, token_of(headers, query)).await?;
+    let record = state.blobs.get(&hash)?.ok_or(ApiError::NotFound("blob"))?;
+    Ok((hash, record))
 }
 
 /// Checks the chunk holding `offset` before the status line goes out, so that a corrupt

@@ -2,7 +2,6 @@
 //! they act as the node's agent — content listing, token signing and node status.
 
 use super::json;
-use crate::access::{authorize, token_of};
 use crate::error::ApiError;
 use crate::hash::Hash32;
 use crate::http::upload::Receipt;
@@ -22,9 +21,7 @@ pub async fn manifest(
     headers: HeaderMap,
     query: String,
 ) -> Result<Response<Body>, ApiError> {
-    let hash: Hash32 = hash.parse()?;
-    authorize(&state, &hash, token_of(&headers, &query)).await?;
-    let record = state.blobs.get(&hash)?.ok_or(ApiError::NotFound("blob"))?;
+    let (_, record) = super::blob::readable_blob(&state, &hash, &headers, &query).await?;
     Ok(json(StatusCode::OK, &Receipt::from(&record.manifest)))
 }
 
