@@ -89,7 +89,29 @@ pub async fn list(state: Arc<Sidecar>, remote: Option<SocketAddr>) -> Result<Res
         .call("list_visible_content", ())
         .await
         .map_err(link_error)?;
-    Ok(json(StatusCode::OK, &views))
+    let listed: Vec<serde_json::Value> = views.iter().map(listed_view).collect();
+    Ok(json(StatusCode::OK, &listed))
+}
+
+/// A content view with its hashes as the strings UIs and the CLI print.
+fn listed_view(v: &ContentView) -> serde_json::Value {
+    let c = &v.content;
+    serde_json::json!({
+        "id": v.id.to_string(),
+        "version": v.version.to_string(),
+        "author": v.author.to_string(),
+        "updated_at": v.updated_at.as_micros(),
+        "content": {
+            "title": c.title,
+            "description": c.description,
+            "content_format": c.content_format,
+            "reach": c.reach,
+            "lifecycle": c.lifecycle,
+            "blobs": c.blobs.iter().map(|b| b.to_string()).collect::<Vec<_>>(),
+            "invitees": c.invitees.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+            "place": c.place,
+        },
+    })
 }
 
 /// The body of `POST /api/token`.

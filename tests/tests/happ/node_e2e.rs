@@ -142,5 +142,46 @@ async fn reach_decides_who_reads_each_upload_over_http() {
 
     // Alice, the author, reads her own diary.
     let t = token(&net, alice, &diary_hash, alice_node.clone(), 600).await;
-    assert_eq!(get(&url, &diary_hash, Some(&t)).await, (200, diary));
+    assert_eq!(get(&url, &diary_hash, Some(&t)).await, (200, diary.clone()));
+
+    // The node's local routes (behind `elohim-media ls`, `token`, `status`).
+    let listed: Vec<serde_json::Value> = reqwest::get(format!("{url}/api/content"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut titles: Vec<&str> = listed
+        .iter()
+        .map(|v| v["content"]["title"].as_str().unwrap())
+        .collect();
+    titles.sort();
+    assert_eq!(titles, ["call", "diary", "talk"]);
+    assert!(listed
+        .iter()
+        .all(|v| v["id"].as_str().unwrap().starts_with("uhCkk")));
+    let signed: serde_json::Value = reqwest::Client::new()
+        .post(format!("{url}/api/token"))
+        .json(&serde_json::json!({ "blob": diary_hash }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let signed_url = signed["url"]
+        .as_str()
+        .unwrap()
+        .replace("127.0.0.1:0", url.trim_start_matches("http://"));
+    let resp = reqwest::get(signed_url).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.bytes().await.unwrap().to_vec(), diary);
+    let status: serde_json::Value = reqwest::get(format!("{url}/api/node"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["agent"], alice_node.as_str());
+    assert_eq!(status["blobs"], 3);
 }
