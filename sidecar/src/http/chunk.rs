@@ -8,7 +8,7 @@ use crate::state::Sidecar;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-use warp::http::{header, Method, Response, StatusCode};
+use warp::http::{header, HeaderMap, Method, Response, StatusCode};
 use warp::hyper::Body;
 
 /// Most hashes one `have` request may ask about.
@@ -34,13 +34,32 @@ pub async fn send_chunk(state: &Sidecar, hash: Hash32, method: &Method) -> Resul
         .map_err(|e| ApiError::Io(std::io::Error::other(e)))
 }
 
-/// `GET`/`HEAD /api/chunk/{hash}`.
+/// `GET`/`HEAD /api/chunk/{hash}`. A standalone sidecar serves any chunk. A node serves a
+/// chunk only as part of a blob the request may read: `?blob=<hash>` names the blob, which
+/// must contain the chunk and pass the blob's access rule (commons, or a token).
 pub async fn get_chunk(
     state: Arc<Sidecar>,
     hash: String,
     method: Method,
+    headers: HeaderMap,
+    query: String,
 ) -> Result<Response<Body>, ApiError> {
-    send_chunk(&state, hash.parse()?, &method).await
+    let hash: Hash32 = hash.parse()?;
+    if state.link.get().is_some() {
+        let blob = query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("blob="))
+            .ok_or_else(|| {
+                ApiError::Unauthorized("name the blob this chunk belongs to with ?blob=<hash>".into())
+            })?;
+        let (_, record) = super::blob::readable_blob(&state, blob, &headers, &query).await?;
+        if !record.manifest.chunks.contains(&hash.to_hex()) {
+            return Err(ApiError::Forbidden(
+                "the chunk is not part of the named blob".into(),
+            ));
+        }
+    }
+    send_chunk(&state, hash, &method).await
 }
 
 /// `PUT /api/chunk/{hash}`: stores the body if it hashes to the name (422 otherwise,

@@ -87,8 +87,12 @@ pub fn routes(state: Arc<Sidecar>) -> impl Filter<Extract = (impl Reply,), Error
 
     let chunk_get = warp::path!("api" / "chunk" / String)
         .and(get_or_head)
+        .and(warp::header::headers_cloned())
+        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
         .and(with_state.clone())
-        .then(|hash, method, s| async move { render(chunk::get_chunk(s, hash, method).await) });
+        .then(|hash, method, headers, query, s| async move {
+            render(chunk::get_chunk(s, hash, method, headers, query).await)
+        });
     let chunk_put = warp::path!("api" / "chunk" / String)
         .and(warp::put())
         .and(warp::body::content_length_limit(u64::from(

@@ -144,6 +144,40 @@ async fn reach_decides_who_reads_each_upload_over_http() {
     let t = token(&net, alice, &diary_hash, alice_node.clone(), 600).await;
     assert_eq!(get(&url, &diary_hash, Some(&t)).await, (200, diary.clone()));
 
+    // Peer chunk exchange does not bypass reach: a chunk is served only as part of a blob
+    // the request may read.
+    let first_chunk = |data: &[u8]| sidecar::hash::Hash32::of(&data[..64 * 1024]).to_hex();
+    let chunk = |hash: String, query: String| {
+        let url = url.clone();
+        async move {
+            reqwest::get(format!("{url}/api/chunk/{hash}{query}"))
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(chunk(first_chunk(&diary), String::new()).await, 401);
+    assert_eq!(
+        chunk(first_chunk(&diary), format!("?blob={diary_hash}")).await,
+        401
+    );
+    let bobs = token(&net, bob, &diary_hash, alice_node.clone(), 600).await;
+    assert_eq!(
+        chunk(first_chunk(&diary), format!("?blob={diary_hash}&token={bobs}")).await,
+        403
+    );
+    assert_eq!(
+        chunk(first_chunk(&diary), format!("?blob={talk_hash}")).await,
+        403
+    );
+    assert_eq!(chunk(first_chunk(&talk), format!("?blob={talk_hash}")).await, 200);
+    let alices = token(&net, alice, &diary_hash, alice_node.clone(), 600).await;
+    assert_eq!(
+        chunk(first_chunk(&diary), format!("?blob={diary_hash}&token={alices}")).await,
+        200
+    );
+
     // The node's local routes (behind `elohim-media ls`, `token`, `status`).
     let listed: Vec<serde_json::Value> = reqwest::get(format!("{url}/api/content"))
         .await
