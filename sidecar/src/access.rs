@@ -55,7 +55,15 @@ pub fn token_of<'a>(headers: &'a HeaderMap, query: &'a str) -> Option<&'a str> {
         .get(warp::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .or_else(|| query.split('&').find_map(|kv| kv.strip_prefix("token=")))
+        .or_else(|| query_param(query, "token"))
+}
+
+/// The value of parameter `name` in a raw query string (values here need no decoding:
+/// tokens and hashes are URL-safe).
+pub fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
+    query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
 }
 
 /// Decides whether the request may read `blob`.

@@ -46,12 +46,9 @@ pub async fn get_chunk(
 ) -> Result<Response<Body>, ApiError> {
     let hash: Hash32 = hash.parse()?;
     if state.link.get().is_some() {
-        let blob = query
-            .split('&')
-            .find_map(|kv| kv.strip_prefix("blob="))
-            .ok_or_else(|| {
-                ApiError::Unauthorized("name the blob this chunk belongs to with ?blob=<hash>".into())
-            })?;
+        let blob = crate::access::query_param(&query, "blob").ok_or_else(|| {
+            ApiError::Unauthorized("name the blob this chunk belongs to with ?blob=<hash>".into())
+        })?;
         let (_, record) = super::blob::readable_blob(&state, blob, &headers, &query).await?;
         if !record.manifest.chunks.contains(&hash.to_hex()) {
             return Err(ApiError::Forbidden(

@@ -36,15 +36,6 @@ impl FsStore {
     }
 }
 
-impl ChunkFile for File {
-    fn len(&self) -> u64 {
-        self.metadata().map(|m| m.len()).unwrap_or(0)
-    }
-    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-        FileExt::read_at(self, buf, offset)
-    }
-}
-
 /// An open chunk file and its length (read once at open).
 struct SizedFile(File, u64);
 
