@@ -5,6 +5,7 @@
 //! natively and the sidecar applies exactly what validation applies.
 
 pub mod bandwidth;
+pub mod cache;
 pub mod chunks;
 pub mod content;
 pub mod hash;
@@ -18,6 +19,7 @@ pub mod role;
 pub mod token;
 
 pub use bandwidth::BandwidthClass;
+pub use cache::CachePartition;
 pub use chunks::{ChunkLayout, ChunkSlice};
 pub use lifecycle::Lifecycle;
 pub use place::{Place, PlaceLevel};

@@ -13,7 +13,7 @@ use holochain_types::prelude::AgentPubKey;
 use media::BlobAccess;
 use media_rules::reach::Audience;
 use media_rules::token::AccessToken;
-use media_rules::{Lifecycle, Place, Reach};
+use media_rules::{CachePartition, Lifecycle, Place, Reach};
 use std::sync::Arc;
 use std::time::Duration;
 use warp::http::HeaderMap;
@@ -66,25 +66,31 @@ pub fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
         .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
 }
 
-/// Decides whether the request may read `blob`.
-pub async fn authorize(state: &Sidecar, blob: &Hash32, token: Option<&str>) -> Result<(), ApiError> {
+/// Decides whether the request may read `blob`; if it may, answers which cache partition
+/// the blob's bytes belong to.
+pub async fn authorize(
+    state: &Sidecar,
+    blob: &Hash32,
+    token: Option<&str>,
+) -> Result<CachePartition, ApiError> {
     let Some(link) = state.link.get() else {
-        return Ok(());
+        return Ok(CachePartition::Commons);
     };
     let facts = blob_facts(state, link, blob).await?;
-    if facts.iter().any(|a| is_open(a)) {
-        return Ok(());
+    if facts.iter().any(is_open) {
+        return Ok(CachePartition::Commons);
     }
+    let partition = CachePartition::of_blob(facts.iter().filter_map(|a| Reach::parse(&a.reach).ok()));
     let token = token
         .ok_or_else(|| ApiError::Unauthorized("this blob is not public; send an access token".into()))?;
     let reader = verify_token(token, blob, &audiences(state, link))?;
     if &reader == link.agent() && facts.is_empty() {
-        return Ok(()); // A blob this node holds but has not published: its own agent may read it.
+        return Ok(partition); // A blob this node holds but has not published: its own agent may read it.
     }
     let place = reader_place(state, link, &reader).await?;
     let admitted = facts.iter().any(|a| admits(a, &reader, place.as_ref()));
     if admitted {
-        Ok(())
+        Ok(partition)
     } else {
         Err(ApiError::Forbidden(
             "the content's reach does not include this agent".into(),

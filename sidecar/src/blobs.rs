@@ -3,6 +3,7 @@
 
 use crate::atomic::write_atomic;
 use crate::hash::Hash32;
+use crate::tiers::Tiers;
 use media_rules::manifest::BlobManifest;
 use serde::{Deserialize, Serialize};
 use std::io;
@@ -50,22 +51,18 @@ impl BlobRecord {
     }
 }
 
-/// Blob records on disk under `blobs/ab/cd/<hash>.json`, with a bounded in-memory cache.
+/// Blob records on disk under `blobs/ab/cd/<hash>.json`, cached in the metadata tier.
 pub struct BlobIndex {
     root: PathBuf,
-    cache: moka::sync::Cache<Hash32, Arc<BlobRecord>>,
+    tiers: Arc<Tiers>,
 }
 
 impl BlobIndex {
     /// Opens (creating) the index under `dir`.
-    pub fn open(dir: &Path) -> io::Result<Self> {
+    pub fn open(dir: &Path, tiers: Arc<Tiers>) -> io::Result<Self> {
         let root = dir.join("blobs");
         std::fs::create_dir_all(&root)?;
-        let cache = moka::sync::Cache::builder()
-            .weigher(|_, r: &Arc<BlobRecord>| 1 + r.manifest.chunks.len() as u32 / 64)
-            .max_capacity(64 * 1024)
-            .build();
-        Ok(BlobIndex { root, cache })
+        Ok(BlobIndex { root, tiers })
     }
 
     fn path(&self, hash: &Hash32) -> PathBuf {
@@ -78,7 +75,7 @@ impl BlobIndex {
 
     /// The record of a blob held whole, if any.
     pub fn get(&self, hash: &Hash32) -> io::Result<Option<Arc<BlobRecord>>> {
-        if let Some(r) = self.cache.get(hash) {
+        if let Some(r) = self.tiers.meta.get(hash) {
             return Ok(Some(r));
         }
         let bytes = match std::fs::read(self.path(hash)) {
@@ -87,7 +84,7 @@ impl BlobIndex {
             Err(e) => return Err(e),
         };
         let record = Arc::new(migrate(&bytes)?);
-        self.cache.insert(*hash, record.clone());
+        self.tiers.meta.insert(*hash, record.clone());
         Ok(Some(record))
     }
 
@@ -101,13 +98,13 @@ impl BlobIndex {
         let json = serde_json::to_vec(&record).map_err(io::Error::other)?;
         write_atomic(&self.path(&hash), &json)?;
         let record = Arc::new(record);
-        self.cache.insert(hash, record.clone());
+        self.tiers.meta.insert(hash, record.clone());
         Ok(record)
     }
 
     /// Forgets a blob (its chunks are left to the caller).
     pub fn delete(&self, hash: &Hash32) -> io::Result<bool> {
-        self.cache.invalidate(hash);
+        self.tiers.meta.invalidate(hash);
         match std::fs::remove_file(self.path(hash)) {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),

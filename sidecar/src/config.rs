@@ -1,6 +1,7 @@
 //! Configuration: flags, then environment variables, then an optional TOML file, then
 //! defaults — the first that names a setting wins.
 
+use crate::tiers::CacheBudgets;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -16,6 +17,8 @@ pub struct Config {
     pub chunk_size: u32,
     /// Largest upload accepted, in bytes.
     pub max_upload_bytes: u64,
+    /// Byte budgets of the cache tiers.
+    pub cache: CacheBudgets,
 }
 
 /// Default listen address.
@@ -41,6 +44,15 @@ pub struct ConfigArgs {
     /// Largest upload accepted, in bytes.
     #[arg(long, env = "ELOHIM_MAX_UPLOAD_BYTES")]
     pub max_upload_bytes: Option<u64>,
+    /// Metadata cache budget in MiB (default 32).
+    #[arg(long, env = "ELOHIM_CACHE_META_MIB")]
+    pub cache_meta_mib: Option<u64>,
+    /// Budget in MiB for small blobs cached whole, split by audience (default 128).
+    #[arg(long, env = "ELOHIM_CACHE_COMPLETE_MIB")]
+    pub cache_complete_mib: Option<u64>,
+    /// Budget in MiB for hot chunks, split by audience (default 1024; 0 turns it off).
+    #[arg(long, env = "ELOHIM_CACHE_CHUNK_MIB")]
+    pub cache_chunk_mib: Option<u64>,
 }
 
 /// The settings a TOML file may hold.
@@ -51,6 +63,9 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     chunk_size: Option<u32>,
     max_upload_bytes: Option<u64>,
+    cache_meta_mib: Option<u64>,
+    cache_complete_mib: Option<u64>,
+    cache_chunk_mib: Option<u64>,
 }
 
 /// Why the configuration could not be resolved.
@@ -95,6 +110,20 @@ impl ConfigArgs {
                 .max_upload_bytes
                 .or(file.max_upload_bytes)
                 .unwrap_or(DEFAULT_MAX_UPLOAD),
+            cache: {
+                let d = CacheBudgets::default();
+                CacheBudgets {
+                    meta_mib: self.cache_meta_mib.or(file.cache_meta_mib).unwrap_or(d.meta_mib),
+                    complete_mib: self
+                        .cache_complete_mib
+                        .or(file.cache_complete_mib)
+                        .unwrap_or(d.complete_mib),
+                    chunk_mib: self
+                        .cache_chunk_mib
+                        .or(file.cache_chunk_mib)
+                        .unwrap_or(d.chunk_mib),
+                }
+            },
         };
         use media_rules::limits::{MAX_CHUNK_SIZE, MIN_CHUNK_SIZE};
         media_rules::limits::check_range("chunk_size", config.chunk_size, MIN_CHUNK_SIZE..=MAX_CHUNK_SIZE)
@@ -121,6 +150,7 @@ mod tests {
         assert_eq!(c.listen.port(), 9001);
         assert_eq!(c.chunk_size, 131072);
         assert_eq!(c.max_upload_bytes, DEFAULT_MAX_UPLOAD);
+        assert_eq!(c.cache, CacheBudgets::default());
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! The Elohim Media sidecar: stores, verifies, streams and replicates the bytes whose
 //! manifests live in the DHT.
 
+// A list of byte ranges that holds one range is what the range code means by `vec![a..b]`.
+#![allow(clippy::single_range_in_vec_init)]
+
 pub mod access;
 pub mod atomic;
 pub mod blobs;
@@ -18,5 +21,6 @@ pub mod reader;
 pub mod server;
 pub mod state;
 pub mod store;
+pub mod tiers;
 pub mod tus;
 pub mod upload_meta;

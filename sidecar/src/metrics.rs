@@ -1,6 +1,6 @@
 //! Prometheus metrics: requests by route and status, bytes in and out, chunk checks.
 
-use prometheus::{Encoder, IntCounter, IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::{Encoder, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
 
 /// The sidecar's counters, registered in their own registry.
 pub struct Metrics {
@@ -17,6 +17,16 @@ pub struct Metrics {
     pub verification_failures: IntCounter,
     /// Blobs completed by uploads.
     pub uploads_completed: IntCounter,
+    /// Cache lookups that found their entry, by tier and partition.
+    pub cache_hits: IntCounterVec,
+    /// Cache lookups that did not, by tier and partition.
+    pub cache_misses: IntCounterVec,
+    /// Entries dropped for room or age, by tier and partition.
+    pub cache_evictions: IntCounterVec,
+    /// Bytes held, by tier and partition.
+    pub cache_bytes: IntGaugeVec,
+    /// Byte budget, by tier and partition.
+    pub cache_budget_bytes: IntGaugeVec,
 }
 
 impl Metrics {
@@ -28,6 +38,22 @@ impl Metrics {
             &["route", "status"],
         )
         .expect("metric definition is valid");
+        let by_tier = |name: &str, help: &str| {
+            let c = IntCounterVec::new(Opts::new(name, help), &["tier", "partition"])
+                .expect("metric definition is valid");
+            registry
+                .register(Box::new(c.clone()))
+                .expect("metric names are unique");
+            c
+        };
+        let gauge_by_tier = |name: &str, help: &str| {
+            let g = IntGaugeVec::new(Opts::new(name, help), &["tier", "partition"])
+                .expect("metric definition is valid");
+            registry
+                .register(Box::new(g.clone()))
+                .expect("metric names are unique");
+            g
+        };
         let counter = |name: &str, help: &str| {
             let c = IntCounter::new(name, help).expect("metric definition is valid");
             registry
@@ -47,6 +73,14 @@ impl Metrics {
                 "Chunks whose SHA-256 did not match (stored or offered)",
             ),
             uploads_completed: counter("elohim_uploads_completed_total", "Blobs completed by uploads"),
+            cache_hits: by_tier("elohim_cache_hits_total", "Cache lookups that hit"),
+            cache_misses: by_tier("elohim_cache_misses_total", "Cache lookups that missed"),
+            cache_evictions: by_tier(
+                "elohim_cache_evictions_total",
+                "Cache entries dropped for room or age",
+            ),
+            cache_bytes: gauge_by_tier("elohim_cache_bytes", "Bytes held in cache"),
+            cache_budget_bytes: gauge_by_tier("elohim_cache_budget_bytes", "Cache byte budget"),
             requests,
             registry,
         };

@@ -1,12 +1,16 @@
 //! Reading chunks for serving: every chunk is verified against its hash before any of its
-//! bytes go out; a verification is remembered for a short while so a chunk read by many
-//! clients or many small ranges is hashed once, not once per request.
+//! bytes go out. A verification is remembered for a short while so a chunk read by many
+//! clients or many small ranges is hashed once, not once per request; a chunk asked for
+//! again within that while is hot, and is kept whole in the chunk tier of its audience.
 
+use crate::blobs::BlobRecord;
 use crate::error::ApiError;
 use crate::hash::Hash32;
 use crate::metrics::Metrics;
 use crate::store::{self, ChunkFile, ChunkStore, Verified};
-use bytes::Bytes;
+use crate::tiers::Tiers;
+use bytes::{Bytes, BytesMut};
+use media_rules::CachePartition;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,22 +18,32 @@ use std::time::Duration;
 /// rename, so this bounds only the window for silent disk corruption.
 pub const VERIFIED_TTL: Duration = Duration::from_secs(60);
 
-/// Verified access to a chunk store.
+/// A verified chunk's bytes: in memory (cached), or an open file to stream from.
+pub enum ChunkBytes {
+    /// The whole chunk, from the chunk tier.
+    Memory(Bytes),
+    /// The chunk on disk, verified lately.
+    Disk(Arc<dyn ChunkFile>),
+}
+
+/// Verified, cached access to a chunk store.
 pub struct ChunkReader {
     store: Arc<dyn ChunkStore>,
+    tiers: Arc<Tiers>,
     verified: moka::sync::Cache<Hash32, ()>,
     metrics: Arc<Metrics>,
 }
 
 impl ChunkReader {
-    /// Wraps `store`.
-    pub fn new(store: Arc<dyn ChunkStore>, metrics: Arc<Metrics>) -> Self {
+    /// Wraps `store`, caching in `tiers`.
+    pub fn new(store: Arc<dyn ChunkStore>, tiers: Arc<Tiers>, metrics: Arc<Metrics>) -> Self {
         let verified = moka::sync::Cache::builder()
             .max_capacity(1 << 20)
             .time_to_live(VERIFIED_TTL)
             .build();
         ChunkReader {
             store,
+            tiers,
             verified,
             metrics,
         }
@@ -49,14 +63,29 @@ impl ChunkReader {
         let result = tokio::task::spawn_blocking(move || store::verify(store.as_ref(), &hash))
             .await
             .map_err(std::io::Error::other)??;
+        self.accept(hash, result).map(drop)
+    }
+
+    /// Reads a whole chunk and verifies it in the same pass.
+    pub async fn load(&self, hash: Hash32) -> Result<Bytes, ApiError> {
+        let store = self.store.clone();
+        let result = tokio::task::spawn_blocking(move || store::load(store.as_ref(), &hash))
+            .await
+            .map_err(std::io::Error::other)??;
+        self.accept(hash, result).map(Bytes::from)
+    }
+
+    /// Counts a verification's outcome and remembers a good one.
+    fn accept<T>(&self, hash: Hash32, result: Verified<T>) -> Result<T, ApiError> {
         match result {
-            Verified::Good(_) => {
+            Verified::Good(value) => {
                 self.metrics.chunks_verified.inc();
                 self.verified.insert(hash, ());
-                Ok(())
+                Ok(value)
             }
             Verified::Missing => Err(ApiError::NotFound("chunk")),
             Verified::Corrupt => {
+                self.forget(&hash);
                 self.metrics.verification_failures.inc();
                 tracing::error!(chunk = %hash, "stored chunk failed verification; quarantined");
                 Err(ApiError::Corrupt(hash.to_hex()))
@@ -64,9 +93,52 @@ impl ChunkReader {
         }
     }
 
-    /// Forgets that `hash` was verified (after it is deleted or replaced).
+    /// Forgets that `hash` was verified and drops it from the caches (after it is deleted,
+    /// replaced or found corrupt).
     pub fn forget(&self, hash: &Hash32) {
         self.verified.invalidate(hash);
+        self.tiers.forget_chunk(hash);
+    }
+
+    /// A verified chunk for a reader of `partition`: from the chunk tier; or, when the chunk
+    /// is hot (read lately), loaded whole into it; or else opened on disk to stream.
+    pub async fn chunk(&self, hash: Hash32, partition: CachePartition) -> Result<ChunkBytes, ApiError> {
+        let tier = self.tiers.chunks(partition);
+        if let Some(bytes) = tier.get(&hash) {
+            return Ok(ChunkBytes::Memory(bytes));
+        }
+        if tier.enabled() && self.verified.contains_key(&hash) {
+            let bytes = self.load(hash).await?;
+            tier.insert(hash, bytes.clone());
+            return Ok(ChunkBytes::Memory(bytes));
+        }
+        Ok(ChunkBytes::Disk(self.open(hash).await?))
+    }
+
+    /// The whole of a small blob, from the complete tier of `partition` or read, verified
+    /// chunk by chunk, and kept there.
+    pub async fn small_blob(
+        &self,
+        record: &BlobRecord,
+        partition: CachePartition,
+    ) -> Result<Bytes, ApiError> {
+        let blob: Hash32 = record.manifest.hash.parse()?;
+        let tier = self.tiers.complete(partition);
+        if let Some(bytes) = tier.get(&blob) {
+            return Ok(bytes);
+        }
+        let mut whole = BytesMut::with_capacity(record.manifest.size as usize);
+        for hash in record.chunk_hashes()? {
+            whole.extend_from_slice(&self.load(hash).await?);
+        }
+        let whole = whole.freeze();
+        if whole.len() as u64 != record.manifest.size {
+            return Err(ApiError::Io(std::io::Error::other(
+                "stored chunks do not add up to the blob's size",
+            )));
+        }
+        tier.insert(blob, whole.clone());
+        Ok(whole)
     }
 
     /// Opens a verified chunk.

@@ -7,6 +7,7 @@ use crate::metrics::Metrics;
 use crate::node::ConductorLink;
 use crate::reader::ChunkReader;
 use crate::store::{ChunkStore, FsStore};
+use crate::tiers::Tiers;
 use crate::tus::TusUploads;
 use std::sync::{Arc, OnceLock};
 
@@ -22,6 +23,8 @@ pub struct Sidecar {
     pub uploads: TusUploads,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// The cache tiers.
+    pub tiers: Arc<Tiers>,
     /// What the conductor said about blobs' audiences, briefly cached.
     pub access: AccessCache,
     /// The conductor this sidecar serves, when it runs as part of a node.
@@ -39,9 +42,11 @@ impl Sidecar {
     /// Opens the data directory's indexes over the given chunk store.
     pub fn with_store(config: Config, store: Arc<dyn ChunkStore>) -> std::io::Result<Arc<Self>> {
         let metrics = Arc::new(Metrics::new());
+        let tiers = Arc::new(Tiers::new(config.cache, &metrics));
         Ok(Arc::new(Sidecar {
-            reader: Arc::new(ChunkReader::new(store, metrics.clone())),
-            blobs: BlobIndex::open(&config.data_dir)?,
+            reader: Arc::new(ChunkReader::new(store, tiers.clone(), metrics.clone())),
+            blobs: BlobIndex::open(&config.data_dir, tiers.clone())?,
+            tiers,
             uploads: TusUploads::open(&config.data_dir)?,
             metrics,
             config,

@@ -1,7 +1,7 @@
 //! `GET`/`HEAD /api/blob/{hash}` and `/api/blob/{hash}/{index}`: decide (RFC 9110
 //! preconditions and ranges), then render the decision into a response.
 
-use super::body::{blob_ranges, Multipart};
+use super::body::{blob_ranges, Multipart, Source};
 use super::chunk::send_chunk;
 use super::conditional::{evaluate, Outcome, Preconditions};
 use super::range::RangeDecision;
@@ -10,6 +10,8 @@ use crate::blobs::BlobRecord;
 use crate::error::ApiError;
 use crate::hash::Hash32;
 use crate::state::Sidecar;
+use media_rules::content::DeliveryStrategy;
+use media_rules::CachePartition;
 use std::sync::Arc;
 use warp::http::{header, HeaderMap, HeaderValue, Method, Response, StatusCode};
 use warp::hyper::Body;
@@ -25,7 +27,11 @@ pub async fn get_blob(
     headers: HeaderMap,
     query: String,
 ) -> Result<Response<Body>, ApiError> {
-    let (hash, record) = readable_blob(&state, &hash, &headers, &query).await?;
+    let Readable {
+        hash,
+        record,
+        partition,
+    } = readable_blob(&state, &hash, &headers, &query).await?;
     let etag = format!("\"{hash}\"");
     let len = record.manifest.size;
     let pre = Preconditions {
@@ -76,10 +82,23 @@ pub async fn get_blob(
     if head || body_len == 0 {
         return empty(builder);
     }
-    verify_first_chunk(&state, &record, ranges[0].start).await?;
+    let source = if DeliveryStrategy::for_blob(len, false) == DeliveryStrategy::Complete {
+        Source::Whole(state.reader.small_blob(&record, partition).await?)
+    } else {
+        // The first chunk is fetched (and so verified) before the status line goes out, so
+        // a corrupt or missing chunk is an error response rather than a cut-off body.
+        let index = ranges[0].start / u64::from(record.manifest.chunk_size);
+        let first: Hash32 = record.manifest.chunks[index as usize].parse()?;
+        let first = state.reader.chunk(first, partition).await?;
+        Source::Chunks {
+            record,
+            partition,
+            first: Some(first),
+        }
+    };
     let stream = blob_ranges(
         state.reader.clone(),
-        record,
+        source,
         ranges,
         multipart,
         state.metrics.clone(),
@@ -98,7 +117,9 @@ pub async fn get_blob_chunk(
     headers: HeaderMap,
     query: String,
 ) -> Result<Response<Body>, ApiError> {
-    let (_, record) = readable_blob(&state, &hash, &headers, &query).await?;
+    let Readable {
+        record, partition, ..
+    } = readable_blob(&state, &hash, &headers, &query).await?;
     let index: usize = index
         .parse()
         .map_err(|_| ApiError::BadRequest(format!("chunk index must be a number, got '{index}'")))?;
@@ -107,7 +128,17 @@ pub async fn get_blob_chunk(
         .chunks
         .get(index)
         .ok_or(ApiError::NotFound("chunk"))?;
-    send_chunk(&state, chunk.parse()?, &method).await
+    send_chunk(&state, chunk.parse()?, partition, &method).await
+}
+
+/// A blob a request may read.
+pub struct Readable {
+    /// The blob's hash.
+    pub hash: Hash32,
+    /// Its record.
+    pub record: Arc<BlobRecord>,
+    /// The cache partition its bytes belong to.
+    pub partition: CachePartition,
 }
 
 /// Parses a blob hash from the path, checks that the request may read the blob, and loads
@@ -117,19 +148,15 @@ pub async fn readable_blob(
     hash: &str,
     headers: &HeaderMap,
     query: &str,
-) -> Result<(Hash32, Arc<BlobRecord>), ApiError> {
+) -> Result<Readable, ApiError> {
     let hash: Hash32 = hash.parse()?;
-    authorize(state, &hash, token_of(headers, query)).await?;
+    let partition = authorize(state, &hash, token_of(headers, query)).await?;
     let record = state.blobs.get(&hash)?.ok_or(ApiError::NotFound("blob"))?;
-    Ok((hash, record))
-}
-
-/// Checks the chunk holding `offset` before the status line goes out, so that a corrupt
-/// or missing first chunk is an error response rather than a cut-off body.
-async fn verify_first_chunk(state: &Sidecar, record: &BlobRecord, offset: u64) -> Result<(), ApiError> {
-    let index = offset / u64::from(record.manifest.chunk_size);
-    let hash: Hash32 = record.manifest.chunks[index as usize].parse()?;
-    state.reader.ensure_verified(hash).await
+    Ok(Readable {
+        hash,
+        record,
+        partition,
+    })
 }
 
 fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {

@@ -2,11 +2,13 @@
 //! `multipart/byteranges`. At most one piece per client is in memory at a time.
 
 use crate::blobs::BlobRecord;
+use crate::error::ApiError;
+use crate::hash::Hash32;
 use crate::metrics::Metrics;
-use crate::reader::ChunkReader;
+use crate::reader::{ChunkBytes, ChunkReader};
 use bytes::Bytes;
 use futures_util::Stream;
-use media_rules::ChunkLayout;
+use media_rules::{CachePartition, ChunkLayout};
 use std::io;
 use std::ops::Range;
 use std::sync::Arc;
@@ -66,34 +68,80 @@ impl Multipart {
     }
 }
 
+/// Where a response's bytes come from.
+pub enum Source {
+    /// A small blob held whole in memory.
+    Whole(Bytes),
+    /// The blob's chunks, for a reader of `partition`; `first` is the chunk holding the
+    /// first byte to send, fetched (and verified) already.
+    Chunks {
+        /// The blob.
+        record: Arc<BlobRecord>,
+        /// Its cache partition.
+        partition: CachePartition,
+        /// The first chunk to send.
+        first: Option<ChunkBytes>,
+    },
+}
+
 /// Streams `ranges` of a blob, verifying each chunk before any of its bytes are sent.
 pub fn blob_ranges(
     reader: Arc<ChunkReader>,
-    record: Arc<BlobRecord>,
+    source: Source,
     ranges: Vec<Range<u64>>,
     multipart: Option<Multipart>,
     metrics: Arc<Metrics>,
 ) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
     async_stream::try_stream! {
+        let (record, partition, mut first) = match source {
+            Source::Whole(whole) => {
+                for range in &ranges {
+                    if let Some(mp) = &multipart {
+                        yield Bytes::from(mp.part_header(range));
+                    }
+                    metrics.bytes_out.inc_by(range.end - range.start);
+                    yield whole.slice(range.start as usize..range.end as usize);
+                }
+                if let Some(mp) = &multipart {
+                    yield Bytes::from(mp.closing());
+                }
+                return;
+            }
+            Source::Chunks { record, partition, first } => (record, partition, first),
+        };
         let manifest = &record.manifest;
         let layout = ChunkLayout::new(manifest.size, manifest.chunk_size)
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "chunk size is zero"))?;
-        let hashes = record.chunk_hashes()?;
         for range in &ranges {
             if let Some(mp) = &multipart {
                 yield Bytes::from(mp.part_header(range));
             }
             for slice in layout.slices(range.clone()) {
-                let hash = hashes[slice.index as usize];
-                let file = reader.open(hash).await.map_err(|e| io::Error::other(e.to_string()))?;
+                let chunk = match first.take() {
+                    Some(chunk) => chunk,
+                    None => {
+                        let hash: Hash32 = manifest.chunks[slice.index as usize]
+                            .parse()
+                            .map_err(|e: ApiError| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+                        reader.chunk(hash, partition).await.map_err(|e| io::Error::other(e.to_string()))?
+                    }
+                };
                 let mut offset = u64::from(slice.offset);
                 let end = offset + u64::from(slice.len);
-                while offset < end {
-                    let n = PIECE.min(end - offset);
-                    let piece = ChunkReader::read(file.clone(), offset, n as usize).await?;
-                    metrics.bytes_out.inc_by(n);
-                    offset += n;
-                    yield piece;
+                match chunk {
+                    ChunkBytes::Memory(bytes) => {
+                        metrics.bytes_out.inc_by(end - offset);
+                        yield bytes.slice(offset as usize..end as usize);
+                    }
+                    ChunkBytes::Disk(file) => {
+                        while offset < end {
+                            let n = PIECE.min(end - offset);
+                            let piece = ChunkReader::read(file.clone(), offset, n as usize).await?;
+                            metrics.bytes_out.inc_by(n);
+                            offset += n;
+                            yield piece;
+                        }
+                    }
                 }
             }
         }

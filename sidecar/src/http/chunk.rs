@@ -3,9 +3,10 @@
 use super::blob::{empty, IMMUTABLE};
 use crate::error::ApiError;
 use crate::hash::Hash32;
-use crate::reader::ChunkReader;
+use crate::reader::{ChunkBytes, ChunkReader};
 use crate::state::Sidecar;
 use bytes::Bytes;
+use media_rules::CachePartition;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use warp::http::{header, HeaderMap, Method, Response, StatusCode};
@@ -14,10 +15,18 @@ use warp::hyper::Body;
 /// Most hashes one `have` request may ask about.
 pub const MAX_HAVE: usize = 10_000;
 
-/// Sends one verified chunk whole.
-pub async fn send_chunk(state: &Sidecar, hash: Hash32, method: &Method) -> Result<Response<Body>, ApiError> {
-    let file = state.reader.open(hash).await?;
-    let len = file.len();
+/// Sends one verified chunk whole, to a reader of `partition`.
+pub async fn send_chunk(
+    state: &Sidecar,
+    hash: Hash32,
+    partition: CachePartition,
+    method: &Method,
+) -> Result<Response<Body>, ApiError> {
+    let chunk = state.reader.chunk(hash, partition).await?;
+    let len = match &chunk {
+        ChunkBytes::Memory(bytes) => bytes.len() as u64,
+        ChunkBytes::Disk(file) => file.len(),
+    };
     let builder = Response::builder()
         .status(StatusCode::OK)
         .header(header::ETAG, format!("\"{hash}\""))
@@ -27,7 +36,10 @@ pub async fn send_chunk(state: &Sidecar, hash: Hash32, method: &Method) -> Resul
     if method == Method::HEAD {
         return empty(builder);
     }
-    let bytes = ChunkReader::read(file, 0, len as usize).await?;
+    let bytes = match chunk {
+        ChunkBytes::Memory(bytes) => bytes,
+        ChunkBytes::Disk(file) => ChunkReader::read(file, 0, len as usize).await?,
+    };
     state.metrics.bytes_out.inc_by(len);
     builder
         .body(Body::from(bytes))
@@ -45,18 +57,20 @@ pub async fn get_chunk(
     query: String,
 ) -> Result<Response<Body>, ApiError> {
     let hash: Hash32 = hash.parse()?;
+    let mut partition = CachePartition::Commons;
     if state.link.get().is_some() {
         let blob = crate::access::query_param(&query, "blob").ok_or_else(|| {
             ApiError::Unauthorized("name the blob this chunk belongs to with ?blob=<hash>".into())
         })?;
-        let (_, record) = super::blob::readable_blob(&state, blob, &headers, &query).await?;
-        if !record.manifest.chunks.contains(&hash.to_hex()) {
+        let readable = super::blob::readable_blob(&state, blob, &headers, &query).await?;
+        if !readable.record.manifest.chunks.contains(&hash.to_hex()) {
             return Err(ApiError::Forbidden(
                 "the chunk is not part of the named blob".into(),
             ));
         }
+        partition = readable.partition;
     }
-    send_chunk(&state, hash, &method).await
+    send_chunk(&state, hash, partition, &method).await
 }
 
 /// `PUT /api/chunk/{hash}`: stores the body if it hashes to the name (422 otherwise,

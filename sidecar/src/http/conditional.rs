@@ -2,6 +2,7 @@
 //! representation whose only validator is its strong ETag (the blob hash):
 //! 1. If-Match → 412 unless it matches; 3. If-None-Match → 304 on a match (GET/HEAD);
 //! 5. Range, honoured only if If-Range is absent or names the current ETag.
+//!
 //! (Steps 2 and 4 use dates, which content-addressed blobs do not carry.)
 
 use super::range::{decide as decide_range, RangeDecision};

@@ -57,21 +57,22 @@ pub fn routes(state: Arc<Sidecar>) -> impl Filter<Extract = (impl Reply,), Error
         .and(warp::get())
         .and(with_state.clone())
         .map(|s: Arc<Sidecar>| {
+            s.tiers.observe();
             warp::reply::with_header(s.metrics.render(), "content-type", "text/plain; version=0.0.4")
                 .into_response()
         });
 
     let query = warp::query::raw().or(warp::any().map(String::new)).unify();
     let blob = warp::path!("api" / "blob" / String)
-        .and(get_or_head.clone())
+        .and(get_or_head)
         .and(warp::header::headers_cloned())
-        .and(query.clone())
+        .and(query)
         .and(with_state.clone())
         .then(|hash, method, headers, query, s| async move {
             render(blob::get_blob(s, hash, method, headers, query).await)
         });
     let blob_chunk = warp::path!("api" / "blob" / String / String)
-        .and(get_or_head.clone())
+        .and(get_or_head)
         .and(warp::header::headers_cloned())
         .and(query)
         .and(with_state.clone())

@@ -21,8 +21,8 @@ pub async fn manifest(
     headers: HeaderMap,
     query: String,
 ) -> Result<Response<Body>, ApiError> {
-    let (_, record) = super::blob::readable_blob(&state, &hash, &headers, &query).await?;
-    Ok(json(StatusCode::OK, &Receipt::from(&record.manifest)))
+    let readable = super::blob::readable_blob(&state, &hash, &headers, &query).await?;
+    Ok(json(StatusCode::OK, &Receipt::from(&readable.record.manifest)))
 }
 
 /// What `GET /api/node` reports.

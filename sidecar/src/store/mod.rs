@@ -43,9 +43,9 @@ pub trait ChunkStore: Send + Sync + 'static {
 
 /// What reading a chunk back found.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Verified {
-    /// The chunk is there and hashes to its name; its length.
-    Good(u64),
+pub enum Verified<T = u64> {
+    /// The chunk is there and hashes to its name: its length, or its bytes.
+    Good(T),
     /// Not stored.
     Missing,
     /// Stored bytes do not hash to the name; the chunk has been quarantined.
@@ -54,22 +54,48 @@ pub enum Verified {
 
 /// Reads a stored chunk through and checks its SHA-256, quarantining it on mismatch.
 pub fn verify(store: &dyn ChunkStore, hash: &Hash32) -> io::Result<Verified> {
+    Ok(match read_checked(store, hash, false)? {
+        Verified::Good(bytes) => Verified::Good(bytes.len),
+        Verified::Missing => Verified::Missing,
+        Verified::Corrupt => Verified::Corrupt,
+    })
+}
+
+/// Reads a whole stored chunk into memory, checking its SHA-256 in the same pass.
+pub fn load(store: &dyn ChunkStore, hash: &Hash32) -> io::Result<Verified<Vec<u8>>> {
+    Ok(match read_checked(store, hash, true)? {
+        Verified::Good(bytes) => Verified::Good(bytes.data),
+        Verified::Missing => Verified::Missing,
+        Verified::Corrupt => Verified::Corrupt,
+    })
+}
+
+struct Read {
+    len: u64,
+    data: Vec<u8>,
+}
+
+fn read_checked(store: &dyn ChunkStore, hash: &Hash32, keep: bool) -> io::Result<Verified<Read>> {
     let Some(file) = store.open(hash)? else {
         return Ok(Verified::Missing);
     };
     let mut hasher = Sha256::new();
+    let mut data = Vec::with_capacity(if keep { file.len() as usize } else { 0 });
     let mut buf = vec![0u8; 256 * 1024];
-    let mut offset = 0u64;
+    let mut len = 0u64;
     loop {
-        let n = file.read_at(&mut buf, offset)?;
+        let n = file.read_at(&mut buf, len)?;
         if n == 0 {
             break;
         }
         hasher.update(&buf[..n]);
-        offset += n as u64;
+        if keep {
+            data.extend_from_slice(&buf[..n]);
+        }
+        len += n as u64;
     }
     if Hash32(hasher.finalize().into()) == *hash {
-        Ok(Verified::Good(offset))
+        Ok(Verified::Good(Read { len, data }))
     } else {
         drop(file);
         store.quarantine(hash)?;
@@ -91,6 +117,7 @@ mod tests {
             assert!(!store.put(&hash, &data).unwrap(), "a second put stores nothing");
             assert!(store.has(&hash).unwrap());
             assert_eq!(verify(store, &hash).unwrap(), Verified::Good(size as u64));
+            assert_eq!(load(store, &hash).unwrap(), Verified::Good(data.clone()));
             let file = store.open(&hash).unwrap().unwrap();
             assert_eq!(file.len(), size as u64);
             if size > 10 {

@@ -26,6 +26,7 @@ pub async fn start_with_limit(max_upload: u64) -> Server {
         data_dir: dir.path().to_path_buf(),
         chunk_size: CHUNK,
         max_upload_bytes: max_upload,
+        cache: Default::default(),
     };
     let state = Sidecar::open(config.clone()).unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -32,6 +32,7 @@ async fn node_sidecar(net: &Net, who: Agent) -> (String, tempfile::TempDir) {
         data_dir: dir.path().to_path_buf(),
         chunk_size: 64 * 1024,
         max_upload_bytes: 1 << 30,
+        cache: Default::default(),
     };
     let state = Sidecar::open(config.clone()).unwrap();
     state.attach(std::sync::Arc::new(link));
