@@ -1,11 +1,12 @@
 //! The upload pipeline: bytes arrive in pieces, are cut into chunks, and every byte is
 //! hashed twice — per chunk and for the whole blob — on separate cores, while chunks are
-//! written to the store. Memory is bounded by a few chunks, whatever the blob's size.
+//! written to the store. A chunk is kept as the body pieces it was cut from (no copy until
+//! the store writes it). Memory is bounded by a few chunks, whatever the blob's size.
 
 use crate::error::ApiError;
 use crate::hash::Hash32;
 use crate::store::ChunkStore;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use media_rules::manifest::BlobManifest;
 use sha2::{Digest, Sha256};
 use std::collections::VecDeque;
@@ -14,7 +15,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 /// Chunks being hashed and written at once.
-const CHUNKS_IN_FLIGHT: usize = 4;
+const CHUNKS_IN_FLIGHT: usize = 8;
 /// Pieces queued for the whole-blob hasher.
 const WHOLE_QUEUE: usize = 32;
 
@@ -24,7 +25,8 @@ pub struct Ingest {
     chunk_size: usize,
     limit: u64,
     size: u64,
-    buf: BytesMut,
+    parts: Vec<Bytes>,
+    filled: usize,
     whole_tx: Option<mpsc::Sender<Bytes>>,
     whole: Option<std::thread::JoinHandle<[u8; 32]>>,
     pending: VecDeque<JoinHandle<std::io::Result<Hash32>>>,
@@ -50,7 +52,8 @@ impl Ingest {
             chunk_size: chunk_size as usize,
             limit,
             size: 0,
-            buf: BytesMut::new(),
+            parts: Vec::new(),
+            filled: 0,
             whole_tx: Some(tx),
             whole: Some(whole),
             pending: VecDeque::new(),
@@ -75,32 +78,29 @@ impl Ingest {
                 .map_err(|_| std::io::Error::other("blob hasher stopped"))?;
         }
         while !data.is_empty() {
-            if self.buf.is_empty() && data.len() >= self.chunk_size {
-                let chunk = data.split_to(self.chunk_size);
-                self.submit(chunk).await?;
-                continue;
-            }
-            let take = (self.chunk_size - self.buf.len()).min(data.len());
-            if self.buf.capacity() == 0 {
-                self.buf.reserve(self.chunk_size);
-            }
-            self.buf.extend_from_slice(&data.split_to(take));
-            if self.buf.len() == self.chunk_size {
-                let chunk = std::mem::take(&mut self.buf).freeze();
-                self.submit(chunk).await?;
+            let take = (self.chunk_size - self.filled).min(data.len());
+            self.parts.push(data.split_to(take));
+            self.filled += take;
+            if self.filled == self.chunk_size {
+                self.submit().await?;
             }
         }
         Ok(())
     }
 
-    async fn submit(&mut self, chunk: Bytes) -> Result<(), ApiError> {
+    async fn submit(&mut self) -> Result<(), ApiError> {
         if self.pending.len() >= CHUNKS_IN_FLIGHT {
             self.collect_one().await?;
         }
+        let parts = std::mem::take(&mut self.parts);
+        self.filled = 0;
         let store = self.store.clone();
         self.pending.push_back(tokio::task::spawn_blocking(move || {
-            let hash = Hash32::of(&chunk);
-            store.put(&hash, &chunk)?;
+            let mut hasher = Sha256::new();
+            parts.iter().for_each(|p| hasher.update(p));
+            let hash = Hash32(hasher.finalize().into());
+            let parts: Vec<&[u8]> = parts.iter().map(|p| p.as_ref()).collect();
+            store.put(&hash, &parts)?;
             Ok(hash)
         }));
         Ok(())
@@ -117,9 +117,8 @@ impl Ingest {
     /// Ends the body: writes the last chunk, waits for every write and returns the
     /// manifest. Nothing is visible as a blob until the caller records it.
     pub async fn finish(mut self, mime_type: String) -> Result<BlobManifest, ApiError> {
-        if !self.buf.is_empty() {
-            let chunk = std::mem::take(&mut self.buf).freeze();
-            self.submit(chunk).await?;
+        if self.filled > 0 {
+            self.submit().await?;
         }
         while !self.pending.is_empty() {
             self.collect_one().await?;

@@ -81,7 +81,7 @@ pub async fn put_chunk(state: Arc<Sidecar>, hash: String, body: Bytes) -> Result
     let store = state.reader.store().clone();
     let (actual, stored) = tokio::task::spawn_blocking(move || -> std::io::Result<(Hash32, bool)> {
         let actual = Hash32::of(&body);
-        let stored = actual == hash && store.put(&hash, &body)?;
+        let stored = actual == hash && store.put(&hash, &[&body])?;
         Ok((actual, stored))
     })
     .await

@@ -1,8 +1,9 @@
 //! Chunks as files: `chunks/ab/cd/abcd…` under the data directory, written atomically
-//! (temp file with a random name, fsync, rename, fsync the directory).
+//! (temp file with a random name, written past the page cache when block-aligned, fsync,
+//! rename, fsync the directory).
 
 use super::{ChunkFile, ChunkStore};
-use crate::atomic::write_atomic;
+use crate::atomic::write_atomic_direct;
 use crate::hash::Hash32;
 use std::fs::File;
 use std::io;
@@ -53,13 +54,14 @@ impl ChunkStore for FsStore {
         Ok(self.chunk_path(hash).is_file())
     }
 
-    fn put(&self, hash: &Hash32, data: &[u8]) -> io::Result<bool> {
+    fn put(&self, hash: &Hash32, parts: &[&[u8]]) -> io::Result<bool> {
         let path = self.chunk_path(hash);
         if path.is_file() {
             return Ok(false);
         }
-        write_atomic(&path, data)?;
-        self.used.fetch_add(data.len() as u64, Ordering::Relaxed);
+        write_atomic_direct(&path, parts)?;
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        self.used.fetch_add(len as u64, Ordering::Relaxed);
         Ok(true)
     }
 

@@ -41,12 +41,12 @@ impl ChunkStore for MemStore {
     fn has(&self, hash: &Hash32) -> io::Result<bool> {
         Ok(self.map().contains_key(hash))
     }
-    fn put(&self, hash: &Hash32, data: &[u8]) -> io::Result<bool> {
+    fn put(&self, hash: &Hash32, parts: &[&[u8]]) -> io::Result<bool> {
         let mut map = self.map();
         if map.contains_key(hash) {
             return Ok(false);
         }
-        map.insert(*hash, data.into());
+        map.insert(*hash, parts.concat().into());
         Ok(true)
     }
     fn open(&self, hash: &Hash32) -> io::Result<Option<Box<dyn ChunkFile>>> {

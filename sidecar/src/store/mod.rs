@@ -28,9 +28,9 @@ pub trait ChunkFile: Send + Sync {
 pub trait ChunkStore: Send + Sync + 'static {
     /// Whether the chunk is stored.
     fn has(&self, hash: &Hash32) -> io::Result<bool>;
-    /// Stores `data` under `hash` atomically; the caller has checked that it hashes to
-    /// `hash`. Returns whether it was new.
-    fn put(&self, hash: &Hash32, data: &[u8]) -> io::Result<bool>;
+    /// Stores the chunk made of `parts` under `hash` atomically; the caller has checked that
+    /// it hashes to `hash`. Returns whether it was new.
+    fn put(&self, hash: &Hash32, parts: &[&[u8]]) -> io::Result<bool>;
     /// Opens a chunk, `None` when it is not stored.
     fn open(&self, hash: &Hash32) -> io::Result<Option<Box<dyn ChunkFile>>>;
     /// Moves a corrupt chunk aside so it is never served again.
@@ -113,8 +113,11 @@ mod tests {
             let data: Vec<u8> = (0..size).map(|i| (i * 7 % 251) as u8).collect();
             let hash = Hash32::of(&data);
             assert!(!store.has(&hash).unwrap() || size == 0);
-            store.put(&hash, &data).unwrap();
-            assert!(!store.put(&hash, &data).unwrap(), "a second put stores nothing");
+            store.put(&hash, &[&data]).unwrap();
+            assert!(
+                !store.put(&hash, &[&data]).unwrap(),
+                "a second put stores nothing"
+            );
             assert!(store.has(&hash).unwrap());
             assert_eq!(verify(store, &hash).unwrap(), Verified::Good(size as u64));
             assert_eq!(load(store, &hash).unwrap(), Verified::Good(data.clone()));
@@ -148,7 +151,7 @@ mod tests {
         let store = FsStore::open(dir.path()).unwrap();
         let data = b"hello chunk".to_vec();
         let hash = Hash32::of(&data);
-        store.put(&hash, &data).unwrap();
+        store.put(&hash, &[&data]).unwrap();
         std::fs::write(store.chunk_path(&hash), b"hellO chunk").unwrap();
         assert_eq!(verify(&store, &hash).unwrap(), Verified::Corrupt);
         assert!(!store.has(&hash).unwrap());
