@@ -17,10 +17,11 @@ trap cleanup EXIT
 which=("${@:-a b c}"); which=" ${which[*]} "
 DUR="${BENCH_SECONDS:-10}"
 
-start_sidecar() { # port data-dir
-  "$BIN" serve --standalone --listen "127.0.0.1:$1" --data-dir "$2" >"$WORK/sidecar-$1.log" 2>&1 &
+start_sidecar() { # port data-dir [flags…]
+  local port=$1 dir=$2; shift 2
+  "$BIN" serve --standalone --listen "127.0.0.1:$port" --data-dir "$dir" "$@" >"$WORK/sidecar-$port.log" 2>&1 &
   PIDS+=($!); SIDECAR_PID=$!
-  for _ in $(seq 50); do curl -sf "http://127.0.0.1:$1/health" >/dev/null && return; sleep 0.1; done
+  for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && return; sleep 0.1; done
   echo "sidecar did not start" >&2; exit 1
 }
 upload() { # port file -> hash
@@ -47,7 +48,9 @@ if [[ "$which" == *" a "* ]]; then
   SIZE=$((256 * 1024 * 1024))
   head -c "$SIZE" /dev/urandom >"$WORK/blob.bin"
   start_sidecar 18801 "$WORK/a-data"
-  HASH=$(upload 18801 "$WORK/blob.bin")
+  HASH=$(upload 18801 "$WORK/blob.bin"); CACHED_PID=$SIDECAR_PID
+  # The same data served with the chunk tier off: every read goes to disk (page cache).
+  start_sidecar 18805 "$WORK/a-data" --cache-chunk-mib 0
   mkdir -p "$WORK/www" && cp "$WORK/blob.bin" "$WORK/www/blob.bin" && chmod -R a+rX "$WORK/www"
   cat >"$WORK/nginx.conf" <<NGINX
 worker_processes 2; daemon off; pid $WORK/nginx.pid; error_log $WORK/nginx-error.log;
@@ -58,15 +61,17 @@ NGINX
   nginx -c "$WORK/nginx.conf" -p "$WORK" & PIDS+=($!)
   sleep 1
   echo "(a) range serving, 256 MiB blob, wrk -t2 -c16 -d${DUR}s, loopback"
-  printf '%-14s %12s %10s %12s %10s %8s %8s\n' case sidecar_rps MB/s nginx_rps MB/s rps_ratio MB_ratio
+  printf '%-22s %12s %10s %12s %10s %8s %8s\n' case sidecar_rps MB/s nginx_rps MB/s rps_ratio MB_ratio
   for spec in "64KiB:65536" "1MiB:1048576" "whole:0"; do
     name=${spec%%:*}; len=${spec##*:}
-    read -r srps smbs < <(wrk_run "http://127.0.0.1:18801/api/blob/$HASH" "$len")
     read -r nrps nmbs < <(wrk_run "http://127.0.0.1:18802/blob.bin" "$len")
-    printf '%-14s %12s %10s %12s %10s %8.2f %8.2f\n' "$name" "$srps" "$smbs" "$nrps" "$nmbs" \
-      "$(echo "$srps / $nrps" | bc -l)" "$(echo "$smbs / $nmbs" | bc -l)"
+    for side in "chunk tier:18801" "no chunk tier:18805"; do
+      read -r srps smbs < <(wrk_run "http://127.0.0.1:${side##*:}/api/blob/$HASH" "$len")
+      printf '%-22s %12s %10s %12s %10s %8.2f %8.2f\n' "$name, ${side%%:*}" "$srps" "$smbs" "$nrps" "$nmbs" \
+        "$(echo "$srps / $nrps" | bc -l)" "$(echo "$smbs / $nmbs" | bc -l)"
+    done
   done
-  kill "$SIDECAR_PID"; rm -rf "$WORK/a-data" "$WORK/www" "$WORK/blob.bin"
+  kill "$CACHED_PID" "$SIDECAR_PID"; rm -rf "$WORK/a-data" "$WORK/www" "$WORK/blob.bin"
 fi
 
 if [[ "$which" == *" b "* ]]; then
@@ -89,19 +94,24 @@ if [[ "$which" == *" c "* ]]; then
   start_sidecar 18804 "$WORK/c-data"
   HASH=$(upload 18804 "$WORK/big.bin")
   rm -f "$WORK/big.bin"
-  base=$(awk '/VmRSS/ {print $2}' "/proc/$SIDECAR_PID/status")
-  # 100 clients stream the whole blob at once, each reading at up to 40 MB/s.
-  for i in $(seq 100); do
-    curl -s --limit-rate 40M -o /dev/null "http://127.0.0.1:18804/api/blob/$HASH" & PIDS+=($!)
-  done
-  peak=0
-  for _ in $(seq $((DUR * 4))); do
-    cur=$(awk '/VmRSS/ {print $2}' "/proc/$SIDECAR_PID/status"); [ "$cur" -gt "$peak" ] && peak=$cur
-    sleep 0.25
-  done
-  hwm=$(awk '/VmHWM/ {print $2}' "/proc/$SIDECAR_PID/status")
-  sent=$(curl -s "http://127.0.0.1:18804/metrics" | awk '/^elohim_bytes_out_total/ {print $2}')
+  kill "$SIDECAR_PID"; wait "$SIDECAR_PID" 2>/dev/null || true
   echo "(c) sidecar memory while 100 clients stream a 2 GiB blob for ${DUR}s"
-  printf '    RSS idle: %.1f MiB   peak RSS (VmHWM): %.1f MiB   sent meanwhile: %.0f MiB   peak/blob: %.4f\n' \
-    "$(echo "$base/1024" | bc -l)" "$(echo "$hwm/1024" | bc -l)" "$(echo "$sent/1048576" | bc -l)" "$(echo "$hwm*1024/$SIZE" | bc -l)"
+  # Without the chunk tier memory is the streaming machinery alone; with it, the tier's
+  # byte budget (commons share of --cache-chunk-mib) comes on top.
+  for tier in 0 1024; do
+    start_sidecar 18804 "$WORK/c-data" --cache-chunk-mib "$tier"
+    base=$(awk '/VmRSS/ {print $2}' "/proc/$SIDECAR_PID/status")
+    # 100 clients stream the whole blob at once, each reading at up to 40 MB/s.
+    CURLS=()
+    for i in $(seq 100); do
+      curl -s --limit-rate 40M -o /dev/null "http://127.0.0.1:18804/api/blob/$HASH" & CURLS+=($!)
+    done
+    sleep "$DUR"
+    hwm=$(awk '/VmHWM/ {print $2}' "/proc/$SIDECAR_PID/status")
+    sent=$(curl -s "http://127.0.0.1:18804/metrics" | awk '/^elohim_bytes_out_total/ {print $2}')
+    kill "${CURLS[@]}" 2>/dev/null || true; wait "${CURLS[@]}" 2>/dev/null || true
+    kill "$SIDECAR_PID"; wait "$SIDECAR_PID" 2>/dev/null || true
+    printf '    --cache-chunk-mib %-5s RSS idle: %.1f MiB   peak RSS (VmHWM): %.1f MiB   sent: %.0f MiB   peak/blob: %.4f\n' \
+      "$tier" "$(echo "$base/1024" | bc -l)" "$(echo "$hwm/1024" | bc -l)" "$(echo "$sent/1048576" | bc -l)" "$(echo "$hwm*1024/$SIZE" | bc -l)"
+  done
 fi

@@ -47,7 +47,7 @@ pub struct ConfigArgs {
     /// Metadata cache budget in MiB (default 32).
     #[arg(long, env = "ELOHIM_CACHE_META_MIB")]
     pub cache_meta_mib: Option<u64>,
-    /// Budget in MiB for small blobs cached whole, split by audience (default 128).
+    /// Budget in MiB for small blobs cached whole, split by audience (default 256).
     #[arg(long, env = "ELOHIM_CACHE_COMPLETE_MIB")]
     pub cache_complete_mib: Option<u64>,
     /// Budget in MiB for hot chunks, split by audience (default 1024; 0 turns it off).

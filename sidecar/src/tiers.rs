@@ -41,7 +41,7 @@ impl Default for CacheBudgets {
     fn default() -> Self {
         CacheBudgets {
             meta_mib: 32,
-            complete_mib: 128,
+            complete_mib: 256,
             chunk_mib: 1024,
         }
     }

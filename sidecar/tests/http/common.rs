@@ -20,14 +20,21 @@ pub struct Server {
 
 /// Starts a standalone sidecar with 64 KiB chunks and an upload limit of `max_upload` bytes.
 pub async fn start_with_limit(max_upload: u64) -> Server {
+    start_with(|c| c.max_upload_bytes = max_upload).await
+}
+
+/// Starts a standalone sidecar with 64 KiB chunks, a 64 MiB upload limit and default
+/// caches, as changed by `adjust`.
+pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let config = Config {
+    let mut config = Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: dir.path().to_path_buf(),
         chunk_size: CHUNK,
-        max_upload_bytes: max_upload,
+        max_upload_bytes: 64 << 20,
         cache: Default::default(),
     };
+    adjust(&mut config);
     let state = Sidecar::open(config.clone()).unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let (addr, server) = sidecar::server::bind(state.clone(), config.listen, async {

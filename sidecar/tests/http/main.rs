@@ -4,6 +4,7 @@
 mod common;
 
 mod bad_input;
+mod caches;
 mod chunks;
 mod cli;
 mod ranges;

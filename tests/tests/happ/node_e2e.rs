@@ -219,4 +219,36 @@ async fn reach_decides_who_reads_each_upload_over_http() {
         .unwrap();
     assert_eq!(status["agent"], alice_node.as_str());
     assert_eq!(status["blobs"], 3);
+
+    // The caches keep each audience's bytes apart: the invited call and the private diary
+    // were served again from the personal partition, the lecture from the commons one.
+    let hits = complete_tier(&url, "elohim_cache_hits_total", "personal").await;
+    assert!(hits >= 2.0, "{hits}");
+    assert!(complete_tier(&url, "elohim_cache_hits_total", "commons").await >= 1.0);
+    let held = complete_tier(&url, "elohim_cache_bytes", "personal").await;
+    assert!(held >= (call.len() + diary.len()) as f64, "{held}");
+    // A cached blob is still checked on every request: no token, or the wrong agent's, is
+    // refused as before, and the refusals do not touch the cache.
+    assert_eq!(get(&url, &call_hash, None).await.0, 401);
+    let t = token(&net, carol, &call_hash, alice_node.clone(), 600).await;
+    assert_eq!(get(&url, &call_hash, Some(&t)).await.0, 403);
+    assert_eq!(
+        complete_tier(&url, "elohim_cache_hits_total", "personal").await,
+        hits
+    );
+}
+
+/// A complete-tier metric of one partition, from the sidecar's `/metrics`.
+async fn complete_tier(url: &str, name: &str, partition: &str) -> f64 {
+    let metrics = reqwest::get(format!("{url}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let key = format!("{name}{{partition=\"{partition}\",tier=\"complete\"}} ");
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(&key)?.parse().ok())
+        .unwrap_or(0.0)
 }
