@@ -237,6 +237,9 @@ fn belady(stream: &[Request], budget: u64) -> Score {
     score
 }
 
+/// One cache's replay of the stream.
+type Run<'a> = Box<dyn Fn() -> Score + 'a>;
+
 /// The value after flag `name` on the command line.
 fn arg<T: std::str::FromStr>(name: &str) -> Option<T> {
     std::env::args().skip_while(|a| a != name).nth(1)?.parse().ok()
@@ -268,7 +271,7 @@ fn main() {
         "{:<44} {:>16} {:>15} {:>15}",
         "cache", "small-item hits", "byte hit ratio", "peak MiB held"
     );
-    let runs: [(&str, Box<dyn Fn() -> Score>); 4] = [
+    let runs: [(&str, Run); 4] = [
         (
             "(a) elohim tiers (moka TinyLFU, by bytes)",
             Box::new(|| tiers(&stream, budgets)),
