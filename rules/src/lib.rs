@@ -13,6 +13,7 @@ pub mod lifecycle;
 pub mod limits;
 pub mod manifest;
 pub mod place;
+pub mod placement;
 pub mod reach;
 pub mod replica;
 pub mod role;
