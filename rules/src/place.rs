@@ -51,6 +51,17 @@ impl Place {
         }
     }
 
+    /// Parses `region/bioregion/municipality/neighborhood/household` and checks it.
+    pub fn parse_path(path: &str) -> Result<Self, String> {
+        let names: Vec<String> = path.split('/').map(str::to_string).collect();
+        let names: [String; 5] = names
+            .try_into()
+            .map_err(|_| "place must be region/bioregion/municipality/neighborhood/household".to_string())?;
+        let place = Place::new(names);
+        place.check().map_err(|e| format!("place: {e}"))?;
+        Ok(place)
+    }
+
     /// The names from widest to narrowest, with their levels.
     pub fn names(&self) -> [(PlaceLevel, &str); 5] {
         [

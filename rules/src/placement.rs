@@ -43,8 +43,11 @@ impl<A: PartialEq> Custodian<'_, A> {
     /// Whether this custodian may be asked to keep `blob`: its role serves the reach, it has
     /// room, its bandwidth may carry the reach, and the reach lets it hold the bytes
     /// (private: the author only; invited: author and invitees; place-bound: same place).
+    /// The author's own copy is the origin, not a replica, except for private content,
+    /// which only its author keeps.
     pub fn may_keep(&self, blob: &Blob<'_, A>) -> bool {
-        self.role.serves(blob.reach)
+        (blob.reach == Reach::Private || self.agent != blob.audience.author)
+            && self.role.serves(blob.reach)
             && self.role.capacity_bytes().saturating_sub(self.used_bytes) >= blob.size
             && self.bandwidth.delivery(blob.reach).is_ok()
             && blob.reach.may_hold(&blob.audience, self.agent, self.place)
@@ -229,7 +232,7 @@ mod tests {
         b.reach = Reach::Invited;
         let mut got = ids(&rank(&b, &all));
         got.sort();
-        assert_eq!(got, [2, 3, 4]);
+        assert_eq!(got, [3, 4], "the invitees; the author keeps the original");
         assert_eq!(placement(&b, &all).len(), 2);
     }
 
@@ -240,7 +243,10 @@ mod tests {
         let h = [1u8; 32];
         let mut b = commons(&h);
         b.size = 2_000_000_000;
-        assert!(!ids(&rank(&b, &all)).contains(&0), "1 GB custodian cannot take 2 GB");
+        assert!(
+            !ids(&rank(&b, &all)).contains(&0),
+            "1 GB custodian cannot take 2 GB"
+        );
         all[1].used_bytes = 99_000_000_000;
         assert!(!ids(&rank(&b, &all)).contains(&1), "full custodian is skipped");
         let cache = MediaRole::Cache {
@@ -254,7 +260,10 @@ mod tests {
         assert!(rank(&b, &all).is_empty(), "this cache serves commons only");
         all[2].role = &net.roles[2];
         all[2].bandwidth = BandwidthClass::Low;
-        assert!(rank(&b, &all).is_empty(), "private is not kept on a low-bandwidth custodian");
+        assert!(
+            rank(&b, &all).is_empty(),
+            "private is not kept on a low-bandwidth custodian"
+        );
     }
 
     #[test]

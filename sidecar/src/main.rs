@@ -37,6 +37,18 @@ enum Command {
         /// The hApp bundle to install when it is not installed yet.
         #[arg(long, env = "ELOHIM_HAPP", default_value = "workdir/elohim_media.happ")]
         happ: PathBuf,
+        /// Serve as custodian, keeping the blobs placement assigns: storage:GB or cache:GB.
+        #[arg(long, env = "ELOHIM_CUSTODIAN")]
+        custodian: Option<String>,
+        /// The custodian's bandwidth class: low, medium, high or ultra.
+        #[arg(long, env = "ELOHIM_BANDWIDTH", default_value = "high")]
+        bandwidth: String,
+        /// The custodian's place, region/bioregion/municipality/neighborhood/household.
+        #[arg(long, env = "ELOHIM_CUSTODIAN_PLACE")]
+        custodian_place: Option<String>,
+        /// The URL other nodes reach this sidecar at (default: http://LISTEN).
+        #[arg(long, env = "ELOHIM_ENDPOINT")]
+        endpoint: Option<String>,
         #[command(flatten)]
         config: ConfigArgs,
     },
@@ -87,6 +99,19 @@ enum Command {
         /// Lifetime in seconds.
         #[arg(long, default_value_t = 3600)]
         ttl: u32,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
+    /// Has the node fetch a blob from peer sidecars or plain URLs, verifying every chunk.
+    Pull {
+        /// The blob's SHA-256.
+        hash: String,
+        /// A peer sidecar to fetch from (repeatable, tried in order).
+        #[arg(long)]
+        from: Vec<String>,
+        /// A plain URL of the whole blob, range-requested when no peer has a chunk (repeatable).
+        #[arg(long)]
+        fallback: Vec<String>,
         #[command(flatten)]
         node: NodeUrl,
     },
@@ -148,8 +173,27 @@ async fn run() -> anyhow::Result<()> {
         Command::Node {
             admin_url,
             happ,
+            custodian,
+            bandwidth,
+            custodian_place,
+            endpoint,
             config,
-        } => run_node(admin_url, happ, config.resolve()?).await,
+        } => {
+            let config = config.resolve()?;
+            let custodian = match custodian {
+                Some(role) => Some(
+                    sidecar::custodian::CustodianConfig::from_flags(
+                        &role,
+                        &bandwidth,
+                        custodian_place.as_deref(),
+                        endpoint.unwrap_or_else(|| format!("http://{}", config.listen)),
+                    )
+                    .map_err(anyhow::Error::msg)?,
+                ),
+                None => None,
+            };
+            run_node(admin_url, happ, config, custodian).await
+        }
         Command::Upload {
             file,
             title,
@@ -211,6 +255,31 @@ async fn run() -> anyhow::Result<()> {
             println!("{}", t["url"].as_str().unwrap_or_default());
             Ok(())
         }
+        Command::Pull {
+            hash,
+            from,
+            fallback,
+            node,
+        } => {
+            let sources: Vec<serde_json::Value> = from
+                .iter()
+                .map(|base| serde_json::json!({ "kind": "peer", "base": base }))
+                .chain(
+                    fallback
+                        .iter()
+                        .map(|url| serde_json::json!({ "kind": "fallback", "url": url })),
+                )
+                .collect();
+            let body = serde_json::json!({ "hash": hash, "from": sources });
+            let report: serde_json::Value = fetch(
+                reqwest::Client::new()
+                    .post(format!("{}/api/pull", node.url))
+                    .json(&body),
+            )
+            .await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
         Command::Status { node } => {
             let s: serde_json::Value =
                 fetch(reqwest::Client::new().get(format!("{}/api/node", node.url))).await?;
@@ -229,6 +298,7 @@ async fn run_node(
     admin_url: Option<String>,
     happ: PathBuf,
     config: sidecar::config::Config,
+    custodian: Option<sidecar::custodian::CustodianConfig>,
 ) -> anyhow::Result<()> {
     let (embedded, admin_addr) = match admin_url {
         Some(url) => (
@@ -251,7 +321,12 @@ async fn run_node(
     let state =
         Sidecar::open(config.clone()).with_context(|| format!("opening {}", config.data_dir.display()))?;
     state.attach(std::sync::Arc::new(link));
-    let (addr, server) = sidecar::server::bind(state, config.listen, shutdown_signal())?;
+    let (addr, server) = sidecar::server::bind(state.clone(), config.listen, shutdown_signal())?;
+    if let Some(custodian) = custodian {
+        let role = custodian.role.name();
+        sidecar::custodian::spawn(state, custodian).await?;
+        println!("  custodian:     {role}, committed");
+    }
     println!("elohim-media node is running");
     println!("  agent:         {agent}");
     println!("  sidecar HTTP:  http://{addr}");

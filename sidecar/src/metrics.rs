@@ -127,6 +127,7 @@ pub fn route_label(path: &str) -> &'static str {
         ["api", "node"] => "/api/node",
         ["api", "content"] => "/api/content",
         ["api", "token"] => "/api/token",
+        ["api", "pull"] => "/api/pull",
         ["api", "uploads"] => "/api/uploads",
         ["api", "uploads", _] => "/api/uploads/{id}",
         _ => "other",

@@ -53,15 +53,7 @@ impl Publication {
             .map(|s| AgentPubKey::try_from(s).map_err(|_| bad(format!("invite: '{s}' is not an agent key"))))
             .collect::<Result<Vec<_>, _>>()?;
         let place = match meta.get("place") {
-            Some(p) => {
-                let names: Vec<String> = p.split('/').map(str::to_string).collect();
-                let names: [String; 5] = names.try_into().map_err(|_| {
-                    bad("place must be region/bioregion/municipality/neighborhood/household".into())
-                })?;
-                let place = Place::new(names);
-                place.check().map_err(|e| bad(format!("place: {e}")))?;
-                Some(place)
-            }
+            Some(p) => Some(Place::parse_path(p).map_err(bad)?),
             None => None,
         };
         Ok(Some(Publication {

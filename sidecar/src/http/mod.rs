@@ -135,6 +135,13 @@ pub fn routes(state: Arc<Sidecar>) -> impl Filter<Extract = (impl Reply,), Error
         .and(warp::body::json())
         .and(with_state.clone())
         .then(|remote, req, s| async move { render(node_api::token(s, remote, req).await) });
+    let pull = warp::path!("api" / "pull")
+        .and(warp::post())
+        .and(warp::addr::remote())
+        .and(warp::body::content_length_limit(1024 * 1024))
+        .and(warp::body::json())
+        .and(with_state.clone())
+        .then(|remote, req, s| async move { render(node_api::pull(s, remote, req).await) });
 
     let tus_options = warp::path!("api" / "uploads")
         .and(warp::options())
@@ -177,6 +184,7 @@ pub fn routes(state: Arc<Sidecar>) -> impl Filter<Extract = (impl Reply,), Error
     let routes: BoxedRoute = routes.or(node_status).unify().boxed();
     let routes: BoxedRoute = routes.or(content).unify().boxed();
     let routes: BoxedRoute = routes.or(token).unify().boxed();
+    let routes: BoxedRoute = routes.or(pull).unify().boxed();
     let routes: BoxedRoute = routes.or(tus_options).unify().boxed();
     let routes: BoxedRoute = routes.or(tus_create).unify().boxed();
     let routes: BoxedRoute = routes.or(tus_head).unify().boxed();

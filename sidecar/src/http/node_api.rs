@@ -6,8 +6,10 @@ use crate::error::ApiError;
 use crate::hash::Hash32;
 use crate::http::upload::Receipt;
 use crate::node::link::LinkError;
+use crate::replicate::Source;
 use crate::state::Sidecar;
-use media::{ContentView, IssueTokenInput, IssuedToken};
+use media::{ContentView, IssueTokenInput, IssuedToken, ManifestView};
+use media_rules::manifest::BlobManifest;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -148,4 +150,89 @@ pub async fn token(
         StatusCode::OK,
         &serde_json::json!({ "token": issued.token, "url": url, "expires_at": issued.expires_at }),
     ))
+}
+
+/// The body of `POST /api/pull`.
+#[derive(Debug, Deserialize)]
+pub struct PullRequest {
+    /// The blob's SHA-256.
+    pub hash: String,
+    /// Peers and URLs to fetch from, in order (the manifest's fallback URLs come last).
+    #[serde(default)]
+    pub from: Vec<Source>,
+}
+
+/// `POST /api/pull`: fetches a blob's missing chunks from peers and fallback URLs,
+/// verifying each, and then serves the blob. The manifest comes from the DHT on a node,
+/// else from the first peer that has it. Loopback clients only: it spends this node's disk.
+pub async fn pull(
+    state: Arc<Sidecar>,
+    remote: Option<SocketAddr>,
+    req: PullRequest,
+) -> Result<Response<Body>, ApiError> {
+    local_only(remote)?;
+    let hash: Hash32 = req.hash.parse()?;
+    let manifest = match state.link.get() {
+        Some(link) => {
+            let found: Vec<ManifestView> = link
+                .call("find_blob_manifests", hash.to_hex())
+                .await
+                .map_err(link_error)?;
+            found
+                .into_iter()
+                .next()
+                .map(|v| v.manifest.0)
+                .ok_or(ApiError::NotFound("blob manifest in the DHT"))?
+        }
+        None => manifest_from_peers(&hash, &req.from).await?,
+    };
+    let mut sources = req.from;
+    sources.extend(
+        manifest
+            .fallback_urls
+            .iter()
+            .map(|url| Source::Fallback { url: url.clone() }),
+    );
+    let report = crate::replicate::pull(&state, &manifest, &sources).await?;
+    Ok(json(StatusCode::OK, &report))
+}
+
+/// A blob's manifest as the first peer that holds it describes it.
+async fn manifest_from_peers(hash: &Hash32, sources: &[Source]) -> Result<BlobManifest, ApiError> {
+    for source in sources {
+        let Source::Peer { base, token } = source else {
+            continue;
+        };
+        let mut url = format!("{}/api/manifest/{hash}", base.trim_end_matches('/'));
+        if let Some(token) = token {
+            url.push_str("?token=");
+            url.push_str(token);
+        }
+        let Ok(resp) = reqwest::get(url).await else {
+            continue;
+        };
+        if !resp.status().is_success() {
+            continue;
+        }
+        let Ok(receipt) = resp.json::<Receipt>().await else {
+            continue;
+        };
+        if receipt.hash != hash.to_hex() {
+            continue;
+        }
+        return Ok(BlobManifest {
+            hash: receipt.hash,
+            size: receipt.size,
+            mime_type: receipt.mime,
+            codec: None,
+            chunk_size: receipt.chunk_size,
+            chunks: receipt.chunks,
+            bitrate_kbps: None,
+            duration_ms: None,
+            variants: Vec::new(),
+            segments: None,
+            fallback_urls: Vec::new(),
+        });
+    }
+    Err(ApiError::NotFound("blob manifest at any peer"))
 }

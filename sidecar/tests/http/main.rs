@@ -7,6 +7,7 @@ mod bad_input;
 mod caches;
 mod chunks;
 mod cli;
+mod pull;
 mod ranges;
 mod tus;
 mod uploads;

@@ -179,3 +179,66 @@ pub fn place(municipality: &str, neighborhood: &str, household: &str) -> media_i
         household.into(),
     ])
 }
+
+/// A real sidecar on loopback, wired to the conductor of one agent.
+pub struct NodeSidecar {
+    /// Its base URL.
+    pub url: String,
+    /// Its state (for workers).
+    pub state: std::sync::Arc<sidecar::state::Sidecar>,
+    /// Its data directory.
+    pub dir: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl NodeSidecar {
+    /// Starts a sidecar for `who`, linked to its conductor over the admin and app websockets.
+    pub async fn start(net: &Net, who: Agent) -> Self {
+        let port = net.conductors[who.0]
+            .raw_handle()
+            .get_arbitrary_admin_websocket_port()
+            .expect("admin port");
+        let link = sidecar::node::ConductorLink::connect(
+            &format!("127.0.0.1:{port}"),
+            &repo_root().join("workdir/elohim_media.happ"),
+        )
+        .await
+        .expect("link to the conductor");
+        assert_eq!(
+            link.agent(),
+            &net.key(who),
+            "the link acts as the conductor's agent"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let config = sidecar::config::Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: dir.path().to_path_buf(),
+            chunk_size: 64 * 1024,
+            max_upload_bytes: 1 << 30,
+            cache: Default::default(),
+        };
+        let state = sidecar::state::Sidecar::open(config.clone()).unwrap();
+        state.attach(std::sync::Arc::new(link));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (addr, server) = sidecar::server::bind(state.clone(), config.listen, async {
+            let _ = stopped.await;
+        })
+        .unwrap();
+        NodeSidecar {
+            url: format!("http://{addr}"),
+            state,
+            dir,
+            stop: Some(stop),
+            server: tokio::spawn(server),
+        }
+    }
+
+    /// Stops serving and waits until the listener is closed.
+    pub async fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.server).await;
+    }
+}

@@ -6,6 +6,7 @@ mod common;
 mod bundle;
 mod content;
 mod custodians;
+mod custodians_e2e;
 mod node_e2e;
 mod tokens;
 mod validation;

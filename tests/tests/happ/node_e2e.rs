@@ -5,41 +5,6 @@
 use crate::common::*;
 use media::{IssueTokenInput, IssuedToken};
 use media_integrity::media_rules::token::AccessToken;
-use sidecar::config::Config;
-use sidecar::node::ConductorLink;
-use sidecar::state::Sidecar;
-
-/// A sidecar wired to the conductor of `who`.
-async fn node_sidecar(net: &Net, who: Agent) -> (String, tempfile::TempDir) {
-    let port = net.conductors[who.0]
-        .raw_handle()
-        .get_arbitrary_admin_websocket_port()
-        .expect("admin port");
-    let link = ConductorLink::connect(
-        &format!("127.0.0.1:{port}"),
-        &repo_root().join("workdir/elohim_media.happ"),
-    )
-    .await
-    .expect("link to the conductor");
-    assert_eq!(
-        link.agent(),
-        &net.key(who),
-        "the link acts as the conductor's agent"
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let config = Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.path().to_path_buf(),
-        chunk_size: 64 * 1024,
-        max_upload_bytes: 1 << 30,
-        cache: Default::default(),
-    };
-    let state = Sidecar::open(config.clone()).unwrap();
-    state.attach(std::sync::Arc::new(link));
-    let (addr, server) = sidecar::server::bind(state, config.listen, std::future::pending()).unwrap();
-    tokio::spawn(server);
-    (format!("http://{addr}"), dir)
-}
 
 async fn upload(url: &str, data: &[u8], title: &str, reach: &str, invite: Option<String>) -> String {
     let mut req = reqwest::Client::new()
@@ -91,7 +56,8 @@ async fn get(url: &str, blob: &str, token: Option<&str>) -> (u16, Vec<u8>) {
 #[tokio::test(flavor = "multi_thread")]
 async fn reach_decides_who_reads_each_upload_over_http() {
     let (net, [alice, bob, carol]) = setup::<3>().await;
-    let (url, _dir) = node_sidecar(&net, alice).await;
+    let node = NodeSidecar::start(&net, alice).await;
+    let url = node.url.clone();
     let alice_node = net.key(alice).to_string();
 
     // Alice uploads a private, an invited (Bob) and a commons file through her node.

@@ -1,0 +1,521 @@
+//! The custodian worker: a node that committed as a Storage or Cache custodian keeps the
+//! blobs placement gives it. Each round it reads the DHT's facts (live commitments, the
+//! content its agent may hold, each blob's replicas), places every blob with the shared
+//! rendezvous rule, pulls what it should hold and lacks (from replicas, then the author's
+//! sidecar, then fallback URLs), re-verifies what it holds, records its ReplicaStatus, and
+//! drops blobs it no longer should keep (content past retention, or placed elsewhere).
+//!
+//! Repair needs no coordinator: a replica whose status was not refreshed within the TTL
+//! counts as lost, so every node's ranking skips that custodian and the next one in
+//! rendezvous order takes the blob over.
+
+use crate::error::ApiError;
+use crate::hash::Hash32;
+use crate::node::ConductorLink;
+use crate::replicate::{pull, Source};
+use crate::state::Sidecar;
+use holochain_types::prelude::{ActionHash, AgentPubKey, Timestamp};
+use media::{
+    CommitmentView, ContentView, IssueTokenInput, IssuedToken, ManifestView, RefreshReplicaInput, ReplicaView,
+};
+use media_integrity::{CustodianCommitment, ReplicaStatus};
+use media_rules::placement::{rank, Blob, Custodian};
+use media_rules::reach::Audience;
+use media_rules::role::MediaRole;
+use media_rules::{BandwidthClass, Lifecycle, Reach, ReplicaState};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How a node serves as custodian.
+#[derive(Debug, Clone)]
+pub struct CustodianConfig {
+    /// Storage or Cache, with its capacity.
+    pub role: MediaRole,
+    /// What its link can carry.
+    pub bandwidth: BandwidthClass,
+    /// Where it is, for place-bound content.
+    pub place: Option<media_rules::Place>,
+    /// The base URL other nodes reach its sidecar at.
+    pub endpoint: String,
+    /// Time between rounds.
+    pub interval: Duration,
+    /// A replica not refreshed for this long counts as lost.
+    pub replica_ttl: Duration,
+    /// How long each commitment lasts before it is renewed.
+    pub commitment_ttl: Duration,
+}
+
+impl CustodianConfig {
+    /// A configuration from the node's flags: `role` is `storage:GB` or `cache:GB` (a
+    /// cache serves commons content), `bandwidth` a class name, `place` a place path.
+    pub fn from_flags(
+        role: &str,
+        bandwidth: &str,
+        place: Option<&str>,
+        endpoint: String,
+    ) -> Result<Self, String> {
+        let (kind, gb) = role
+            .split_once(':')
+            .ok_or_else(|| format!("--custodian wants storage:GB or cache:GB, got '{role}'"))?;
+        let gb: u32 = gb
+            .parse()
+            .map_err(|_| format!("--custodian: '{gb}' is not a number of GB"))?;
+        let role = match kind {
+            "storage" => MediaRole::Storage {
+                max_storage_gb: gb,
+                chunk_redundancy: 1,
+            },
+            "cache" => MediaRole::Cache {
+                max_cache_gb: gb,
+                serve_to_reach: vec![Reach::Commons.as_str().into()],
+            },
+            other => {
+                return Err(format!(
+                    "--custodian: unknown role '{other}'; expected storage or cache"
+                ))
+            }
+        };
+        role.check()?;
+        Ok(CustodianConfig {
+            role,
+            bandwidth: BandwidthClass::parse(bandwidth).map_err(|e| format!("--bandwidth: {e}"))?,
+            place: place.map(media_rules::Place::parse_path).transpose()?,
+            endpoint,
+            interval: Duration::from_secs(30),
+            replica_ttl: Duration::from_secs(3600),
+            commitment_ttl: Duration::from_secs(7 * 86_400),
+        })
+    }
+}
+
+/// What one round did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RoundReport {
+    /// Blobs placed here.
+    pub assigned: usize,
+    /// Blobs pulled (fully or in part) this round.
+    pub pulled: usize,
+    /// Replica statuses written (new or refreshed).
+    pub recorded: usize,
+    /// Blobs dropped.
+    pub evicted: usize,
+}
+
+/// A running custodian: the commitment it acts under and the replicas it wrote.
+pub struct Worker {
+    state: Arc<Sidecar>,
+    config: CustodianConfig,
+    commitment: CommitmentView,
+    /// Our replica status per manifest, with the blob it is for.
+    mine: HashMap<ActionHash, (ReplicaView, Hash32)>,
+}
+
+fn link(state: &Sidecar) -> Result<Arc<ConductorLink>, ApiError> {
+    state
+        .link
+        .get()
+        .cloned()
+        .ok_or_else(|| ApiError::BadRequest("a custodian needs a conductor".into()))
+}
+
+/// Commits as custodian and runs the worker in the background.
+pub async fn spawn(
+    state: Arc<Sidecar>,
+    config: CustodianConfig,
+) -> Result<tokio::task::JoinHandle<()>, ApiError> {
+    let worker = Worker::start(state, config).await?;
+    Ok(tokio::spawn(worker.run()))
+}
+
+fn conductor(e: crate::node::link::LinkError) -> ApiError {
+    ApiError::Conductor(e.to_string())
+}
+
+fn now() -> Timestamp {
+    Timestamp::now()
+}
+
+fn later(d: Duration) -> Timestamp {
+    Timestamp::from_micros(now().as_micros() + d.as_micros() as i64)
+}
+
+fn age(t: Timestamp) -> Duration {
+    Duration::from_micros((now().as_micros() - t.as_micros()).max(0) as u64)
+}
+
+impl Worker {
+    /// Commits this node's agent as a custodian (renewing a commitment it already has).
+    pub async fn start(state: Arc<Sidecar>, config: CustodianConfig) -> Result<Self, ApiError> {
+        let link = link(&state)?;
+        let commitment = CustodianCommitment {
+            media_role: config.role.clone(),
+            bandwidth_class: config.bandwidth.as_str().into(),
+            cache_priority: 50,
+            place: config.place.clone(),
+            endpoint: config.endpoint.clone(),
+            expires_at: later(config.commitment_ttl),
+        };
+        let live: Vec<CommitmentView> = link.call("list_live_commitments", ()).await.map_err(conductor)?;
+        let commitment: CommitmentView = match live.into_iter().find(|c| &c.author == link.agent()) {
+            Some(existing) => link
+                .call(
+                    "update_commitment",
+                    media::UpdateCommitmentInput {
+                        id: existing.id,
+                        commitment,
+                    },
+                )
+                .await
+                .map_err(conductor)?,
+            None => link
+                .call("commit_as_custodian", commitment)
+                .await
+                .map_err(conductor)?,
+        };
+        Ok(Worker {
+            state,
+            config,
+            commitment,
+            mine: HashMap::new(),
+        })
+    }
+
+    /// Runs rounds until the task is dropped.
+    pub async fn run(mut self) {
+        loop {
+            match self.round().await {
+                Ok(report) if report != RoundReport::default() => {
+                    tracing::info!(?report, "custodian round");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "custodian round failed"),
+            }
+            tokio::time::sleep(self.config.interval).await;
+        }
+    }
+
+    /// One round: place, pull, verify, record, evict.
+    pub async fn round(&mut self) -> Result<RoundReport, ApiError> {
+        let link = link(&self.state)?;
+        let me = link.agent().clone();
+        let left = self.commitment.commitment.expires_at.as_micros() - now().as_micros();
+        if left < (self.config.commitment_ttl / 2).as_micros() as i64 {
+            self.renew(&link).await?;
+        }
+        let commitments: Vec<CommitmentView> =
+            link.call("list_live_commitments", ()).await.map_err(conductor)?;
+        let contents: Vec<ContentView> = link.call("list_visible_content", ()).await.map_err(conductor)?;
+        let mut report = RoundReport::default();
+        let mut keep: HashSet<Hash32> = HashSet::new();
+        for content in &contents {
+            let Ok(lifecycle) = Lifecycle::parse(&content.content.lifecycle) else {
+                continue;
+            };
+            let retired = !lifecycle.keeps_bytes()
+                || (lifecycle.is_retiring()
+                    && age(content.updated_at)
+                        >= Duration::from_secs(u64::from(content.content.retention_days) * 86_400));
+            if retired || content.author == me {
+                continue; // An author's own uploads are kept by its node, not as custodian.
+            }
+            let Ok(reach) = Reach::parse(&content.content.reach) else {
+                continue;
+            };
+            for manifest_id in &content.content.blobs {
+                let Some(view) = link
+                    .call::<_, Option<ManifestView>>("get_blob_manifest", manifest_id.clone())
+                    .await
+                    .map_err(conductor)?
+                else {
+                    continue;
+                };
+                let replicas: Vec<ReplicaView> = link
+                    .call("list_replicas", manifest_id.clone())
+                    .await
+                    .map_err(conductor)?;
+                let blob: Hash32 = view.manifest.hash.parse()?;
+                let own = replicas.iter().find(|r| {
+                    r.custodian == me
+                        && ReplicaState::parse(&r.status.state).is_ok_and(ReplicaState::holds_bytes)
+                });
+                if let Some(own) = own {
+                    // Replicas written before a restart are ours to refresh or evict.
+                    self.mine
+                        .entry(manifest_id.clone())
+                        .or_insert_with(|| (own.clone(), blob));
+                }
+                let holders = self.holders(content, reach, &view, &commitments, &replicas);
+                if !holders.contains(&me) {
+                    continue;
+                }
+                report.assigned += 1;
+                keep.insert(blob);
+                if self
+                    .hold(&link, content, reach, &view, &commitments, &replicas, &mut report)
+                    .await?
+                {
+                    self.record(&link, content, manifest_id, &view, &mut report)
+                        .await?;
+                }
+            }
+        }
+        report.evicted = self.evict_unwanted(&link, &keep).await?;
+        Ok(report)
+    }
+
+    /// The custodians that should hold a blob now: rendezvous order over the live
+    /// commitments, skipping those whose replica went stale or failed, as many as the
+    /// reach wants.
+    fn holders(
+        &self,
+        content: &ContentView,
+        reach: Reach,
+        view: &ManifestView,
+        commitments: &[CommitmentView],
+        replicas: &[ReplicaView],
+    ) -> Vec<AgentPubKey> {
+        let Ok(hash) = media_rules::hash::parse_sha256_hex(&view.manifest.hash) else {
+            return Vec::new();
+        };
+        let lost: HashSet<&AgentPubKey> = replicas
+            .iter()
+            .filter(|r| {
+                let state = ReplicaState::parse(&r.status.state).unwrap_or(ReplicaState::Failed);
+                matches!(state, ReplicaState::Failed | ReplicaState::Evicted)
+                    || age(r.updated_at) > self.config.replica_ttl
+            })
+            .map(|r| &r.custodian)
+            .collect();
+        let keys: Vec<Vec<u8>> = commitments
+            .iter()
+            .map(|c| c.author.get_raw_39().to_vec())
+            .collect();
+        let bandwidths: Vec<BandwidthClass> = commitments
+            .iter()
+            .map(|c| BandwidthClass::parse(&c.commitment.bandwidth_class).unwrap_or(BandwidthClass::Low))
+            .collect();
+        let candidates: Vec<Custodian<'_, AgentPubKey>> = commitments
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| !lost.contains(&c.author))
+            .map(|(i, c)| Custodian {
+                agent: &c.author,
+                id: &keys[i],
+                role: &c.commitment.media_role,
+                bandwidth: bandwidths[i],
+                place: c.commitment.place.as_ref(),
+                used_bytes: 0,
+            })
+            .collect();
+        let blob = Blob {
+            hash: &hash,
+            size: view.manifest.size,
+            reach,
+            audience: Audience {
+                author: &content.author,
+                invitees: &content.content.invitees,
+                place: content.content.place.as_ref(),
+            },
+        };
+        rank(&blob, &candidates)
+            .into_iter()
+            .take(reach.replicas_wanted() as usize)
+            .map(|c| c.agent.clone())
+            .collect()
+    }
+
+    /// Makes sure the blob is here and intact; returns whether it is.
+    #[allow(clippy::too_many_arguments)]
+    async fn hold(
+        &self,
+        link: &ConductorLink,
+        content: &ContentView,
+        reach: Reach,
+        view: &ManifestView,
+        commitments: &[CommitmentView],
+        replicas: &[ReplicaView],
+        report: &mut RoundReport,
+    ) -> Result<bool, ApiError> {
+        let blob: Hash32 = view.manifest.hash.parse()?;
+        if self.held_intact(&blob).await? {
+            return Ok(true);
+        }
+        let free = self
+            .config
+            .role
+            .capacity_bytes()
+            .saturating_sub(self.state.reader.store().bytes_used()?);
+        if free < view.manifest.size {
+            tracing::warn!(blob = %blob, "no room left for an assigned blob");
+            return Ok(false);
+        }
+        // Sources: custodians holding a replica, then the author's sidecar, then fallbacks.
+        let mut peers: Vec<(AgentPubKey, String)> = replicas
+            .iter()
+            .filter(|r| &r.custodian != link.agent() && age(r.updated_at) <= self.config.replica_ttl)
+            .filter(|r| ReplicaState::parse(&r.status.state).is_ok_and(ReplicaState::holds_bytes))
+            .filter_map(|r| Some((r.custodian.clone(), r.endpoint.clone()?)))
+            .collect();
+        if let Some(author) = commitments.iter().find(|c| c.author == content.author) {
+            peers.push((author.author.clone(), author.commitment.endpoint.clone()));
+        }
+        let mut sources = Vec::new();
+        for (agent, base) in peers {
+            let token = if reach.is_public() {
+                None
+            } else {
+                let issued: IssuedToken = link
+                    .call(
+                        "issue_access_token",
+                        IssueTokenInput {
+                            blob: blob.to_hex(),
+                            audience: agent.to_string(),
+                            ttl_seconds: 600,
+                        },
+                    )
+                    .await
+                    .map_err(conductor)?;
+                Some(issued.token)
+            };
+            sources.push(Source::Peer { base, token });
+        }
+        sources.extend(
+            view.manifest
+                .fallback_urls
+                .iter()
+                .map(|url| Source::Fallback { url: url.clone() }),
+        );
+        match pull(&self.state, &view.manifest, &sources).await {
+            Ok(_) => {
+                report.pulled += 1;
+                Ok(true)
+            }
+            Err(e) => {
+                tracing::warn!(blob = %blob, error = %e, "could not pull an assigned blob yet");
+                Ok(false)
+            }
+        }
+    }
+
+    /// Whether every chunk of a held blob is here and hashes right (scrub): a corrupt chunk
+    /// is quarantined, so the next pull fetches it again.
+    async fn held_intact(&self, blob: &Hash32) -> Result<bool, ApiError> {
+        let Some(record) = self.state.blobs.get(blob)? else {
+            return Ok(false);
+        };
+        for hash in record.chunk_hashes()? {
+            if self.state.reader.ensure_verified(hash).await.is_err() {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Writes or refreshes our ReplicaStatus for a held blob (refreshing at a third of the
+    /// TTL, so others never see it stale while we run).
+    async fn record(
+        &mut self,
+        link: &ConductorLink,
+        content: &ContentView,
+        manifest: &ActionHash,
+        view: &ManifestView,
+        report: &mut RoundReport,
+    ) -> Result<(), ApiError> {
+        let blob: Hash32 = view.manifest.hash.parse()?;
+        let status = ReplicaStatus {
+            content: content.id.clone(),
+            manifest: manifest.clone(),
+            commitment: self.commitment.version.clone(),
+            state: ReplicaState::Verified.as_str().into(),
+            chunks_held: view.manifest.chunks.len() as u32,
+            last_verified: Some(now()),
+        };
+        let replica: ReplicaView = match self.mine.get(manifest) {
+            Some((existing, _)) if age(existing.updated_at) < self.config.replica_ttl / 3 => return Ok(()),
+            Some((existing, _)) => link
+                .call(
+                    "refresh_replica",
+                    RefreshReplicaInput {
+                        id: existing.id.clone(),
+                        status,
+                    },
+                )
+                .await
+                .map_err(conductor)?,
+            None => link.call("record_replica", status).await.map_err(conductor)?,
+        };
+        report.recorded += 1;
+        self.mine.insert(manifest.clone(), (replica, blob));
+        Ok(())
+    }
+
+    /// Drops the blobs we hold as custodian that no longer should be here, keeping chunks
+    /// another kept blob still uses, and marks their replicas evicted.
+    async fn evict_unwanted(
+        &mut self,
+        link: &ConductorLink,
+        keep: &HashSet<Hash32>,
+    ) -> Result<usize, ApiError> {
+        let gone: Vec<ActionHash> = self
+            .mine
+            .iter()
+            .filter(|(_, (_, blob))| !keep.contains(blob))
+            .map(|(m, _)| m.clone())
+            .collect();
+        if gone.is_empty() {
+            return Ok(0);
+        }
+        let mut used: HashSet<Hash32> = HashSet::new();
+        for blob in keep {
+            if let Some(record) = self.state.blobs.get(blob)? {
+                used.extend(record.chunk_hashes()?);
+            }
+        }
+        for manifest in &gone {
+            let Some((replica, blob)) = self.mine.remove(manifest) else {
+                continue;
+            };
+            if let Some(record) = self.state.blobs.get(&blob)? {
+                self.state.blobs.delete(&blob)?;
+                for chunk in record.chunk_hashes()? {
+                    if !used.contains(&chunk) {
+                        self.state.reader.store().delete(&chunk)?;
+                        self.state.reader.forget(&chunk);
+                    }
+                }
+            }
+            let mut status = replica.status.clone();
+            status.state = ReplicaState::Evicted.as_str().into();
+            status.chunks_held = 0;
+            let _: ReplicaView = link
+                .call(
+                    "refresh_replica",
+                    RefreshReplicaInput {
+                        id: replica.id.clone(),
+                        status,
+                    },
+                )
+                .await
+                .map_err(conductor)?;
+            tracing::info!(blob = %blob, "evicted");
+        }
+        Ok(gone.len())
+    }
+
+    async fn renew(&mut self, link: &ConductorLink) -> Result<(), ApiError> {
+        let mut commitment = self.commitment.commitment.clone();
+        commitment.expires_at = later(self.config.commitment_ttl);
+        self.commitment = link
+            .call(
+                "update_commitment",
+                media::UpdateCommitmentInput {
+                    id: self.commitment.id.clone(),
+                    commitment,
+                },
+            )
+            .await
+            .map_err(conductor)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,120 @@
+//! One sidecar filling itself from others: peers first, then fallback URLs, every chunk
+//! verified; a source that sends other bytes is skipped.
+
+use crate::common::*;
+use serde_json::json;
+
+async fn pull(s: &Server, hash: &str, from: serde_json::Value) -> reqwest::Response {
+    s.client()
+        .post(format!("{}/api/pull", s.url))
+        .json(&json!({ "hash": hash, "from": from }))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_blob_is_pulled_from_a_peer_and_then_served_here() {
+    let origin = start().await;
+    let edge = start().await;
+    let data = bytes(9 * CHUNK as usize + 17, 21);
+    let hash = origin.upload(&data, "video/mp4").await["hash"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(edge.get(&format!("/api/blob/{hash}"), &[]).await.status(), 404);
+
+    let resp = pull(&edge, &hash, json!([{ "kind": "peer", "base": origin.url }])).await;
+    assert_eq!(resp.status(), 200);
+    let report: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(report["from_peers"], 10);
+    assert_eq!(report["rejected"], 0);
+    let resp = edge.get(&format!("/api/blob/{hash}"), &[]).await;
+    assert_eq!(resp.headers()["content-type"], "video/mp4");
+    assert_eq!(resp.bytes().await.unwrap().to_vec(), data);
+
+    // A second pull finds everything held.
+    let report: serde_json::Value = pull(&edge, &hash, json!([{ "kind": "peer", "base": origin.url }]))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(report["already_held"], 10);
+}
+
+#[tokio::test]
+async fn fallback_urls_are_range_requested_and_wrong_bytes_are_skipped() {
+    let origin = start().await;
+    let mirror = start().await;
+    let liar = start().await;
+    let edge = start().await;
+    let data = bytes(5 * CHUNK as usize, 22);
+    let hash = origin.upload(&data, "audio/mpeg").await["hash"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    mirror.upload(&data, "audio/mpeg").await;
+    // The liar serves other bytes of the same size.
+    let other = bytes(5 * CHUNK as usize, 23);
+    let other_hash = liar.upload(&other, "audio/mpeg").await["hash"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The origin still describes the blob but has lost its chunks.
+    for c in data.chunks(CHUNK as usize) {
+        let chunk = sha(c);
+        let path = origin
+            .dir
+            .path()
+            .join("chunks")
+            .join(&chunk[0..2])
+            .join(&chunk[2..4])
+            .join(&chunk);
+        std::fs::remove_file(path).unwrap();
+    }
+    let from = json!([
+        { "kind": "peer", "base": origin.url },
+        { "kind": "fallback", "url": format!("{}/api/blob/{other_hash}", liar.url) },
+        { "kind": "fallback", "url": format!("{}/api/blob/{hash}", mirror.url) },
+    ]);
+    let resp = pull(&edge, &hash, from).await;
+    assert_eq!(resp.status(), 200);
+    let report: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(report["from_peers"], 0, "{report}");
+    assert_eq!(report["from_fallbacks"], 5, "{report}");
+    assert_eq!(
+        report["rejected"], 5,
+        "every chunk was first offered wrong by the liar"
+    );
+    assert_eq!(edge.metric("elohim_chunk_verification_failures_total").await, 5.0);
+    let resp = edge.get(&format!("/api/blob/{hash}"), &[]).await;
+    assert_eq!(resp.bytes().await.unwrap().to_vec(), data);
+}
+
+#[tokio::test]
+async fn a_blob_no_source_can_give_stays_invisible() {
+    let origin = start().await;
+    let edge = start().await;
+    let data = bytes(3 * CHUNK as usize, 24);
+    let hash = origin.upload(&data, "audio/mpeg").await["hash"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let last = sha(&data[2 * CHUNK as usize..]);
+    let path = origin
+        .dir
+        .path()
+        .join("chunks")
+        .join(&last[0..2])
+        .join(&last[2..4])
+        .join(&last);
+    std::fs::remove_file(path).unwrap();
+    let resp = pull(&edge, &hash, json!([{ "kind": "peer", "base": origin.url }])).await;
+    assert_eq!(resp.status(), 404);
+    assert_eq!(edge.get(&format!("/api/blob/{hash}"), &[]).await.status(), 404);
+    // Nobody describes an unknown blob; a malformed hash is refused outright.
+    let unknown = sha(b"nothing");
+    let resp = pull(&edge, &unknown, json!([{ "kind": "peer", "base": origin.url }])).await;
+    assert_eq!(resp.status(), 404);
+    assert_eq!(pull(&edge, "../etc", json!([])).await.status(), 400);
+}

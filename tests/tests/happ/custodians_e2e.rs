@@ -1,0 +1,281 @@
+//! The headline scenario: custodians keep media alive without a coordinator. Five agents
+//! on real conductors, four real sidecars on loopback, the custodian workers running.
+//! Alice uploads and leaves; Dave still streams every byte, verified, from custodians; a
+//! custodian dies and another takes its blob over; deprecated content leaves every disk.
+
+use crate::common::*;
+use media::{ContentView, IssueTokenInput, IssuedToken, ReplicaView, UpdateContentInput};
+use sidecar::custodian::{spawn, CustodianConfig};
+use std::time::Duration;
+
+/// Replica TTL in this test: a custodian silent this long counts as lost.
+const TTL: Duration = Duration::from_secs(15);
+
+fn custodian(endpoint: &str, household: &str) -> CustodianConfig {
+    let mut config = CustodianConfig::from_flags(
+        "storage:100",
+        "high",
+        Some(&format!("cascadia/salish-sea/seattle/fremont/{household}")),
+        endpoint.into(),
+    )
+    .unwrap();
+    config.interval = Duration::from_secs(1);
+    config.replica_ttl = TTL;
+    config
+}
+
+/// Random bytes from a seed (not compressible, not repetitive).
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// Uploads through Alice's node and publishes; returns (blob hash, content id).
+async fn publish(
+    url: &str,
+    data: &[u8],
+    mime: &str,
+    title: &str,
+    headers: &[(&str, String)],
+) -> (String, String) {
+    let mut req = reqwest::Client::new()
+        .post(format!("{url}/api/blob"))
+        .header("content-type", mime)
+        .header("x-upload-title", title);
+    for (k, v) in headers {
+        req = req.header(*k, v);
+    }
+    let resp = req.body(data.to_vec()).send().await.unwrap();
+    assert_eq!(resp.status(), 201);
+    let receipt: serde_json::Value = resp.json().await.unwrap();
+    (
+        receipt["hash"].as_str().unwrap().into(),
+        receipt["published"]["content"].as_str().unwrap().into(),
+    )
+}
+
+/// Polls `check` every second until it holds or `limit` passes.
+async fn eventually<F, Fut>(what: &str, limit: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = std::time::Instant::now();
+    while !check().await {
+        assert!(start.elapsed() < limit, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// The custodians with a fresh, verified replica of a content's blob, as `who` sees them.
+async fn holders(net: &Net, who: Agent, content: &str) -> Vec<holochain_types::prelude::AgentPubKey> {
+    let id: holochain_types::prelude::ActionHash = content.parse().unwrap();
+    let Some(view): Option<ContentView> = net.try_call(who, "get_latest_content", id).await.ok().flatten()
+    else {
+        return Vec::new();
+    };
+    let replicas: Vec<ReplicaView> = net
+        .call(who, "list_replicas", view.content.blobs[0].clone())
+        .await;
+    let now = holochain_types::prelude::Timestamp::now().as_micros();
+    let mut out: Vec<_> = replicas
+        .into_iter()
+        .filter(|r| r.status.state == "verified" && now - r.updated_at.as_micros() < TTL.as_micros() as i64)
+        .map(|r| r.custodian)
+        .collect();
+    out.sort();
+    out
+}
+
+fn chunk_files(dir: &std::path::Path) -> usize {
+    fn walk(p: &std::path::Path) -> usize {
+        std::fs::read_dir(p)
+            .map(|d| {
+                d.flatten()
+                    .map(|e| if e.path().is_dir() { walk(&e.path()) } else { 1 })
+                    .sum()
+            })
+            .unwrap_or(0)
+    }
+    walk(&dir.join("chunks"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn custodians_keep_media_alive_after_the_author_leaves() {
+    let (mut net, [alice, bob, carol, dave, erin]) = setup::<5>().await;
+    let custodians = [bob, carol, erin];
+    for (who, household) in [(alice, "a"), (bob, "b"), (carol, "c"), (dave, "d"), (erin, "e")] {
+        let _: holochain_types::prelude::ActionHash = net
+            .call(who, "set_my_place", place("seattle", "fremont", household))
+            .await;
+    }
+    // Alice's node publishes its endpoint by committing too; Bob, Carol and Erin keep media.
+    let mut alice_node = NodeSidecar::start(&net, alice).await;
+    let alice_worker = spawn(alice_node.state.clone(), custodian(&alice_node.url, "a"))
+        .await
+        .unwrap();
+    let mut nodes = Vec::new();
+    for (who, household) in [(bob, "b"), (carol, "c"), (erin, "e")] {
+        let node = NodeSidecar::start(&net, who).await;
+        let worker = spawn(node.state.clone(), custodian(&node.url, household))
+            .await
+            .unwrap();
+        nodes.push((who, node, worker));
+    }
+    net.sync().await;
+
+    // Alice uploads a commons video (60 MB), a neighborhood podcast, a call for her three
+    // custodian friends, and an old episode she will deprecate.
+    let video = noise(60_000_000, 1);
+    let podcast = noise(3_000_000, 2);
+    let call = noise(2_000_000, 3);
+    let old = noise(1_500_000, 4);
+    let home = (
+        "x-upload-place",
+        "cascadia/salish-sea/seattle/fremont/a".to_string(),
+    );
+    let reach = |r: &str| ("x-upload-reach", r.to_string());
+    let (video_hash, video_id) =
+        publish(&alice_node.url, &video, "video/mp4", "video", &[reach("commons")]).await;
+    let (podcast_hash, podcast_id) = publish(
+        &alice_node.url,
+        &podcast,
+        "audio/mpeg",
+        "podcast",
+        &[reach("neighborhood"), home.clone()],
+    )
+    .await;
+    let invite = custodians.map(|c| net.key(c).to_string()).join(",");
+    let (_, call_id) = publish(
+        &alice_node.url,
+        &call,
+        "video/webm",
+        "call",
+        &[reach("invited"), ("x-upload-invite", invite)],
+    )
+    .await;
+    let (old_hash, old_id) = publish(&alice_node.url, &old, "audio/mpeg", "old", &[reach("commons")]).await;
+
+    // Everything reaches its replica count: all three custodians hold the commons and
+    // neighborhood items (they want 25 and 5), two of the three invitees hold the call.
+    let mut all_three: Vec<_> = custodians.iter().map(|c| net.key(*c)).collect();
+    all_three.sort();
+    for (what, id, want) in [
+        ("video", &video_id, 3),
+        ("podcast", &podcast_id, 3),
+        ("old", &old_id, 3),
+        ("call", &call_id, 2),
+    ] {
+        eventually(
+            &format!("the {what} has {want} replicas"),
+            Duration::from_secs(240),
+            || async { holders(&net, dave, id).await.len() == want },
+        )
+        .await;
+    }
+    assert_eq!(holders(&net, dave, &video_id).await, all_three);
+    let call_holders = holders(&net, dave, &call_id).await;
+    assert!(call_holders.iter().all(|h| all_three.contains(h)));
+
+    // Alice deprecates the old episode with no retention: it leaves every custodian's disk.
+    let id: holochain_types::prelude::ActionHash = old_id.parse().unwrap();
+    let view: Option<ContentView> = net.call(alice, "get_latest_content", id.clone()).await;
+    let view = view.unwrap();
+    let mut node = view.content.clone();
+    node.lifecycle = "deprecated".into();
+    node.retention_days = 0;
+    let input = UpdateContentInput {
+        id,
+        previous_version: view.version.clone(),
+        content: node,
+    };
+    let _: ContentView = net.call(alice, "update_content", input).await;
+    for (_, n, _) in &nodes {
+        let dir = n.dir.path().to_path_buf();
+        let old_blob = old_hash.clone();
+        eventually(
+            "the deprecated episode is evicted",
+            Duration::from_secs(120),
+            || {
+                let state = n.state.clone();
+                let dir = dir.clone();
+                let old_blob = old_blob.clone();
+                async move {
+                    let gone = state.blobs.get(&old_blob.parse().unwrap()).unwrap().is_none();
+                    gone && chunk_files(&dir) > 0
+                }
+            },
+        )
+        .await;
+        let old_chunk = sidecar::hash::Hash32::of(&old[..64 * 1024]).to_hex();
+        assert!(!n.state.reader.store().has(&old_chunk.parse().unwrap()).unwrap());
+    }
+    assert!(holders(&net, dave, &old_id).await.is_empty());
+
+    // Alice closes her laptop: worker, sidecar and conductor go away.
+    alice_worker.abort();
+    alice_node.stop().await;
+    net.conductors[alice.0].shutdown().await;
+
+    // Dave streams both from custodians, every chunk checked against the manifest.
+    let out = tempfile::tempdir().unwrap();
+    let (_, bob_node, _) = &nodes[0];
+    let (_, carol_node, _) = &nodes[1];
+    let video_file = out.path().join("video.mp4");
+    sidecar::cli::get(&bob_node.url, &video_hash, &video_file, None)
+        .await
+        .unwrap();
+    assert!(
+        std::fs::read(&video_file).unwrap() == video,
+        "the video came back byte for byte"
+    );
+    let token: IssuedToken = net
+        .call(
+            dave,
+            "issue_access_token",
+            IssueTokenInput {
+                blob: podcast_hash.clone(),
+                audience: net.key(carol).to_string(),
+                ttl_seconds: 600,
+            },
+        )
+        .await;
+    let podcast_file = out.path().join("podcast.mp3");
+    sidecar::cli::get(&carol_node.url, &podcast_hash, &podcast_file, Some(&token.token))
+        .await
+        .unwrap();
+    assert!(std::fs::read(&podcast_file).unwrap() == podcast);
+    // Without a token the neighborhood podcast stays closed to anonymous clients.
+    let resp = reqwest::get(format!("{}/api/blob/{podcast_hash}", carol_node.url))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+
+    // One of the call's holders dies; the third invitee takes the call over.
+    let victim = call_holders[0].clone();
+    let index = nodes
+        .iter()
+        .position(|(who, _, _)| net.key(*who) == victim)
+        .unwrap();
+    let (who, mut node, worker) = nodes.remove(index);
+    worker.abort();
+    node.stop().await;
+    net.conductors[who.0].shutdown().await;
+    eventually(
+        "the call has two live replicas again",
+        Duration::from_secs(180),
+        || async {
+            let now = holders(&net, dave, &call_id).await;
+            now.len() == 2 && !now.contains(&victim)
+        },
+    )
+    .await;
+}
