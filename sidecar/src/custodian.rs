@@ -246,10 +246,13 @@ impl Worker {
                         .or_insert_with(|| (own.clone(), blob));
                 }
                 let holders = self.holders(content, reach, &view, &commitments, &replicas);
-                if !holders.contains(&me) {
+                if holders.contains(&me) {
+                    report.assigned += 1;
+                } else if !self.mine.contains_key(manifest_id) || self.covered(&holders, &replicas) {
                     continue;
                 }
-                report.assigned += 1;
+                // Assigned, or held while the assigned custodians are not all up yet: an
+                // extra replica is dropped only once the blob is at full strength without it.
                 keep.insert(blob);
                 if self
                     .hold(&link, content, reach, &view, &commitments, &replicas, &mut report)
@@ -278,15 +281,7 @@ impl Worker {
         let Ok(hash) = media_rules::hash::parse_sha256_hex(&view.manifest.hash) else {
             return Vec::new();
         };
-        let lost: HashSet<&AgentPubKey> = replicas
-            .iter()
-            .filter(|r| {
-                let state = ReplicaState::parse(&r.status.state).unwrap_or(ReplicaState::Failed);
-                matches!(state, ReplicaState::Failed | ReplicaState::Evicted)
-                    || age(r.updated_at) > self.config.replica_ttl
-            })
-            .map(|r| &r.custodian)
-            .collect();
+        let lost = self.lost(replicas);
         let keys: Vec<Vec<u8>> = commitments
             .iter()
             .map(|c| c.author.get_raw_39().to_vec())
@@ -323,6 +318,40 @@ impl Worker {
             .take(reach.replicas_wanted() as usize)
             .map(|c| c.agent.clone())
             .collect()
+    }
+
+    /// Custodians whose newest status for this blob says they hold it but went stale, or
+    /// that failed: every node skips them when placing the blob. A custodian that evicted
+    /// its copy, or never reported, is not lost.
+    fn lost<'r>(&self, replicas: &'r [ReplicaView]) -> HashSet<&'r AgentPubKey> {
+        let mut newest: HashMap<&AgentPubKey, &ReplicaView> = HashMap::new();
+        for r in replicas {
+            let entry = newest.entry(&r.custodian).or_insert(r);
+            if r.updated_at > entry.updated_at {
+                *entry = r;
+            }
+        }
+        newest
+            .into_iter()
+            .filter(|(_, r)| match ReplicaState::parse(&r.status.state) {
+                Ok(state) if state.holds_bytes() => age(r.updated_at) > self.config.replica_ttl,
+                Ok(ReplicaState::Failed) | Err(_) => true,
+                Ok(_) => false,
+            })
+            .map(|(agent, _)| agent)
+            .collect()
+    }
+
+    /// Whether every custodian in `holders` has a verified replica refreshed within half the
+    /// TTL: a margin, so that statuses arriving late over the DHT do not make replicas flap.
+    fn covered(&self, holders: &[AgentPubKey], replicas: &[ReplicaView]) -> bool {
+        holders.iter().all(|h| {
+            replicas.iter().any(|r| {
+                &r.custodian == h
+                    && r.status.state == ReplicaState::Verified.as_str()
+                    && age(r.updated_at) <= self.config.replica_ttl / 2
+            })
+        })
     }
 
     /// Makes sure the blob is here and intact; returns whether it is.
@@ -412,8 +441,9 @@ impl Worker {
         Ok(true)
     }
 
-    /// Writes or refreshes our ReplicaStatus for a held blob (refreshing at a third of the
-    /// TTL, so others never see it stale while we run).
+    /// Writes or refreshes our ReplicaStatus for a held blob: `stored` when the bytes first
+    /// arrive, `verified` from the next scrub on, refreshed at a third of the TTL so others
+    /// never see it stale while we run.
     async fn record(
         &mut self,
         link: &ConductorLink,
@@ -423,18 +453,25 @@ impl Worker {
         report: &mut RoundReport,
     ) -> Result<(), ApiError> {
         let blob: Hash32 = view.manifest.hash.parse()?;
-        let status = ReplicaStatus {
+        let mut status = ReplicaStatus {
             content: content.id.clone(),
             manifest: manifest.clone(),
             commitment: self.commitment.version.clone(),
-            state: ReplicaState::Verified.as_str().into(),
+            state: ReplicaState::Stored.as_str().into(),
             chunks_held: view.manifest.chunks.len() as u32,
-            last_verified: Some(now()),
+            last_verified: None,
         };
         let replica: ReplicaView = match self.mine.get(manifest) {
-            Some((existing, _)) if age(existing.updated_at) < self.config.replica_ttl / 3 => return Ok(()),
-            Some((existing, _)) => link
-                .call(
+            Some((existing, _))
+                if existing.status.state == ReplicaState::Verified.as_str()
+                    && age(existing.updated_at) < self.config.replica_ttl / 3 =>
+            {
+                return Ok(());
+            }
+            Some((existing, _)) => {
+                status.state = ReplicaState::Verified.as_str().into();
+                status.last_verified = Some(now());
+                link.call(
                     "refresh_replica",
                     RefreshReplicaInput {
                         id: existing.id.clone(),
@@ -442,7 +479,8 @@ impl Worker {
                     },
                 )
                 .await
-                .map_err(conductor)?,
+                .map_err(conductor)?
+            }
             None => link.call("record_replica", status).await.map_err(conductor)?,
         };
         report.recorded += 1;

@@ -39,28 +39,18 @@ impl Metrics {
         )
         .expect("metric definition is valid");
         let by_tier = |name: &str, help: &str| {
-            let c = IntCounterVec::new(Opts::new(name, help), &["tier", "partition"])
-                .expect("metric definition is valid");
-            registry
-                .register(Box::new(c.clone()))
-                .expect("metric names are unique");
-            c
+            register(
+                &registry,
+                IntCounterVec::new(Opts::new(name, help), &["tier", "partition"]),
+            )
         };
         let gauge_by_tier = |name: &str, help: &str| {
-            let g = IntGaugeVec::new(Opts::new(name, help), &["tier", "partition"])
-                .expect("metric definition is valid");
-            registry
-                .register(Box::new(g.clone()))
-                .expect("metric names are unique");
-            g
+            register(
+                &registry,
+                IntGaugeVec::new(Opts::new(name, help), &["tier", "partition"]),
+            )
         };
-        let counter = |name: &str, help: &str| {
-            let c = IntCounter::new(name, help).expect("metric definition is valid");
-            registry
-                .register(Box::new(c.clone()))
-                .expect("metric names are unique");
-            c
-        };
+        let counter = |name: &str, help: &str| register(&registry, IntCounter::new(name, help));
         let metrics = Metrics {
             bytes_in: counter("elohim_bytes_in_total", "Body bytes received"),
             bytes_out: counter("elohim_bytes_out_total", "Body bytes sent"),
@@ -104,6 +94,18 @@ impl Metrics {
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
         String::from_utf8(out).unwrap_or_default()
     }
+}
+
+/// Registers a freshly defined metric and hands it back.
+fn register<M>(registry: &Registry, metric: prometheus::Result<M>) -> M
+where
+    M: prometheus::core::Collector + Clone + 'static,
+{
+    let metric = metric.expect("metric definition is valid");
+    registry
+        .register(Box::new(metric.clone()))
+        .expect("metric names are unique");
+    metric
 }
 
 impl Default for Metrics {

@@ -74,6 +74,16 @@ pub fn sha(data: &[u8]) -> String {
     sidecar::hash::Hash32::of(data).to_hex()
 }
 
+/// Where the filesystem store keeps the chunk whose hash is `hex`.
+pub fn chunk_file(s: &Server, hex: &str) -> std::path::PathBuf {
+    s.dir
+        .path()
+        .join("chunks")
+        .join(&hex[0..2])
+        .join(&hex[2..4])
+        .join(hex)
+}
+
 /// The sizes worth testing around a chunk boundary.
 pub fn interesting_sizes() -> Vec<usize> {
     let c = CHUNK as usize;

@@ -63,13 +63,7 @@ async fn fallback_urls_are_range_requested_and_wrong_bytes_are_skipped() {
     // The origin still describes the blob but has lost its chunks.
     for c in data.chunks(CHUNK as usize) {
         let chunk = sha(c);
-        let path = origin
-            .dir
-            .path()
-            .join("chunks")
-            .join(&chunk[0..2])
-            .join(&chunk[2..4])
-            .join(&chunk);
+        let path = chunk_file(&origin, &chunk);
         std::fs::remove_file(path).unwrap();
     }
     let from = json!([
@@ -101,13 +95,7 @@ async fn a_blob_no_source_can_give_stays_invisible() {
         .unwrap()
         .to_string();
     let last = sha(&data[2 * CHUNK as usize..]);
-    let path = origin
-        .dir
-        .path()
-        .join("chunks")
-        .join(&last[0..2])
-        .join(&last[2..4])
-        .join(&last);
+    let path = chunk_file(&origin, &last);
     std::fs::remove_file(path).unwrap();
     let resp = pull(&edge, &hash, json!([{ "kind": "peer", "base": origin.url }])).await;
     assert_eq!(resp.status(), 404);

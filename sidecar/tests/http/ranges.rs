@@ -162,13 +162,7 @@ async fn a_chunk_corrupted_on_disk_is_never_served() {
     let (data, path) = stored(&s, 100_000).await;
     // Flip a byte of the first chunk's file on disk.
     let hex = sha(&data[..CHUNK as usize]);
-    let file = s
-        .dir
-        .path()
-        .join("chunks")
-        .join(&hex[0..2])
-        .join(&hex[2..4])
-        .join(&hex);
+    let file = chunk_file(&s, &hex);
     let mut raw = std::fs::read(&file).unwrap();
     raw[10] ^= 0xff;
     std::fs::write(&file, raw).unwrap();

@@ -83,3 +83,22 @@ async fn commitments_and_replicas_are_visible_to_everyone() {
     let live: Vec<CommitmentView> = net.call(carol, "list_live_commitments", ()).await;
     assert!(live.is_empty());
 }
+
+/// What one replica costs the DHT: the ReplicaStatus entry as stored (MessagePack), for the
+/// replication figures in BENCHMARKS.md (`cargo test -p media_tests --test happ
+/// replica_status_entry_bytes -- --nocapture`).
+#[test]
+fn replica_status_entry_bytes() {
+    let hash = ActionHash::from_raw_36(vec![7; 36]);
+    let status = ReplicaStatus {
+        content: hash.clone(),
+        manifest: hash.clone(),
+        commitment: hash,
+        state: "verified".into(),
+        chunks_held: 1024,
+        last_verified: Some(Timestamp::now()),
+    };
+    let bytes = SerializedBytes::try_from(status).unwrap().bytes().len();
+    println!("ReplicaStatus entry: {bytes} bytes");
+    assert!((100..400).contains(&bytes), "{bytes}");
+}
