@@ -10,7 +10,8 @@ cd "$ROOT"
 cargo test --workspace --exclude media --exclude media_integrity -- --test-threads="${TEST_THREADS:-2}" \
   --skip custodians_e2e
 # The custodian scenario (five conductors, four sidecars, timed replica TTLs) runs alone.
-cargo test -p media_tests --test happ custodians_e2e
+# (--workspace keeps the feature set of the run above, so nothing is rebuilt.)
+cargo test --workspace --exclude media --exclude media_integrity --test happ custodians_e2e
 # A real tus client interrupts and resumes an upload against a running sidecar.
 python3 -c "import tusclient" 2>/dev/null || python3 -m pip install -q --disable-pip-version-check tuspy
 python3 tests/clients/tus_resume.py "$CARGO_TARGET_DIR/debug/elohim-media"

@@ -109,6 +109,10 @@ pub struct Worker {
     commitment: CommitmentView,
     /// Our replica status per manifest, with the blob it is for.
     mine: HashMap<ActionHash, (ReplicaView, Hash32)>,
+    /// When each of our replicas was first found unwanted without a clear reason (its
+    /// content missing from a listing): dropped only after a replica TTL, so that a DHT
+    /// read that misses some links does not make custodians throw copies away.
+    unwanted_since: HashMap<ActionHash, std::time::Instant>,
 }
 
 fn link(state: &Sidecar) -> Result<Arc<ConductorLink>, ApiError> {
@@ -178,6 +182,7 @@ impl Worker {
             config,
             commitment,
             mine: HashMap::new(),
+            unwanted_since: HashMap::new(),
         })
     }
 
@@ -208,6 +213,9 @@ impl Worker {
         let contents: Vec<ContentView> = link.call("list_visible_content", ()).await.map_err(conductor)?;
         let mut report = RoundReport::default();
         let mut keep: HashSet<Hash32> = HashSet::new();
+        // Our replicas that clearly should go now: retired content, or extra copies of a
+        // blob whose placed custodians are all verified.
+        let mut settled: HashSet<ActionHash> = HashSet::new();
         for content in &contents {
             let Ok(lifecycle) = Lifecycle::parse(&content.content.lifecycle) else {
                 continue;
@@ -216,7 +224,11 @@ impl Worker {
                 || (lifecycle.is_retiring()
                     && age(content.updated_at)
                         >= Duration::from_secs(u64::from(content.content.retention_days) * 86_400));
-            if retired || content.author == me {
+            if retired {
+                settled.extend(content.content.blobs.iter().cloned());
+                continue;
+            }
+            if content.author == me {
                 continue; // An author's own uploads are kept by its node, not as custodian.
             }
             let Ok(reach) = Reach::parse(&content.content.reach) else {
@@ -248,7 +260,10 @@ impl Worker {
                 let holders = self.holders(content, reach, &view, &commitments, &replicas);
                 if holders.contains(&me) {
                     report.assigned += 1;
-                } else if !self.mine.contains_key(manifest_id) || self.covered(&holders, &replicas) {
+                } else if !self.mine.contains_key(manifest_id) {
+                    continue;
+                } else if self.covered(&holders, &replicas) {
+                    settled.insert(manifest_id.clone());
                     continue;
                 }
                 // Assigned, or held while the assigned custodians are not all up yet: an
@@ -263,7 +278,7 @@ impl Worker {
                 }
             }
         }
-        report.evicted = self.evict_unwanted(&link, &keep).await?;
+        report.evicted = self.evict_unwanted(&link, &keep, &settled).await?;
         Ok(report)
     }
 
@@ -494,12 +509,25 @@ impl Worker {
         &mut self,
         link: &ConductorLink,
         keep: &HashSet<Hash32>,
+        settled: &HashSet<ActionHash>,
     ) -> Result<usize, ApiError> {
-        let gone: Vec<ActionHash> = self
+        let unwanted: Vec<ActionHash> = self
             .mine
             .iter()
             .filter(|(_, (_, blob))| !keep.contains(blob))
             .map(|(m, _)| m.clone())
+            .collect();
+        self.unwanted_since.retain(|m, _| unwanted.contains(m));
+        let grace = self.config.replica_ttl;
+        let gone: Vec<ActionHash> = unwanted
+            .into_iter()
+            .filter(|m| {
+                let since = *self
+                    .unwanted_since
+                    .entry(m.clone())
+                    .or_insert_with(std::time::Instant::now);
+                settled.contains(m) || since.elapsed() >= grace
+            })
             .collect();
         if gone.is_empty() {
             return Ok(0);
@@ -511,6 +539,7 @@ impl Worker {
             }
         }
         for manifest in &gone {
+            self.unwanted_since.remove(manifest);
             let Some((replica, blob)) = self.mine.remove(manifest) else {
                 continue;
             };
