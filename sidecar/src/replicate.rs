@@ -104,7 +104,12 @@ pub async fn pull(
             }
             let mut rejected = 0;
             for source in sources {
-                match fetch(client, source, &blob, &hash, span.clone()).await {
+                let want = Want {
+                    blob: &blob,
+                    hash: &hash,
+                    span: span.clone(),
+                };
+                match fetch(client, source, &want).await {
                     Ok(bytes) => {
                         let store = store.clone();
                         tokio::task::spawn_blocking(move || store.put(&hash, &[&bytes]))
@@ -160,20 +165,24 @@ async fn check_whole(state: &Sidecar, blob: &Hash32, hashes: &[Hash32]) -> Resul
     Ok(())
 }
 
-/// One chunk from one source, retried on transient failures.
-async fn fetch(
-    client: &reqwest::Client,
-    source: &Source,
-    blob: &Hash32,
-    hash: &Hash32,
+/// The chunk a fetch asks for.
+struct Want<'a> {
+    /// The blob it belongs to.
+    blob: &'a Hash32,
+    /// Its hash.
+    hash: &'a Hash32,
+    /// Where it lies in the blob.
     span: std::ops::Range<u64>,
-) -> Result<Bytes, Miss> {
+}
+
+/// One chunk from one source, retried on transient failures.
+async fn fetch(client: &reqwest::Client, source: &Source, want: &Want<'_>) -> Result<Bytes, Miss> {
     let mut delay = BACKOFF;
     let mut attempt = 1;
     loop {
-        match fetch_once(client, source, blob, hash, span.clone()).await {
+        match fetch_once(client, source, want).await {
             Err(Miss::Transient(why)) if attempt < ATTEMPTS => {
-                tracing::debug!(chunk = %hash, why, attempt, "retrying");
+                tracing::debug!(chunk = %want.hash, why, attempt, "retrying");
                 tokio::time::sleep(delay).await;
                 delay *= 2;
                 attempt += 1;
@@ -183,13 +192,8 @@ async fn fetch(
     }
 }
 
-async fn fetch_once(
-    client: &reqwest::Client,
-    source: &Source,
-    blob: &Hash32,
-    hash: &Hash32,
-    span: std::ops::Range<u64>,
-) -> Result<Bytes, Miss> {
+async fn fetch_once(client: &reqwest::Client, source: &Source, want: &Want<'_>) -> Result<Bytes, Miss> {
+    let Want { blob, hash, span } = want;
     let request = match source {
         Source::Peer { base, token } => {
             let mut url = format!("{}/api/chunk/{hash}?blob={blob}", base.trim_end_matches('/'));
@@ -221,7 +225,7 @@ async fn fetch_once(
         return Err(Miss::WrongBytes);
     }
     let bytes = resp.bytes().await.map_err(|e| Miss::Transient(e.to_string()))?;
-    if bytes.len() as u64 != expected_len || Hash32::of(&bytes) != *hash {
+    if bytes.len() as u64 != expected_len || Hash32::of(&bytes) != **hash {
         return Err(Miss::WrongBytes);
     }
     Ok(bytes)

@@ -11,10 +11,7 @@ fn tier(name: &str, tier: &str) -> String {
 async fn a_small_blob_is_served_whole_from_the_complete_tier() {
     let s = start().await;
     let data = bytes(200_000, 3);
-    let hash = s.upload(&data, "application/json").await["hash"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let hash = s.upload_hash(&data, "application/json").await;
     let path = format!("/api/blob/{hash}");
     for _ in 0..3 {
         let resp = s.get(&path, &[]).await;
@@ -41,10 +38,7 @@ async fn a_small_blob_is_served_whole_from_the_complete_tier() {
 async fn a_chunk_read_again_is_kept_and_served_from_memory() {
     let s = start().await;
     let data = bytes(40 * CHUNK as usize + 123, 4);
-    let hash = s.upload(&data, "video/mp4").await["hash"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let hash = s.upload_hash(&data, "video/mp4").await;
     let path = format!("/api/blob/{hash}");
     // The first read streams from disk; the second finds the chunks hot and keeps them.
     for _ in 0..3 {
@@ -75,10 +69,7 @@ async fn a_chunk_read_again_is_kept_and_served_from_memory() {
 async fn with_no_chunk_budget_every_read_goes_to_disk() {
     let s = start_with(|c| c.cache.chunk_mib = 0).await;
     let data = bytes(10 * CHUNK as usize, 5);
-    let hash = s.upload(&data, "video/mp4").await["hash"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let hash = s.upload_hash(&data, "video/mp4").await;
     for _ in 0..3 {
         let resp = s.get(&format!("/api/blob/{hash}"), &[]).await;
         assert_eq!(resp.bytes().await.unwrap().to_vec(), data);

@@ -109,6 +109,14 @@ impl Server {
         resp.json().await.unwrap()
     }
 
+    /// Uploads `data` and returns its hash.
+    pub async fn upload_hash(&self, data: &[u8], mime: &str) -> String {
+        self.upload(data, mime).await["hash"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
     /// GETs `path` with extra headers.
     pub async fn get(&self, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
         let mut req = self.client().get(format!("{}{path}", self.url));

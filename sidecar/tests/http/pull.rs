@@ -18,10 +18,7 @@ async fn a_blob_is_pulled_from_a_peer_and_then_served_here() {
     let origin = start().await;
     let edge = start().await;
     let data = bytes(9 * CHUNK as usize + 17, 21);
-    let hash = origin.upload(&data, "video/mp4").await["hash"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let hash = origin.upload_hash(&data, "video/mp4").await;
     assert_eq!(edge.get(&format!("/api/blob/{hash}"), &[]).await.status(), 404);
 
     let resp = pull(&edge, &hash, json!([{ "kind": "peer", "base": origin.url }])).await;
@@ -49,17 +46,11 @@ async fn fallback_urls_are_range_requested_and_wrong_bytes_are_skipped() {
     let liar = start().await;
     let edge = start().await;
     let data = bytes(5 * CHUNK as usize, 22);
-    let hash = origin.upload(&data, "audio/mpeg").await["hash"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let hash = origin.upload_hash(&data, "audio/mpeg").await;
     mirror.upload(&data, "audio/mpeg").await;
     // The liar serves other bytes of the same size.
     let other = bytes(5 * CHUNK as usize, 23);
-    let other_hash = liar.upload(&other, "audio/mpeg").await["hash"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let other_hash = liar.upload_hash(&other, "audio/mpeg").await;
     // The origin still describes the blob but has lost its chunks.
     for c in data.chunks(CHUNK as usize) {
         let chunk = sha(c);
@@ -90,10 +81,7 @@ async fn a_blob_no_source_can_give_stays_invisible() {
     let origin = start().await;
     let edge = start().await;
     let data = bytes(3 * CHUNK as usize, 24);
-    let hash = origin.upload(&data, "audio/mpeg").await["hash"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let hash = origin.upload_hash(&data, "audio/mpeg").await;
     let last = sha(&data[2 * CHUNK as usize..]);
     let path = chunk_file(&origin, &last);
     std::fs::remove_file(path).unwrap();
