@@ -12,7 +12,7 @@
 use crate::error::ApiError;
 use crate::hash::Hash32;
 use crate::node::ConductorLink;
-use crate::replicate::{pull, Source};
+use crate::replicate::{drop_blob, pull, Source};
 use crate::state::Sidecar;
 use holochain_types::prelude::{ActionHash, AgentPubKey, Timestamp};
 use media::{
@@ -532,26 +532,12 @@ impl Worker {
         if gone.is_empty() {
             return Ok(0);
         }
-        let mut used: HashSet<Hash32> = HashSet::new();
-        for blob in keep {
-            if let Some(record) = self.state.blobs.get(blob)? {
-                used.extend(record.chunk_hashes()?);
-            }
-        }
         for manifest in &gone {
             self.unwanted_since.remove(manifest);
             let Some((replica, blob)) = self.mine.remove(manifest) else {
                 continue;
             };
-            if let Some(record) = self.state.blobs.get(&blob)? {
-                self.state.blobs.delete(&blob)?;
-                for chunk in record.chunk_hashes()? {
-                    if !used.contains(&chunk) {
-                        self.state.reader.store().delete(&chunk)?;
-                        self.state.reader.forget(&chunk);
-                    }
-                }
-            }
+            drop_blob(&self.state, &blob, keep)?;
             let mut status = replica.status.clone();
             status.state = ReplicaState::Evicted.as_str().into();
             status.chunks_held = 0;

@@ -15,6 +15,7 @@ use media_rules::manifest::BlobManifest;
 use media_rules::ChunkLayout;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::collections::HashSet;
 use std::time::Duration;
 
 /// Chunks fetched at once for one blob.
@@ -146,6 +147,29 @@ pub async fn pull(
         state.blobs.put(BlobRecord::new(manifest.clone()))?;
     }
     Ok(report)
+}
+
+/// Drops a held blob: its record, and those of its chunks that no blob in `kept` uses.
+/// Returns how many chunks were deleted.
+pub fn drop_blob(state: &Sidecar, blob: &Hash32, kept: &HashSet<Hash32>) -> Result<usize, ApiError> {
+    let Some(record) = state.blobs.get(blob)? else {
+        return Ok(0);
+    };
+    let mut used: HashSet<Hash32> = HashSet::new();
+    for other in kept.iter().filter(|k| *k != blob) {
+        if let Some(r) = state.blobs.get(other)? {
+            used.extend(r.chunk_hashes()?);
+        }
+    }
+    state.blobs.delete(blob)?;
+    let mut dropped = 0;
+    for chunk in record.chunk_hashes()? {
+        if !used.contains(&chunk) && state.reader.store().delete(&chunk)? {
+            state.reader.forget(&chunk);
+            dropped += 1;
+        }
+    }
+    Ok(dropped)
 }
 
 /// Checks that the chunks, in order, make the blob: a manifest could list good chunks of

@@ -94,3 +94,45 @@ async fn a_blob_no_source_can_give_stays_invisible() {
     assert_eq!(resp.status(), 404);
     assert_eq!(pull(&edge, "../etc", json!([])).await.status(), 400);
 }
+
+#[tokio::test]
+async fn a_chunk_found_corrupt_is_fetched_again() {
+    let origin = start().await;
+    let edge = start().await;
+    let data = bytes(6 * CHUNK as usize, 25);
+    let hash = origin.upload_hash(&data, "video/mp4").await;
+    let from = json!([{ "kind": "peer", "base": origin.url }]);
+    assert_eq!(pull(&edge, &hash, from.clone()).await.status(), 200);
+    let third = chunk_file(&edge, &sha(&data[2 * CHUNK as usize..3 * CHUNK as usize]));
+    let mut raw = std::fs::read(&third).unwrap();
+    raw[0] ^= 1;
+    std::fs::write(&third, raw).unwrap();
+    // Reading finds the damage and quarantines the chunk; the next pull fetches it alone.
+    let resp = edge
+        .get(&format!("/api/blob/{hash}"), &[("range", "bytes=131072-131073")])
+        .await;
+    assert_eq!(resp.status(), 502);
+    let report: serde_json::Value = pull(&edge, &hash, from).await.json().await.unwrap();
+    assert_eq!(report["from_peers"], 1, "{report}");
+    assert_eq!(report["already_held"], 5, "{report}");
+    let resp = edge.get(&format!("/api/blob/{hash}"), &[]).await;
+    assert_eq!(resp.bytes().await.unwrap().to_vec(), data);
+}
+
+#[tokio::test]
+async fn dropping_a_blob_keeps_the_chunks_another_blob_uses() {
+    let s = start().await;
+    let shared = bytes(CHUNK as usize, 26);
+    let a = [shared.clone(), bytes(2 * CHUNK as usize, 27)].concat();
+    let b = [shared.clone(), bytes(CHUNK as usize, 28)].concat();
+    let a_hash = s.upload_hash(&a, "audio/mpeg").await;
+    let b_hash = s.upload_hash(&b, "audio/mpeg").await;
+    let kept = std::collections::HashSet::from([b_hash.parse().unwrap()]);
+    let dropped = sidecar::replicate::drop_blob(&s.state, &a_hash.parse().unwrap(), &kept).unwrap();
+    assert_eq!(dropped, 2, "a's own two chunks go, the shared one stays");
+    assert_eq!(s.get(&format!("/api/blob/{a_hash}"), &[]).await.status(), 404);
+    assert!(chunk_file(&s, &sha(&shared)).exists());
+    assert!(!chunk_file(&s, &sha(&a[CHUNK as usize..2 * CHUNK as usize])).exists());
+    let resp = s.get(&format!("/api/blob/{b_hash}"), &[]).await;
+    assert_eq!(resp.bytes().await.unwrap().to_vec(), b);
+}
