@@ -42,6 +42,8 @@ pub struct CustodianConfig {
     pub interval: Duration,
     /// A replica not refreshed for this long counts as lost.
     pub replica_ttl: Duration,
+    /// How often every held chunk is read back and re-hashed.
+    pub scrub_interval: Duration,
     /// How long each commitment lasts before it is renewed.
     pub commitment_ttl: Duration,
 }
@@ -84,6 +86,7 @@ impl CustodianConfig {
             endpoint,
             interval: Duration::from_secs(30),
             replica_ttl: Duration::from_secs(3600),
+            scrub_interval: Duration::from_secs(24 * 3600),
             commitment_ttl: Duration::from_secs(7 * 86_400),
         })
     }
@@ -113,6 +116,8 @@ pub struct Worker {
     /// content missing from a listing): dropped only after a replica TTL, so that a DHT
     /// read that misses some links does not make custodians throw copies away.
     unwanted_since: HashMap<ActionHash, std::time::Instant>,
+    /// When each held blob was last scrubbed.
+    scrubbed: HashMap<Hash32, std::time::Instant>,
 }
 
 fn link(state: &Sidecar) -> Result<Arc<ConductorLink>, ApiError> {
@@ -183,6 +188,7 @@ impl Worker {
             commitment,
             mine: HashMap::new(),
             unwanted_since: HashMap::new(),
+            scrubbed: HashMap::new(),
         })
     }
 
@@ -372,7 +378,7 @@ impl Worker {
     /// Makes sure the blob is here and intact; returns whether it is.
     #[allow(clippy::too_many_arguments)]
     async fn hold(
-        &self,
+        &mut self,
         link: &ConductorLink,
         content: &ContentView,
         reach: Reach,
@@ -442,16 +448,29 @@ impl Worker {
         }
     }
 
-    /// Whether every chunk of a held blob is here and hashes right (scrub): a corrupt chunk
-    /// is quarantined, so the next pull fetches it again.
-    async fn held_intact(&self, blob: &Hash32) -> Result<bool, ApiError> {
+    /// Whether every chunk of a held blob is here; once per scrub interval, also whether
+    /// each hashes right. A corrupt chunk is quarantined, so the next pull fetches it again.
+    async fn held_intact(&mut self, blob: &Hash32) -> Result<bool, ApiError> {
         let Some(record) = self.state.blobs.get(blob)? else {
             return Ok(false);
         };
+        let due = self
+            .scrubbed
+            .get(blob)
+            .is_none_or(|at| at.elapsed() >= self.config.scrub_interval);
         for hash in record.chunk_hashes()? {
-            if self.state.reader.ensure_verified(hash).await.is_err() {
+            let intact = if due {
+                self.state.reader.scrub(hash).await.is_ok()
+            } else {
+                self.state.reader.store().has(&hash)?
+            };
+            if !intact {
+                self.scrubbed.remove(blob);
                 return Ok(false);
             }
+        }
+        if due {
+            self.scrubbed.insert(*blob, std::time::Instant::now());
         }
         Ok(true)
     }

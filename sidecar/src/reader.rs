@@ -18,6 +18,13 @@ use std::time::Duration;
 /// rename, so this bounds only the window for silent disk corruption.
 pub const VERIFIED_TTL: Duration = Duration::from_secs(60);
 
+/// Whether a verification counts as a read (and so marks the chunk as read lately).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Remember {
+    Yes,
+    No,
+}
+
 /// A verified chunk's bytes: in memory (cached), or an open file to stream from.
 pub enum ChunkBytes {
     /// The whole chunk, from the chunk tier.
@@ -59,28 +66,51 @@ impl ChunkReader {
         if self.verified.contains_key(&hash) {
             return Ok(());
         }
-        let store = self.store.clone();
-        let result = tokio::task::spawn_blocking(move || store::verify(store.as_ref(), &hash))
-            .await
-            .map_err(std::io::Error::other)??;
-        self.accept(hash, result).map(drop)
+        self.checked(hash, store::verify, Remember::Yes).await.map(drop)
     }
 
     /// Reads a whole chunk and verifies it in the same pass.
     pub async fn load(&self, hash: Hash32) -> Result<Bytes, ApiError> {
-        let store = self.store.clone();
-        let result = tokio::task::spawn_blocking(move || store::load(store.as_ref(), &hash))
+        self.checked(hash, store::load, Remember::Yes)
             .await
-            .map_err(std::io::Error::other)??;
-        self.accept(hash, result).map(Bytes::from)
+            .map(Bytes::from)
     }
 
-    /// Counts a verification's outcome and remembers a good one.
-    fn accept<T>(&self, hash: Hash32, result: Verified<T>) -> Result<T, ApiError> {
+    /// Verifies a chunk now, whatever was verified lately, without counting as a read: a
+    /// scrub must not make the chunk look hot to the cache.
+    pub async fn scrub(&self, hash: Hash32) -> Result<(), ApiError> {
+        self.checked(hash, store::verify, Remember::No).await.map(drop)
+    }
+
+    /// Reads and verifies a whole chunk without counting as a read (replication checks).
+    pub async fn load_quietly(&self, hash: Hash32) -> Result<Bytes, ApiError> {
+        self.checked(hash, store::load, Remember::No)
+            .await
+            .map(Bytes::from)
+    }
+
+    /// Runs a check of the stored chunk on the blocking pool and judges its outcome.
+    async fn checked<T: Send + 'static>(
+        &self,
+        hash: Hash32,
+        check: fn(&dyn ChunkStore, &Hash32) -> std::io::Result<Verified<T>>,
+        remember: Remember,
+    ) -> Result<T, ApiError> {
+        let store = self.store.clone();
+        let result = tokio::task::spawn_blocking(move || check(store.as_ref(), &hash))
+            .await
+            .map_err(std::io::Error::other)??;
+        self.accept(hash, result, remember)
+    }
+
+    /// Counts a verification's outcome and, if asked, remembers a good one.
+    fn accept<T>(&self, hash: Hash32, result: Verified<T>, remember: Remember) -> Result<T, ApiError> {
         match result {
             Verified::Good(value) => {
                 self.metrics.chunks_verified.inc();
-                self.verified.insert(hash, ());
+                if remember == Remember::Yes {
+                    self.verified.insert(hash, ());
+                }
                 Ok(value)
             }
             Verified::Missing => Err(ApiError::NotFound("chunk")),

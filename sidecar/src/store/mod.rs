@@ -52,22 +52,25 @@ pub enum Verified<T = u64> {
     Corrupt,
 }
 
+impl<T> Verified<T> {
+    /// The same outcome with the good value mapped.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Verified<U> {
+        match self {
+            Verified::Good(value) => Verified::Good(f(value)),
+            Verified::Missing => Verified::Missing,
+            Verified::Corrupt => Verified::Corrupt,
+        }
+    }
+}
+
 /// Reads a stored chunk through and checks its SHA-256, quarantining it on mismatch.
 pub fn verify(store: &dyn ChunkStore, hash: &Hash32) -> io::Result<Verified> {
-    Ok(match read_checked(store, hash, false)? {
-        Verified::Good(bytes) => Verified::Good(bytes.len),
-        Verified::Missing => Verified::Missing,
-        Verified::Corrupt => Verified::Corrupt,
-    })
+    Ok(read_checked(store, hash, false)?.map(|read| read.len))
 }
 
 /// Reads a whole stored chunk into memory, checking its SHA-256 in the same pass.
 pub fn load(store: &dyn ChunkStore, hash: &Hash32) -> io::Result<Verified<Vec<u8>>> {
-    Ok(match read_checked(store, hash, true)? {
-        Verified::Good(bytes) => Verified::Good(bytes.data),
-        Verified::Missing => Verified::Missing,
-        Verified::Corrupt => Verified::Corrupt,
-    })
+    Ok(read_checked(store, hash, true)?.map(|read| read.data))
 }
 
 struct Read {
