@@ -9,6 +9,7 @@ pub mod cache;
 pub mod chunks;
 pub mod content;
 pub mod hash;
+pub mod ladder;
 pub mod lifecycle;
 pub mod limits;
 pub mod manifest;

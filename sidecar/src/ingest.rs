@@ -6,6 +6,9 @@
 use crate::error::ApiError;
 use crate::hash::Hash32;
 use crate::store::ChunkStore;
+use crate::state::Sidecar;
+use std::io::Read;
+use std::path::Path;
 use bytes::Bytes;
 use media_rules::manifest::BlobManifest;
 use sha2::{Digest, Sha256};
@@ -146,6 +149,41 @@ impl Ingest {
             fallback_urls: Vec::new(),
         })
     }
+}
+
+/// Ingests a file on disk into chunks, with the sidecar's chunk size and upload limit.
+/// Nothing is visible as a blob until the caller records the manifest.
+pub async fn ingest_file(state: &Sidecar, path: &Path, mime: String) -> Result<BlobManifest, ApiError> {
+    let mut ingest = Ingest::new(
+        state.reader.store().clone(),
+        state.config.chunk_size,
+        state.config.max_upload_bytes,
+    )?;
+    let mut file = std::fs::File::open(path)?;
+    let piece = state.config.chunk_size as usize;
+    loop {
+        let (f, bytes) = tokio::task::spawn_blocking(move || -> std::io::Result<(std::fs::File, Vec<u8>)> {
+            let mut buf = vec![0u8; piece];
+            let mut filled = 0;
+            while filled < piece {
+                let n = file.read(&mut buf[filled..])?;
+                if n == 0 {
+                    break;
+                }
+                filled += n;
+            }
+            buf.truncate(filled);
+            Ok((file, buf))
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        file = f;
+        if bytes.is_empty() {
+            break;
+        }
+        ingest.push(Bytes::from(bytes)).await?;
+    }
+    ingest.finish(mime).await
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ pub mod error;
 pub mod hash;
 pub mod http;
 pub mod ingest;
+pub mod ladder;
 pub mod metrics;
 pub mod node;
 pub mod publish;

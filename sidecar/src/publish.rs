@@ -7,9 +7,9 @@ use crate::node::link::LinkError;
 use crate::state::Sidecar;
 use crate::upload_meta::UploadMeta;
 use holochain_types::prelude::AgentPubKey;
-use media::{ContentView, ManifestView};
-use media_integrity::{BlobManifest, ContentNode};
-use media_rules::content::ContentFormat;
+use media::{BlobAccess, ContentView, ManifestView, UpdateContentInput};
+use media_integrity::{BlobManifest, CodecFact, ContentNode};
+use media_rules::content::{ContentFormat, EmbedStrategy};
 use media_rules::manifest::BlobManifest as Manifest;
 use media_rules::{Place, Reach};
 use serde::{Deserialize, Serialize};
@@ -113,6 +113,77 @@ pub async fn publish(
         content: content.id.to_string(),
         manifest: view.id.to_string(),
     })
+}
+
+/// Registers a finished ladder: each rendition's manifest, the source's manifest with its
+/// variants, and a new version of every piece of content this node's agent made from the
+/// source, listing the renditions, their codecs and HLS as the embed strategy. A source
+/// uploaded without a title has no content, and nothing is registered.
+pub async fn publish_ladder(state: &Sidecar, source: &Manifest) -> Result<(), ApiError> {
+    let Some(link) = state.link.get() else {
+        return Ok(());
+    };
+    let uses: Vec<BlobAccess> = link
+        .call("get_blob_access", source.hash.clone())
+        .await
+        .map_err(rejected)?;
+    let mine: Vec<&BlobAccess> = uses.iter().filter(|a| &a.author == link.agent()).collect();
+    if mine.is_empty() {
+        return Ok(());
+    }
+    let mut ids = Vec::new();
+    let source_view: ManifestView = link
+        .call("register_blob_manifest", BlobManifest(source.clone()))
+        .await
+        .map_err(rejected)?;
+    ids.push(source_view.id);
+    for variant in &source.variants {
+        let hash: Hash32 = variant.blob.parse()?;
+        let record = state.blobs.get(&hash)?.ok_or(ApiError::NotFound("rendition"))?;
+        let view: ManifestView = link
+            .call("register_blob_manifest", BlobManifest(record.manifest.clone()))
+            .await
+            .map_err(rejected)?;
+        ids.push(view.id);
+        state.access.invalidate(&hash).await;
+    }
+    let mut codecs: Vec<CodecFact> = Vec::new();
+    for codec in source.variants.iter().flat_map(|v| v.codecs.split(',')) {
+        if !codecs.iter().any(|c| c.codec == codec) {
+            codecs.push(CodecFact {
+                codec: codec.to_string(),
+                obsolete: false,
+            });
+        }
+    }
+    for access in mine {
+        let Some(view): Option<ContentView> = link
+            .call("get_latest_content", access.content_id.clone())
+            .await
+            .map_err(rejected)?
+        else {
+            continue;
+        };
+        let mut content = view.content.clone();
+        content.blobs = ids.clone();
+        content.codecs = codecs.clone();
+        if source.variants.iter().any(|v| v.height > 0) {
+            content.embed_strategy = EmbedStrategy::Hls.as_str().into();
+        }
+        let _: ContentView = link
+            .call(
+                "update_content",
+                UpdateContentInput {
+                    id: view.id.clone(),
+                    previous_version: view.version.clone(),
+                    content,
+                },
+            )
+            .await
+            .map_err(rejected)?;
+    }
+    state.access.invalidate(&source.hash.parse()?).await;
+    Ok(())
 }
 
 fn rejected(e: LinkError) -> ApiError {

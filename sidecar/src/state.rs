@@ -3,6 +3,7 @@
 use crate::access::AccessCache;
 use crate::blobs::BlobIndex;
 use crate::config::Config;
+use crate::ladder::Ladders;
 use crate::metrics::Metrics;
 use crate::node::ConductorLink;
 use crate::reader::ChunkReader;
@@ -27,6 +28,8 @@ pub struct Sidecar {
     pub tiers: Arc<Tiers>,
     /// What the conductor said about blobs' audiences, briefly cached.
     pub access: AccessCache,
+    /// Adaptive-bitrate ladder jobs.
+    pub ladders: Ladders,
     /// The conductor this sidecar serves, when it runs as part of a node.
     pub link: OnceLock<Arc<ConductorLink>>,
 }
@@ -52,6 +55,7 @@ impl Sidecar {
             config,
             access: AccessCache::default(),
             link: OnceLock::new(),
+            ladders: Ladders::default(),
         }))
     }
 

@@ -18,6 +18,11 @@ const MAX_PAIRS: usize = 64;
 const MAX_LEN: usize = 16 * 1024;
 
 impl UploadMeta {
+    /// Whether the uploader left the adaptive ladder on (`ladder: no` turns it off).
+    pub fn wants_ladder(&self) -> bool {
+        !matches!(self.get("ladder"), Some("no" | "off" | "0" | "false"))
+    }
+
     /// Parses a tus `Upload-Metadata` value: `key base64value` pairs separated by commas.
     pub fn parse_tus(header: &str) -> Result<Self, ApiError> {
         if header.len() > MAX_LEN {

@@ -3,14 +3,14 @@
 use super::blob::{empty, value};
 use super::upload::{complete, Receipt};
 use crate::error::ApiError;
-use crate::ingest::Ingest;
+use crate::ingest::ingest_file;
 use crate::publish::Publication;
 use crate::state::Sidecar;
 use crate::tus::TusUploads;
 use crate::upload_meta::UploadMeta;
 use bytes::{Buf, Bytes};
 use futures_util::{Stream, StreamExt};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::sync::Arc;
 use warp::http::{header, HeaderMap, Response, StatusCode};
 use warp::hyper::Body;
@@ -191,47 +191,19 @@ where
 }
 
 /// Ingests a complete upload's file into chunks and records the blob.
-async fn finish(state: &Sidecar, id: &str, upload: &crate::tus::UploadState) -> Result<Receipt, ApiError> {
+async fn finish(state: &Arc<Sidecar>, id: &str, upload: &crate::tus::UploadState) -> Result<Receipt, ApiError> {
     let mime = upload
         .meta
         .mime()
         .unwrap_or("application/octet-stream")
         .to_string();
-    let mut ingest = Ingest::new(
-        state.reader.store().clone(),
-        state.config.chunk_size,
-        state.config.max_upload_bytes,
-    )?;
-    let mut file = std::fs::File::open(state.uploads.part_path(id))?;
-    let piece = state.config.chunk_size as usize;
-    loop {
-        let (f, bytes) = tokio::task::spawn_blocking(move || -> std::io::Result<(std::fs::File, Vec<u8>)> {
-            let mut buf = vec![0u8; piece];
-            let mut filled = 0;
-            while filled < piece {
-                let n = file.read(&mut buf[filled..])?;
-                if n == 0 {
-                    break;
-                }
-                filled += n;
-            }
-            buf.truncate(filled);
-            Ok((file, buf))
-        })
-        .await
-        .map_err(std::io::Error::other)??;
-        file = f;
-        if bytes.is_empty() {
-            break;
-        }
-        ingest.push(Bytes::from(bytes)).await?;
-    }
-    if ingest.size() != upload.length {
+    let manifest = ingest_file(state, &state.uploads.part_path(id), mime).await?;
+    if manifest.size != upload.length {
         return Err(ApiError::Truncated {
-            got: ingest.size(),
+            got: manifest.size,
             expected: upload.length,
         });
     }
-    let manifest = ingest.finish(mime).await?;
-    complete(state, manifest, Publication::from_meta(&upload.meta)?.as_ref()).await
+    let ladder = upload.meta.wants_ladder();
+    complete(state, manifest, Publication::from_meta(&upload.meta)?.as_ref(), ladder).await
 }

@@ -5,6 +5,7 @@ use crate::blobs::BlobRecord;
 use crate::error::ApiError;
 use crate::hash::Hash32;
 use crate::ingest::Ingest;
+use crate::ladder::{wants_ladder, Ladders};
 use crate::publish::{publish, Publication, Published};
 use crate::state::Sidecar;
 use crate::upload_meta::UploadMeta;
@@ -35,6 +36,9 @@ pub struct Receipt {
     /// Where a node published it, when the upload carried a title.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub published: Option<Published>,
+    /// Where to follow the renditions being made, for video and audio.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ladder: Option<String>,
 }
 
 impl From<&BlobManifest> for Receipt {
@@ -46,6 +50,7 @@ impl From<&BlobManifest> for Receipt {
             chunks: m.chunks.clone(),
             mime: m.mime_type.clone(),
             published: None,
+            ladder: None,
         }
     }
 }
@@ -107,7 +112,8 @@ where
             });
         }
     }
-    let receipt = complete(&state, manifest, publication.as_ref()).await?;
+    let ladder = UploadMeta::from_headers(&headers)?.wants_ladder();
+    let receipt = complete(&state, manifest, publication.as_ref(), ladder).await?;
     let mut resp = super::json(StatusCode::CREATED, &receipt);
     resp.headers_mut().insert(
         header::LOCATION,
@@ -152,12 +158,13 @@ where
     ingest.finish(mime).await
 }
 
-/// Records a finished blob (atomically; idempotent for a blob already held) and, on a
-/// node, publishes it when the uploader asked to.
+/// Records a finished blob (atomically; idempotent for a blob already held), on a node
+/// publishes it when the uploader asked to, and starts its ladder when it is media.
 pub async fn complete(
-    state: &Sidecar,
+    state: &Arc<Sidecar>,
     manifest: BlobManifest,
     publication: Option<&Publication>,
+    ladder: bool,
 ) -> Result<Receipt, ApiError> {
     let hash: Hash32 = manifest.hash.parse()?;
     let record = match state.blobs.get(&hash)? {
@@ -168,6 +175,10 @@ pub async fn complete(
     let mut receipt = Receipt::from(&record.manifest);
     if let Some(publication) = publication {
         receipt.published = Some(publish(state, &record.manifest, publication).await?);
+    }
+    if ladder && wants_ladder(&record.manifest.mime_type) && record.manifest.variants.is_empty() {
+        Ladders::start(state, hash);
+        receipt.ladder = Some(format!("/api/ladder/{hash}"));
     }
     Ok(receipt)
 }

@@ -1,0 +1,236 @@
+//! The adaptive-bitrate ladder: after a video or audio upload, ffmpeg makes CMAF
+//! renditions ([`transcode`]), each is read for its segment index ([`fmp4`]) and stored as
+//! a blob of its own, and the source's manifest lists them as variants. Jobs run one at
+//! a time (transcoding takes every core) and report their progress.
+
+pub mod fmp4;
+pub mod probe;
+pub mod transcode;
+
+use crate::blobs::BlobRecord;
+use crate::error::ApiError;
+use crate::hash::Hash32;
+use crate::ingest::ingest_file;
+use crate::state::Sidecar;
+use media_rules::manifest::{BlobManifest, Variant};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use tokio::io::AsyncWriteExt;
+use tokio::sync::Semaphore;
+
+/// Where a ladder job is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    /// Waiting for the job before it.
+    Queued,
+    /// Reading the source.
+    Probing,
+    /// ffmpeg is running.
+    Transcoding,
+    /// Renditions are being cut into chunks and recorded.
+    Storing,
+    /// The renditions are being registered in the DHT.
+    Publishing,
+    /// Every rendition is stored and listed.
+    Done,
+    /// The job stopped; `error` says why.
+    Failed,
+}
+
+/// A ladder job's progress, as `GET /api/ladder/{hash}` reports it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    /// The stage.
+    pub stage: Stage,
+    /// Percent of the transcode done (0–100).
+    pub percent: f64,
+    /// The renditions made, once stored.
+    pub variants: Vec<Variant>,
+    /// Why the job failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl Progress {
+    fn at(stage: Stage, percent: f64) -> Self {
+        Progress {
+            stage,
+            percent,
+            variants: Vec::new(),
+            error: None,
+        }
+    }
+
+    /// Whether the job has ended, well or not.
+    pub fn finished(&self) -> bool {
+        matches!(self.stage, Stage::Done | Stage::Failed)
+    }
+}
+
+/// The ladder jobs of this sidecar.
+pub struct Ladders {
+    jobs: Mutex<HashMap<Hash32, Progress>>,
+    one_at_a_time: Semaphore,
+}
+
+impl Default for Ladders {
+    fn default() -> Self {
+        Ladders {
+            jobs: Mutex::new(HashMap::new()),
+            one_at_a_time: Semaphore::new(1),
+        }
+    }
+}
+
+impl Ladders {
+    /// The progress of the job for `source`, if one was started since this process began.
+    pub fn progress(&self, source: &Hash32) -> Option<Progress> {
+        self.jobs.lock().ok()?.get(source).cloned()
+    }
+
+    fn set(&self, source: &Hash32, progress: Progress) {
+        if let Ok(mut jobs) = self.jobs.lock() {
+            jobs.insert(*source, progress);
+        }
+    }
+
+    /// Starts a job for `source` unless one is queued or running; answers whether it did.
+    pub fn start(state: &Arc<Sidecar>, source: Hash32) -> bool {
+        {
+            let Ok(mut jobs) = state.ladders.jobs.lock() else {
+                return false;
+            };
+            if jobs.get(&source).is_some_and(|p| !p.finished()) {
+                return false;
+            }
+            jobs.insert(source, Progress::at(Stage::Queued, 0.0));
+        }
+        let state = state.clone();
+        tokio::spawn(async move {
+            let _turn = state.ladders.one_at_a_time.acquire().await;
+            let work = state.config.data_dir.join("ladder").join(source.to_hex());
+            let result = run(&state, source, &work).await;
+            let _ = tokio::fs::remove_dir_all(&work).await;
+            let progress = match result {
+                Ok(variants) => Progress {
+                    variants,
+                    ..Progress::at(Stage::Done, 100.0)
+                },
+                Err(e) => {
+                    tracing::warn!(blob = %source, error = %e, "ladder failed");
+                    Progress {
+                        error: Some(e),
+                        ..Progress::at(Stage::Failed, 0.0)
+                    }
+                }
+            };
+            state.ladders.set(&source, progress);
+        });
+        true
+    }
+}
+
+/// Whether a blob of this MIME type gets a ladder.
+pub fn wants_ladder(mime: &str) -> bool {
+    mime.starts_with("video/") || mime.starts_with("audio/")
+}
+
+async fn run(state: &Arc<Sidecar>, source: Hash32, work: &Path) -> Result<Vec<Variant>, String> {
+    let ladders = &state.ladders;
+    ladders.set(&source, Progress::at(Stage::Probing, 0.0));
+    let record = state
+        .blobs
+        .get(&source)
+        .map_err(|e| e.to_string())?
+        .ok_or("the source blob is not held here")?;
+    tokio::fs::create_dir_all(work).await.map_err(|e| e.to_string())?;
+    let file = work.join("source");
+    assemble(state, &record, &file).await.map_err(|e| format!("reading the source: {e}"))?;
+    let probe = probe::probe(&file).await?;
+    let (outputs, args) = transcode::plan(&file, &probe, work);
+    if outputs.is_empty() {
+        return Err("the source has neither video nor audio".into());
+    }
+    transcode::run(&args, probe.duration_s, |done| {
+        ladders.set(&source, Progress::at(Stage::Transcoding, (done * 1000.0).round() / 10.0));
+    })
+    .await?;
+    ladders.set(&source, Progress::at(Stage::Storing, 100.0));
+    let mut variants = Vec::new();
+    for output in &outputs {
+        variants.push(store_rendition(state, &output.label, &output.path).await?);
+    }
+    let mut manifest = record.manifest.clone();
+    manifest.variants = variants.clone();
+    manifest.duration_ms = Some((probe.duration_s * 1000.0) as u64);
+    manifest.check()?;
+    state
+        .blobs
+        .put(BlobRecord {
+            manifest: manifest.clone(),
+            ..(*record).clone()
+        })
+        .map_err(|e| e.to_string())?;
+    if state.link.get().is_some() {
+        ladders.set(&source, Progress::at(Stage::Publishing, 100.0));
+        crate::publish::publish_ladder(state, &manifest)
+            .await
+            .map_err(|e| format!("registering the renditions: {e}"))?;
+    }
+    Ok(variants)
+}
+
+/// Writes the source's verified chunks into one file for ffmpeg.
+async fn assemble(state: &Sidecar, record: &BlobRecord, path: &PathBuf) -> Result<(), ApiError> {
+    let mut out = tokio::fs::File::create(path).await?;
+    for hash in record.chunk_hashes()? {
+        let bytes = state.reader.load_quietly(hash).await?;
+        out.write_all(&bytes).await?;
+    }
+    out.flush().await?;
+    Ok(())
+}
+
+/// Stores one rendition file as a blob with its segment index, and describes it.
+async fn store_rendition(state: &Sidecar, label: &str, path: &Path) -> Result<Variant, String> {
+    let layout = {
+        let path = path.to_path_buf();
+        tokio::task::spawn_blocking(move || fmp4::read_layout(&mut std::fs::File::open(path)?))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("{label}: {e}"))?
+    };
+    let mime = if layout.height == 0 { "audio/mp4" } else { "video/mp4" };
+    let mut manifest: BlobManifest = ingest_file(state, path, mime.into())
+        .await
+        .map_err(|e| format!("{label}: {e}"))?;
+    let peak = layout
+        .index
+        .segments
+        .iter()
+        .map(|s| s.span.len * 8 / u64::from(s.duration_ms))
+        .max()
+        .unwrap_or(1);
+    let average = manifest.size * 8 / layout.duration_ms.max(1);
+    manifest.codec = Some(layout.codecs.clone());
+    manifest.bitrate_kbps = Some(average.max(1) as u32);
+    manifest.duration_ms = Some(layout.duration_ms);
+    manifest.segments = Some(layout.index);
+    manifest.check().map_err(|e| format!("{label}: {e}"))?;
+    let blob = manifest.hash.clone();
+    state
+        .blobs
+        .put(BlobRecord::new(manifest))
+        .map_err(|e| e.to_string())?;
+    Ok(Variant {
+        label: label.into(),
+        blob,
+        width: layout.width,
+        height: layout.height,
+        bitrate_kbps: peak.max(1) as u32,
+        codecs: layout.codecs,
+    })
+}
