@@ -8,16 +8,20 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # rebuilds only what changed (the first Holochain build takes ~35 minutes on 2 cores).
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/elohim-media/target}"
 
-need_pkgs=()
-for bin_pkg in ffmpeg:ffmpeg ffprobe:ffmpeg nginx:nginx wrk:wrk bc:bc; do
-  command -v "${bin_pkg%%:*}" >/dev/null 2>&1 || need_pkgs+=("${bin_pkg##*:}")
-done
-if [ "${#need_pkgs[@]}" -gt 0 ] && [ "${ELOHIM_SKIP_APT:-0}" != 1 ]; then
-  echo "setup: installing ${need_pkgs[*]}" >&2
-  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
-fi
+# Installs the Debian package of each `command:package` whose command is missing.
+ensure_pkgs() {
+  local need_pkgs=()
+  for bin_pkg in "$@"; do
+    command -v "${bin_pkg%%:*}" >/dev/null 2>&1 || need_pkgs+=("${bin_pkg##*:}")
+  done
+  if [ "${#need_pkgs[@]}" -gt 0 ] && [ "${ELOHIM_SKIP_APT:-0}" != 1 ]; then
+    echo "setup: installing ${need_pkgs[*]}" >&2
+    local SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+  fi
+}
+ensure_pkgs ffmpeg:ffmpeg ffprobe:ffmpeg nginx:nginx wrk:wrk bc:bc
 
 rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unknown$' \
   || rustup target add wasm32-unknown-unknown

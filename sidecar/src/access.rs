@@ -13,6 +13,7 @@ use holochain_types::prelude::AgentPubKey;
 use media::BlobAccess;
 use media_rules::reach::Audience;
 use media_rules::token::AccessToken;
+use media_rules::manifest::Variant;
 use media_rules::{CachePartition, Lifecycle, Place, Reach};
 use std::sync::Arc;
 use std::time::Duration;
@@ -66,36 +67,77 @@ pub fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
         .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
 }
 
-/// Decides whether the request may read `blob`; if it may, answers which cache partition
-/// the blob's bytes belong to.
-pub async fn authorize(
-    state: &Sidecar,
-    blob: &Hash32,
-    token: Option<&str>,
-) -> Result<CachePartition, ApiError> {
+/// What a request may read a blob as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Grant {
+    /// The cache partition the blob's bytes belong to.
+    pub partition: CachePartition,
+    /// The reach the reader is served under: commons for open content, else the reach of
+    /// the content that admitted the reader.
+    pub reach: Reach,
+}
+
+impl Grant {
+    const OPEN: Grant = Grant {
+        partition: CachePartition::Commons,
+        reach: Reach::Commons,
+    };
+}
+
+/// Decides whether the request may read `blob`, and under which reach. A token names one
+/// blob; it also covers the renditions that blob's record lists as variants, so a signed
+/// master playlist plays every rendition. This node's bandwidth class refuses private
+/// content when low, and a rendition above its delivery cap.
+pub async fn authorize(state: &Sidecar, blob: &Hash32, token: Option<&str>) -> Result<Grant, ApiError> {
     let Some(link) = state.link.get() else {
-        return Ok(CachePartition::Commons);
+        return Ok(Grant::OPEN);
     };
     let facts = blob_facts(state, link, blob).await?;
     if facts.iter().any(is_open) {
-        return Ok(CachePartition::Commons);
+        return Ok(Grant::OPEN);
     }
     let partition = CachePartition::of_blob(facts.iter().filter_map(|a| Reach::parse(&a.reach).ok()));
     let token = token
         .ok_or_else(|| ApiError::Unauthorized("this blob is not public; send an access token".into()))?;
-    let reader = verify_token(token, blob, &audiences(state, link))?;
-    if &reader == link.agent() && facts.is_empty() {
-        return Ok(partition); // A blob this node holds but has not published: its own agent may read it.
-    }
-    let place = reader_place(state, link, &reader).await?;
-    let admitted = facts.iter().any(|a| admits(a, &reader, place.as_ref()));
-    if admitted {
-        Ok(partition)
+    let covers = |named: &str| named == blob.to_hex() || variant_of(state, named, blob).is_some();
+    let (reader, named) = verify_token(token, covers, &audiences(state, link))?;
+    let reach = if &reader == link.agent() && facts.is_empty() {
+        Reach::Private // A blob this node holds but has not published: its own agent may read it.
     } else {
-        Err(ApiError::Forbidden(
-            "the content's reach does not include this agent".into(),
-        ))
+        let place = reader_place(state, link, &reader).await?;
+        facts
+            .iter()
+            .filter(|a| admits(a, &reader, place.as_ref()))
+            .filter_map(|a| Reach::parse(&a.reach).ok())
+            .max()
+            .ok_or_else(|| ApiError::Forbidden("the content's reach does not include this agent".into()))?
+    };
+    let cap = state.config.bandwidth.delivery(reach).map_err(ApiError::Forbidden)?;
+    if let Some(variant) = variant_of(state, &named, blob) {
+        let audio = state.blobs.get(&named.parse()?)?.map_or(0, |r| audio_kbps(&r.manifest.variants));
+        if !cap.admits(variant.height, media_rules::ladder::wire_kbps(&variant, audio)) {
+            return Err(ApiError::Forbidden(format!(
+                "the {} rendition exceeds this node's {} bandwidth",
+                variant.label,
+                state.config.bandwidth.as_str()
+            )));
+        }
     }
+    Ok(Grant { partition, reach })
+}
+
+/// The variant `blob` is of the source blob `source` (hex), as this node's record of the
+/// source lists it.
+fn variant_of(state: &Sidecar, source: &str, blob: &Hash32) -> Option<Variant> {
+    let source: Hash32 = source.parse().ok()?;
+    let record = state.blobs.get(&source).ok()??;
+    let hex = blob.to_hex();
+    record.manifest.variants.iter().find(|v| v.blob == hex).cloned()
+}
+
+/// The bitrate of the audio rendition among `variants`, in kbit/s (0 when there is none).
+pub fn audio_kbps(variants: &[Variant]) -> u32 {
+    variants.iter().find(|v| v.height == 0).map_or(0, |a| a.bitrate_kbps)
 }
 
 /// Whether content makes its blobs public: commons reach, in a state its audience sees.
@@ -129,8 +171,13 @@ fn audiences(state: &Sidecar, link: &ConductorLink) -> [String; 2] {
     ]
 }
 
-/// Parses and checks a token for `blob`; returns the agent who signed it.
-pub fn verify_token(token: &str, blob: &Hash32, audiences: &[String]) -> Result<AgentPubKey, ApiError> {
+/// Parses and checks a token for a blob `covers` accepts; returns the agent who signed it
+/// and the blob the token names (hex).
+pub fn verify_token(
+    token: &str,
+    covers: impl Fn(&str) -> bool,
+    audiences: &[String],
+) -> Result<(AgentPubKey, String), ApiError> {
     let token = AccessToken::parse(token).map_err(ApiError::Forbidden)?;
     let claims = &token.claims;
     let key = claims
@@ -140,7 +187,7 @@ pub fn verify_token(token: &str, blob: &Hash32, audiences: &[String]) -> Result<
         .map_err(|_| ApiError::Forbidden("token agent is not an ed25519 key".into()))?;
     key.verify(&claims.signing_bytes(), &Signature::from_bytes(&token.signature))
         .map_err(|_| ApiError::Forbidden("token signature does not match its agent".into()))?;
-    if claims.blob != blob.to_hex() {
+    if !covers(&claims.blob) {
         return Err(ApiError::Forbidden("token is for another blob".into()));
     }
     if !audiences.iter().any(|a| a == &claims.audience) {
@@ -153,8 +200,9 @@ pub fn verify_token(token: &str, blob: &Hash32, audiences: &[String]) -> Result<
     if claims.expires_at_micros <= now {
         return Err(ApiError::Forbidden("token has expired".into()));
     }
-    AgentPubKey::try_from_raw_39(claims.agent.clone())
-        .map_err(|_| ApiError::Forbidden("token agent is malformed".into()))
+    let agent = AgentPubKey::try_from_raw_39(claims.agent.clone())
+        .map_err(|_| ApiError::Forbidden("token agent is malformed".into()))?;
+    Ok((agent, claims.blob.clone()))
 }
 
 async fn blob_facts(

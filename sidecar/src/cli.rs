@@ -26,6 +26,8 @@ pub struct UploadOptions {
     pub invite: Vec<String>,
     /// Place, `region/bioregion/municipality/neighborhood/household`.
     pub place: Option<String>,
+    /// Skip the adaptive-streaming renditions of a video or audio file.
+    pub no_ladder: bool,
 }
 
 fn bar(len: u64, what: &str) -> ProgressBar {
@@ -147,6 +149,9 @@ async fn create_upload(
     if !invite.is_empty() {
         pairs.push(("invite", invite));
     }
+    if opts.no_ladder {
+        pairs.push(("ladder", "no".into()));
+    }
     let metadata: Vec<String> = pairs
         .iter()
         .map(|(k, v)| format!("{k} {}", B64.encode(v)))
@@ -180,6 +185,36 @@ fn header_u64(resp: &reqwest::Response, name: &str) -> anyhow::Result<u64> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok())
         .ok_or_else(|| anyhow!("the node sent no {name}"))
+}
+
+/// Follows the ladder job at `path` (as the upload receipt names it) on the node, with a
+/// progress bar, until it ends; returns its last progress.
+pub async fn wait_for_ladder(node: &str, path: &str) -> anyhow::Result<crate::ladder::Progress> {
+    let client = reqwest::Client::new();
+    let bar = ProgressBar::new(1000);
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:40}] {percent}% {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    loop {
+        let resp = client
+            .get(format!("{node}{path}"))
+            .send()
+            .await
+            .with_context(|| format!("reaching the node at {node}"))?;
+        if !resp.status().is_success() {
+            bail!("the node has no ladder job: {}", resp.status());
+        }
+        let progress: crate::ladder::Progress = resp.json().await?;
+        bar.set_message(format!("renditions: {:?}", progress.stage).to_lowercase());
+        bar.set_position((progress.percent * 10.0) as u64);
+        if progress.finished() {
+            bar.finish();
+            return Ok(progress);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
 }
 
 /// Downloads blob `hash` into `out`, resuming from a `.part` file and checking every

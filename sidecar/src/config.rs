@@ -2,6 +2,7 @@
 //! defaults — the first that names a setting wins.
 
 use crate::tiers::CacheBudgets;
+use media_rules::BandwidthClass;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -19,6 +20,9 @@ pub struct Config {
     pub max_upload_bytes: u64,
     /// Byte budgets of the cache tiers.
     pub cache: CacheBudgets,
+    /// What this node's link can carry: caps the renditions its playlists list, and
+    /// refuses private content when low (seed Gap 4).
+    pub bandwidth: BandwidthClass,
 }
 
 /// Default listen address.
@@ -53,6 +57,9 @@ pub struct ConfigArgs {
     /// Budget in MiB for hot chunks, split by audience (default 1024; 0 turns it off).
     #[arg(long, env = "ELOHIM_CACHE_CHUNK_MIB")]
     pub cache_chunk_mib: Option<u64>,
+    /// This node's bandwidth class: low, medium, high (default) or ultra.
+    #[arg(long, env = "ELOHIM_BANDWIDTH")]
+    pub bandwidth: Option<String>,
 }
 
 /// The settings a TOML file may hold.
@@ -66,6 +73,7 @@ struct FileConfig {
     cache_meta_mib: Option<u64>,
     cache_complete_mib: Option<u64>,
     cache_chunk_mib: Option<u64>,
+    bandwidth: Option<String>,
 }
 
 /// Why the configuration could not be resolved.
@@ -123,6 +131,11 @@ impl ConfigArgs {
                         .or(file.cache_chunk_mib)
                         .unwrap_or(d.chunk_mib),
                 }
+            },
+            bandwidth: match self.bandwidth.as_ref().or(file.bandwidth.as_ref()) {
+                Some(name) => BandwidthClass::parse(name)
+                    .map_err(|e| ConfigError::Invalid(format!("bandwidth: {e}")))?,
+                None => BandwidthClass::High,
             },
         };
         use media_rules::limits::{MAX_CHUNK_SIZE, MIN_CHUNK_SIZE};

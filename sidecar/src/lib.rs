@@ -24,6 +24,7 @@ pub mod replicate;
 pub mod server;
 pub mod state;
 pub mod store;
+pub mod streaming;
 pub mod tiers;
 pub mod tus;
 pub mod upload_meta;

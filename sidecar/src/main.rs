@@ -40,9 +40,6 @@ enum Command {
         /// Serve as custodian, keeping the blobs placement assigns: storage:GB or cache:GB.
         #[arg(long, env = "ELOHIM_CUSTODIAN")]
         custodian: Option<String>,
-        /// The custodian's bandwidth class: low, medium, high or ultra.
-        #[arg(long, env = "ELOHIM_BANDWIDTH", default_value = "high")]
-        bandwidth: String,
         /// The custodian's place, region/bioregion/municipality/neighborhood/household.
         #[arg(long, env = "ELOHIM_CUSTODIAN_PLACE")]
         custodian_place: Option<String>,
@@ -71,6 +68,12 @@ enum Command {
         /// Place, region/bioregion/municipality/neighborhood/household (local…regional reach).
         #[arg(long)]
         place: Option<String>,
+        /// Do not make adaptive-streaming renditions of a video or audio file.
+        #[arg(long)]
+        no_ladder: bool,
+        /// Return once the bytes are stored, without following the renditions.
+        #[arg(long)]
+        no_wait: bool,
         #[command(flatten)]
         node: NodeUrl,
     },
@@ -174,7 +177,6 @@ async fn run() -> anyhow::Result<()> {
             admin_url,
             happ,
             custodian,
-            bandwidth,
             custodian_place,
             endpoint,
             config,
@@ -184,7 +186,7 @@ async fn run() -> anyhow::Result<()> {
                 Some(role) => Some(
                     sidecar::custodian::CustodianConfig::from_flags(
                         &role,
-                        &bandwidth,
+                        config.bandwidth.as_str(),
                         custodian_place.as_deref(),
                         endpoint.unwrap_or_else(|| format!("http://{}", config.listen)),
                     )
@@ -201,6 +203,8 @@ async fn run() -> anyhow::Result<()> {
             reach,
             invite,
             place,
+            no_ladder,
+            no_wait,
             node,
         } => {
             let opts = sidecar::cli::UploadOptions {
@@ -209,6 +213,7 @@ async fn run() -> anyhow::Result<()> {
                 reach,
                 invite,
                 place,
+                no_ladder,
             };
             let receipt = sidecar::cli::upload(&node.url, &file, &opts).await?;
             let hash = receipt["hash"].as_str().unwrap_or_default();
@@ -216,7 +221,18 @@ async fn run() -> anyhow::Result<()> {
                 println!("content: {content}");
             }
             println!("blob:    {hash}");
-            println!("play:    {}/api/blob/{hash}", node.url);
+            println!("file:    {}/api/blob/{hash}", node.url);
+            if let (Some(ladder), false) = (receipt["ladder"].as_str(), no_wait) {
+                let progress = sidecar::cli::wait_for_ladder(&node.url, ladder).await?;
+                if let Some(error) = progress.error {
+                    anyhow::bail!("the renditions failed: {error}");
+                }
+                let labels: Vec<&str> = progress.variants.iter().map(|v| v.label.as_str()).collect();
+                println!("renditions: {}", labels.join(", "));
+                println!("hls:     {}/api/manifest/{hash}/hls.m3u8", node.url);
+                println!("dash:    {}/api/manifest/{hash}/dash.mpd", node.url);
+                println!("watch:   {}/player?src={hash}", node.url);
+            }
             Ok(())
         }
         Command::Get {

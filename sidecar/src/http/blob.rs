@@ -5,13 +5,13 @@ use super::body::{blob_ranges, Multipart, Source};
 use super::chunk::send_chunk;
 use super::conditional::{evaluate, Outcome, Preconditions};
 use super::range::RangeDecision;
-use crate::access::{authorize, token_of};
+use crate::access::{authorize, token_of, Grant};
 use crate::blobs::BlobRecord;
 use crate::error::ApiError;
 use crate::hash::Hash32;
 use crate::state::Sidecar;
 use media_rules::content::DeliveryStrategy;
-use media_rules::CachePartition;
+use media_rules::{CachePartition, Reach};
 use std::sync::Arc;
 use warp::http::{header, HeaderMap, HeaderValue, Method, Response, StatusCode};
 use warp::hyper::Body;
@@ -31,6 +31,7 @@ pub async fn get_blob(
         hash,
         record,
         partition,
+        ..
     } = readable_blob(&state, &hash, &headers, &query).await?;
     let etag = format!("\"{hash}\"");
     let len = record.manifest.size;
@@ -139,6 +140,8 @@ pub struct Readable {
     pub record: Arc<BlobRecord>,
     /// The cache partition its bytes belong to.
     pub partition: CachePartition,
+    /// The reach the reader is served under.
+    pub reach: Reach,
 }
 
 /// Parses a blob hash from the path, checks that the request may read the blob, and loads
@@ -149,14 +152,27 @@ pub async fn readable_blob(
     headers: &HeaderMap,
     query: &str,
 ) -> Result<Readable, ApiError> {
-    let hash: Hash32 = hash.parse()?;
-    let partition = authorize(state, &hash, token_of(headers, query)).await?;
+    let hash: Hash32 = without_extension(hash).parse()?;
+    let Grant { partition, reach } = authorize(state, &hash, token_of(headers, query)).await?;
     let record = state.blobs.get(&hash)?.ok_or(ApiError::NotFound("blob"))?;
     Ok(Readable {
         hash,
         record,
         partition,
+        reach,
     })
+}
+
+/// Extensions a blob's name may carry in a URL, for players that judge a segment by its
+/// name: `/api/blob/{hash}.mp4` is `/api/blob/{hash}`.
+pub const MEDIA_EXTENSIONS: [&str; 5] = ["mp4", "m4s", "m4a", "m4v", "mp3"];
+
+/// A blob name without a trailing media extension.
+pub fn without_extension(name: &str) -> &str {
+    match name.rsplit_once('.') {
+        Some((hash, ext)) if MEDIA_EXTENSIONS.contains(&ext) => hash,
+        _ => name,
+    }
 }
 
 fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {

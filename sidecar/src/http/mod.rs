@@ -6,6 +6,8 @@ pub mod body;
 pub mod chunk;
 pub mod conditional;
 pub mod node_api;
+pub mod player;
+pub mod playlist;
 pub mod range;
 pub mod tus;
 pub mod upload;
@@ -118,6 +120,22 @@ pub fn routes(state: Arc<Sidecar>) -> impl Filter<Extract = (impl Reply,), Error
             .then(|hash, headers, query, s| async move {
                 render(node_api::manifest(s, hash, headers, query).await)
             });
+    let playlist = warp::path!("api" / "manifest" / String / String)
+        .and(warp::get())
+        .and(warp::header::headers_cloned())
+        .and(query)
+        .and(with_state.clone())
+        .then(|source, file, headers, query, s| async move {
+            render(playlist::playlist(s, source, file, headers, query).await)
+        });
+    let player = warp::path!("player").and(warp::get()).map(player::page);
+    let player_js = warp::path!("player" / "hls.min.js")
+        .and(warp::get())
+        .map(player::hls_js);
+    let ladder = warp::path!("api" / "ladder" / String)
+        .and(warp::get())
+        .and(with_state.clone())
+        .then(|hash, s| async move { render(playlist::progress(s, hash).await) });
     let node_status = warp::path!("api" / "node")
         .and(warp::get())
         .and(warp::addr::remote())
@@ -181,6 +199,10 @@ pub fn routes(state: Arc<Sidecar>) -> impl Filter<Extract = (impl Reply,), Error
     let routes: BoxedRoute = routes.or(chunk_put).unify().boxed();
     let routes: BoxedRoute = routes.or(have).unify().boxed();
     let routes: BoxedRoute = routes.or(manifest).unify().boxed();
+    let routes: BoxedRoute = routes.or(playlist).unify().boxed();
+    let routes: BoxedRoute = routes.or(ladder).unify().boxed();
+    let routes: BoxedRoute = routes.or(player).unify().boxed();
+    let routes: BoxedRoute = routes.or(player_js).unify().boxed();
     let routes: BoxedRoute = routes.or(node_status).unify().boxed();
     let routes: BoxedRoute = routes.or(content).unify().boxed();
     let routes: BoxedRoute = routes.or(token).unify().boxed();
@@ -194,9 +216,55 @@ pub fn routes(state: Arc<Sidecar>) -> impl Filter<Extract = (impl Reply,), Error
     routes
         .recover(recover)
         .unify()
+        .with(cors())
+        .recover(recover)
         .with(warp::log::custom(move |info| {
             metrics.observe(route_label(info.path()), info.status().as_u16())
         }))
+}
+
+/// CORS for every route, error responses included: players and UIs on other origins (a
+/// launcher UI) may read blobs, playlists and segments, send `Range`, and upload with tus.
+fn cors() -> warp::cors::Builder {
+    warp::cors()
+        .allow_any_origin()
+        .allow_methods(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+        .allow_headers([
+            "range",
+            "authorization",
+            "content-type",
+            "if-match",
+            "if-none-match",
+            "if-range",
+            "tus-resumable",
+            "upload-length",
+            "upload-offset",
+            "upload-metadata",
+            "upload-defer-length",
+            "x-http-method-override",
+            "x-content-sha256",
+            "x-upload-title",
+            "x-upload-description",
+            "x-upload-reach",
+            "x-upload-invite",
+            "x-upload-place",
+            "x-upload-filename",
+            "x-upload-ladder",
+        ])
+        .expose_headers([
+            "content-range",
+            "content-length",
+            "accept-ranges",
+            "etag",
+            "location",
+            "tus-resumable",
+            "tus-version",
+            "tus-extension",
+            "tus-max-size",
+            "upload-offset",
+            "upload-length",
+        ])
+        .max_age(600)
 }
 
 /// Turns warp's rejections (no route, wrong method, bad JSON, body too large) into JSON
@@ -204,6 +272,8 @@ pub fn routes(state: Arc<Sidecar>) -> impl Filter<Extract = (impl Reply,), Error
 async fn recover(rejection: Rejection) -> Result<Response<Body>, Infallible> {
     let (status, message) = if rejection.is_not_found() {
         (StatusCode::NOT_FOUND, "no such route".to_string())
+    } else if let Some(e) = rejection.find::<warp::cors::CorsForbidden>() {
+        (StatusCode::FORBIDDEN, format!("CORS: {e}"))
     } else if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
         (
             StatusCode::PAYLOAD_TOO_LARGE,

@@ -42,7 +42,7 @@ pub fn plan(source: &Path, probe: &Probe, dir: &Path) -> (Vec<Output>, Vec<Strin
         );
         args.extend([
             "-vf".into(),
-            format!("scale=-2:{height}"),
+            format!("scale=-2:{height},setsar=1"),
             "-b:v".into(),
             format!("{kbps}k"),
             "-maxrate".into(),

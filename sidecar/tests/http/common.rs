@@ -33,6 +33,7 @@ pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Server {
         chunk_size: CHUNK,
         max_upload_bytes: 64 << 20,
         cache: Default::default(),
+        bandwidth: media_rules::BandwidthClass::High,
     };
     adjust(&mut config);
     let state = Sidecar::open(config.clone()).unwrap();

@@ -9,5 +9,6 @@ mod chunks;
 mod cli;
 mod pull;
 mod ranges;
+mod streaming;
 mod tus;
 mod uploads;

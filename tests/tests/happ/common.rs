@@ -217,6 +217,7 @@ impl NodeSidecar {
             chunk_size: 64 * 1024,
             max_upload_bytes: 1 << 30,
             cache: Default::default(),
+            bandwidth: media_rules::BandwidthClass::High,
         };
         let state = sidecar::state::Sidecar::open(config.clone()).unwrap();
         state.attach(std::sync::Arc::new(link));

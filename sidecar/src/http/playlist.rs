@@ -1,0 +1,96 @@
+//! `GET /api/manifest/{source}/hls.m3u8`, `…/{label}.m3u8` and `…/dash.mpd`: playlists of
+//! a source's renditions, capped by this node's bandwidth class for the reader's reach,
+//! with the request's token carried into every URI; and `GET /api/ladder/{hash}`, the
+//! progress of the job that makes the renditions.
+
+use super::blob::{readable_blob, value};
+use super::json;
+use crate::access::token_of;
+use crate::error::ApiError;
+use crate::hash::Hash32;
+use crate::ladder::{Progress, Stage};
+use crate::state::Sidecar;
+use crate::streaming::{dash, hls, Ladder, Rendition};
+use std::sync::Arc;
+use warp::http::{header, HeaderMap, Response, StatusCode};
+use warp::hyper::Body;
+
+/// Serves one playlist file of a source blob.
+pub async fn playlist(
+    state: Arc<Sidecar>,
+    source: String,
+    file: String,
+    headers: HeaderMap,
+    query: String,
+) -> Result<Response<Body>, ApiError> {
+    let readable = readable_blob(&state, &source, &headers, &query).await?;
+    let cap = state
+        .config
+        .bandwidth
+        .delivery(readable.reach)
+        .map_err(ApiError::Forbidden)?;
+    let variants = &readable.record.manifest.variants;
+    if variants.is_empty() {
+        return Err(ApiError::NotFound("renditions of this blob (see /api/ladder/{hash})"));
+    }
+    let mut renditions = Vec::new();
+    for variant in cap.allowed(variants) {
+        let hash: Hash32 = variant.blob.parse()?;
+        // A rendition this node does not hold cannot be served from here; leave it out.
+        let Some(record) = state.blobs.get(&hash)? else { continue };
+        let Some(index) = record.manifest.segments.clone() else { continue };
+        renditions.push(Rendition {
+            variant: variant.clone(),
+            average_kbps: record.manifest.bitrate_kbps.unwrap_or(variant.bitrate_kbps),
+            index,
+        });
+    }
+    if renditions.is_empty() {
+        return Err(ApiError::NotFound("rendition within this node's delivery cap"));
+    }
+    let ladder = Ladder {
+        renditions,
+        token: token_of(&headers, &query).map(str::to_owned),
+    };
+    let (mime, text) = match file.as_str() {
+        "hls.m3u8" => (hls::MIME, hls::master(&ladder)),
+        "dash.mpd" => (dash::MIME, dash::mpd(&ladder)),
+        other => {
+            let rendition = other
+                .strip_suffix(".m3u8")
+                .and_then(|label| ladder.by_label(label))
+                .ok_or(ApiError::NotFound("playlist"))?;
+            (hls::MIME, hls::media(&ladder, rendition))
+        }
+    };
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, mime)
+        // Playlists depend on the token and the cap; they are not shared.
+        .header(header::CACHE_CONTROL, "private, no-cache")
+        .header(header::CONTENT_LENGTH, value(&text.len().to_string()))
+        .body(Body::from(text))
+        .map_err(|e| ApiError::Io(std::io::Error::other(e)))
+}
+
+/// `GET /api/ladder/{hash}`: the ladder job's progress. A blob whose renditions were made
+/// before this process started reports done, with its variants.
+pub async fn progress(state: Arc<Sidecar>, hash: String) -> Result<Response<Body>, ApiError> {
+    let hash: Hash32 = hash.parse()?;
+    let progress = match state.ladders.progress(&hash) {
+        Some(p) => p,
+        None => {
+            let record = state.blobs.get(&hash)?.ok_or(ApiError::NotFound("blob"))?;
+            if record.manifest.variants.is_empty() {
+                return Err(ApiError::NotFound("ladder job for this blob"));
+            }
+            Progress {
+                stage: Stage::Done,
+                percent: 100.0,
+                variants: record.manifest.variants.clone(),
+                error: None,
+            }
+        }
+    };
+    Ok(json(StatusCode::OK, &progress))
+}

@@ -1,0 +1,73 @@
+//! Playlists for adaptive streaming, written from the segment indexes of a source's
+//! renditions: HLS ([`hls`]) and MPEG-DASH ([`dash`]). Every segment is a byte range of a
+//! rendition blob served by `GET /api/blob/{hash}`, so a player verifies nothing new and
+//! the sidecar stores nothing twice.
+
+pub mod dash;
+pub mod hls;
+
+use media_rules::manifest::{SegmentIndex, Variant};
+
+/// One rendition a playlist lists.
+#[derive(Debug, Clone)]
+pub struct Rendition {
+    /// How the source's manifest describes it (peak bitrate, size, codecs).
+    pub variant: Variant,
+    /// Its average bitrate in kbit/s.
+    pub average_kbps: u32,
+    /// Where its init and media segments lie.
+    pub index: SegmentIndex,
+}
+
+impl Rendition {
+    /// Whether this is the audio-only rendition.
+    pub fn is_audio(&self) -> bool {
+        self.variant.height == 0
+    }
+
+    /// Total playing time in milliseconds.
+    pub fn duration_ms(&self) -> u64 {
+        self.index.segments.iter().map(|s| u64::from(s.duration_ms)).sum()
+    }
+}
+
+/// The renditions a reader may be offered, and how to name their bytes.
+#[derive(Debug, Clone)]
+pub struct Ladder {
+    /// Video rungs (tallest first), then the audio rendition if any.
+    pub renditions: Vec<Rendition>,
+    /// The access token the request carried, passed on into every URI.
+    pub token: Option<String>,
+}
+
+impl Ladder {
+    /// The video renditions.
+    pub fn video(&self) -> impl Iterator<Item = &Rendition> {
+        self.renditions.iter().filter(|r| !r.is_audio())
+    }
+
+    /// The audio rendition.
+    pub fn audio(&self) -> Option<&Rendition> {
+        self.renditions.iter().find(|r| r.is_audio())
+    }
+
+    /// A rendition by label.
+    pub fn by_label(&self, label: &str) -> Option<&Rendition> {
+        self.renditions.iter().find(|r| r.variant.label == label)
+    }
+
+    /// `?token=…` when the request carried a token, else nothing.
+    pub fn query(&self) -> String {
+        self.token
+            .as_ref()
+            .map(|t| format!("?token={t}"))
+            .unwrap_or_default()
+    }
+
+    /// The URI of a rendition's bytes, relative to `/api/manifest/{source}/…`. It ends in
+    /// a media extension, which some players (ffmpeg's HLS reader) insist on.
+    pub fn blob_uri(&self, rendition: &Rendition) -> String {
+        let extension = if rendition.is_audio() { "m4a" } else { "mp4" };
+        format!("../../blob/{}.{extension}{}", rendition.variant.blob, self.query())
+    }
+}

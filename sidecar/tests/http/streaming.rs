@@ -1,0 +1,342 @@
+//! Adaptive streaming end to end on a standalone sidecar: a generated video is uploaded,
+//! the ladder is made by ffmpeg, and ffmpeg — a real player — decodes every rendition over
+//! HLS and DASH from the playlists the sidecar writes. Also: the delivery cap, podcasts,
+//! and CORS.
+
+use crate::common::*;
+use std::collections::BTreeMap;
+use std::process::Command;
+
+/// Runs ffmpeg (quietly) and returns its stdout; fails the test on any error output.
+async fn ffmpeg(args: Vec<String>) -> Vec<u8> {
+    tokio::task::spawn_blocking(move || {
+        let out = Command::new("ffmpeg")
+            .args(["-hide_banner", "-nostdin", "-v", "error", "-y"])
+            .args(&args)
+            .output()
+            .expect("ffmpeg is installed (scripts/setup.sh)");
+        let errors = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success() && errors.trim().is_empty(), "ffmpeg {args:?}: {errors}");
+        out.stdout
+    })
+    .await
+    .unwrap()
+}
+
+/// An H.264/AAC MP4 made from lavfi's test pattern and a sine tone.
+async fn video(width: u32, height: u32, seconds: u32) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("source.mp4");
+    let args = format!(
+        "-f lavfi -i testsrc2=size={width}x{height}:rate=30:duration={seconds} \
+         -f lavfi -i sine=frequency=440:duration={seconds} \
+         -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac -shortest"
+    );
+    let mut args: Vec<String> = args.split_whitespace().map(String::from).collect();
+    args.push(path.display().to_string());
+    ffmpeg(args).await;
+    std::fs::read(path).unwrap()
+}
+
+/// Waits for the ladder job of `hash` to end; returns its progress.
+async fn ladder(s: &Server, hash: &str) -> serde_json::Value {
+    for _ in 0..600 {
+        let progress: serde_json::Value = s.get(&format!("/api/ladder/{hash}"), &[]).await.json().await.unwrap();
+        match progress["stage"].as_str() {
+            Some("done") => return progress,
+            Some("failed") => panic!("the ladder failed: {progress}"),
+            _ => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
+        }
+    }
+    panic!("the ladder did not finish in two minutes")
+}
+
+/// What ffmpeg decoded from `url`: frames per stream, keyed by media type and index.
+async fn decode(url: String) -> BTreeMap<String, usize> {
+    let out = ffmpeg(["-i".into(), url, "-map".into(), "0".into(), "-f".into(), "framemd5".into(), "-".into()].to_vec()).await;
+    let text = String::from_utf8(out).unwrap();
+    let kinds: BTreeMap<&str, &str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("#media_type "))
+        .filter_map(|l| l.split_once(": "))
+        .collect();
+    let mut frames = BTreeMap::new();
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let index = line.split(',').next().unwrap().trim();
+        *frames.entry(format!("{}{index}", kinds[index])).or_insert(0) += 1;
+    }
+    frames
+}
+
+fn labels(progress: &serde_json::Value) -> Vec<&str> {
+    progress["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["label"].as_str().unwrap())
+        .collect()
+}
+
+fn variant<'a>(progress: &'a serde_json::Value, label: &str) -> &'a serde_json::Value {
+    progress["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["label"] == label)
+        .unwrap()
+}
+
+/// The value of `name` in an HLS attribute list.
+fn attribute<'a>(line: &'a str, name: &str) -> Option<&'a str> {
+    let at = line.find(&format!("{name}="))? + name.len() + 1;
+    let rest = &line[at..];
+    Some(match rest.strip_prefix('"') {
+        Some(quoted) => &quoted[..quoted.find('"')?],
+        None => rest.split(',').next()?,
+    })
+}
+
+async fn text(s: &Server, path: &str, mime: &str) -> String {
+    let resp = s.get(path, &[]).await;
+    assert_eq!(resp.status(), 200, "{path}");
+    assert_eq!(resp.headers()["content-type"], mime, "{path}");
+    resp.text().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_video_gets_a_ladder_that_ffmpeg_plays_over_hls_and_dash() {
+    let s = start().await;
+    let source = video(1280, 720, 8).await;
+    let receipt = s.upload(&source, "video/mp4").await;
+    let hash = receipt["hash"].as_str().unwrap().to_string();
+    assert_eq!(receipt["ladder"], format!("/api/ladder/{hash}"));
+
+    // Never above the source: 720p and 480p, and the audio on its own.
+    let progress = ladder(&s, &hash).await;
+    assert_eq!(labels(&progress), ["720p", "480p", "audio"]);
+    let v720 = variant(&progress, "720p");
+    assert_eq!((v720["width"].as_u64(), v720["height"].as_u64()), (Some(1280), Some(720)));
+    assert!(v720["codecs"].as_str().unwrap().starts_with("avc1.64"), "{v720}");
+    let v480 = variant(&progress, "480p");
+    assert_eq!((v480["width"].as_u64(), v480["height"].as_u64()), (Some(854), Some(480)));
+    assert!(v480["codecs"].as_str().unwrap().starts_with("avc1.4d"), "{v480}");
+    let audio = variant(&progress, "audio");
+    assert_eq!(audio["codecs"], "mp4a.40.2");
+    let kbps = |v: &serde_json::Value| v["bitrate_kbps"].as_u64().unwrap();
+    assert!(kbps(v720) > kbps(v480) && kbps(v480) > kbps(audio) && kbps(audio) > 0);
+
+    // The master playlist: one variant stream per rung, audio from the audio group.
+    let base = format!("/api/manifest/{hash}");
+    let master = text(&s, &format!("{base}/hls.m3u8"), "application/vnd.apple.mpegurl").await;
+    let streams: Vec<&str> = master.lines().filter(|l| l.starts_with("#EXT-X-STREAM-INF:")).collect();
+    assert_eq!(streams.len(), 2, "{master}");
+    assert_eq!(attribute(streams[0], "RESOLUTION"), Some("1280x720"));
+    assert_eq!(attribute(streams[1], "RESOLUTION"), Some("854x480"));
+    let peak: u64 = attribute(streams[0], "BANDWIDTH").unwrap().parse().unwrap();
+    assert_eq!(peak, (kbps(v720) + kbps(audio)) * 1000);
+    let average: u64 = attribute(streams[0], "AVERAGE-BANDWIDTH").unwrap().parse().unwrap();
+    assert!(average > 0 && average <= peak, "{master}");
+    assert_eq!(
+        attribute(streams[0], "CODECS").unwrap(),
+        format!("{},mp4a.40.2", v720["codecs"].as_str().unwrap())
+    );
+    assert_eq!(attribute(streams[0], "AUDIO"), Some("audio"));
+    assert!(master.contains("#EXT-X-MEDIA:TYPE=AUDIO,URI=\"audio.m3u8\""), "{master}");
+    assert!(master.contains("\n720p.m3u8\n") && master.contains("\n480p.m3u8\n"));
+
+    // A media playlist: version 7, the init segment by EXT-X-MAP, media segments as byte
+    // ranges of the rendition blob, each cut on a fragment boundary.
+    let media = text(&s, &format!("{base}/720p.m3u8"), "application/vnd.apple.mpegurl").await;
+    for tag in ["#EXT-X-VERSION:7", "#EXT-X-TARGETDURATION:2", "#EXT-X-PLAYLIST-TYPE:VOD", "#EXT-X-ENDLIST"] {
+        assert!(media.contains(tag), "{tag} missing from\n{media}");
+    }
+    let blob = v720["blob"].as_str().unwrap();
+    let map = media.lines().find(|l| l.starts_with("#EXT-X-MAP:")).unwrap();
+    assert_eq!(attribute(map, "URI"), Some(format!("../../blob/{blob}.mp4").as_str()));
+    let ranges: Vec<(u64, u64)> = std::iter::once(attribute(map, "BYTERANGE").unwrap())
+        .chain(media.lines().filter_map(|l| l.strip_prefix("#EXT-X-BYTERANGE:")))
+        .map(|r| {
+            let (len, offset) = r.split_once('@').unwrap();
+            (offset.parse().unwrap(), len.parse().unwrap())
+        })
+        .collect();
+    assert_eq!(ranges.len(), 1 + 4, "an init and four 2-second segments:\n{media}");
+    assert_eq!(media.matches("#EXTINF:2,").count(), 4, "{media}");
+    for (i, (offset, len)) in ranges.iter().enumerate() {
+        let range = format!("bytes={offset}-{}", offset + len - 1);
+        let resp = s.get(&format!("/api/blob/{blob}.mp4"), &[("range", &range)]).await;
+        assert_eq!(resp.status(), 206);
+        let body = resp.bytes().await.unwrap();
+        assert_eq!(body.len() as u64, *len);
+        let first_box = if i == 0 { "ftyp" } else { "moof" };
+        assert_eq!(&body[4..8], first_box.as_bytes(), "range {i} starts a {first_box} box");
+    }
+
+    // ffmpeg plays every rendition over HLS, to the end, without an error.
+    let url = format!("{}{base}", s.url);
+    let frames = decode(format!("{url}/hls.m3u8")).await;
+    let video_frames: Vec<usize> = frames.iter().filter(|(k, _)| k.starts_with("video")).map(|(_, n)| *n).collect();
+    assert_eq!(video_frames, [240, 240], "8 s at 30 fps in both rungs: {frames:?}");
+    let audio_frames: usize = frames.iter().filter(|(k, _)| k.starts_with("audio")).map(|(_, n)| *n).sum();
+    assert!(audio_frames >= 8 * 44_100 / 1024, "8 s of AAC frames: {frames:?}");
+
+    // DASH: well-formed XML, one video set with both rungs and an audio set; ffmpeg plays it.
+    let mpd = text(&s, &format!("{base}/dash.mpd"), "application/dash+xml").await;
+    let checked = tokio::task::spawn_blocking({
+        let mpd = mpd.clone();
+        move || {
+            let mut child = Command::new("xmllint")
+                .args(["--noout", "-"])
+                .stdin(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("xmllint is installed (scripts/setup.sh)");
+            std::io::Write::write_all(&mut child.stdin.take().unwrap(), mpd.as_bytes()).unwrap();
+            child.wait_with_output().unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    assert!(checked.status.success(), "{}", String::from_utf8_lossy(&checked.stderr));
+    assert_eq!(mpd.matches("<Representation ").count(), 3, "{mpd}");
+    assert!(mpd.contains("contentType=\"video\"") && mpd.contains("contentType=\"audio\""));
+    assert!(mpd.contains("mediaPresentationDuration=\"PT8."), "{mpd}");
+    assert_eq!(mpd.matches("<SegmentURL ").count(), 4 + 4 + 4, "{mpd}");
+    let frames = decode(format!("{url}/dash.mpd")).await;
+    let video_frames: Vec<usize> = frames.iter().filter(|(k, _)| k.starts_with("video")).map(|(_, n)| *n).collect();
+    // ffmpeg's DASH reader may drop the very last frame of a rung (it does at 480p).
+    assert!(video_frames.len() == 2 && video_frames.iter().all(|n| *n >= 239), "{frames:?}");
+    let audio_frames: usize = frames.iter().filter(|(k, _)| k.starts_with("audio")).map(|(_, n)| *n).sum();
+    assert!(audio_frames >= 8 * 44_100 / 1024, "{frames:?}");
+
+    // No rung above the source, no playlist of unknown name, no ladder for other blobs.
+    assert_eq!(s.get(&format!("{base}/1080p.m3u8"), &[]).await.status(), 404);
+    assert_eq!(s.get(&format!("{base}/../../etc/passwd"), &[]).await.status(), 404);
+    assert_eq!(s.get(&format!("{base}/master.txt"), &[]).await.status(), 404);
+    let plain = s.upload_hash(&bytes(5000, 3), "application/pdf").await;
+    let resp = s.get(&format!("/api/manifest/{plain}/hls.m3u8"), &[]).await;
+    assert_eq!(resp.status(), 404);
+    assert!(resp.text().await.unwrap().contains("/api/ladder/"));
+    assert_eq!(s.get(&format!("/api/ladder/{plain}"), &[]).await.status(), 404);
+    assert_eq!(s.get("/api/manifest/not-a-hash/hls.m3u8", &[]).await.status(), 400);
+    assert_eq!(s.get("/api/ladder/not-a-hash", &[]).await.status(), 400);
+
+    // The node's player page and its hls.js are served.
+    let page = text(&s, &format!("/player?src={hash}"), "text/html; charset=utf-8").await;
+    assert!(page.contains("/player/hls.min.js") && page.contains("hls.m3u8"));
+    let js = s.get("/player/hls.min.js", &[]).await;
+    assert_eq!(js.status(), 200);
+    assert!(js.bytes().await.unwrap().len() > 100_000);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_low_bandwidth_node_lists_only_what_its_link_carries() {
+    let s = start_with(|c| c.bandwidth = media_rules::BandwidthClass::Low).await;
+    let hash = s.upload_hash(&video(1280, 720, 4).await, "video/mp4").await;
+    let progress = ladder(&s, &hash).await;
+    assert_eq!(labels(&progress), ["720p", "480p", "audio"], "the ladder is made whole");
+    let base = format!("/api/manifest/{hash}");
+    let master = text(&s, &format!("{base}/hls.m3u8"), "application/vnd.apple.mpegurl").await;
+    let streams: Vec<&str> = master.lines().filter(|l| l.starts_with("#EXT-X-STREAM-INF:")).collect();
+    assert_eq!(streams.len(), 1, "low carries 480p at most:\n{master}");
+    assert_eq!(attribute(streams[0], "RESOLUTION"), Some("854x480"));
+    assert_eq!(s.get(&format!("{base}/720p.m3u8"), &[]).await.status(), 404);
+    assert_eq!(s.get(&format!("{base}/480p.m3u8"), &[]).await.status(), 200);
+    let mpd = text(&s, &format!("{base}/dash.mpd"), "application/dash+xml").await;
+    assert_eq!(mpd.matches("<Representation ").count(), 2, "480p and audio:\n{mpd}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_podcast_is_served_by_range_and_as_an_hls_audio_stream() {
+    let s = start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mp3 = dir.path().join("episode.mp3");
+    ffmpeg(
+        format!("-f lavfi -i sine=frequency=330:duration=6 -c:a libmp3lame -b:a 96k {}", mp3.display())
+            .split_whitespace()
+            .map(String::from)
+            .collect(),
+    )
+    .await;
+    let data = std::fs::read(&mp3).unwrap();
+    let hash = s.upload_hash(&data, "audio/mpeg").await;
+
+    // The file itself, by range, with its type.
+    let resp = s.get(&format!("/api/blob/{hash}"), &[("range", "bytes=100-199")]).await;
+    assert_eq!(resp.status(), 206);
+    assert_eq!(resp.headers()["content-type"], "audio/mpeg");
+    assert_eq!(resp.bytes().await.unwrap(), data[100..200]);
+
+    // And an HLS audio stream: one variant stream of AAC, no video, no audio group.
+    let progress = ladder(&s, &hash).await;
+    assert_eq!(labels(&progress), ["audio"]);
+    let base = format!("/api/manifest/{hash}");
+    let master = text(&s, &format!("{base}/hls.m3u8"), "application/vnd.apple.mpegurl").await;
+    let streams: Vec<&str> = master.lines().filter(|l| l.starts_with("#EXT-X-STREAM-INF:")).collect();
+    assert_eq!(streams.len(), 1, "{master}");
+    assert_eq!(attribute(streams[0], "CODECS"), Some("mp4a.40.2"));
+    assert_eq!(attribute(streams[0], "RESOLUTION"), None);
+    assert!(!master.contains("#EXT-X-MEDIA"), "{master}");
+    let frames = decode(format!("{}{base}/hls.m3u8", s.url)).await;
+    assert_eq!(frames.len(), 1, "{frames:?}");
+    assert!(frames["audio0"] >= 6 * 44_100 / 1024, "{frames:?}");
+}
+
+#[tokio::test]
+async fn other_origins_may_read_blobs_and_upload() {
+    let s = start().await;
+    let data = bytes(200_000, 9);
+    let hash = s.upload_hash(&data, "video/mp4").await;
+    let origin = "http://ui.example:3000";
+
+    // The preflight of a range request is answered, Range allowed.
+    let resp = s
+        .client()
+        .request(reqwest::Method::OPTIONS, format!("{}/api/blob/{hash}", s.url))
+        .header("origin", origin)
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "range")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["access-control-allow-origin"], origin);
+    let allowed = resp.headers()["access-control-allow-headers"].to_str().unwrap().to_lowercase();
+    assert!(allowed.contains("range"), "{allowed}");
+
+    // The range response exposes what a player reads.
+    let resp = s.get(&format!("/api/blob/{hash}"), &[("origin", origin), ("range", "bytes=0-99")]).await;
+    assert_eq!(resp.status(), 206);
+    assert_eq!(resp.headers()["access-control-allow-origin"], origin);
+    let exposed = resp.headers()["access-control-expose-headers"].to_str().unwrap().to_lowercase();
+    for name in ["content-range", "content-length", "etag", "accept-ranges"] {
+        assert!(exposed.contains(name), "{name} not exposed: {exposed}");
+    }
+    // Errors carry CORS headers too, so a page can read why.
+    let resp = s.get(&format!("/api/blob/{}", sha(b"absent")), &[("origin", origin)]).await;
+    assert_eq!(resp.status(), 404);
+    assert_eq!(resp.headers()["access-control-allow-origin"], origin);
+
+    // A tus upload from another origin is allowed its headers.
+    let resp = s
+        .client()
+        .request(reqwest::Method::OPTIONS, format!("{}/api/uploads", s.url))
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "tus-resumable,upload-length,upload-metadata")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    // A header nobody allowed is refused at preflight.
+    let resp = s
+        .client()
+        .request(reqwest::Method::OPTIONS, format!("{}/api/blob/{hash}", s.url))
+        .header("origin", origin)
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "x-not-allowed")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+}
