@@ -11,9 +11,9 @@ use crate::state::Sidecar;
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 use holochain_types::prelude::AgentPubKey;
 use media::BlobAccess;
+use media_rules::manifest::Variant;
 use media_rules::reach::Audience;
 use media_rules::token::AccessToken;
-use media_rules::manifest::Variant;
 use media_rules::{CachePartition, Lifecycle, Place, Reach};
 use std::sync::Arc;
 use std::time::Duration;
@@ -112,9 +112,16 @@ pub async fn authorize(state: &Sidecar, blob: &Hash32, token: Option<&str>) -> R
             .max()
             .ok_or_else(|| ApiError::Forbidden("the content's reach does not include this agent".into()))?
     };
-    let cap = state.config.bandwidth.delivery(reach).map_err(ApiError::Forbidden)?;
+    let cap = state
+        .config
+        .bandwidth
+        .delivery(reach)
+        .map_err(ApiError::Forbidden)?;
     if let Some(variant) = variant_of(state, &named, blob) {
-        let audio = state.blobs.get(&named.parse()?)?.map_or(0, |r| audio_kbps(&r.manifest.variants));
+        let audio = state
+            .blobs
+            .get(&named.parse()?)?
+            .map_or(0, |r| audio_kbps(&r.manifest.variants));
         if !cap.admits(variant.height, media_rules::ladder::wire_kbps(&variant, audio)) {
             return Err(ApiError::Forbidden(format!(
                 "the {} rendition exceeds this node's {} bandwidth",
@@ -137,7 +144,10 @@ fn variant_of(state: &Sidecar, source: &str, blob: &Hash32) -> Option<Variant> {
 
 /// The bitrate of the audio rendition among `variants`, in kbit/s (0 when there is none).
 pub fn audio_kbps(variants: &[Variant]) -> u32 {
-    variants.iter().find(|v| v.height == 0).map_or(0, |a| a.bitrate_kbps)
+    variants
+        .iter()
+        .find(|v| v.height == 0)
+        .map_or(0, |a| a.bitrate_kbps)
 }
 
 /// Whether content makes its blobs public: commons reach, in a state its audience sees.

@@ -5,14 +5,14 @@
 
 use crate::error::ApiError;
 use crate::hash::Hash32;
-use crate::store::ChunkStore;
 use crate::state::Sidecar;
-use std::io::Read;
-use std::path::Path;
+use crate::store::ChunkStore;
 use bytes::Bytes;
 use media_rules::manifest::BlobManifest;
 use sha2::{Digest, Sha256};
 use std::collections::VecDeque;
+use std::io::Read;
+use std::path::Path;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;

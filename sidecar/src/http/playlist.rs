@@ -31,14 +31,20 @@ pub async fn playlist(
         .map_err(ApiError::Forbidden)?;
     let variants = &readable.record.manifest.variants;
     if variants.is_empty() {
-        return Err(ApiError::NotFound("renditions of this blob (see /api/ladder/{hash})"));
+        return Err(ApiError::NotFound(
+            "renditions of this blob (see /api/ladder/{hash})",
+        ));
     }
     let mut renditions = Vec::new();
     for variant in cap.allowed(variants) {
         let hash: Hash32 = variant.blob.parse()?;
         // A rendition this node does not hold cannot be served from here; leave it out.
-        let Some(record) = state.blobs.get(&hash)? else { continue };
-        let Some(index) = record.manifest.segments.clone() else { continue };
+        let Some(record) = state.blobs.get(&hash)? else {
+            continue;
+        };
+        let Some(index) = record.manifest.segments.clone() else {
+            continue;
+        };
         renditions.push(Rendition {
             variant: variant.clone(),
             average_kbps: record.manifest.bitrate_kbps.unwrap_or(variant.bitrate_kbps),

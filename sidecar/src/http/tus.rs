@@ -191,7 +191,11 @@ where
 }
 
 /// Ingests a complete upload's file into chunks and records the blob.
-async fn finish(state: &Arc<Sidecar>, id: &str, upload: &crate::tus::UploadState) -> Result<Receipt, ApiError> {
+async fn finish(
+    state: &Arc<Sidecar>,
+    id: &str,
+    upload: &crate::tus::UploadState,
+) -> Result<Receipt, ApiError> {
     let mime = upload
         .meta
         .mime()
@@ -205,5 +209,11 @@ async fn finish(state: &Arc<Sidecar>, id: &str, upload: &crate::tus::UploadState
         });
     }
     let ladder = upload.meta.wants_ladder();
-    complete(state, manifest, Publication::from_meta(&upload.meta)?.as_ref(), ladder).await
+    complete(
+        state,
+        manifest,
+        Publication::from_meta(&upload.meta)?.as_ref(),
+        ladder,
+    )
+    .await
 }

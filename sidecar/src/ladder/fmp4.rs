@@ -44,7 +44,10 @@ fn box_header<R: Read>(r: &mut R, remaining: u64) -> io::Result<Option<([u8; 4],
         n => (8, n),
     };
     if size < header || size > remaining {
-        return Err(bad(format!("box '{}' has a bad size", String::from_utf8_lossy(&kind))));
+        return Err(bad(format!(
+            "box '{}' has a bad size",
+            String::from_utf8_lossy(&kind)
+        )));
     }
     Ok(Some((kind, header, size)))
 }
@@ -90,12 +93,19 @@ struct Track {
 fn track(moov: &[u8]) -> io::Result<Track> {
     let trak = child(moov, &[b"trak"])?.ok_or_else(|| bad("no trak in moov"))?;
     let mdhd = child(trak, &[b"mdia", b"mdhd"])?.ok_or_else(|| bad("no mdhd"))?;
-    let timescale = if mdhd.first() == Some(&1) { be_u32(mdhd, 20)? } else { be_u32(mdhd, 12)? };
+    let timescale = if mdhd.first() == Some(&1) {
+        be_u32(mdhd, 20)?
+    } else {
+        be_u32(mdhd, 12)?
+    };
     if timescale == 0 {
         return Err(bad("track timescale is zero"));
     }
     let tkhd = child(trak, &[b"tkhd"])?.ok_or_else(|| bad("no tkhd"))?;
-    let (width, height) = (be_u32(tkhd, tkhd.len() - 8)? >> 16, be_u32(tkhd, tkhd.len() - 4)? >> 16);
+    let (width, height) = (
+        be_u32(tkhd, tkhd.len() - 8)? >> 16,
+        be_u32(tkhd, tkhd.len() - 4)? >> 16,
+    );
     let stsd = child(trak, &[b"mdia", b"minf", b"stbl", b"stsd"])?.ok_or_else(|| bad("no stsd"))?;
     let entries = children(stsd.get(8..).ok_or_else(|| bad("short stsd"))?)?;
     let (kind, entry) = entries.first().ok_or_else(|| bad("stsd has no sample entry"))?;
@@ -208,7 +218,11 @@ fn fragment_duration(moof: &[u8], default_duration: u32) -> io::Result<u64> {
                     .count();
                 for i in 0..count {
                     let sample = at + i * fields * 4;
-                    total += u64::from(if flags & 0x100 != 0 { be_u32(body, sample)? } else { default });
+                    total += u64::from(if flags & 0x100 != 0 {
+                        be_u32(body, sample)?
+                    } else {
+                        default
+                    });
                 }
             }
             _ => {}

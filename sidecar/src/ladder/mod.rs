@@ -148,14 +148,19 @@ async fn run(state: &Arc<Sidecar>, source: Hash32, work: &Path) -> Result<Vec<Va
         .ok_or("the source blob is not held here")?;
     tokio::fs::create_dir_all(work).await.map_err(|e| e.to_string())?;
     let file = work.join("source");
-    assemble(state, &record, &file).await.map_err(|e| format!("reading the source: {e}"))?;
+    assemble(state, &record, &file)
+        .await
+        .map_err(|e| format!("reading the source: {e}"))?;
     let probe = probe::probe(&file).await?;
     let (outputs, args) = transcode::plan(&file, &probe, work);
     if outputs.is_empty() {
         return Err("the source has neither video nor audio".into());
     }
     transcode::run(&args, probe.duration_s, |done| {
-        ladders.set(&source, Progress::at(Stage::Transcoding, (done * 1000.0).round() / 10.0));
+        ladders.set(
+            &source,
+            Progress::at(Stage::Transcoding, (done * 1000.0).round() / 10.0),
+        );
     })
     .await?;
     ladders.set(&source, Progress::at(Stage::Storing, 100.0));
@@ -203,7 +208,11 @@ async fn store_rendition(state: &Sidecar, label: &str, path: &Path) -> Result<Va
             .map_err(|e| e.to_string())?
             .map_err(|e| format!("{label}: {e}"))?
     };
-    let mime = if layout.height == 0 { "audio/mp4" } else { "video/mp4" };
+    let mime = if layout.height == 0 {
+        "audio/mp4"
+    } else {
+        "video/mp4"
+    };
     let mut manifest: BlobManifest = ingest_file(state, path, mime.into())
         .await
         .map_err(|e| format!("{label}: {e}"))?;

@@ -47,7 +47,14 @@ struct Format {
 /// Runs ffprobe on `path`. An error says what ffprobe could not read.
 pub async fn probe(path: &Path) -> Result<Probe, String> {
     let out = Command::new("ffprobe")
-        .args(["-v", "error", "-print_format", "json", "-show_streams", "-show_format"])
+        .args([
+            "-v",
+            "error",
+            "-print_format",
+            "json",
+            "-show_streams",
+            "-show_format",
+        ])
         .arg(path)
         .kill_on_drop(true)
         .output()

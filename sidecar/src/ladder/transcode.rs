@@ -35,8 +35,22 @@ pub fn plan(source: &Path, probe: &Probe, dir: &Path) -> (Vec<Output>, Vec<Strin
         let profile = if height >= 720 { "high" } else { "main" };
         args.extend(
             [
-                "-map", "0:v:0", "-an", "-sn", "-c:v", "libx264", "-preset", "veryfast", "-profile:v",
-                profile, "-pix_fmt", "yuv420p", "-sc_threshold", "0", "-force_key_frames", &keyframes,
+                "-map",
+                "0:v:0",
+                "-an",
+                "-sn",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "veryfast",
+                "-profile:v",
+                profile,
+                "-pix_fmt",
+                "yuv420p",
+                "-sc_threshold",
+                "0",
+                "-force_key_frames",
+                &keyframes,
             ]
             .map(String::from),
         );
@@ -106,7 +120,10 @@ pub async fn run(args: &[String], duration_s: f64, mut progress: impl FnMut(f64)
     if let Some(stdout) = child.stdout.take() {
         let mut lines = BufReader::new(stdout).lines();
         while let Ok(Some(line)) = lines.next_line().await {
-            if let Some(us) = line.strip_prefix("out_time_us=").and_then(|v| v.parse::<f64>().ok()) {
+            if let Some(us) = line
+                .strip_prefix("out_time_us=")
+                .and_then(|v| v.parse::<f64>().ok())
+            {
                 progress((us / 1e6 / duration_s).clamp(0.0, 1.0));
             }
         }

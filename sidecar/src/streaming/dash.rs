@@ -27,7 +27,12 @@ pub fn mpd(ladder: &Ladder) -> String {
 
 fn write_mpd<W: Write>(w: &mut Writer<W>, ladder: &Ladder) -> io::Result<()> {
     w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
-    let longest = ladder.renditions.iter().map(Rendition::duration_ms).max().unwrap_or(0);
+    let longest = ladder
+        .renditions
+        .iter()
+        .map(Rendition::duration_ms)
+        .max()
+        .unwrap_or(0);
     let longest_segment = ladder
         .renditions
         .iter()

@@ -4,8 +4,8 @@
 
 use super::{Ladder, Rendition};
 use m3u8_rs::{
-    AlternativeMedia, AlternativeMediaType, ByteRange, Map, MasterPlaylist, MediaPlaylist,
-    MediaPlaylistType, MediaSegment, Resolution, VariantStream,
+    AlternativeMedia, AlternativeMediaType, ByteRange, Map, MasterPlaylist, MediaPlaylist, MediaPlaylistType,
+    MediaSegment, Resolution, VariantStream,
 };
 use media_rules::manifest::ByteSpan;
 
@@ -47,7 +47,11 @@ pub fn master(ladder: &Ladder) -> String {
         });
     }
     let (audio_peak, audio_avg, audio_codecs) = audio.map_or((0, 0, None), |a| {
-        (a.variant.bitrate_kbps, a.average_kbps, Some(a.variant.codecs.as_str()))
+        (
+            a.variant.bitrate_kbps,
+            a.average_kbps,
+            Some(a.variant.codecs.as_str()),
+        )
     });
     for video in ladder.video() {
         let codecs = match audio_codecs {

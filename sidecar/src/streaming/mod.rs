@@ -68,6 +68,10 @@ impl Ladder {
     /// a media extension, which some players (ffmpeg's HLS reader) insist on.
     pub fn blob_uri(&self, rendition: &Rendition) -> String {
         let extension = if rendition.is_audio() { "m4a" } else { "mp4" };
-        format!("../../blob/{}.{extension}{}", rendition.variant.blob, self.query())
+        format!(
+            "../../blob/{}.{extension}{}",
+            rendition.variant.blob,
+            self.query()
+        )
     }
 }

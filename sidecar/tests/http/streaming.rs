@@ -16,7 +16,10 @@ async fn ffmpeg(args: Vec<String>) -> Vec<u8> {
             .output()
             .expect("ffmpeg is installed (scripts/setup.sh)");
         let errors = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success() && errors.trim().is_empty(), "ffmpeg {args:?}: {errors}");
+        assert!(
+            out.status.success() && errors.trim().is_empty(),
+            "ffmpeg {args:?}: {errors}"
+        );
         out.stdout
     })
     .await
@@ -41,7 +44,12 @@ async fn video(width: u32, height: u32, seconds: u32) -> Vec<u8> {
 /// Waits for the ladder job of `hash` to end; returns its progress.
 async fn ladder(s: &Server, hash: &str) -> serde_json::Value {
     for _ in 0..600 {
-        let progress: serde_json::Value = s.get(&format!("/api/ladder/{hash}"), &[]).await.json().await.unwrap();
+        let progress: serde_json::Value = s
+            .get(&format!("/api/ladder/{hash}"), &[])
+            .await
+            .json()
+            .await
+            .unwrap();
         match progress["stage"].as_str() {
             Some("done") => return progress,
             Some("failed") => panic!("the ladder failed: {progress}"),
@@ -53,7 +61,19 @@ async fn ladder(s: &Server, hash: &str) -> serde_json::Value {
 
 /// What ffmpeg decoded from `url`: frames per stream, keyed by media type and index.
 async fn decode(url: String) -> BTreeMap<String, usize> {
-    let out = ffmpeg(["-i".into(), url, "-map".into(), "0".into(), "-f".into(), "framemd5".into(), "-".into()].to_vec()).await;
+    let out = ffmpeg(
+        [
+            "-i".into(),
+            url,
+            "-map".into(),
+            "0".into(),
+            "-f".into(),
+            "framemd5".into(),
+            "-".into(),
+        ]
+        .to_vec(),
+    )
+    .await;
     let text = String::from_utf8(out).unwrap();
     let kinds: BTreeMap<&str, &str> = text
         .lines()
@@ -115,10 +135,16 @@ async fn a_video_gets_a_ladder_that_ffmpeg_plays_over_hls_and_dash() {
     let progress = ladder(&s, &hash).await;
     assert_eq!(labels(&progress), ["720p", "480p", "audio"]);
     let v720 = variant(&progress, "720p");
-    assert_eq!((v720["width"].as_u64(), v720["height"].as_u64()), (Some(1280), Some(720)));
+    assert_eq!(
+        (v720["width"].as_u64(), v720["height"].as_u64()),
+        (Some(1280), Some(720))
+    );
     assert!(v720["codecs"].as_str().unwrap().starts_with("avc1.64"), "{v720}");
     let v480 = variant(&progress, "480p");
-    assert_eq!((v480["width"].as_u64(), v480["height"].as_u64()), (Some(854), Some(480)));
+    assert_eq!(
+        (v480["width"].as_u64(), v480["height"].as_u64()),
+        (Some(854), Some(480))
+    );
     assert!(v480["codecs"].as_str().unwrap().starts_with("avc1.4d"), "{v480}");
     let audio = variant(&progress, "audio");
     assert_eq!(audio["codecs"], "mp4a.40.2");
@@ -128,31 +154,48 @@ async fn a_video_gets_a_ladder_that_ffmpeg_plays_over_hls_and_dash() {
     // The master playlist: one variant stream per rung, audio from the audio group.
     let base = format!("/api/manifest/{hash}");
     let master = text(&s, &format!("{base}/hls.m3u8"), "application/vnd.apple.mpegurl").await;
-    let streams: Vec<&str> = master.lines().filter(|l| l.starts_with("#EXT-X-STREAM-INF:")).collect();
+    let streams: Vec<&str> = master
+        .lines()
+        .filter(|l| l.starts_with("#EXT-X-STREAM-INF:"))
+        .collect();
     assert_eq!(streams.len(), 2, "{master}");
     assert_eq!(attribute(streams[0], "RESOLUTION"), Some("1280x720"));
     assert_eq!(attribute(streams[1], "RESOLUTION"), Some("854x480"));
     let peak: u64 = attribute(streams[0], "BANDWIDTH").unwrap().parse().unwrap();
     assert_eq!(peak, (kbps(v720) + kbps(audio)) * 1000);
-    let average: u64 = attribute(streams[0], "AVERAGE-BANDWIDTH").unwrap().parse().unwrap();
+    let average: u64 = attribute(streams[0], "AVERAGE-BANDWIDTH")
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(average > 0 && average <= peak, "{master}");
     assert_eq!(
         attribute(streams[0], "CODECS").unwrap(),
         format!("{},mp4a.40.2", v720["codecs"].as_str().unwrap())
     );
     assert_eq!(attribute(streams[0], "AUDIO"), Some("audio"));
-    assert!(master.contains("#EXT-X-MEDIA:TYPE=AUDIO,URI=\"audio.m3u8\""), "{master}");
+    assert!(
+        master.contains("#EXT-X-MEDIA:TYPE=AUDIO,URI=\"audio.m3u8\""),
+        "{master}"
+    );
     assert!(master.contains("\n720p.m3u8\n") && master.contains("\n480p.m3u8\n"));
 
     // A media playlist: version 7, the init segment by EXT-X-MAP, media segments as byte
     // ranges of the rendition blob, each cut on a fragment boundary.
     let media = text(&s, &format!("{base}/720p.m3u8"), "application/vnd.apple.mpegurl").await;
-    for tag in ["#EXT-X-VERSION:7", "#EXT-X-TARGETDURATION:2", "#EXT-X-PLAYLIST-TYPE:VOD", "#EXT-X-ENDLIST"] {
+    for tag in [
+        "#EXT-X-VERSION:7",
+        "#EXT-X-TARGETDURATION:2",
+        "#EXT-X-PLAYLIST-TYPE:VOD",
+        "#EXT-X-ENDLIST",
+    ] {
         assert!(media.contains(tag), "{tag} missing from\n{media}");
     }
     let blob = v720["blob"].as_str().unwrap();
     let map = media.lines().find(|l| l.starts_with("#EXT-X-MAP:")).unwrap();
-    assert_eq!(attribute(map, "URI"), Some(format!("../../blob/{blob}.mp4").as_str()));
+    assert_eq!(
+        attribute(map, "URI"),
+        Some(format!("../../blob/{blob}.mp4").as_str())
+    );
     let ranges: Vec<(u64, u64)> = std::iter::once(attribute(map, "BYTERANGE").unwrap())
         .chain(media.lines().filter_map(|l| l.strip_prefix("#EXT-X-BYTERANGE:")))
         .map(|r| {
@@ -160,24 +203,46 @@ async fn a_video_gets_a_ladder_that_ffmpeg_plays_over_hls_and_dash() {
             (offset.parse().unwrap(), len.parse().unwrap())
         })
         .collect();
-    assert_eq!(ranges.len(), 1 + 4, "an init and four 2-second segments:\n{media}");
+    assert_eq!(
+        ranges.len(),
+        1 + 4,
+        "an init and four 2-second segments:\n{media}"
+    );
     assert_eq!(media.matches("#EXTINF:2,").count(), 4, "{media}");
     for (i, (offset, len)) in ranges.iter().enumerate() {
         let range = format!("bytes={offset}-{}", offset + len - 1);
-        let resp = s.get(&format!("/api/blob/{blob}.mp4"), &[("range", &range)]).await;
+        let resp = s
+            .get(&format!("/api/blob/{blob}.mp4"), &[("range", &range)])
+            .await;
         assert_eq!(resp.status(), 206);
         let body = resp.bytes().await.unwrap();
         assert_eq!(body.len() as u64, *len);
         let first_box = if i == 0 { "ftyp" } else { "moof" };
-        assert_eq!(&body[4..8], first_box.as_bytes(), "range {i} starts a {first_box} box");
+        assert_eq!(
+            &body[4..8],
+            first_box.as_bytes(),
+            "range {i} starts a {first_box} box"
+        );
     }
 
     // ffmpeg plays every rendition over HLS, to the end, without an error.
     let url = format!("{}{base}", s.url);
     let frames = decode(format!("{url}/hls.m3u8")).await;
-    let video_frames: Vec<usize> = frames.iter().filter(|(k, _)| k.starts_with("video")).map(|(_, n)| *n).collect();
-    assert_eq!(video_frames, [240, 240], "8 s at 30 fps in both rungs: {frames:?}");
-    let audio_frames: usize = frames.iter().filter(|(k, _)| k.starts_with("audio")).map(|(_, n)| *n).sum();
+    let video_frames: Vec<usize> = frames
+        .iter()
+        .filter(|(k, _)| k.starts_with("video"))
+        .map(|(_, n)| *n)
+        .collect();
+    assert_eq!(
+        video_frames,
+        [240, 240],
+        "8 s at 30 fps in both rungs: {frames:?}"
+    );
+    let audio_frames: usize = frames
+        .iter()
+        .filter(|(k, _)| k.starts_with("audio"))
+        .map(|(_, n)| *n)
+        .sum();
     assert!(audio_frames >= 8 * 44_100 / 1024, "8 s of AAC frames: {frames:?}");
 
     // DASH: well-formed XML, one video set with both rungs and an audio set; ffmpeg plays it.
@@ -197,28 +262,49 @@ async fn a_video_gets_a_ladder_that_ffmpeg_plays_over_hls_and_dash() {
     })
     .await
     .unwrap();
-    assert!(checked.status.success(), "{}", String::from_utf8_lossy(&checked.stderr));
+    assert!(
+        checked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
     assert_eq!(mpd.matches("<Representation ").count(), 3, "{mpd}");
     assert!(mpd.contains("contentType=\"video\"") && mpd.contains("contentType=\"audio\""));
     assert!(mpd.contains("mediaPresentationDuration=\"PT8."), "{mpd}");
     assert_eq!(mpd.matches("<SegmentURL ").count(), 4 + 4 + 4, "{mpd}");
     let frames = decode(format!("{url}/dash.mpd")).await;
-    let video_frames: Vec<usize> = frames.iter().filter(|(k, _)| k.starts_with("video")).map(|(_, n)| *n).collect();
+    let video_frames: Vec<usize> = frames
+        .iter()
+        .filter(|(k, _)| k.starts_with("video"))
+        .map(|(_, n)| *n)
+        .collect();
     // ffmpeg's DASH reader may drop the very last frame of a rung (it does at 480p).
-    assert!(video_frames.len() == 2 && video_frames.iter().all(|n| *n >= 239), "{frames:?}");
-    let audio_frames: usize = frames.iter().filter(|(k, _)| k.starts_with("audio")).map(|(_, n)| *n).sum();
+    assert!(
+        video_frames.len() == 2 && video_frames.iter().all(|n| *n >= 239),
+        "{frames:?}"
+    );
+    let audio_frames: usize = frames
+        .iter()
+        .filter(|(k, _)| k.starts_with("audio"))
+        .map(|(_, n)| *n)
+        .sum();
     assert!(audio_frames >= 8 * 44_100 / 1024, "{frames:?}");
 
     // No rung above the source, no playlist of unknown name, no ladder for other blobs.
     assert_eq!(s.get(&format!("{base}/1080p.m3u8"), &[]).await.status(), 404);
-    assert_eq!(s.get(&format!("{base}/../../etc/passwd"), &[]).await.status(), 404);
+    assert_eq!(
+        s.get(&format!("{base}/../../etc/passwd"), &[]).await.status(),
+        404
+    );
     assert_eq!(s.get(&format!("{base}/master.txt"), &[]).await.status(), 404);
     let plain = s.upload_hash(&bytes(5000, 3), "application/pdf").await;
     let resp = s.get(&format!("/api/manifest/{plain}/hls.m3u8"), &[]).await;
     assert_eq!(resp.status(), 404);
     assert!(resp.text().await.unwrap().contains("/api/ladder/"));
     assert_eq!(s.get(&format!("/api/ladder/{plain}"), &[]).await.status(), 404);
-    assert_eq!(s.get("/api/manifest/not-a-hash/hls.m3u8", &[]).await.status(), 400);
+    assert_eq!(
+        s.get("/api/manifest/not-a-hash/hls.m3u8", &[]).await.status(),
+        400
+    );
     assert_eq!(s.get("/api/ladder/not-a-hash", &[]).await.status(), 400);
 
     // The node's player page and its hls.js are served.
@@ -234,16 +320,27 @@ async fn a_low_bandwidth_node_lists_only_what_its_link_carries() {
     let s = start_with(|c| c.bandwidth = media_rules::BandwidthClass::Low).await;
     let hash = s.upload_hash(&video(1280, 720, 4).await, "video/mp4").await;
     let progress = ladder(&s, &hash).await;
-    assert_eq!(labels(&progress), ["720p", "480p", "audio"], "the ladder is made whole");
+    assert_eq!(
+        labels(&progress),
+        ["720p", "480p", "audio"],
+        "the ladder is made whole"
+    );
     let base = format!("/api/manifest/{hash}");
     let master = text(&s, &format!("{base}/hls.m3u8"), "application/vnd.apple.mpegurl").await;
-    let streams: Vec<&str> = master.lines().filter(|l| l.starts_with("#EXT-X-STREAM-INF:")).collect();
+    let streams: Vec<&str> = master
+        .lines()
+        .filter(|l| l.starts_with("#EXT-X-STREAM-INF:"))
+        .collect();
     assert_eq!(streams.len(), 1, "low carries 480p at most:\n{master}");
     assert_eq!(attribute(streams[0], "RESOLUTION"), Some("854x480"));
     assert_eq!(s.get(&format!("{base}/720p.m3u8"), &[]).await.status(), 404);
     assert_eq!(s.get(&format!("{base}/480p.m3u8"), &[]).await.status(), 200);
     let mpd = text(&s, &format!("{base}/dash.mpd"), "application/dash+xml").await;
-    assert_eq!(mpd.matches("<Representation ").count(), 2, "480p and audio:\n{mpd}");
+    assert_eq!(
+        mpd.matches("<Representation ").count(),
+        2,
+        "480p and audio:\n{mpd}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -252,17 +349,22 @@ async fn a_podcast_is_served_by_range_and_as_an_hls_audio_stream() {
     let dir = tempfile::tempdir().unwrap();
     let mp3 = dir.path().join("episode.mp3");
     ffmpeg(
-        format!("-f lavfi -i sine=frequency=330:duration=6 -c:a libmp3lame -b:a 96k {}", mp3.display())
-            .split_whitespace()
-            .map(String::from)
-            .collect(),
+        format!(
+            "-f lavfi -i sine=frequency=330:duration=6 -c:a libmp3lame -b:a 96k {}",
+            mp3.display()
+        )
+        .split_whitespace()
+        .map(String::from)
+        .collect(),
     )
     .await;
     let data = std::fs::read(&mp3).unwrap();
     let hash = s.upload_hash(&data, "audio/mpeg").await;
 
     // The file itself, by range, with its type.
-    let resp = s.get(&format!("/api/blob/{hash}"), &[("range", "bytes=100-199")]).await;
+    let resp = s
+        .get(&format!("/api/blob/{hash}"), &[("range", "bytes=100-199")])
+        .await;
     assert_eq!(resp.status(), 206);
     assert_eq!(resp.headers()["content-type"], "audio/mpeg");
     assert_eq!(resp.bytes().await.unwrap(), data[100..200]);
@@ -272,7 +374,10 @@ async fn a_podcast_is_served_by_range_and_as_an_hls_audio_stream() {
     assert_eq!(labels(&progress), ["audio"]);
     let base = format!("/api/manifest/{hash}");
     let master = text(&s, &format!("{base}/hls.m3u8"), "application/vnd.apple.mpegurl").await;
-    let streams: Vec<&str> = master.lines().filter(|l| l.starts_with("#EXT-X-STREAM-INF:")).collect();
+    let streams: Vec<&str> = master
+        .lines()
+        .filter(|l| l.starts_with("#EXT-X-STREAM-INF:"))
+        .collect();
     assert_eq!(streams.len(), 1, "{master}");
     assert_eq!(attribute(streams[0], "CODECS"), Some("mp4a.40.2"));
     assert_eq!(attribute(streams[0], "RESOLUTION"), None);
@@ -301,19 +406,32 @@ async fn other_origins_may_read_blobs_and_upload() {
         .unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["access-control-allow-origin"], origin);
-    let allowed = resp.headers()["access-control-allow-headers"].to_str().unwrap().to_lowercase();
+    let allowed = resp.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_lowercase();
     assert!(allowed.contains("range"), "{allowed}");
 
     // The range response exposes what a player reads.
-    let resp = s.get(&format!("/api/blob/{hash}"), &[("origin", origin), ("range", "bytes=0-99")]).await;
+    let resp = s
+        .get(
+            &format!("/api/blob/{hash}"),
+            &[("origin", origin), ("range", "bytes=0-99")],
+        )
+        .await;
     assert_eq!(resp.status(), 206);
     assert_eq!(resp.headers()["access-control-allow-origin"], origin);
-    let exposed = resp.headers()["access-control-expose-headers"].to_str().unwrap().to_lowercase();
+    let exposed = resp.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_lowercase();
     for name in ["content-range", "content-length", "etag", "accept-ranges"] {
         assert!(exposed.contains(name), "{name} not exposed: {exposed}");
     }
     // Errors carry CORS headers too, so a page can read why.
-    let resp = s.get(&format!("/api/blob/{}", sha(b"absent")), &[("origin", origin)]).await;
+    let resp = s
+        .get(&format!("/api/blob/{}", sha(b"absent")), &[("origin", origin)])
+        .await;
     assert_eq!(resp.status(), 404);
     assert_eq!(resp.headers()["access-control-allow-origin"], origin);
 
@@ -323,7 +441,10 @@ async fn other_origins_may_read_blobs_and_upload() {
         .request(reqwest::Method::OPTIONS, format!("{}/api/uploads", s.url))
         .header("origin", origin)
         .header("access-control-request-method", "POST")
-        .header("access-control-request-headers", "tus-resumable,upload-length,upload-metadata")
+        .header(
+            "access-control-request-headers",
+            "tus-resumable,upload-length,upload-metadata",
+        )
         .send()
         .await
         .unwrap();

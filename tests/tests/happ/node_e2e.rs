@@ -3,7 +3,7 @@
 //! signed tokens and the reach rules, over HTTP.
 
 use crate::common::*;
-use media::{IssueTokenInput, IssuedToken};
+use media::{ContentView, IssueTokenInput, IssuedToken};
 use media_integrity::media_rules::token::AccessToken;
 
 async fn upload(url: &str, data: &[u8], title: &str, reach: &str, invite: Option<String>) -> String {
@@ -217,4 +217,178 @@ async fn complete_tier(url: &str, name: &str, partition: &str) -> f64 {
         .lines()
         .find_map(|l| l.strip_prefix(&key)?.parse().ok())
         .unwrap_or(0.0)
+}
+
+/// Runs ffmpeg quietly; fails on any error output; returns stdout.
+fn ffmpeg(args: &[&str]) -> String {
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostdin", "-v", "error", "-y"])
+        .args(args)
+        .output()
+        .expect("ffmpeg is installed (scripts/setup.sh)");
+    let errors = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && errors.trim().is_empty(),
+        "ffmpeg {args:?}: {errors}"
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_invited_video_streams_to_its_invitee_from_one_signed_master_url() {
+    let (net, [alice, bob, carol]) = setup::<3>().await;
+    let node = NodeSidecar::start(&net, alice).await;
+    let url = node.url.clone();
+    let alice_node = net.key(alice).to_string();
+
+    // Alice uploads a 720p call recording for Bob.
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("call.mp4");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=1280x720:rate=30:duration=4",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=duration=4",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-shortest",
+        source.to_str().unwrap(),
+    ]);
+    let resp = reqwest::Client::new()
+        .post(format!("{url}/api/blob"))
+        .header("content-type", "video/mp4")
+        .header("x-upload-title", "call with bob")
+        .header("x-upload-reach", "invited")
+        .header("x-upload-invite", net.key(bob).to_string())
+        .body(std::fs::read(&source).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let receipt: serde_json::Value = resp.json().await.unwrap();
+    let hash = receipt["hash"].as_str().unwrap().to_string();
+    let ladder = receipt["ladder"].as_str().unwrap().to_string();
+    let progress = loop {
+        let p: serde_json::Value = reqwest::get(format!("{url}{ladder}"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if p["stage"] == "done" || p["stage"] == "failed" {
+            break p;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    };
+    assert_eq!(progress["stage"], "done", "{progress}");
+    let renditions: Vec<String> = progress["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["blob"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(renditions.len(), 3, "720p, 480p, audio: {progress}");
+    net.sync().await;
+
+    // The content Bob sees now lists the source and its renditions, their codecs, and HLS.
+    let seen: Vec<ContentView> = net.call(bob, "list_visible_content", ()).await;
+    let call = seen
+        .iter()
+        .find(|v| v.content.title == "call with bob")
+        .expect("Bob sees the call");
+    assert_eq!(call.content.blobs.len(), 4);
+    assert_eq!(call.content.embed_strategy, "hls");
+    let codecs: Vec<&str> = call.content.codecs.iter().map(|c| c.codec.as_str()).collect();
+    assert!(
+        codecs.iter().any(|c| c.starts_with("avc1.")) && codecs.contains(&"mp4a.40.2"),
+        "{codecs:?}"
+    );
+
+    // Bob's token for the source plays the whole ladder: it rides in every URI.
+    let t = token(&net, bob, &hash, alice_node.clone(), 600).await;
+    let master_url = format!("{url}/api/manifest/{hash}/hls.m3u8?token={t}");
+    let master = reqwest::get(&master_url).await.unwrap();
+    assert_eq!(master.status(), 200);
+    let master = master.text().await.unwrap();
+    let uris: Vec<&str> = master
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .collect();
+    assert_eq!(uris.len(), 2);
+    assert!(
+        uris.iter().all(|u| u.ends_with(&format!("?token={t}"))),
+        "{master}"
+    );
+    let media = reqwest::get(format!("{url}/api/manifest/{hash}/480p.m3u8?token={t}"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(media
+        .lines()
+        .filter(|l| l.starts_with("../../blob/"))
+        .all(|l| l.ends_with(&format!("?token={t}"))));
+    let frames = tokio::task::spawn_blocking({
+        let master_url = master_url.clone();
+        move || ffmpeg(&["-i", &master_url, "-map", "0", "-f", "framemd5", "-"])
+    })
+    .await
+    .unwrap();
+    for stream in ["0", "1", "2"] {
+        let n = frames
+            .lines()
+            .filter(|l| l.split(',').next().map(str::trim) == Some(stream))
+            .count();
+        assert!(n >= 4 * 30 - 1, "stream {stream} decoded {n} frames");
+    }
+    let dash = reqwest::get(format!("{url}/api/manifest/{hash}/dash.mpd?token={t}"))
+        .await
+        .unwrap();
+    assert_eq!(dash.status(), 200);
+    assert!(dash.text().await.unwrap().contains(&format!("?token={t}")));
+
+    // Nobody else plays it: no token, Carol's token, or Bob's token for another blob.
+    let status = |path: String| {
+        let target = format!("{url}{path}");
+        async move { reqwest::get(target).await.unwrap().status().as_u16() }
+    };
+    assert_eq!(status(format!("/api/manifest/{hash}/hls.m3u8")).await, 401);
+    assert_eq!(status(format!("/api/blob/{}.mp4", renditions[0])).await, 401);
+    let carol_token = token(&net, carol, &hash, alice_node.clone(), 600).await;
+    assert_eq!(
+        status(format!("/api/manifest/{hash}/hls.m3u8?token={carol_token}")).await,
+        403
+    );
+    assert_eq!(
+        status(format!("/api/blob/{}?token={carol_token}", renditions[1])).await,
+        403
+    );
+    let other = upload(
+        &node.url,
+        b"some other file".repeat(100).as_slice(),
+        "other",
+        "invited",
+        Some(net.key(bob).to_string()),
+    )
+    .await;
+    let other_token = token(&net, bob, &other, alice_node.clone(), 600).await;
+    assert_eq!(
+        status(format!("/api/blob/{}?token={other_token}", renditions[0])).await,
+        403
+    );
+    assert_eq!(
+        status(format!("/api/blob/{}?token={t}", renditions[0])).await,
+        200
+    );
 }
