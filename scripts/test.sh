@@ -6,6 +6,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/setup.sh"
 cd "$ROOT"
+# The real-client checks: xmllint reads the MPD; hls.js and dash.js play in headless Chromium.
+ensure_pkgs xmllint:libxml2-utils chromium:chromium node:nodejs npm:npm
+[ -d tests/clients/node_modules ] || npm ci --prefix tests/clients --no-audit --no-fund --silent
 # Sweettests start several conductors each; two test threads suit a 2-core machine.
 cargo test --workspace --exclude media --exclude media_integrity -- --test-threads="${TEST_THREADS:-2}" \
   --skip custodians_e2e
@@ -15,3 +18,5 @@ cargo test --workspace --exclude media --exclude media_integrity --test happ cus
 # A real tus client interrupts and resumes an upload against a running sidecar.
 python3 -c "import tusclient" 2>/dev/null || python3 -m pip install -q --disable-pip-version-check tuspy
 python3 tests/clients/tus_resume.py "$CARGO_TARGET_DIR/debug/elohim-media"
+# hls.js (the node's player page, and another origin) and dash.js play and switch quality.
+node tests/clients/players.mjs "$CARGO_TARGET_DIR/debug/elohim-media"

@@ -218,6 +218,10 @@ pub fn routes(state: Arc<Sidecar>) -> impl Filter<Extract = (impl Reply,), Error
         .unify()
         .with(cors())
         .recover(recover)
+        // CORS headers depend on the Origin: without this, a browser that fetched a blob
+        // same-origin (no CORS headers) reuses that cached response for another origin,
+        // and the player there fails.
+        .with(warp::reply::with::header("vary", "origin"))
         .with(warp::log::custom(move |info| {
             metrics.observe(route_label(info.path()), info.status().as_u16())
         }))

@@ -421,6 +421,11 @@ async fn other_origins_may_read_blobs_and_upload() {
         .await;
     assert_eq!(resp.status(), 206);
     assert_eq!(resp.headers()["access-control-allow-origin"], origin);
+    // Responses say they vary by Origin, so a cached same-origin copy (without CORS
+    // headers) is not reused for another origin.
+    let plain = s.get(&format!("/api/blob/{hash}"), &[("range", "bytes=0-99")]).await;
+    assert_eq!(plain.headers()["vary"], "origin");
+    assert_eq!(resp.headers()["vary"], "origin");
     let exposed = resp.headers()["access-control-expose-headers"]
         .to_str()
         .unwrap()
