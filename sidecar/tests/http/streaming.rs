@@ -423,7 +423,9 @@ async fn other_origins_may_read_blobs_and_upload() {
     assert_eq!(resp.headers()["access-control-allow-origin"], origin);
     // Responses say they vary by Origin, so a cached same-origin copy (without CORS
     // headers) is not reused for another origin.
-    let plain = s.get(&format!("/api/blob/{hash}"), &[("range", "bytes=0-99")]).await;
+    let plain = s
+        .get(&format!("/api/blob/{hash}"), &[("range", "bytes=0-99")])
+        .await;
     assert_eq!(plain.headers()["vary"], "origin");
     assert_eq!(resp.headers()["vary"], "origin");
     let exposed = resp.headers()["access-control-expose-headers"]
