@@ -41,22 +41,19 @@ async fn video(width: u32, height: u32, seconds: u32) -> Vec<u8> {
     std::fs::read(path).unwrap()
 }
 
-/// Waits for the ladder job of `hash` to end; returns its progress.
+/// Follows the ladder job of `hash` as the CLI does, until it ends; returns its progress.
 async fn ladder(s: &Server, hash: &str) -> serde_json::Value {
-    for _ in 0..600 {
-        let progress: serde_json::Value = s
-            .get(&format!("/api/ladder/{hash}"), &[])
-            .await
-            .json()
-            .await
-            .unwrap();
-        match progress["stage"].as_str() {
-            Some("done") => return progress,
-            Some("failed") => panic!("the ladder failed: {progress}"),
-            _ => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
-        }
-    }
-    panic!("the ladder did not finish in two minutes")
+    let path = format!("/api/ladder/{hash}");
+    let progress = tokio::time::timeout(
+        std::time::Duration::from_secs(120),
+        sidecar::cli::wait_for_ladder(&s.url, &path),
+    )
+    .await
+    .expect("the ladder finishes in two minutes")
+    .unwrap();
+    assert_eq!(progress.stage, sidecar::ladder::Stage::Done, "{progress:?}");
+    assert_eq!(progress.percent, 100.0);
+    serde_json::to_value(progress).unwrap()
 }
 
 /// What ffmpeg decoded from `url`: frames per stream, keyed by media type and index.

@@ -195,6 +195,15 @@ pub struct NodeSidecar {
 impl NodeSidecar {
     /// Starts a sidecar for `who`, linked to its conductor over the admin and app websockets.
     pub async fn start(net: &Net, who: Agent) -> Self {
+        Self::start_with(net, who, |_| {}).await
+    }
+
+    /// Starts a sidecar for `who` with its configuration changed by `adjust`.
+    pub async fn start_with(
+        net: &Net,
+        who: Agent,
+        adjust: impl FnOnce(&mut sidecar::config::Config),
+    ) -> Self {
         let port = net.conductors[who.0]
             .raw_handle()
             .get_arbitrary_admin_websocket_port()
@@ -211,7 +220,7 @@ impl NodeSidecar {
             "the link acts as the conductor's agent"
         );
         let dir = tempfile::tempdir().unwrap();
-        let config = sidecar::config::Config {
+        let mut config = sidecar::config::Config {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: dir.path().to_path_buf(),
             chunk_size: 64 * 1024,
@@ -219,6 +228,7 @@ impl NodeSidecar {
             cache: Default::default(),
             bandwidth: media_rules::BandwidthClass::High,
         };
+        adjust(&mut config);
         let state = sidecar::state::Sidecar::open(config.clone()).unwrap();
         state.attach(std::sync::Arc::new(link));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

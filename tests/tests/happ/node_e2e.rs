@@ -392,3 +392,29 @@ async fn an_invited_video_streams_to_its_invitee_from_one_signed_master_url() {
         200
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_low_bandwidth_node_refuses_private_content_and_serves_the_rest() {
+    let (net, [alice]) = setup::<1>().await;
+    let node = NodeSidecar::start_with(&net, alice, |c| c.bandwidth = media_rules::BandwidthClass::Low).await;
+    let url = node.url.clone();
+    let alice_node = net.key(alice).to_string();
+    let diary = b"alice's private diary, on a slow link".repeat(3000);
+    let talk = b"an open lecture, on a slow link".repeat(3000);
+    let diary_hash = upload(&url, &diary, "diary", "private", None).await;
+    let talk_hash = upload(&url, &talk, "talk", "commons", None).await;
+    net.sync().await;
+
+    // Even its author is refused private content over a low-bandwidth node (seed Gap 4) ...
+    let t = token(&net, alice, &diary_hash, alice_node.clone(), 600).await;
+    let resp = reqwest::Client::new()
+        .get(format!("{url}/api/blob/{diary_hash}"))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    assert!(resp.text().await.unwrap().contains("low-bandwidth"));
+    // ... while commons content is served.
+    assert_eq!(get(&url, &talk_hash, None).await, (200, talk));
+}
