@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod custodian;
 pub mod error;
+pub mod gc;
 pub mod hash;
 pub mod http;
 pub mod ingest;

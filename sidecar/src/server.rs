@@ -7,11 +7,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// Binds the sidecar's routes to `addr` (port 0 picks one) and returns the bound address
-/// and the server future, which ends when `shutdown` resolves.
+/// and the server future, which ends when `shutdown` resolves. The hourly sweep of unowned
+/// chunks and expired uploads ([`crate::gc`]) starts with it.
 pub fn bind(
     state: Arc<Sidecar>,
     addr: SocketAddr,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(SocketAddr, impl Future<Output = ()>), warp::Error> {
-    warp::serve(routes(state)).try_bind_with_graceful_shutdown(addr, shutdown)
+    let bound = warp::serve(routes(state.clone())).try_bind_with_graceful_shutdown(addr, shutdown)?;
+    crate::gc::spawn(state);
+    Ok(bound)
 }

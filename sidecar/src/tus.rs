@@ -124,6 +124,35 @@ impl TusUploads {
         Ok(())
     }
 
+    /// Removes unfinished uploads not written to for `expiry` (their `.part` file's
+    /// modification time), and finished ones whose receipt is older; answers how many.
+    pub fn expire(&self, expiry: std::time::Duration) -> io::Result<usize> {
+        let now = std::time::SystemTime::now();
+        let mut removed = 0;
+        for entry in std::fs::read_dir(&self.dir)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let Some(id) = name.to_str().and_then(|n| n.strip_suffix(".json")) else {
+                continue;
+            };
+            if Self::check_id(id).is_err() {
+                continue;
+            }
+            let touched = std::fs::metadata(self.part_path(id))
+                .or_else(|_| entry.metadata())
+                .and_then(|m| m.modified())?;
+            let idle = now.duration_since(touched).unwrap_or_default();
+            // A request in progress holds the upload's lock; leave that upload alone.
+            let lock = self.lock(id);
+            let Ok(_held) = lock.try_lock() else { continue };
+            if idle >= expiry {
+                self.remove(id)?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     /// The lock that serialises requests to upload `id`.
     pub fn lock(&self, id: &str) -> Arc<tokio::sync::Mutex<()>> {
         let mut locks = self.locks.lock().unwrap_or_else(|e| e.into_inner());

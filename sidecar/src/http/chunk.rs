@@ -74,9 +74,22 @@ pub async fn get_chunk(
 }
 
 /// `PUT /api/chunk/{hash}`: stores the body if it hashes to the name (422 otherwise,
-/// storing nothing). 201 when new, 200 when already held.
-pub async fn put_chunk(state: Arc<Sidecar>, hash: String, body: Bytes) -> Result<Response<Body>, ApiError> {
+/// storing nothing). 201 when new, 200 when already held. A node takes pushes from
+/// loopback only — its peers pull what they keep — so strangers cannot fill its disk; a
+/// chunk no blob comes to own is swept after [`crate::gc::GRACE`].
+pub async fn put_chunk(
+    state: Arc<Sidecar>,
+    hash: String,
+    remote: Option<std::net::SocketAddr>,
+    body: Bytes,
+) -> Result<Response<Body>, ApiError> {
     let hash: Hash32 = hash.parse()?;
+    let local = remote.is_some_and(|a| a.ip().is_loopback());
+    if state.link.get().is_some() && !local {
+        return Err(ApiError::Forbidden(
+            "a node accepts chunk pushes from loopback only; peers pull what they keep".into(),
+        ));
+    }
     state.metrics.bytes_in.inc_by(body.len() as u64);
     let store = state.reader.store().clone();
     let (actual, stored) = tokio::task::spawn_blocking(move || -> std::io::Result<(Hash32, bool)> {

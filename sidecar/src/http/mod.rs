@@ -98,12 +98,13 @@ pub fn routes(state: Arc<Sidecar>) -> impl Filter<Extract = (impl Reply,), Error
         });
     let chunk_put = warp::path!("api" / "chunk" / String)
         .and(warp::put())
+        .and(warp::addr::remote())
         .and(warp::body::content_length_limit(u64::from(
             media_rules::limits::MAX_CHUNK_SIZE,
         )))
         .and(warp::body::bytes())
         .and(with_state.clone())
-        .then(|hash, body, s| async move { render(chunk::put_chunk(s, hash, body).await) });
+        .then(|hash, remote, body, s| async move { render(chunk::put_chunk(s, hash, remote, body).await) });
     let have = warp::path!("api" / "chunks" / "have")
         .and(warp::post())
         .and(warp::body::content_length_limit(4 * 1024 * 1024))

@@ -11,11 +11,14 @@ use crate::hash::Hash32;
 use crate::ladder::{Progress, Stage};
 use crate::state::Sidecar;
 use crate::streaming::{dash, hls, Ladder, Rendition};
+use holochain_types::prelude::ActionHash;
+use media::{ContentView, ManifestView};
 use std::sync::Arc;
 use warp::http::{header, HeaderMap, Response, StatusCode};
 use warp::hyper::Body;
 
-/// Serves one playlist file of a source blob.
+/// Serves one playlist file of a source blob, named by its hash or, on a node, by the id
+/// of the content that uses it.
 pub async fn playlist(
     state: Arc<Sidecar>,
     source: String,
@@ -23,6 +26,7 @@ pub async fn playlist(
     headers: HeaderMap,
     query: String,
 ) -> Result<Response<Body>, ApiError> {
+    let source = source_blob(&state, source).await?;
     let readable = readable_blob(&state, &source, &headers, &query).await?;
     let cap = state
         .config
@@ -77,6 +81,25 @@ pub async fn playlist(
         .header(header::CONTENT_LENGTH, value(&text.len().to_string()))
         .body(Body::from(text))
         .map_err(|e| ApiError::Io(std::io::Error::other(e)))
+}
+
+/// The source blob a playlist route names: a blob hash as it is, or a ContentNode id
+/// (`uhCkk…`), whose first blob is its source. The access check then runs on that blob.
+async fn source_blob(state: &Sidecar, name: String) -> Result<String, ApiError> {
+    let (Some(link), Ok(id)) = (state.link.get(), ActionHash::try_from(name.as_str())) else {
+        return Ok(name);
+    };
+    let conductor = |e: crate::node::link::LinkError| ApiError::Conductor(e.to_string());
+    let view: Option<ContentView> = link.call("get_latest_content", id).await.map_err(conductor)?;
+    let first = view
+        .and_then(|v| v.content.blobs.first().cloned())
+        .ok_or(ApiError::NotFound("content"))?;
+    let manifest: Option<ManifestView> = link.call("get_blob_manifest", first).await.map_err(conductor)?;
+    Ok(manifest
+        .ok_or(ApiError::NotFound("blob manifest"))?
+        .manifest
+        .0
+        .hash)
 }
 
 /// `GET /api/ladder/{hash}`: the ladder job's progress. A blob whose renditions were made

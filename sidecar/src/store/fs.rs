@@ -57,6 +57,13 @@ impl ChunkStore for FsStore {
     fn put(&self, hash: &Hash32, parts: &[&[u8]]) -> io::Result<bool> {
         let path = self.chunk_path(hash);
         if path.is_file() {
+            // Held already: mark it as stored now, so the orphan sweep does not take a chunk
+            // an upload in progress has just reused.
+            match File::options().write(true).open(&path) {
+                Ok(file) => file.set_modified(std::time::SystemTime::now())?,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return self.put(hash, parts),
+                Err(e) => return Err(e),
+            }
             return Ok(false);
         }
         write_atomic_direct(&path, parts)?;
@@ -106,6 +113,27 @@ impl ChunkStore for FsStore {
 
     fn bytes_used(&self) -> io::Result<u64> {
         Ok(self.used.load(Ordering::Relaxed))
+    }
+
+    fn list(&self) -> io::Result<Vec<(Hash32, std::time::SystemTime)>> {
+        let mut out = Vec::new();
+        for a in std::fs::read_dir(&self.root)? {
+            for b in std::fs::read_dir(a?.path())? {
+                for f in std::fs::read_dir(b?.path())? {
+                    let f = f?;
+                    // Temp files of writes in progress have other names and are skipped.
+                    let Some(hash) = f.file_name().to_str().and_then(|n| n.parse().ok()) else {
+                        continue;
+                    };
+                    match f.metadata() {
+                        Ok(m) => out.push((hash, m.modified()?)),
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+        }
+        Ok(out)
     }
 }
 

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 #[derive(Default)]
 pub struct MemStore {
     chunks: Mutex<HashMap<Hash32, Arc<[u8]>>>,
+    stored: Mutex<HashMap<Hash32, std::time::SystemTime>>,
 }
 
 struct MemFile(Arc<[u8]>);
@@ -43,6 +44,8 @@ impl ChunkStore for MemStore {
     }
     fn put(&self, hash: &Hash32, parts: &[&[u8]]) -> io::Result<bool> {
         let mut map = self.map();
+        let mut stored = self.stored.lock().unwrap_or_else(|e| e.into_inner());
+        stored.insert(*hash, std::time::SystemTime::now());
         if map.contains_key(hash) {
             return Ok(false);
         }
@@ -64,5 +67,13 @@ impl ChunkStore for MemStore {
     }
     fn bytes_used(&self) -> io::Result<u64> {
         Ok(self.map().values().map(|d| d.len() as u64).sum())
+    }
+    fn list(&self) -> io::Result<Vec<(Hash32, std::time::SystemTime)>> {
+        let stored = self.stored.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(self
+            .map()
+            .keys()
+            .map(|h| (*h, stored.get(h).copied().unwrap_or(std::time::UNIX_EPOCH)))
+            .collect())
     }
 }

@@ -39,6 +39,9 @@ pub trait ChunkStore: Send + Sync + 'static {
     fn delete(&self, hash: &Hash32) -> io::Result<bool>;
     /// Bytes of chunk data stored.
     fn bytes_used(&self) -> io::Result<u64>;
+    /// Every chunk held, with when it was last stored (a `put` of a chunk already held
+    /// counts as storing it again).
+    fn list(&self) -> io::Result<Vec<(Hash32, std::time::SystemTime)>>;
 }
 
 /// What reading a chunk back found.

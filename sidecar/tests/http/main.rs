@@ -10,5 +10,6 @@ mod cli;
 mod pull;
 mod ranges;
 mod streaming;
+mod sweep;
 mod tus;
 mod uploads;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 const TUS: (&str, &str) = ("tus-resumable", "1.0.0");
 
-async fn create(s: &Server, length: usize, meta: Option<&str>) -> reqwest::Response {
+pub(crate) async fn create(s: &Server, length: usize, meta: Option<&str>) -> reqwest::Response {
     let mut req = s
         .client()
         .post(format!("{}/api/uploads", s.url))
@@ -17,7 +17,7 @@ async fn create(s: &Server, length: usize, meta: Option<&str>) -> reqwest::Respo
     req.send().await.unwrap()
 }
 
-async fn patch(s: &Server, location: &str, offset: usize, body: &[u8]) -> reqwest::Response {
+pub(crate) async fn patch(s: &Server, location: &str, offset: usize, body: &[u8]) -> reqwest::Response {
     s.client()
         .patch(format!("{}{location}", s.url))
         .header(TUS.0, TUS.1)
@@ -29,14 +29,17 @@ async fn patch(s: &Server, location: &str, offset: usize, body: &[u8]) -> reqwes
         .unwrap()
 }
 
-async fn offset(s: &Server, location: &str) -> u64 {
-    let resp = s
-        .client()
+pub(crate) async fn head(s: &Server, location: &str) -> reqwest::Response {
+    s.client()
         .head(format!("{}{location}", s.url))
         .header(TUS.0, TUS.1)
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+async fn offset(s: &Server, location: &str) -> u64 {
+    let resp = head(s, location).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["tus-resumable"], "1.0.0");
     resp.headers()["upload-offset"].to_str().unwrap().parse().unwrap()

@@ -352,6 +352,13 @@ async fn an_invited_video_streams_to_its_invitee_from_one_signed_master_url() {
             .count();
         assert!(n >= 4 * 30 - 1, "stream {stream} decoded {n} frames");
     }
+    // The content's id names the same stream.
+    let content = receipt["published"]["content"].as_str().unwrap();
+    let by_content = reqwest::get(format!("{url}/api/manifest/{content}/hls.m3u8?token={t}"))
+        .await
+        .unwrap();
+    assert_eq!(by_content.status(), 200);
+    assert_eq!(by_content.text().await.unwrap(), master);
     let dash = reqwest::get(format!("{url}/api/manifest/{hash}/dash.mpd?token={t}"))
         .await
         .unwrap();

@@ -1,0 +1,105 @@
+//! The sweep of unowned data: chunks no blob lists and idle tus uploads go, after their
+//! grace period; every chunk of every recorded blob stays.
+
+use crate::common::*;
+use crate::tus::{create, head, patch};
+use sidecar::gc::{sweep, Swept, GRACE, UPLOAD_EXPIRY};
+use std::collections::HashSet;
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sweep_takes_only_what_no_blob_owns() {
+    let s = start().await;
+    let kept = bytes(3 * CHUNK as usize + 7, 1);
+    let kept_hash = s.upload_hash(&kept, "application/octet-stream").await;
+
+    // A chunk pushed by PUT that no blob ever listed.
+    let orphan = bytes(1000, 2);
+    let resp = s
+        .client()
+        .put(format!("{}/api/chunk/{}", s.url, sha(&orphan)))
+        .body(orphan.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    // A plain upload cut off after two chunks: its chunks are stored, no blob is recorded.
+    let mut aborted = format!(
+        "POST /api/blob HTTP/1.1\r\nHost: x\r\nContent-Type: video/mp4\r\nContent-Length: {}\r\n\r\n",
+        5 * CHUNK
+    )
+    .into_bytes();
+    aborted.extend(bytes(2 * CHUNK as usize + 10, 3));
+    s.raw(&aborted, Duration::from_millis(300)).await;
+    // A tus upload abandoned after 100 of 1000 bytes.
+    let resp = create(&s, 1000, None).await;
+    let location = resp.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(patch(&s, &location, 0, &bytes(100, 4)).await.status(), 204);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let store = s.state.reader.store().clone();
+    let held = || {
+        store
+            .list()
+            .unwrap()
+            .into_iter()
+            .map(|(h, _)| h)
+            .collect::<HashSet<_>>()
+    };
+    let owned: HashSet<_> = s
+        .state
+        .blobs
+        .get(&kept_hash.parse().unwrap())
+        .unwrap()
+        .unwrap()
+        .chunk_hashes()
+        .unwrap()
+        .into_iter()
+        .collect();
+    let before = held();
+    assert!(
+        before.len() > owned.len(),
+        "the orphan (and the cut-off upload's chunks) are held"
+    );
+
+    // Within the grace period nothing goes.
+    let state = s.state.clone();
+    let swept = tokio::task::spawn_blocking(move || sweep(&state, GRACE, UPLOAD_EXPIRY).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(swept, Swept::default());
+    assert_eq!(held(), before);
+
+    // Past it, exactly what no blob owns goes, and the idle upload with it.
+    let state = s.state.clone();
+    let swept = tokio::task::spawn_blocking(move || sweep(&state, Duration::ZERO, Duration::ZERO).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(held(), owned);
+    assert_eq!(swept.chunks, before.len() - owned.len());
+    assert!(swept.bytes >= orphan.len() as u64);
+    assert_eq!(swept.uploads, 1);
+    assert_eq!(head(&s, &location).await.status(), 404);
+    assert_eq!(s.state.reader.store().bytes_used().unwrap(), kept.len() as u64);
+
+    // The blob that owns its chunks still reads back whole.
+    let resp = s.get(&format!("/api/blob/{kept_hash}"), &[]).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.bytes().await.unwrap(), kept);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn storing_a_chunk_again_renews_it() {
+    let s = start().await;
+    let data = bytes(500, 5);
+    let hash: sidecar::hash::Hash32 = sha(&data).parse().unwrap();
+    let store = s.state.reader.store().clone();
+    assert!(store.put(&hash, &[&data]).unwrap());
+    let first = store.list().unwrap()[0].1;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    // An upload that reuses a held chunk stores it again: its time moves on, so a sweep
+    // does not take it from under the upload.
+    assert!(!store.put(&hash, &[&data]).unwrap());
+    let second = store.list().unwrap()[0].1;
+    assert!(second > first, "{first:?} then {second:?}");
+}
