@@ -24,8 +24,8 @@ start_sidecar() { # port data-dir [flags…]
   for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && return; sleep 0.1; done
   echo "sidecar did not start" >&2; exit 1
 }
-upload() { # port file -> hash
-  curl -sf -X POST -H 'Content-Type: video/mp4' -T "$2" "http://127.0.0.1:$1/api/blob" | sed -E 's/.*"hash":"([0-9a-f]+)".*/\1/'
+upload() { # port file -> hash (not a media type: no ladder job may run beside the measurements)
+  curl -sf -X POST -H 'Content-Type: application/octet-stream' -T "$2" "http://127.0.0.1:$1/api/blob" | sed -E 's/.*"hash":"([0-9a-f]+)".*/\1/'
 }
 wrk_run() { # url range-len(0=whole) -> "req/s MB/s"
   cat >"$WORK/range.lua" <<LUA
