@@ -212,6 +212,32 @@ pub fn check_mime(field: &str, mime: &str) -> Result<(), String> {
     }
 }
 
+/// A MIME type as blobs are served with it: the type and subtype lowercased, and the
+/// common unregistered aliases clients send (`audio/m4a`, `audio/x-m4a`, `audio/mp3`,
+/// `video/x-m4v`, `audio/opus` for an Ogg Opus file …) replaced by the registered type a
+/// player expects. Parameters are kept as given.
+pub fn canonical_mime(mime: &str) -> String {
+    let (essence, params) = match mime.split_once(';') {
+        Some((e, p)) => (e.trim(), Some(p)),
+        None => (mime.trim(), None),
+    };
+    let essence = essence.to_ascii_lowercase();
+    let registered = match essence.as_str() {
+        "audio/m4a" | "audio/x-m4a" | "audio/mp4a-latm" => "audio/mp4",
+        "video/x-m4v" => "video/mp4",
+        "audio/mp3" | "audio/x-mp3" | "audio/mpeg3" | "audio/x-mpeg" | "audio/x-mpeg-3" => "audio/mpeg",
+        "audio/x-aac" | "audio/aacp" => "audio/aac",
+        "audio/opus" | "audio/x-opus+ogg" => "audio/ogg",
+        "audio/x-wav" | "audio/wave" | "audio/vnd.wave" => "audio/wav",
+        "audio/x-flac" => "audio/flac",
+        other => other,
+    };
+    match params {
+        Some(p) => format!("{registered};{p}"),
+        None => registered.to_string(),
+    }
+}
+
 fn check_codecs(field: &str, codecs: &str) -> Result<(), String> {
     let ok = !codecs.is_empty()
         && codecs.len() <= MAX_TYPE_LEN
@@ -247,6 +273,18 @@ mod tests {
             segments: None,
             fallback_urls: vec!["https://cdn.example.org/v.mp4".into()],
         }
+    }
+
+    #[test]
+    fn clients_aliases_become_registered_types() {
+        assert_eq!(canonical_mime("audio/x-m4a"), "audio/mp4");
+        assert_eq!(canonical_mime("Audio/M4A"), "audio/mp4");
+        assert_eq!(canonical_mime("audio/mp3"), "audio/mpeg");
+        assert_eq!(canonical_mime("audio/opus"), "audio/ogg");
+        assert_eq!(canonical_mime("video/x-m4v"), "video/mp4");
+        assert_eq!(canonical_mime("Video/MP4"), "video/mp4");
+        assert_eq!(canonical_mime("audio/ogg; codecs=opus"), "audio/ogg; codecs=opus");
+        assert_eq!(canonical_mime("application/pdf"), "application/pdf");
     }
 
     #[test]

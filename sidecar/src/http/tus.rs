@@ -196,11 +196,8 @@ async fn finish(
     id: &str,
     upload: &crate::tus::UploadState,
 ) -> Result<Receipt, ApiError> {
-    let mime = upload
-        .meta
-        .mime()
-        .unwrap_or("application/octet-stream")
-        .to_string();
+    let mime =
+        media_rules::manifest::canonical_mime(upload.meta.mime().unwrap_or("application/octet-stream"));
     let manifest = ingest_file(state, &state.uploads.part_path(id), mime).await?;
     if manifest.size != upload.length {
         return Err(ApiError::Truncated {

@@ -55,7 +55,8 @@ impl From<&BlobManifest> for Receipt {
     }
 }
 
-/// The MIME type a request declares, `application/octet-stream` when it declares none.
+/// The MIME type a request declares (canonical: aliases such as `audio/x-m4a` become the
+/// registered type), `application/octet-stream` when it declares none.
 pub fn mime_of(headers: &HeaderMap) -> Result<String, ApiError> {
     let Some(value) = headers.get(header::CONTENT_TYPE) else {
         return Ok("application/octet-stream".into());
@@ -65,7 +66,7 @@ pub fn mime_of(headers: &HeaderMap) -> Result<String, ApiError> {
         .map_err(|_| ApiError::Header("Content-Type is not ASCII".into()))?
         .trim();
     check_mime("Content-Type", mime).map_err(ApiError::Header)?;
-    Ok(mime.to_string())
+    Ok(media_rules::manifest::canonical_mime(mime))
 }
 
 /// The Content-Length a request declares, if any.

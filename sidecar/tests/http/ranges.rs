@@ -161,7 +161,10 @@ async fn a_chunk_corrupted_on_disk_is_never_served() {
     let s = start().await;
     // Not a media type: a ladder job would read (and quarantine) the chunk first.
     let data = bytes(100_000, 9);
-    let path = format!("/api/blob/{}", s.upload_hash(&data, "application/octet-stream").await);
+    let path = format!(
+        "/api/blob/{}",
+        s.upload_hash(&data, "application/octet-stream").await
+    );
     // Flip a byte of the first chunk's file on disk.
     let hex = sha(&data[..CHUNK as usize]);
     let file = chunk_file(&s, &hex);

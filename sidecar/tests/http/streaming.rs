@@ -366,6 +366,14 @@ async fn a_podcast_is_served_by_range_and_as_an_hls_audio_stream() {
     assert_eq!(resp.headers()["content-type"], "audio/mpeg");
     assert_eq!(resp.bytes().await.unwrap(), data[100..200]);
 
+    // Aliases clients send are served as the registered type a player expects.
+    let m4a = s.upload(&bytes(3000, 8), "audio/x-m4a").await;
+    assert_eq!(m4a["mime"], "audio/mp4");
+    let resp = s
+        .get(&format!("/api/blob/{}", m4a["hash"].as_str().unwrap()), &[])
+        .await;
+    assert_eq!(resp.headers()["content-type"], "audio/mp4");
+
     // And an HLS audio stream: one variant stream of AAC, no video, no audio group.
     let progress = ladder(&s, &hash).await;
     assert_eq!(labels(&progress), ["audio"]);
