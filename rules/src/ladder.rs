@@ -73,6 +73,14 @@ fn short_label(height: u32) -> &'static str {
     }
 }
 
+/// The bitrate of the audio rendition among `variants`, in kbit/s (0 when there is none).
+pub fn audio_kbps(variants: &[Variant]) -> u32 {
+    variants
+        .iter()
+        .find(|v| v.height == 0)
+        .map_or(0, |a| a.bitrate_kbps)
+}
+
 /// The bitrate a rendition needs on the wire, with its audio, in kbit/s.
 pub fn wire_kbps(variant: &Variant, audio_kbps: u32) -> u32 {
     if variant.height == 0 {
@@ -88,16 +96,18 @@ impl DeliveryCap {
         height <= self.max_height && kbps <= self.max_kbps
     }
 
+    /// Whether `variant` fits under the cap, played with audio of `audio_kbps`.
+    pub fn admits_variant(&self, variant: &Variant, audio_kbps: u32) -> bool {
+        self.admits(variant.height, wire_kbps(variant, audio_kbps))
+    }
+
     /// The renditions of `variants` this cap lets through: video rungs that fit (with the
     /// audio they play with) and the audio rendition.
     pub fn allowed<'a>(&self, variants: &'a [Variant]) -> Vec<&'a Variant> {
-        let audio = variants
-            .iter()
-            .find(|v| v.height == 0)
-            .map_or(0, |a| a.bitrate_kbps);
+        let audio = audio_kbps(variants);
         variants
             .iter()
-            .filter(|v| self.admits(v.height, wire_kbps(v, audio)))
+            .filter(|v| self.admits_variant(v, audio))
             .collect()
     }
 }

@@ -102,31 +102,21 @@ async fn through_the_sidecar(source: &Path, data_dir: &Path) -> (Duration, Strin
     )
 }
 
+async fn text(client: &reqwest::Client, url: String) -> String {
+    client.get(url).send().await.unwrap().text().await.unwrap()
+}
+
 /// From asking for the master playlist to holding the top rung's first media segment.
 async fn first_segment(url: &str, hash: &str) -> Duration {
     let client = reqwest::Client::new();
     let started = Instant::now();
     let base = format!("{url}/api/manifest/{hash}");
-    let master = client
-        .get(format!("{base}/hls.m3u8"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let master = text(&client, format!("{base}/hls.m3u8")).await;
     let top = master
         .lines()
         .find(|l| l.ends_with(".m3u8") && !l.starts_with('#'))
         .unwrap();
-    let media = client
-        .get(format!("{base}/{top}"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let media = text(&client, format!("{base}/{top}")).await;
     let uri = media.lines().find(|l| l.starts_with("../../blob/")).unwrap();
     let blob = format!("{url}/api/{}", uri.trim_start_matches("../../"));
     let range = |line: &str| {

@@ -11,6 +11,8 @@ use crate::state::Sidecar;
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 use holochain_types::prelude::AgentPubKey;
 use media::BlobAccess;
+use media_rules::bandwidth::DeliveryCap;
+use media_rules::ladder::audio_kbps;
 use media_rules::manifest::Variant;
 use media_rules::reach::Audience;
 use media_rules::token::AccessToken;
@@ -72,34 +74,32 @@ pub fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
 pub struct Grant {
     /// The cache partition the blob's bytes belong to.
     pub partition: CachePartition,
-    /// The reach the reader is served under: commons for open content, else the reach of
-    /// the content that admitted the reader.
-    pub reach: Reach,
+    /// The most this node may send the reader: its bandwidth class's cap, for the reach
+    /// the reader is served under.
+    pub cap: DeliveryCap,
 }
 
-impl Grant {
-    const OPEN: Grant = Grant {
-        partition: CachePartition::Commons,
-        reach: Reach::Commons,
-    };
-}
-
-/// Decides whether the request may read `blob`, and under which reach. A token names one
-/// blob; it also covers the renditions that blob's record lists as variants, so a signed
-/// master playlist plays every rendition. This node's bandwidth class refuses private
-/// content when low, and a rendition above its delivery cap.
+/// Decides whether the request may read `blob`, and under which delivery cap. A token
+/// names one blob; it also covers the renditions that blob's record lists as variants, so
+/// a signed master playlist plays every rendition. This node's bandwidth class refuses
+/// private content when low, and a rendition above its delivery cap.
 pub async fn authorize(state: &Sidecar, blob: &Hash32, token: Option<&str>) -> Result<Grant, ApiError> {
+    let open = Grant {
+        partition: CachePartition::Commons,
+        cap: state.config.bandwidth.cap(),
+    };
     let Some(link) = state.link.get() else {
-        return Ok(Grant::OPEN);
+        return Ok(open);
     };
     let facts = blob_facts(state, link, blob).await?;
     if facts.iter().any(is_open) {
-        return Ok(Grant::OPEN);
+        return Ok(open);
     }
     let partition = CachePartition::of_blob(facts.iter().filter_map(|a| Reach::parse(&a.reach).ok()));
     let token = token
         .ok_or_else(|| ApiError::Unauthorized("this blob is not public; send an access token".into()))?;
-    let covers = |named: &str| named == blob.to_hex() || variant_of(state, named, blob).is_some();
+    let hex = blob.to_hex();
+    let covers = |named: &str| named == hex || rendition_of(state, named, blob).is_some();
     let (reader, named) = verify_token(token, covers, &audiences(state, link))?;
     let reach = if &reader == link.agent() && facts.is_empty() {
         Reach::Private // A blob this node holds but has not published: its own agent may read it.
@@ -117,37 +117,29 @@ pub async fn authorize(state: &Sidecar, blob: &Hash32, token: Option<&str>) -> R
         .bandwidth
         .delivery(reach)
         .map_err(ApiError::Forbidden)?;
-    if let Some(variant) = variant_of(state, &named, blob) {
-        let audio = state
-            .blobs
-            .get(&named.parse()?)?
-            .map_or(0, |r| audio_kbps(&r.manifest.variants));
-        if !cap.admits(variant.height, media_rules::ladder::wire_kbps(&variant, audio)) {
-            return Err(ApiError::Forbidden(format!(
-                "the {} rendition exceeds this node's {} bandwidth",
-                variant.label,
-                state.config.bandwidth.as_str()
-            )));
+    if named != hex {
+        if let Some((variant, audio)) = rendition_of(state, &named, blob) {
+            if !cap.admits_variant(&variant, audio) {
+                return Err(ApiError::Forbidden(format!(
+                    "the {} rendition exceeds this node's {} bandwidth",
+                    variant.label,
+                    state.config.bandwidth.as_str()
+                )));
+            }
         }
     }
-    Ok(Grant { partition, reach })
+    Ok(Grant { partition, cap })
 }
 
 /// The variant `blob` is of the source blob `source` (hex), as this node's record of the
-/// source lists it.
-fn variant_of(state: &Sidecar, source: &str, blob: &Hash32) -> Option<Variant> {
+/// source lists it, with the bitrate of the audio it plays with.
+fn rendition_of(state: &Sidecar, source: &str, blob: &Hash32) -> Option<(Variant, u32)> {
     let source: Hash32 = source.parse().ok()?;
     let record = state.blobs.get(&source).ok()??;
     let hex = blob.to_hex();
-    record.manifest.variants.iter().find(|v| v.blob == hex).cloned()
-}
-
-/// The bitrate of the audio rendition among `variants`, in kbit/s (0 when there is none).
-pub fn audio_kbps(variants: &[Variant]) -> u32 {
-    variants
-        .iter()
-        .find(|v| v.height == 0)
-        .map_or(0, |a| a.bitrate_kbps)
+    let variants = &record.manifest.variants;
+    let variant = variants.iter().find(|v| v.blob == hex)?.clone();
+    Some((variant, audio_kbps(variants)))
 }
 
 /// Whether content makes its blobs public: commons reach, in a state its audience sees.

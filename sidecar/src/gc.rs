@@ -47,14 +47,13 @@ pub fn sweep(state: &Sidecar, grace: Duration, upload_expiry: Duration) -> io::R
         uploads,
         ..Swept::default()
     };
-    for (hash, stored) in held {
-        if owned.contains(&hash) || now.duration_since(stored).unwrap_or_default() < grace {
+    for chunk in held {
+        if owned.contains(&chunk.hash) || now.duration_since(chunk.stored).unwrap_or_default() < grace {
             continue;
         }
-        let len = state.reader.store().open(&hash)?.map_or(0, |f| f.len());
-        if state.reader.store().delete(&hash)? {
+        if state.reader.store().delete(&chunk.hash)? {
             swept.chunks += 1;
-            swept.bytes += len;
+            swept.bytes += chunk.len;
         }
     }
     if swept != Swept::default() {

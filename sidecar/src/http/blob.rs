@@ -10,8 +10,9 @@ use crate::blobs::BlobRecord;
 use crate::error::ApiError;
 use crate::hash::Hash32;
 use crate::state::Sidecar;
+use media_rules::bandwidth::DeliveryCap;
 use media_rules::content::DeliveryStrategy;
-use media_rules::{CachePartition, Reach};
+use media_rules::CachePartition;
 use std::sync::Arc;
 use warp::http::{header, HeaderMap, HeaderValue, Method, Response, StatusCode};
 use warp::hyper::Body;
@@ -140,8 +141,8 @@ pub struct Readable {
     pub record: Arc<BlobRecord>,
     /// The cache partition its bytes belong to.
     pub partition: CachePartition,
-    /// The reach the reader is served under.
-    pub reach: Reach,
+    /// The most this node may send the reader.
+    pub cap: DeliveryCap,
 }
 
 /// Parses a blob hash from the path, checks that the request may read the blob, and loads
@@ -153,13 +154,13 @@ pub async fn readable_blob(
     query: &str,
 ) -> Result<Readable, ApiError> {
     let hash: Hash32 = without_extension(hash).parse()?;
-    let Grant { partition, reach } = authorize(state, &hash, token_of(headers, query)).await?;
+    let Grant { partition, cap } = authorize(state, &hash, token_of(headers, query)).await?;
     let record = state.blobs.get(&hash)?.ok_or(ApiError::NotFound("blob"))?;
     Ok(Readable {
         hash,
         record,
         partition,
-        reach,
+        cap,
     })
 }
 

@@ -28,11 +28,7 @@ pub async fn playlist(
 ) -> Result<Response<Body>, ApiError> {
     let source = source_blob(&state, source).await?;
     let readable = readable_blob(&state, &source, &headers, &query).await?;
-    let cap = state
-        .config
-        .bandwidth
-        .delivery(readable.reach)
-        .map_err(ApiError::Forbidden)?;
+    let cap = readable.cap;
     let variants = &readable.record.manifest.variants;
     if variants.is_empty() {
         return Err(ApiError::NotFound(

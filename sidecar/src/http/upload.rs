@@ -98,7 +98,8 @@ where
         return Err(ApiError::TooLarge { limit });
     }
     let mime = mime_of(&headers)?;
-    let publication = Publication::from_meta(&UploadMeta::from_headers(&headers)?)?;
+    let meta = UploadMeta::from_headers(&headers)?;
+    let publication = Publication::from_meta(&meta)?;
     let expected: Option<Hash32> = headers
         .get(EXPECTED_HASH_HEADER)
         .map(|v| v.to_str().unwrap_or("").parse())
@@ -113,8 +114,7 @@ where
             });
         }
     }
-    let ladder = UploadMeta::from_headers(&headers)?.wants_ladder();
-    let receipt = complete(&state, manifest, publication.as_ref(), ladder).await?;
+    let receipt = complete(&state, manifest, publication.as_ref(), meta.wants_ladder()).await?;
     let mut resp = super::json(StatusCode::CREATED, &receipt);
     resp.headers_mut().insert(
         header::LOCATION,

@@ -2,7 +2,7 @@
 //! (temp file with a random name, written past the page cache when block-aligned, fsync,
 //! rename, fsync the directory).
 
-use super::{ChunkFile, ChunkStore};
+use super::{ChunkFile, ChunkStore, Held};
 use crate::atomic::write_atomic_direct;
 use crate::hash::Hash32;
 use std::fs::File;
@@ -115,7 +115,7 @@ impl ChunkStore for FsStore {
         Ok(self.used.load(Ordering::Relaxed))
     }
 
-    fn list(&self) -> io::Result<Vec<(Hash32, std::time::SystemTime)>> {
+    fn list(&self) -> io::Result<Vec<Held>> {
         let mut out = Vec::new();
         for a in std::fs::read_dir(&self.root)? {
             for b in std::fs::read_dir(a?.path())? {
@@ -126,7 +126,11 @@ impl ChunkStore for FsStore {
                         continue;
                     };
                     match f.metadata() {
-                        Ok(m) => out.push((hash, m.modified()?)),
+                        Ok(m) => out.push(Held {
+                            hash,
+                            len: m.len(),
+                            stored: m.modified()?,
+                        }),
                         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                         Err(e) => return Err(e),
                     }

@@ -1,6 +1,6 @@
 //! An in-memory chunk store, for tests of code that sits above the store.
 
-use super::{ChunkFile, ChunkStore};
+use super::{ChunkFile, ChunkStore, Held};
 use crate::hash::Hash32;
 use std::collections::HashMap;
 use std::io;
@@ -68,12 +68,16 @@ impl ChunkStore for MemStore {
     fn bytes_used(&self) -> io::Result<u64> {
         Ok(self.map().values().map(|d| d.len() as u64).sum())
     }
-    fn list(&self) -> io::Result<Vec<(Hash32, std::time::SystemTime)>> {
+    fn list(&self) -> io::Result<Vec<Held>> {
         let stored = self.stored.lock().unwrap_or_else(|e| e.into_inner());
         Ok(self
             .map()
-            .keys()
-            .map(|h| (*h, stored.get(h).copied().unwrap_or(std::time::UNIX_EPOCH)))
+            .iter()
+            .map(|(hash, data)| Held {
+                hash: *hash,
+                len: data.len() as u64,
+                stored: stored.get(hash).copied().unwrap_or(std::time::UNIX_EPOCH),
+            })
             .collect())
     }
 }

@@ -25,6 +25,17 @@ pub trait ChunkFile: Send + Sync {
 
 /// Where chunks live. Chunks are immutable and named by their SHA-256; putting a chunk
 /// that is already there stores nothing.
+/// A chunk a store holds, as [`ChunkStore::list`] reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Held {
+    /// Its hash.
+    pub hash: Hash32,
+    /// Its length in bytes.
+    pub len: u64,
+    /// When it was last stored (a `put` of a chunk already held counts as storing it again).
+    pub stored: std::time::SystemTime,
+}
+
 pub trait ChunkStore: Send + Sync + 'static {
     /// Whether the chunk is stored.
     fn has(&self, hash: &Hash32) -> io::Result<bool>;
@@ -39,9 +50,8 @@ pub trait ChunkStore: Send + Sync + 'static {
     fn delete(&self, hash: &Hash32) -> io::Result<bool>;
     /// Bytes of chunk data stored.
     fn bytes_used(&self) -> io::Result<u64>;
-    /// Every chunk held, with when it was last stored (a `put` of a chunk already held
-    /// counts as storing it again).
-    fn list(&self) -> io::Result<Vec<(Hash32, std::time::SystemTime)>>;
+    /// Every chunk held.
+    fn list(&self) -> io::Result<Vec<Held>>;
 }
 
 /// What reading a chunk back found.

@@ -85,6 +85,23 @@ async fn decode(url: String) -> BTreeMap<String, usize> {
     frames
 }
 
+/// The frame counts of the streams of one media type (`video`, `audio`), in stream order.
+fn of_kind(frames: &BTreeMap<String, usize>, kind: &str) -> Vec<usize> {
+    frames
+        .iter()
+        .filter(|(k, _)| k.starts_with(kind))
+        .map(|(_, n)| *n)
+        .collect()
+}
+
+/// The `#EXT-X-STREAM-INF` lines of a master playlist.
+fn stream_infs(master: &str) -> Vec<&str> {
+    master
+        .lines()
+        .filter(|l| l.starts_with("#EXT-X-STREAM-INF:"))
+        .collect()
+}
+
 fn labels(progress: &serde_json::Value) -> Vec<&str> {
     progress["variants"]
         .as_array()
@@ -151,10 +168,7 @@ async fn a_video_gets_a_ladder_that_ffmpeg_plays_over_hls_and_dash() {
     // The master playlist: one variant stream per rung, audio from the audio group.
     let base = format!("/api/manifest/{hash}");
     let master = text(&s, &format!("{base}/hls.m3u8"), "application/vnd.apple.mpegurl").await;
-    let streams: Vec<&str> = master
-        .lines()
-        .filter(|l| l.starts_with("#EXT-X-STREAM-INF:"))
-        .collect();
+    let streams = stream_infs(&master);
     assert_eq!(streams.len(), 2, "{master}");
     assert_eq!(attribute(streams[0], "RESOLUTION"), Some("1280x720"));
     assert_eq!(attribute(streams[1], "RESOLUTION"), Some("854x480"));
@@ -225,21 +239,13 @@ async fn a_video_gets_a_ladder_that_ffmpeg_plays_over_hls_and_dash() {
     // ffmpeg plays every rendition over HLS, to the end, without an error.
     let url = format!("{}{base}", s.url);
     let frames = decode(format!("{url}/hls.m3u8")).await;
-    let video_frames: Vec<usize> = frames
-        .iter()
-        .filter(|(k, _)| k.starts_with("video"))
-        .map(|(_, n)| *n)
-        .collect();
+    let video_frames = of_kind(&frames, "video");
     assert_eq!(
         video_frames,
         [240, 240],
         "8 s at 30 fps in both rungs: {frames:?}"
     );
-    let audio_frames: usize = frames
-        .iter()
-        .filter(|(k, _)| k.starts_with("audio"))
-        .map(|(_, n)| *n)
-        .sum();
+    let audio_frames: usize = of_kind(&frames, "audio").iter().sum();
     assert!(audio_frames >= 8 * 44_100 / 1024, "8 s of AAC frames: {frames:?}");
 
     // DASH: well-formed XML, one video set with both rungs and an audio set; ffmpeg plays it.
@@ -269,21 +275,13 @@ async fn a_video_gets_a_ladder_that_ffmpeg_plays_over_hls_and_dash() {
     assert!(mpd.contains("mediaPresentationDuration=\"PT8."), "{mpd}");
     assert_eq!(mpd.matches("<SegmentURL ").count(), 4 + 4 + 4, "{mpd}");
     let frames = decode(format!("{url}/dash.mpd")).await;
-    let video_frames: Vec<usize> = frames
-        .iter()
-        .filter(|(k, _)| k.starts_with("video"))
-        .map(|(_, n)| *n)
-        .collect();
+    let video_frames = of_kind(&frames, "video");
     // ffmpeg's DASH reader may drop the very last frame of a rung (it does at 480p).
     assert!(
         video_frames.len() == 2 && video_frames.iter().all(|n| *n >= 239),
         "{frames:?}"
     );
-    let audio_frames: usize = frames
-        .iter()
-        .filter(|(k, _)| k.starts_with("audio"))
-        .map(|(_, n)| *n)
-        .sum();
+    let audio_frames: usize = of_kind(&frames, "audio").iter().sum();
     assert!(audio_frames >= 8 * 44_100 / 1024, "{frames:?}");
 
     // No rung above the source, no playlist of unknown name, no ladder for other blobs.
@@ -324,10 +322,7 @@ async fn a_low_bandwidth_node_lists_only_what_its_link_carries() {
     );
     let base = format!("/api/manifest/{hash}");
     let master = text(&s, &format!("{base}/hls.m3u8"), "application/vnd.apple.mpegurl").await;
-    let streams: Vec<&str> = master
-        .lines()
-        .filter(|l| l.starts_with("#EXT-X-STREAM-INF:"))
-        .collect();
+    let streams = stream_infs(&master);
     assert_eq!(streams.len(), 1, "low carries 480p at most:\n{master}");
     assert_eq!(attribute(streams[0], "RESOLUTION"), Some("854x480"));
     assert_eq!(s.get(&format!("{base}/720p.m3u8"), &[]).await.status(), 404);
@@ -379,10 +374,7 @@ async fn a_podcast_is_served_by_range_and_as_an_hls_audio_stream() {
     assert_eq!(labels(&progress), ["audio"]);
     let base = format!("/api/manifest/{hash}");
     let master = text(&s, &format!("{base}/hls.m3u8"), "application/vnd.apple.mpegurl").await;
-    let streams: Vec<&str> = master
-        .lines()
-        .filter(|l| l.starts_with("#EXT-X-STREAM-INF:"))
-        .collect();
+    let streams = stream_infs(&master);
     assert_eq!(streams.len(), 1, "{master}");
     assert_eq!(attribute(streams[0], "CODECS"), Some("mp4a.40.2"));
     assert_eq!(attribute(streams[0], "RESOLUTION"), None);
@@ -390,6 +382,18 @@ async fn a_podcast_is_served_by_range_and_as_an_hls_audio_stream() {
     let frames = decode(format!("{}{base}/hls.m3u8", s.url)).await;
     assert_eq!(frames.len(), 1, "{frames:?}");
     assert!(frames["audio0"] >= 6 * 44_100 / 1024, "{frames:?}");
+}
+
+/// A CORS preflight from `origin` for a `method` request to `path` sending `headers`.
+async fn preflight(s: &Server, path: &str, origin: &str, method: &str, headers: &str) -> reqwest::Response {
+    s.client()
+        .request(reqwest::Method::OPTIONS, format!("{}{path}", s.url))
+        .header("origin", origin)
+        .header("access-control-request-method", method)
+        .header("access-control-request-headers", headers)
+        .send()
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -400,15 +404,8 @@ async fn other_origins_may_read_blobs_and_upload() {
     let origin = "http://ui.example:3000";
 
     // The preflight of a range request is answered, Range allowed.
-    let resp = s
-        .client()
-        .request(reqwest::Method::OPTIONS, format!("{}/api/blob/{hash}", s.url))
-        .header("origin", origin)
-        .header("access-control-request-method", "GET")
-        .header("access-control-request-headers", "range")
-        .send()
-        .await
-        .unwrap();
+    let blob = format!("/api/blob/{hash}");
+    let resp = preflight(&s, &blob, origin, "GET", "range").await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["access-control-allow-origin"], origin);
     let allowed = resp.headers()["access-control-allow-headers"]
@@ -448,28 +445,10 @@ async fn other_origins_may_read_blobs_and_upload() {
     assert_eq!(resp.headers()["access-control-allow-origin"], origin);
 
     // A tus upload from another origin is allowed its headers.
-    let resp = s
-        .client()
-        .request(reqwest::Method::OPTIONS, format!("{}/api/uploads", s.url))
-        .header("origin", origin)
-        .header("access-control-request-method", "POST")
-        .header(
-            "access-control-request-headers",
-            "tus-resumable,upload-length,upload-metadata",
-        )
-        .send()
-        .await
-        .unwrap();
+    let tus_headers = "tus-resumable,upload-length,upload-metadata";
+    let resp = preflight(&s, "/api/uploads", origin, "POST", tus_headers).await;
     assert_eq!(resp.status(), 200);
     // A header nobody allowed is refused at preflight.
-    let resp = s
-        .client()
-        .request(reqwest::Method::OPTIONS, format!("{}/api/blob/{hash}", s.url))
-        .header("origin", origin)
-        .header("access-control-request-method", "GET")
-        .header("access-control-request-headers", "x-not-allowed")
-        .send()
-        .await
-        .unwrap();
+    let resp = preflight(&s, &blob, origin, "GET", "x-not-allowed").await;
     assert_eq!(resp.status(), 403);
 }

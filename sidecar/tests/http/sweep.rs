@@ -43,7 +43,7 @@ async fn the_sweep_takes_only_what_no_blob_owns() {
             .list()
             .unwrap()
             .into_iter()
-            .map(|(h, _)| h)
+            .map(|c| c.hash)
             .collect::<HashSet<_>>()
     };
     let owned: HashSet<_> = s
@@ -95,11 +95,11 @@ async fn storing_a_chunk_again_renews_it() {
     let hash: sidecar::hash::Hash32 = sha(&data).parse().unwrap();
     let store = s.state.reader.store().clone();
     assert!(store.put(&hash, &[&data]).unwrap());
-    let first = store.list().unwrap()[0].1;
+    let first = store.list().unwrap()[0].stored;
     tokio::time::sleep(Duration::from_millis(20)).await;
     // An upload that reuses a held chunk stores it again: its time moves on, so a sweep
     // does not take it from under the upload.
     assert!(!store.put(&hash, &[&data]).unwrap());
-    let second = store.list().unwrap()[0].1;
+    let second = store.list().unwrap()[0].stored;
     assert!(second > first, "{first:?} then {second:?}");
 }
