@@ -7,8 +7,7 @@ use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-/// The alignment direct I/O asks of buffers, offsets and lengths.
-const BLOCK: usize = 4096;
+use crate::aligned::{is_aligned, BLOCK};
 
 /// Writes `data` to `path` so that readers see either nothing or all of it.
 pub fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
@@ -22,7 +21,8 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
 /// Like [`write_atomic`], but block-aligned data goes to the disk with `O_DIRECT`, past
 /// the page cache: for chunks, which are written once and may never be read here again.
 /// Falls back to a buffered write for a ragged length or a filesystem without direct I/O.
-/// The data is given in parts, written as one.
+/// The data is given in parts, written as one; a single part that is already aligned (an
+/// [`AlignedBuf`](crate::aligned::AlignedBuf)'s) is written without a copy.
 pub fn write_atomic_direct(path: &Path, parts: &[&[u8]]) -> io::Result<()> {
     let len: usize = parts.iter().map(|p| p.len()).sum();
     if len == 0 || !len.is_multiple_of(BLOCK) {
@@ -48,6 +48,12 @@ pub fn write_atomic_direct(path: &Path, parts: &[&[u8]]) -> io::Result<()> {
         Err(e) if e.raw_os_error() == Some(libc::EINVAL) => return write_atomic(path, &parts.concat()),
         Err(e) => return Err(e),
     };
+    if let [part] = parts {
+        if is_aligned(part) {
+            tmp.write_all(part)?;
+            return persist(tmp, path);
+        }
+    }
     ALIGNED.with(|buf| -> io::Result<()> {
         let mut buf = buf.borrow_mut();
         if buf.len() < len + BLOCK {

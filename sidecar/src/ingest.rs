@@ -1,13 +1,14 @@
-//! The upload pipeline: bytes arrive in pieces, are cut into chunks, and every byte is
-//! hashed twice — per chunk and for the whole blob — on separate cores, while chunks are
-//! written to the store. A chunk is kept as the body pieces it was cut from (no copy until
-//! the store writes it). Memory is bounded by a few chunks, whatever the blob's size.
+//! The upload pipeline: bytes arrive in pieces and are copied into block-aligned chunk
+//! buffers; every full chunk is hashed twice — on its own, and in order into the whole
+//! blob's hash on a thread of its own — on separate cores, and written to the store straight
+//! from its buffer with direct I/O. Memory is bounded by a few chunks, whatever the blob's
+//! size, and the buffers are reused from chunk to chunk.
 
+use crate::aligned::AlignedBuf;
 use crate::error::ApiError;
 use crate::hash::Hash32;
 use crate::state::Sidecar;
 use crate::store::ChunkStore;
-use bytes::Bytes;
 use media_rules::manifest::BlobManifest;
 use sha2::{Digest, Sha256};
 use std::collections::VecDeque;
@@ -18,9 +19,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 /// Chunks being hashed and written at once.
-const CHUNKS_IN_FLIGHT: usize = 8;
-/// Pieces queued for the whole-blob hasher.
-const WHOLE_QUEUE: usize = 32;
+const CHUNKS_IN_FLIGHT: usize = 12;
+/// Chunks queued for the whole-blob hasher.
+const WHOLE_QUEUE: usize = 8;
 
 /// One blob being ingested.
 pub struct Ingest {
@@ -28,9 +29,8 @@ pub struct Ingest {
     chunk_size: usize,
     limit: u64,
     size: u64,
-    parts: Vec<Bytes>,
-    filled: usize,
-    whole_tx: Option<mpsc::Sender<Bytes>>,
+    filling: Option<AlignedBuf>,
+    whole_tx: Option<mpsc::Sender<Arc<AlignedBuf>>>,
     whole: Option<std::thread::JoinHandle<[u8; 32]>>,
     pending: VecDeque<JoinHandle<std::io::Result<Hash32>>>,
     chunks: Vec<Hash32>,
@@ -40,13 +40,13 @@ impl Ingest {
     /// Starts ingesting into `store` with chunks of `chunk_size`, refusing more than
     /// `limit` bytes.
     pub fn new(store: Arc<dyn ChunkStore>, chunk_size: u32, limit: u64) -> std::io::Result<Self> {
-        let (tx, mut rx) = mpsc::channel::<Bytes>(WHOLE_QUEUE);
+        let (tx, mut rx) = mpsc::channel::<Arc<AlignedBuf>>(WHOLE_QUEUE);
         let whole = std::thread::Builder::new()
             .name("blob-hasher".into())
             .spawn(move || {
                 let mut hasher = Sha256::new();
-                while let Some(piece) = rx.blocking_recv() {
-                    hasher.update(&piece);
+                while let Some(chunk) = rx.blocking_recv() {
+                    hasher.update(chunk.as_slice());
                 }
                 hasher.finalize().into()
             })?;
@@ -55,8 +55,7 @@ impl Ingest {
             chunk_size: chunk_size as usize,
             limit,
             size: 0,
-            parts: Vec::new(),
-            filled: 0,
+            filling: None,
             whole_tx: Some(tx),
             whole: Some(whole),
             pending: VecDeque::new(),
@@ -70,40 +69,41 @@ impl Ingest {
     }
 
     /// Takes the next piece of the body.
-    pub async fn push(&mut self, mut data: Bytes) -> Result<(), ApiError> {
+    pub async fn push(&mut self, mut data: &[u8]) -> Result<(), ApiError> {
         self.size += data.len() as u64;
         if self.size > self.limit {
             return Err(ApiError::TooLarge { limit: self.limit });
         }
-        if let Some(tx) = &self.whole_tx {
-            tx.send(data.clone())
-                .await
-                .map_err(|_| std::io::Error::other("blob hasher stopped"))?;
-        }
+        let chunk_size = self.chunk_size;
         while !data.is_empty() {
-            let take = (self.chunk_size - self.filled).min(data.len());
-            self.parts.push(data.split_to(take));
-            self.filled += take;
-            if self.filled == self.chunk_size {
+            let buf = self.filling.get_or_insert_with(|| AlignedBuf::new(chunk_size));
+            data = &data[buf.extend(data)..];
+            if buf.is_full() {
                 self.submit().await?;
             }
         }
         Ok(())
     }
 
+    /// Sends the chunk being filled to both hashers and the store.
     async fn submit(&mut self) -> Result<(), ApiError> {
+        let Some(buf) = self.filling.take() else {
+            return Ok(());
+        };
         if self.pending.len() >= CHUNKS_IN_FLIGHT {
             self.collect_one().await?;
         }
-        let parts = std::mem::take(&mut self.parts);
-        self.filled = 0;
+        let chunk = Arc::new(buf);
+        if let Some(tx) = &self.whole_tx {
+            tx.send(chunk.clone())
+                .await
+                .map_err(|_| std::io::Error::other("blob hasher stopped"))?;
+        }
         let store = self.store.clone();
         self.pending.push_back(tokio::task::spawn_blocking(move || {
-            let mut hasher = Sha256::new();
-            parts.iter().for_each(|p| hasher.update(p));
-            let hash = Hash32(hasher.finalize().into());
-            let parts: Vec<&[u8]> = parts.iter().map(|p| p.as_ref()).collect();
-            store.put(&hash, &parts)?;
+            let data = chunk.as_slice();
+            let hash = Hash32::of(data);
+            store.put(&hash, &[data])?;
             Ok(hash)
         }));
         Ok(())
@@ -120,9 +120,7 @@ impl Ingest {
     /// Ends the body: writes the last chunk, waits for every write and returns the
     /// manifest. Nothing is visible as a blob until the caller records it.
     pub async fn finish(mut self, mime_type: String) -> Result<BlobManifest, ApiError> {
-        if self.filled > 0 {
-            self.submit().await?;
-        }
+        self.submit().await?;
         while !self.pending.is_empty() {
             self.collect_one().await?;
         }
@@ -160,28 +158,26 @@ pub async fn ingest_file(state: &Sidecar, path: &Path, mime: String) -> Result<B
         state.config.max_upload_bytes,
     )?;
     let mut file = std::fs::File::open(path)?;
-    let piece = state.config.chunk_size as usize;
+    let mut buf = vec![0u8; state.config.chunk_size as usize];
     loop {
-        let (f, bytes) = tokio::task::spawn_blocking(move || -> std::io::Result<(std::fs::File, Vec<u8>)> {
-            let mut buf = vec![0u8; piece];
+        let (f, b, filled) = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
             let mut filled = 0;
-            while filled < piece {
+            while filled < buf.len() {
                 let n = file.read(&mut buf[filled..])?;
                 if n == 0 {
                     break;
                 }
                 filled += n;
             }
-            buf.truncate(filled);
-            Ok((file, buf))
+            Ok((file, buf, filled))
         })
         .await
         .map_err(std::io::Error::other)??;
-        file = f;
-        if bytes.is_empty() {
+        (file, buf) = (f, b);
+        if filled == 0 {
             break;
         }
-        ingest.push(Bytes::from(bytes)).await?;
+        ingest.push(&buf[..filled]).await?;
     }
     ingest.finish(mime).await
 }
@@ -195,7 +191,7 @@ mod tests {
         let store = Arc::new(MemStore::default());
         let mut ing = Ingest::new(store.clone(), chunk, u64::MAX).unwrap();
         for piece in data.chunks(pieces.max(1)) {
-            ing.push(Bytes::copy_from_slice(piece)).await.unwrap();
+            ing.push(piece).await.unwrap();
         }
         let m = ing.finish("application/octet-stream".into()).await.unwrap();
         for c in &m.chunks {
@@ -228,9 +224,9 @@ mod tests {
     #[tokio::test]
     async fn over_the_limit_is_refused() {
         let mut ing = Ingest::new(Arc::new(MemStore::default()), 1024, 10).unwrap();
-        ing.push(Bytes::from_static(b"0123456789")).await.unwrap();
+        ing.push(b"0123456789").await.unwrap();
         assert!(matches!(
-            ing.push(Bytes::from_static(b"x")).await,
+            ing.push(b"x").await,
             Err(ApiError::TooLarge { limit: 10 })
         ));
     }

@@ -5,6 +5,7 @@
 #![allow(clippy::single_range_in_vec_init)]
 
 pub mod access;
+pub mod aligned;
 pub mod atomic;
 pub mod blobs;
 pub mod bundle;

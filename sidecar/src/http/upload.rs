@@ -144,9 +144,12 @@ where
             got: ingest.size(),
             expected: declared.unwrap_or(0),
         })?;
-        let bytes = piece.copy_to_bytes(piece.remaining());
-        state.metrics.bytes_in.inc_by(bytes.len() as u64);
-        ingest.push(bytes).await?;
+        state.metrics.bytes_in.inc_by(piece.remaining() as u64);
+        while piece.has_remaining() {
+            let n = piece.chunk().len();
+            ingest.push(piece.chunk()).await?;
+            piece.advance(n);
+        }
     }
     if let Some(expected) = declared {
         if ingest.size() != expected {

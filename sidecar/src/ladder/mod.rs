@@ -1,7 +1,9 @@
 //! The adaptive-bitrate ladder: after a video or audio upload, ffmpeg makes CMAF
 //! renditions ([`transcode`]), each is read for its segment index ([`fmp4`]) and stored as
 //! a blob of its own, and the source's manifest lists them as variants. Jobs run one at
-//! a time (transcoding takes every core) and report their progress.
+//! a time (transcoding takes every core) and report their progress. A job's work directory,
+//! `ladder/<source>` under the data directory, is made when the job is queued and removed
+//! when it ends, so a job that a restart cut short is found and run again ([`resume`]).
 
 pub mod fmp4;
 pub mod probe;
@@ -108,10 +110,13 @@ impl Ladders {
             }
             jobs.insert(source, Progress::at(Stage::Queued, 0.0));
         }
+        let work = work_dir(state, &source);
+        if let Err(e) = std::fs::create_dir_all(&work) {
+            tracing::warn!(blob = %source, error = %e, "a ladder job that a restart cuts short will not resume");
+        }
         let state = state.clone();
         tokio::spawn(async move {
             let _turn = state.ladders.one_at_a_time.acquire().await;
-            let work = state.config.data_dir.join("ladder").join(source.to_hex());
             let result = run(&state, source, &work).await;
             let _ = tokio::fs::remove_dir_all(&work).await;
             let progress = match result {
@@ -130,6 +135,42 @@ impl Ladders {
             state.ladders.set(&source, progress);
         });
         true
+    }
+}
+
+/// Where the job for `source` works; it exists while the job is queued or running.
+fn work_dir(state: &Sidecar, source: &Hash32) -> PathBuf {
+    state.config.data_dir.join("ladder").join(source.to_hex())
+}
+
+/// Runs again the jobs that were queued or running when the sidecar last stopped: each left
+/// its work directory behind. A job whose renditions were already recorded only registers
+/// them (on a node); a directory of a blob no longer held is removed.
+pub fn resume(state: &Arc<Sidecar>) {
+    let Ok(entries) = std::fs::read_dir(state.config.data_dir.join("ladder")) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let Some(source) = entry.file_name().to_str().and_then(|n| n.parse::<Hash32>().ok()) else {
+            continue;
+        };
+        let _ = std::fs::remove_dir_all(entry.path());
+        match state.blobs.get(&source) {
+            Ok(Some(record)) if record.manifest.variants.is_empty() => {
+                tracing::info!(blob = %source, "resuming a ladder job cut short");
+                Ladders::start(state, source);
+            }
+            Ok(Some(record)) => {
+                let state = state.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = crate::publish::publish_ladder(&state, &record.manifest).await {
+                        tracing::warn!(blob = %source, error = %e, "registering the renditions failed");
+                    }
+                });
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(blob = %source, error = %e, "ladder job not resumed"),
+        }
     }
 }
 

@@ -1,6 +1,8 @@
-//! Chunks as files: `chunks/ab/cd/abcd…` under the data directory, written atomically
+//! Chunks as files: `chunks/ab/abcd…` under the data directory, written atomically
 //! (temp file with a random name, written past the page cache when block-aligned, fsync,
-//! rename, fsync the directory).
+//! rename, fsync the directory). The 256 fan-out directories are made when the store
+//! opens, so storing a chunk creates one inode, never a directory; stores written with the
+//! earlier two-level layout (`chunks/ab/cd/abcd…`) are moved to this one on open.
 
 use super::{ChunkFile, ChunkStore, Held};
 use crate::atomic::write_atomic_direct;
@@ -21,8 +23,11 @@ impl FsStore {
     /// Opens (creating) the store under `dir`, counting the bytes already stored.
     pub fn open(dir: &Path) -> io::Result<Self> {
         let root = dir.join("chunks");
-        std::fs::create_dir_all(&root)?;
+        for byte in 0..=255u8 {
+            std::fs::create_dir_all(root.join(format!("{byte:02x}")))?;
+        }
         std::fs::create_dir_all(dir.join("quarantine"))?;
+        tidy(&root)?;
         let used = du(&root)?;
         Ok(FsStore {
             root,
@@ -33,7 +38,7 @@ impl FsStore {
     /// Where a chunk's file lives.
     pub fn chunk_path(&self, hash: &Hash32) -> PathBuf {
         let hex = hash.to_hex();
-        self.root.join(&hex[0..2]).join(&hex[2..4]).join(hex)
+        self.root.join(&hex[0..2]).join(hex)
     }
 }
 
@@ -118,27 +123,62 @@ impl ChunkStore for FsStore {
     fn list(&self) -> io::Result<Vec<Held>> {
         let mut out = Vec::new();
         for a in std::fs::read_dir(&self.root)? {
-            for b in std::fs::read_dir(a?.path())? {
-                for f in std::fs::read_dir(b?.path())? {
-                    let f = f?;
-                    // Temp files of writes in progress have other names and are skipped.
-                    let Some(hash) = f.file_name().to_str().and_then(|n| n.parse().ok()) else {
-                        continue;
-                    };
-                    match f.metadata() {
-                        Ok(m) => out.push(Held {
-                            hash,
-                            len: m.len(),
-                            stored: m.modified()?,
-                        }),
-                        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                        Err(e) => return Err(e),
-                    }
+            for f in std::fs::read_dir(a?.path())? {
+                let f = f?;
+                // Temp files of writes in progress have other names and are skipped.
+                let Some(hash) = f.file_name().to_str().and_then(|n| n.parse().ok()) else {
+                    continue;
+                };
+                match f.metadata() {
+                    Ok(m) => out.push(Held {
+                        hash,
+                        len: m.len(),
+                        stored: m.modified()?,
+                    }),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e),
                 }
             }
         }
         Ok(out)
     }
+}
+
+/// Run when the store opens: removes the temp files of writes a crash cut short, moves
+/// chunks of the earlier layout, `ab/cd/abcd…`, to `ab/abcd…` and removes the emptied
+/// second-level directories. A move interrupted by a crash is finished at the next open.
+fn tidy(root: &Path) -> io::Result<()> {
+    for a in std::fs::read_dir(root)? {
+        let a = a?.path();
+        let mut moved = false;
+        for b in std::fs::read_dir(&a)? {
+            let b = b?;
+            if !b.file_type()?.is_dir() {
+                if b.file_name().to_string_lossy().starts_with(".tmp-") {
+                    std::fs::remove_file(b.path())?;
+                }
+                continue;
+            }
+            for f in std::fs::read_dir(b.path())? {
+                let f = f?;
+                if f.file_name()
+                    .to_str()
+                    .is_some_and(|n| n.parse::<Hash32>().is_ok())
+                {
+                    std::fs::rename(f.path(), a.join(f.file_name()))?;
+                    moved = true;
+                } else {
+                    // An unfinished temp file of the old layout: never a chunk.
+                    std::fs::remove_file(f.path())?;
+                }
+            }
+            std::fs::remove_dir(b.path())?;
+        }
+        if moved {
+            File::open(&a)?.sync_all()?;
+        }
+    }
+    Ok(())
 }
 
 fn du(dir: &Path) -> io::Result<u64> {
@@ -153,4 +193,42 @@ fn du(dir: &Path) -> io::Result<u64> {
         };
     }
     Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{verify, Verified};
+
+    #[test]
+    fn opening_moves_the_two_level_layout_and_drops_crashed_temp_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = b"an old chunk".to_vec();
+        let hash = Hash32::of(&data);
+        let hex = hash.to_hex();
+        let old = dir.path().join("chunks").join(&hex[0..2]).join(&hex[2..4]);
+        std::fs::create_dir_all(&old).unwrap();
+        std::fs::write(old.join(&hex), &data).unwrap();
+        std::fs::write(old.join(".tmp-unfinished"), b"half").unwrap();
+        let crashed = dir.path().join("chunks").join("00").join(".tmp-crashed");
+        std::fs::create_dir_all(crashed.parent().unwrap()).unwrap();
+        std::fs::write(&crashed, b"cut short").unwrap();
+
+        let store = FsStore::open(dir.path()).unwrap();
+        assert!(!old.exists());
+        assert!(!crashed.exists());
+        assert_eq!(
+            store.chunk_path(&hash),
+            dir.path().join("chunks").join(&hex[0..2]).join(&hex)
+        );
+        assert_eq!(verify(&store, &hash).unwrap(), Verified::Good(data.len() as u64));
+        assert_eq!(store.bytes_used().unwrap(), data.len() as u64);
+        let held = store.list().unwrap();
+        assert_eq!(held.len(), 1);
+        assert_eq!(held[0].hash, hash);
+        // Opening again changes nothing.
+        drop(store);
+        let store = FsStore::open(dir.path()).unwrap();
+        assert_eq!(store.list().unwrap().len(), 1);
+    }
 }

@@ -23,8 +23,6 @@ pub trait ChunkFile: Send + Sync {
     fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize>;
 }
 
-/// Where chunks live. Chunks are immutable and named by their SHA-256; putting a chunk
-/// that is already there stores nothing.
 /// A chunk a store holds, as [`ChunkStore::list`] reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Held {
@@ -36,6 +34,8 @@ pub struct Held {
     pub stored: std::time::SystemTime,
 }
 
+/// Where chunks live. Chunks are immutable and named by their SHA-256; putting a chunk
+/// that is already there stores nothing.
 pub trait ChunkStore: Send + Sync + 'static {
     /// Whether the chunk is stored.
     fn has(&self, hash: &Hash32) -> io::Result<bool>;

@@ -36,6 +36,22 @@ pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Server {
         bandwidth: media_rules::BandwidthClass::High,
     };
     adjust(&mut config);
+    launch(config, dir)
+}
+
+/// Stops `s` and starts a sidecar again with its configuration on its data directory, as
+/// a restart of the process would.
+pub async fn restart(s: Server) -> Server {
+    let Server {
+        state, dir, _stop, ..
+    } = s;
+    let mut config = state.config.clone();
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    drop((_stop, state));
+    launch(config, dir)
+}
+
+fn launch(config: Config, dir: tempfile::TempDir) -> Server {
     let state = Sidecar::open(config.clone()).unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let (addr, server) = sidecar::server::bind(state.clone(), config.listen, async {
@@ -77,12 +93,7 @@ pub fn sha(data: &[u8]) -> String {
 
 /// Where the filesystem store keeps the chunk whose hash is `hex`.
 pub fn chunk_file(s: &Server, hex: &str) -> std::path::PathBuf {
-    s.dir
-        .path()
-        .join("chunks")
-        .join(&hex[0..2])
-        .join(&hex[2..4])
-        .join(hex)
+    s.dir.path().join("chunks").join(&hex[0..2]).join(hex)
 }
 
 /// The sizes worth testing around a chunk boundary.

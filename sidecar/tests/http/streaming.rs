@@ -311,6 +311,59 @@ async fn a_video_gets_a_ladder_that_ffmpeg_plays_over_hls_and_dash() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_ladder_job_cut_short_by_a_restart_runs_again() {
+    let s = start().await;
+    let clip = video(640, 360, 3).await;
+    let hash = s.upload_hash(&clip, "video/mp4").await;
+    let work = s.dir.path().join("ladder").join(&hash);
+    assert!(work.is_dir(), "a queued job is on disk before the upload answers");
+    ladder(&s, &hash).await;
+    assert!(!work.exists(), "an ended job leaves nothing behind");
+
+    // Another upload whose job the process did not live to finish: its work directory is
+    // left behind with a partial source, and the record lists no renditions.
+    let resp = s
+        .client()
+        .post(format!("{}/api/blob", s.url))
+        .header("Content-Type", "video/mp4")
+        .header("X-Upload-Ladder", "no")
+        .body(video(480, 270, 2).await)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let cut: serde_json::Value = resp.json().await.unwrap();
+    let cut = cut["hash"].as_str().unwrap().to_string();
+    assert_eq!(s.get(&format!("/api/ladder/{cut}"), &[]).await.status(), 404);
+    let work = s.dir.path().join("ladder").join(&cut);
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::write(work.join("source"), &clip[..1000]).unwrap();
+    let gone = s
+        .dir
+        .path()
+        .join("ladder")
+        .join(sha(b"a blob this node no longer holds"));
+    std::fs::create_dir_all(&gone).unwrap();
+
+    let s = restart(s).await;
+    let progress = ladder(&s, &cut).await;
+    assert_eq!(labels(&progress), ["360p", "audio"]);
+    let master = text(
+        &s,
+        &format!("/api/manifest/{cut}/hls.m3u8"),
+        "application/vnd.apple.mpegurl",
+    )
+    .await;
+    assert_eq!(stream_infs(&master).len(), 1);
+    assert!(!work.exists() && !gone.exists());
+    // The finished job is not run again at the next start.
+    let s = restart(s).await;
+    assert_eq!(s.get(&format!("/api/ladder/{cut}"), &[]).await.status(), 200);
+    assert!(!work.exists());
+    assert_eq!(labels(&ladder(&s, &cut).await), ["360p", "audio"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_low_bandwidth_node_lists_only_what_its_link_carries() {
     let s = start_with(|c| c.bandwidth = media_rules::BandwidthClass::Low).await;
     let hash = s.upload_hash(&video(1280, 720, 4).await, "video/mp4").await;

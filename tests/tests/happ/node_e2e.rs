@@ -401,7 +401,7 @@ async fn an_invited_video_streams_to_its_invitee_from_one_signed_master_url() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_low_bandwidth_node_refuses_private_content_and_serves_the_rest() {
+async fn a_low_bandwidth_node_refuses_private_content_and_takes_pushes_from_loopback_only() {
     let (net, [alice]) = setup::<1>().await;
     let node = NodeSidecar::start_with(&net, alice, |c| c.bandwidth = media_rules::BandwidthClass::Low).await;
     let url = node.url.clone();
@@ -424,4 +424,32 @@ async fn a_low_bandwidth_node_refuses_private_content_and_serves_the_rest() {
     assert!(resp.text().await.unwrap().contains("low-bandwidth"));
     // ... while commons content is served.
     assert_eq!(get(&url, &talk_hash, None).await, (200, talk));
+
+    // Chunk pushes, and the routes that act as the node's agent, answer loopback clients
+    // only. Only loopback reaches this machine's sockets, so a stranger's requests are
+    // handed to the node's own routes as from another address.
+    let routes = sidecar::http::routes(node.state.clone());
+    let stranger: std::net::SocketAddr = "203.0.113.7:40000".parse().unwrap();
+    let here: std::net::SocketAddr = "127.0.0.1:40000".parse().unwrap();
+    let pushed = b"a chunk nobody asked this node to keep".to_vec();
+    let name = sidecar::hash::Hash32::of(&pushed);
+    let push = |from| {
+        warp::test::request()
+            .method("PUT")
+            .path(&format!("/api/chunk/{name}"))
+            .remote_addr(from)
+            .body(pushed.clone())
+            .reply(&routes)
+    };
+    let refused = push(stranger).await;
+    assert_eq!(refused.status(), 403);
+    assert!(String::from_utf8_lossy(refused.body()).contains("loopback"));
+    assert!(!node.state.reader.store().has(&name).unwrap(), "nothing stored");
+    for path in ["/api/node", "/api/content"] {
+        let from = |addr| warp::test::request().path(path).remote_addr(addr).reply(&routes);
+        assert_eq!(from(stranger).await.status(), 403, "{path}");
+        assert_eq!(from(here).await.status(), 200, "{path}");
+    }
+    assert_eq!(push(here).await.status(), 201);
+    assert!(node.state.reader.store().has(&name).unwrap());
 }
