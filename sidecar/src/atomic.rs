@@ -1,5 +1,6 @@
 //! Crash-safe file writes: a temp file with a random name beside the target (deleted if
-//! dropped), fsync, rename over the target, fsync the directory.
+//! dropped), fsync, rename over the target, fsync the directory. Many files renamed into
+//! one directory can share the directory's fsync ([`write_direct_renamed`], [`sync_dir`]).
 
 use std::cell::RefCell;
 use std::fs::OpenOptions;
@@ -11,9 +12,9 @@ use crate::aligned::{is_aligned, BLOCK};
 
 /// Writes `data` to `path` so that readers see either nothing or all of it.
 pub fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .tempfile_in(parent(path)?)?;
+    let mut tmp = in_parent(path, |dir| {
+        tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)
+    })?;
     tmp.write_all(data)?;
     persist(tmp, path)
 }
@@ -24,34 +25,47 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
 /// The data is given in parts, written as one; a single part that is already aligned (an
 /// [`AlignedBuf`](crate::aligned::AlignedBuf)'s) is written without a copy.
 pub fn write_atomic_direct(path: &Path, parts: &[&[u8]]) -> io::Result<()> {
+    write_direct_renamed(path, parts)?;
+    sync_parent(path)
+}
+
+/// [`write_atomic_direct`] but for the directory's fsync: the file's data is durable, and
+/// its name is once the caller has called [`sync_dir`] on the directory.
+pub fn write_direct_renamed(path: &Path, parts: &[&[u8]]) -> io::Result<()> {
     let len: usize = parts.iter().map(|p| p.len()).sum();
     if len == 0 || !len.is_multiple_of(BLOCK) {
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".tmp-")
-            .tempfile_in(parent(path)?)?;
+        let mut tmp = in_parent(path, |dir| {
+            tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)
+        })?;
         for part in parts {
             tmp.write_all(part)?;
         }
-        return persist(tmp, path);
+        return rename_synced(tmp, path);
     }
-    let opened = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .make_in(parent(path)?, |p| {
+    let opened = in_parent(path, |dir| {
+        tempfile::Builder::new().prefix(".tmp-").make_in(dir, |p| {
             OpenOptions::new()
                 .write(true)
                 .create_new(true)
                 .custom_flags(libc::O_DIRECT)
                 .open(p)
-        });
+        })
+    });
     let mut tmp = match opened {
         Ok(tmp) => tmp,
-        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => return write_atomic(path, &parts.concat()),
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+            let mut tmp = in_parent(path, |dir| {
+                tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)
+            })?;
+            tmp.write_all(&parts.concat())?;
+            return rename_synced(tmp, path);
+        }
         Err(e) => return Err(e),
     };
     if let [part] = parts {
         if is_aligned(part) {
             tmp.write_all(part)?;
-            return persist(tmp, path);
+            return rename_synced(tmp, path);
         }
     }
     ALIGNED.with(|buf| -> io::Result<()> {
@@ -67,7 +81,7 @@ pub fn write_atomic_direct(path: &Path, parts: &[&[u8]]) -> io::Result<()> {
         }
         tmp.write_all(&buf[start..start + len])
     })?;
-    persist(tmp, path)
+    rename_synced(tmp, path)
 }
 
 thread_local! {
@@ -75,22 +89,43 @@ thread_local! {
     static ALIGNED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
-fn parent(path: &Path) -> io::Result<&Path> {
+/// Runs `make` in `path`'s directory, making the directory first if it is missing.
+fn in_parent<T>(path: &Path, make: impl Fn(&Path) -> io::Result<T>) -> io::Result<T> {
     let dir = path
         .parent()
         .ok_or_else(|| io::Error::other("path has no parent"))?;
-    std::fs::create_dir_all(dir)?;
-    Ok(dir)
+    match make(dir) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(dir)?;
+            make(dir)
+        }
+        made => made,
+    }
 }
 
 /// Fsyncs a finished temp file, renames it to `path` and fsyncs the directory.
 pub fn persist(tmp: tempfile::NamedTempFile, path: &Path) -> io::Result<()> {
+    rename_synced(tmp, path)?;
+    sync_parent(path)
+}
+
+/// Fsyncs a finished temp file and renames it to `path`.
+fn rename_synced(tmp: tempfile::NamedTempFile, path: &Path) -> io::Result<()> {
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
-    if let Some(dir) = path.parent() {
-        std::fs::File::open(dir)?.sync_all()?;
-    }
     Ok(())
+}
+
+fn sync_parent(path: &Path) -> io::Result<()> {
+    match path.parent() {
+        Some(dir) => sync_dir(dir),
+        None => Ok(()),
+    }
+}
+
+/// Fsyncs a directory, making the names renamed into it durable.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! The upload pipeline: bytes arrive in pieces and are copied into block-aligned chunk
 //! buffers; every full chunk is hashed twice — on its own, and in order into the whole
 //! blob's hash on a thread of its own — on separate cores, and written to the store straight
-//! from its buffer with direct I/O. Memory is bounded by a few chunks, whatever the blob's
+//! from its buffer with direct I/O; the directories the chunks were named in are synced
+//! once, at the end. Memory is bounded by a few chunks, whatever the blob's
 //! size, and the buffers are reused from chunk to chunk.
 
 use crate::aligned::AlignedBuf;
@@ -103,7 +104,7 @@ impl Ingest {
         self.pending.push_back(tokio::task::spawn_blocking(move || {
             let data = chunk.as_slice();
             let hash = Hash32::of(data);
-            store.put(&hash, &[data])?;
+            store.put_batched(&hash, &[data])?;
             Ok(hash)
         }));
         Ok(())
@@ -124,6 +125,10 @@ impl Ingest {
         while !self.pending.is_empty() {
             self.collect_one().await?;
         }
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || store.sync())
+            .await
+            .map_err(std::io::Error::other)??;
         self.whole_tx = None;
         let whole = self
             .whole

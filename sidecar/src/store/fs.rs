@@ -5,18 +5,24 @@
 //! earlier two-level layout (`chunks/ab/cd/abcd…`) are moved to this one on open.
 
 use super::{ChunkFile, ChunkStore, Held};
-use crate::atomic::write_atomic_direct;
+use crate::atomic::{sync_dir, write_atomic_direct, write_direct_renamed};
 use crate::hash::Hash32;
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
 
 /// A chunk store on the local filesystem.
 pub struct FsStore {
     root: PathBuf,
     used: AtomicU64,
+    /// Fan-out directories that batched puts renamed chunks into since their last fsync.
+    unsynced: [AtomicBool; 256],
+    /// Held while syncing, so a sync never returns while another is still flushing a
+    /// directory it found unsynced.
+    syncing: Mutex<()>,
 }
 
 impl FsStore {
@@ -32,7 +38,33 @@ impl FsStore {
         Ok(FsStore {
             root,
             used: AtomicU64::new(used),
+            unsynced: std::array::from_fn(|_| AtomicBool::new(false)),
+            syncing: Mutex::new(()),
         })
+    }
+
+    /// Stores a chunk unless held (renewing a held chunk's time); `write` makes the file.
+    fn put_with(
+        &self,
+        hash: &Hash32,
+        parts: &[&[u8]],
+        write: fn(&Path, &[&[u8]]) -> io::Result<()>,
+    ) -> io::Result<bool> {
+        let path = self.chunk_path(hash);
+        if path.is_file() {
+            // Held already: mark it as stored now, so the orphan sweep does not take a chunk
+            // an upload in progress has just reused.
+            match File::options().write(true).open(&path) {
+                Ok(file) => file.set_modified(std::time::SystemTime::now())?,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return self.put_with(hash, parts, write),
+                Err(e) => return Err(e),
+            }
+            return Ok(false);
+        }
+        write(&path, parts)?;
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        self.used.fetch_add(len as u64, Ordering::Relaxed);
+        Ok(true)
     }
 
     /// Where a chunk's file lives.
@@ -60,21 +92,28 @@ impl ChunkStore for FsStore {
     }
 
     fn put(&self, hash: &Hash32, parts: &[&[u8]]) -> io::Result<bool> {
-        let path = self.chunk_path(hash);
-        if path.is_file() {
-            // Held already: mark it as stored now, so the orphan sweep does not take a chunk
-            // an upload in progress has just reused.
-            match File::options().write(true).open(&path) {
-                Ok(file) => file.set_modified(std::time::SystemTime::now())?,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => return self.put(hash, parts),
-                Err(e) => return Err(e),
-            }
-            return Ok(false);
+        self.put_with(hash, parts, write_atomic_direct)
+    }
+
+    fn put_batched(&self, hash: &Hash32, parts: &[&[u8]]) -> io::Result<bool> {
+        let new = self.put_with(hash, parts, write_direct_renamed)?;
+        if new {
+            self.unsynced[usize::from(hash.0[0])].store(true, Ordering::SeqCst);
         }
-        write_atomic_direct(&path, parts)?;
-        let len: usize = parts.iter().map(|p| p.len()).sum();
-        self.used.fetch_add(len as u64, Ordering::Relaxed);
-        Ok(true)
+        Ok(new)
+    }
+
+    fn sync(&self) -> io::Result<()> {
+        let _one_at_a_time = self.syncing.lock().unwrap_or_else(|e| e.into_inner());
+        for (byte, unsynced) in self.unsynced.iter().enumerate() {
+            if unsynced.swap(false, Ordering::SeqCst) {
+                if let Err(e) = sync_dir(&self.root.join(format!("{byte:02x}"))) {
+                    unsynced.store(true, Ordering::SeqCst);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
     }
 
     fn open(&self, hash: &Hash32) -> io::Result<Option<Box<dyn ChunkFile>>> {
@@ -230,5 +269,33 @@ mod tests {
         drop(store);
         let store = FsStore::open(dir.path()).unwrap();
         assert_eq!(store.list().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn batched_puts_are_readable_at_once_and_their_directories_synced_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsStore::open(dir.path()).unwrap();
+        let chunks: Vec<Vec<u8>> = (0..20u8).map(|i| vec![i; 4096 * (1 + i as usize % 3)]).collect();
+        for c in &chunks {
+            assert!(store.put_batched(&Hash32::of(c), &[c]).unwrap());
+        }
+        let dirty = |s: &FsStore| s.unsynced.iter().filter(|d| d.load(Ordering::SeqCst)).count();
+        let dirs: std::collections::BTreeSet<u8> = chunks.iter().map(|c| Hash32::of(c).0[0]).collect();
+        assert_eq!(dirty(&store), dirs.len());
+        store.sync().unwrap();
+        assert_eq!(dirty(&store), 0);
+        for c in &chunks {
+            assert_eq!(
+                verify(&store, &Hash32::of(c)).unwrap(),
+                Verified::Good(c.len() as u64)
+            );
+        }
+        // A chunk already held is not written again and leaves nothing to sync.
+        assert!(!store.put_batched(&Hash32::of(&chunks[0]), &[&chunks[0]]).unwrap());
+        assert_eq!(dirty(&store), 0);
+        assert_eq!(
+            store.bytes_used().unwrap(),
+            chunks.iter().map(|c| c.len() as u64).sum::<u64>()
+        );
     }
 }

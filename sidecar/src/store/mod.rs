@@ -42,6 +42,15 @@ pub trait ChunkStore: Send + Sync + 'static {
     /// Stores the chunk made of `parts` under `hash` atomically; the caller has checked that
     /// it hashes to `hash`. Returns whether it was new.
     fn put(&self, hash: &Hash32, parts: &[&[u8]]) -> io::Result<bool>;
+    /// Like [`put`](Self::put), for one chunk of many stored together: the chunk is durable
+    /// only once [`sync`](Self::sync) has returned, which a batch calls once at its end.
+    fn put_batched(&self, hash: &Hash32, parts: &[&[u8]]) -> io::Result<bool> {
+        self.put(hash, parts)
+    }
+    /// Makes every chunk stored with [`put_batched`](Self::put_batched) so far durable.
+    fn sync(&self) -> io::Result<()> {
+        Ok(())
+    }
     /// Opens a chunk, `None` when it is not stored.
     fn open(&self, hash: &Hash32) -> io::Result<Option<Box<dyn ChunkFile>>>;
     /// Moves a corrupt chunk aside so it is never served again.
