@@ -19,10 +19,11 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-/// Chunks being hashed and written at once.
-const CHUNKS_IN_FLIGHT: usize = 12;
-/// Chunks queued for the whole-blob hasher.
-const WHOLE_QUEUE: usize = 8;
+/// Bytes of chunks being hashed and written at once (12 chunks of the default size, and at
+/// least 2 chunks whatever their size).
+const IN_FLIGHT_BYTES: usize = 12 << 20;
+/// Bytes of chunks queued for the whole-blob hasher (at least one chunk).
+const WHOLE_QUEUE_BYTES: usize = 8 << 20;
 
 /// One blob being ingested.
 pub struct Ingest {
@@ -34,6 +35,7 @@ pub struct Ingest {
     whole_tx: Option<mpsc::Sender<Arc<AlignedBuf>>>,
     whole: Option<std::thread::JoinHandle<[u8; 32]>>,
     pending: VecDeque<JoinHandle<std::io::Result<Hash32>>>,
+    in_flight: usize,
     chunks: Vec<Hash32>,
 }
 
@@ -41,7 +43,8 @@ impl Ingest {
     /// Starts ingesting into `store` with chunks of `chunk_size`, refusing more than
     /// `limit` bytes.
     pub fn new(store: Arc<dyn ChunkStore>, chunk_size: u32, limit: u64) -> std::io::Result<Self> {
-        let (tx, mut rx) = mpsc::channel::<Arc<AlignedBuf>>(WHOLE_QUEUE);
+        let queue = (WHOLE_QUEUE_BYTES / chunk_size as usize).max(1);
+        let (tx, mut rx) = mpsc::channel::<Arc<AlignedBuf>>(queue);
         let whole = std::thread::Builder::new()
             .name("blob-hasher".into())
             .spawn(move || {
@@ -60,6 +63,7 @@ impl Ingest {
             whole_tx: Some(tx),
             whole: Some(whole),
             pending: VecDeque::new(),
+            in_flight: (IN_FLIGHT_BYTES / chunk_size as usize).clamp(2, 12),
             chunks: Vec::new(),
         })
     }
@@ -91,7 +95,7 @@ impl Ingest {
         let Some(buf) = self.filling.take() else {
             return Ok(());
         };
-        if self.pending.len() >= CHUNKS_IN_FLIGHT {
+        if self.pending.len() >= self.in_flight {
             self.collect_one().await?;
         }
         let chunk = Arc::new(buf);
