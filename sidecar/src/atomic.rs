@@ -2,21 +2,17 @@
 //! dropped), fsync, rename over the target, fsync the directory. Many files renamed into
 //! one directory can share the directory's fsync ([`write_direct_renamed`], [`sync_dir`]).
 
-use std::cell::RefCell;
 use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-use crate::aligned::{is_aligned, BLOCK};
+use crate::aligned::{is_aligned, AlignedBuf, BLOCK};
 
 /// Writes `data` to `path` so that readers see either nothing or all of it.
 pub fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
-    let mut tmp = in_parent(path, |dir| {
-        tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)
-    })?;
-    tmp.write_all(data)?;
-    persist(tmp, path)
+    write_buffered_renamed(path, &[data])?;
+    sync_parent(path)
 }
 
 /// Like [`write_atomic`], but block-aligned data goes to the disk with `O_DIRECT`, past
@@ -34,13 +30,7 @@ pub fn write_atomic_direct(path: &Path, parts: &[&[u8]]) -> io::Result<()> {
 pub fn write_direct_renamed(path: &Path, parts: &[&[u8]]) -> io::Result<()> {
     let len: usize = parts.iter().map(|p| p.len()).sum();
     if len == 0 || !len.is_multiple_of(BLOCK) {
-        let mut tmp = in_parent(path, |dir| {
-            tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)
-        })?;
-        for part in parts {
-            tmp.write_all(part)?;
-        }
-        return rename_synced(tmp, path);
+        return write_buffered_renamed(path, parts);
     }
     let opened = in_parent(path, |dir| {
         tempfile::Builder::new().prefix(".tmp-").make_in(dir, |p| {
@@ -53,13 +43,7 @@ pub fn write_direct_renamed(path: &Path, parts: &[&[u8]]) -> io::Result<()> {
     });
     let mut tmp = match opened {
         Ok(tmp) => tmp,
-        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
-            let mut tmp = in_parent(path, |dir| {
-                tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)
-            })?;
-            tmp.write_all(&parts.concat())?;
-            return rename_synced(tmp, path);
-        }
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => return write_buffered_renamed(path, parts),
         Err(e) => return Err(e),
     };
     if let [part] = parts {
@@ -68,25 +52,24 @@ pub fn write_direct_renamed(path: &Path, parts: &[&[u8]]) -> io::Result<()> {
             return rename_synced(tmp, path);
         }
     }
-    ALIGNED.with(|buf| -> io::Result<()> {
-        let mut buf = buf.borrow_mut();
-        if buf.len() < len + BLOCK {
-            *buf = vec![0; len + BLOCK];
-        }
-        let start = buf.as_ptr().align_offset(BLOCK);
-        let mut at = start;
-        for part in parts {
-            buf[at..at + part.len()].copy_from_slice(part);
-            at += part.len();
-        }
-        tmp.write_all(&buf[start..start + len])
-    })?;
+    let mut aligned = AlignedBuf::new(len);
+    for part in parts {
+        aligned.extend(part);
+    }
+    tmp.write_all(aligned.as_slice())?;
     rename_synced(tmp, path)
 }
 
-thread_local! {
-    /// A reusable buffer to align chunk data for direct I/O.
-    static ALIGNED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+/// Writes `parts` through the page cache into a temp file beside `path`, fsyncs it and
+/// renames it to `path`.
+fn write_buffered_renamed(path: &Path, parts: &[&[u8]]) -> io::Result<()> {
+    let mut tmp = in_parent(path, |dir| {
+        tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)
+    })?;
+    for part in parts {
+        tmp.write_all(part)?;
+    }
+    rename_synced(tmp, path)
 }
 
 /// Runs `make` in `path`'s directory, making the directory first if it is missing.
@@ -101,12 +84,6 @@ fn in_parent<T>(path: &Path, make: impl Fn(&Path) -> io::Result<T>) -> io::Resul
         }
         made => made,
     }
-}
-
-/// Fsyncs a finished temp file, renames it to `path` and fsyncs the directory.
-pub fn persist(tmp: tempfile::NamedTempFile, path: &Path) -> io::Result<()> {
-    rename_synced(tmp, path)?;
-    sync_parent(path)
 }
 
 /// Fsyncs a finished temp file and renames it to `path`.

@@ -30,11 +30,10 @@ impl FsStore {
     pub fn open(dir: &Path) -> io::Result<Self> {
         let root = dir.join("chunks");
         for byte in 0..=255u8 {
-            std::fs::create_dir_all(root.join(format!("{byte:02x}")))?;
+            std::fs::create_dir_all(fan_dir(&root, byte))?;
         }
         std::fs::create_dir_all(dir.join("quarantine"))?;
-        tidy(&root)?;
-        let used = du(&root)?;
+        let used = tidy(&root)?;
         Ok(FsStore {
             root,
             used: AtomicU64::new(used),
@@ -69,8 +68,7 @@ impl FsStore {
 
     /// Where a chunk's file lives.
     pub fn chunk_path(&self, hash: &Hash32) -> PathBuf {
-        let hex = hash.to_hex();
-        self.root.join(&hex[0..2]).join(hex)
+        fan_dir(&self.root, hash.0[0]).join(hash.to_hex())
     }
 }
 
@@ -107,7 +105,7 @@ impl ChunkStore for FsStore {
         let _one_at_a_time = self.syncing.lock().unwrap_or_else(|e| e.into_inner());
         for (byte, unsynced) in self.unsynced.iter().enumerate() {
             if unsynced.swap(false, Ordering::SeqCst) {
-                if let Err(e) = sync_dir(&self.root.join(format!("{byte:02x}"))) {
+                if let Err(e) = sync_dir(&fan_dir(&self.root, byte as u8)) {
                     unsynced.store(true, Ordering::SeqCst);
                     return Err(e);
                 }
@@ -183,18 +181,32 @@ impl ChunkStore for FsStore {
     }
 }
 
-/// Run when the store opens: removes the temp files of writes a crash cut short, moves
-/// chunks of the earlier layout, `ab/cd/abcd…`, to `ab/abcd…` and removes the emptied
-/// second-level directories. A move interrupted by a crash is finished at the next open.
-fn tidy(root: &Path) -> io::Result<()> {
+/// The fan-out directory of chunks whose hash starts with `byte`.
+fn fan_dir(root: &Path, byte: u8) -> PathBuf {
+    root.join(format!("{byte:02x}"))
+}
+
+/// Run when the store opens, in its one walk of the store; returns the bytes held. Removes
+/// the temp files of writes a crash cut short, moves chunks of the earlier layout,
+/// `ab/cd/abcd…`, to `ab/abcd…` and removes the emptied second-level directories. A move
+/// interrupted by a crash is finished at the next open.
+fn tidy(root: &Path) -> io::Result<u64> {
+    let mut held = 0;
     for a in std::fs::read_dir(root)? {
-        let a = a?.path();
+        let a = a?;
+        if !a.file_type()?.is_dir() {
+            held += a.metadata()?.len();
+            continue;
+        }
+        let a = a.path();
         let mut moved = false;
         for b in std::fs::read_dir(&a)? {
             let b = b?;
             if !b.file_type()?.is_dir() {
                 if b.file_name().to_string_lossy().starts_with(".tmp-") {
                     std::fs::remove_file(b.path())?;
+                } else {
+                    held += b.metadata()?.len();
                 }
                 continue;
             }
@@ -204,6 +216,7 @@ fn tidy(root: &Path) -> io::Result<()> {
                     .to_str()
                     .is_some_and(|n| n.parse::<Hash32>().is_ok())
                 {
+                    held += f.metadata()?.len();
                     std::fs::rename(f.path(), a.join(f.file_name()))?;
                     moved = true;
                 } else {
@@ -217,21 +230,7 @@ fn tidy(root: &Path) -> io::Result<()> {
             File::open(&a)?.sync_all()?;
         }
     }
-    Ok(())
-}
-
-fn du(dir: &Path) -> io::Result<u64> {
-    let mut total = 0;
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let meta = entry.metadata()?;
-        total += if meta.is_dir() {
-            du(&entry.path())?
-        } else {
-            meta.len()
-        };
-    }
-    Ok(total)
+    Ok(held)
 }
 
 #[cfg(test)]
