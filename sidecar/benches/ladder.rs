@@ -23,26 +23,6 @@ fn arg(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-fn ffmpeg(args: &[String]) {
-    let status = std::process::Command::new("ffmpeg")
-        .args(["-hide_banner", "-nostdin", "-v", "error", "-y"])
-        .args(args)
-        .status()
-        .expect("ffmpeg is installed (scripts/setup.sh)");
-    assert!(status.success(), "ffmpeg {args:?}");
-}
-
-fn make_source(path: &Path, seconds: u64) {
-    let args = format!(
-        "-f lavfi -i testsrc2=size=1920x1080:rate=30:duration={seconds} \
-         -f lavfi -i sine=frequency=440:duration={seconds} \
-         -c:v libx264 -preset ultrafast -crf 18 -pix_fmt yuv420p -c:a aac -b:a 192k -shortest"
-    );
-    let mut args: Vec<String> = args.split_whitespace().map(String::from).collect();
-    args.push(path.display().to_string());
-    ffmpeg(&args);
-}
-
 async fn reference(source: &Path, dir: &Path) -> Duration {
     let probe = probe::probe(source).await.expect("probe");
     let (_, args) = transcode::plan(source, &probe, dir);
@@ -150,7 +130,7 @@ async fn main() {
     let seconds = arg("--seconds", 60);
     let dir = tempfile::tempdir().unwrap();
     let source = dir.path().join("source.mp4");
-    make_source(&source, seconds);
+    sidecar::testkit::test_video(&source, 1920, 1080, seconds, "-crf 18 -b:a 192k");
     let size = std::fs::metadata(&source).unwrap().len();
     println!(
         "source: {seconds} s of 1920x1080 30 fps H.264 + AAC, {:.1} MiB",

@@ -27,6 +27,7 @@ pub mod server;
 pub mod state;
 pub mod store;
 pub mod streaming;
+pub mod testkit;
 pub mod tiers;
 pub mod tus;
 pub mod upload_meta;

@@ -160,10 +160,15 @@ impl ChunkStore for FsStore {
     fn list(&self) -> io::Result<Vec<Held>> {
         let mut out = Vec::new();
         for a in std::fs::read_dir(&self.root)? {
-            for f in std::fs::read_dir(a?.path())? {
+            let a = a?;
+            if !a.file_type()?.is_dir() || !is_fan_name(&a.file_name()) {
+                continue;
+            }
+            for f in std::fs::read_dir(a.path())? {
                 let f = f?;
-                // Temp files of writes in progress have other names and are skipped.
-                let Some(hash) = f.file_name().to_str().and_then(|n| n.parse().ok()) else {
+                // Temp files of writes in progress, and anything not the store's, have
+                // other names and are skipped.
+                let Some(hash) = chunk_name(&f) else {
                     continue;
                 };
                 match f.metadata() {
@@ -186,45 +191,59 @@ fn fan_dir(root: &Path, byte: u8) -> PathBuf {
     root.join(format!("{byte:02x}"))
 }
 
-/// Run when the store opens, in its one walk of the store; returns the bytes held. Removes
-/// the temp files of writes a crash cut short, moves chunks of the earlier layout,
-/// `ab/cd/abcd…`, to `ab/abcd…` and removes the emptied second-level directories. A move
-/// interrupted by a crash is finished at the next open.
+/// Whether `name` is a fan-out directory's: two lowercase hex digits.
+fn is_fan_name(name: &std::ffi::OsStr) -> bool {
+    name.to_str()
+        .is_some_and(|n| n.len() == 2 && n.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+}
+
+/// The chunk a directory entry names, if its name is a chunk hash.
+fn chunk_name(entry: &std::fs::DirEntry) -> Option<Hash32> {
+    entry.file_name().to_str()?.parse().ok()
+}
+
+/// Whether a directory entry is the temp file of a write a crash cut short.
+fn is_temp(entry: &std::fs::DirEntry) -> bool {
+    entry.file_name().to_string_lossy().starts_with(".tmp-")
+}
+
+/// Run when the store opens, in its one walk of the store; returns the bytes of chunks
+/// held. Removes the temp files of writes a crash cut short, moves chunks of the earlier
+/// layout, `ab/cd/abcd…`, to `ab/abcd…` and removes the emptied second-level directories.
+/// A move interrupted by a crash is finished at the next open. Anything else found under
+/// `chunks/` is not the store's: it is left where it is and not counted.
 fn tidy(root: &Path) -> io::Result<u64> {
     let mut held = 0;
     for a in std::fs::read_dir(root)? {
         let a = a?;
-        if !a.file_type()?.is_dir() {
-            held += a.metadata()?.len();
+        if !a.file_type()?.is_dir() || !is_fan_name(&a.file_name()) {
             continue;
         }
         let a = a.path();
         let mut moved = false;
         for b in std::fs::read_dir(&a)? {
             let b = b?;
-            if !b.file_type()?.is_dir() {
-                if b.file_name().to_string_lossy().starts_with(".tmp-") {
-                    std::fs::remove_file(b.path())?;
-                } else {
-                    held += b.metadata()?.len();
+            let kind = b.file_type()?;
+            if kind.is_file() && chunk_name(&b).is_some() {
+                held += b.metadata()?.len();
+            } else if kind.is_file() && is_temp(&b) {
+                std::fs::remove_file(b.path())?;
+            } else if kind.is_dir() && is_fan_name(&b.file_name()) {
+                for f in std::fs::read_dir(b.path())? {
+                    let f = f?;
+                    if chunk_name(&f).is_some() {
+                        held += f.metadata()?.len();
+                        std::fs::rename(f.path(), a.join(f.file_name()))?;
+                        moved = true;
+                    } else if is_temp(&f) {
+                        std::fs::remove_file(f.path())?;
+                    }
                 }
-                continue;
-            }
-            for f in std::fs::read_dir(b.path())? {
-                let f = f?;
-                if f.file_name()
-                    .to_str()
-                    .is_some_and(|n| n.parse::<Hash32>().is_ok())
-                {
-                    held += f.metadata()?.len();
-                    std::fs::rename(f.path(), a.join(f.file_name()))?;
-                    moved = true;
-                } else {
-                    // An unfinished temp file of the old layout: never a chunk.
-                    std::fs::remove_file(f.path())?;
+                match std::fs::remove_dir(b.path()) {
+                    Err(e) if e.kind() == io::ErrorKind::DirectoryNotEmpty => {}
+                    other => other?,
                 }
             }
-            std::fs::remove_dir(b.path())?;
         }
         if moved {
             File::open(&a)?.sync_all()?;
@@ -268,6 +287,39 @@ mod tests {
         drop(store);
         let store = FsStore::open(dir.path()).unwrap();
         assert_eq!(store.list().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn files_that_are_not_the_stores_are_left_alone_and_not_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let chunks = dir.path().join("chunks");
+        let data = b"a chunk".to_vec();
+        let hash = Hash32::of(&data);
+        let hex = hash.to_hex();
+        // Someone's notes beside the fan-out directories, a stray directory, a stray file
+        // in a fan-out directory, and an old-layout directory holding a chunk and a file
+        // that is not one.
+        let strays = [
+            chunks.join("README"),
+            chunks.join("lost+found").join("x"),
+            chunks.join("ab").join("notes.txt"),
+            chunks.join(&hex[0..2]).join(&hex[2..4]).join("keep-me"),
+        ];
+        for stray in &strays {
+            std::fs::create_dir_all(stray.parent().unwrap()).unwrap();
+            std::fs::write(stray, b"not a chunk").unwrap();
+        }
+        std::fs::write(chunks.join(&hex[0..2]).join(&hex[2..4]).join(&hex), &data).unwrap();
+
+        let store = FsStore::open(dir.path()).unwrap();
+        for stray in &strays {
+            assert_eq!(std::fs::read(stray).unwrap(), b"not a chunk", "{stray:?}");
+        }
+        assert_eq!(store.bytes_used().unwrap(), data.len() as u64);
+        let held = store.list().unwrap();
+        assert_eq!(held.len(), 1);
+        assert_eq!(held[0].hash, hash);
+        assert_eq!(verify(&store, &hash).unwrap(), Verified::Good(data.len() as u64));
     }
 
     #[test]

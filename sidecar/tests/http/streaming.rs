@@ -4,41 +4,28 @@
 //! and CORS.
 
 use crate::common::*;
+use sidecar::testkit;
 use std::collections::BTreeMap;
 use std::process::Command;
 
-/// Runs ffmpeg (quietly) and returns its stdout; fails the test on any error output.
+/// Runs ffmpeg (quietly) off the runtime and returns its stdout; fails the test on any
+/// error output.
 async fn ffmpeg(args: Vec<String>) -> Vec<u8> {
-    tokio::task::spawn_blocking(move || {
-        let out = Command::new("ffmpeg")
-            .args(["-hide_banner", "-nostdin", "-v", "error", "-y"])
-            .args(&args)
-            .output()
-            .expect("ffmpeg is installed (scripts/setup.sh)");
-        let errors = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            out.status.success() && errors.trim().is_empty(),
-            "ffmpeg {args:?}: {errors}"
-        );
-        out.stdout
-    })
-    .await
-    .unwrap()
+    tokio::task::spawn_blocking(move || testkit::ffmpeg(args))
+        .await
+        .unwrap()
 }
 
 /// An H.264/AAC MP4 made from lavfi's test pattern and a sine tone.
-async fn video(width: u32, height: u32, seconds: u32) -> Vec<u8> {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("source.mp4");
-    let args = format!(
-        "-f lavfi -i testsrc2=size={width}x{height}:rate=30:duration={seconds} \
-         -f lavfi -i sine=frequency=440:duration={seconds} \
-         -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac -shortest"
-    );
-    let mut args: Vec<String> = args.split_whitespace().map(String::from).collect();
-    args.push(path.display().to_string());
-    ffmpeg(args).await;
-    std::fs::read(path).unwrap()
+async fn video(width: u32, height: u32, seconds: u64) -> Vec<u8> {
+    tokio::task::spawn_blocking(move || {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("source.mp4");
+        testkit::test_video(&path, width, height, seconds, "");
+        std::fs::read(path).unwrap()
+    })
+    .await
+    .unwrap()
 }
 
 /// Follows the ladder job of `hash` as the CLI does, until it ends; returns its progress.

@@ -219,21 +219,6 @@ async fn complete_tier(url: &str, name: &str, partition: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
-/// Runs ffmpeg quietly; fails on any error output; returns stdout.
-fn ffmpeg(args: &[&str]) -> String {
-    let out = std::process::Command::new("ffmpeg")
-        .args(["-hide_banner", "-nostdin", "-v", "error", "-y"])
-        .args(args)
-        .output()
-        .expect("ffmpeg is installed (scripts/setup.sh)");
-    let errors = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && errors.trim().is_empty(),
-        "ffmpeg {args:?}: {errors}"
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn an_invited_video_streams_to_its_invitee_from_one_signed_master_url() {
     let (net, [alice, bob, carol]) = setup::<3>().await;
@@ -244,26 +229,7 @@ async fn an_invited_video_streams_to_its_invitee_from_one_signed_master_url() {
     // Alice uploads a 720p call recording for Bob.
     let dir = tempfile::tempdir().unwrap();
     let source = dir.path().join("call.mp4");
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=size=1280x720:rate=30:duration=4",
-        "-f",
-        "lavfi",
-        "-i",
-        "sine=duration=4",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-pix_fmt",
-        "yuv420p",
-        "-c:a",
-        "aac",
-        "-shortest",
-        source.to_str().unwrap(),
-    ]);
+    sidecar::testkit::test_video(&source, 1280, 720, 4, "");
     let resp = reqwest::Client::new()
         .post(format!("{url}/api/blob"))
         .header("content-type", "video/mp4")
@@ -341,7 +307,10 @@ async fn an_invited_video_streams_to_its_invitee_from_one_signed_master_url() {
         .all(|l| l.ends_with(&format!("?token={t}"))));
     let frames = tokio::task::spawn_blocking({
         let master_url = master_url.clone();
-        move || ffmpeg(&["-i", &master_url, "-map", "0", "-f", "framemd5", "-"])
+        move || {
+            let out = sidecar::testkit::ffmpeg(["-i", &master_url, "-map", "0", "-f", "framemd5", "-"]);
+            String::from_utf8(out).unwrap()
+        }
     })
     .await
     .unwrap();

@@ -1,0 +1,42 @@
+//! Helpers for tests and benchmarks that drive the real ffmpeg: one way to run it, and test
+//! media made from lavfi's generators.
+
+use std::ffi::OsStr;
+use std::path::Path;
+use std::process::Command;
+
+/// Runs ffmpeg with `args` (quietly, overwriting its outputs) and returns its stdout.
+/// Panics with ffmpeg's own messages if it fails or reports any error: for tests and
+/// benchmarks, which want the failure on screen.
+pub fn ffmpeg<I, S>(args: I) -> Vec<u8>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let args: Vec<_> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostdin", "-v", "error", "-y"])
+        .args(&args)
+        .output()
+        .expect("ffmpeg is installed (scripts/setup.sh)");
+    let errors = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && errors.trim().is_empty(),
+        "ffmpeg {args:?}: {errors}"
+    );
+    out.stdout
+}
+
+/// Writes to `path` an H.264/AAC MP4 of lavfi's test pattern with a 440 Hz tone,
+/// `width`×`height` at 30 fps for `seconds`; `options` are further output options, written
+/// as on a command line (e.g. `"-crf 18 -b:a 192k"`).
+pub fn test_video(path: &Path, width: u32, height: u32, seconds: u64, options: &str) {
+    let line = format!(
+        "-f lavfi -i testsrc2=size={width}x{height}:rate=30:duration={seconds} \
+         -f lavfi -i sine=frequency=440:duration={seconds} \
+         -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac -shortest {options}"
+    );
+    let mut args: Vec<&OsStr> = line.split_whitespace().map(OsStr::new).collect();
+    args.push(path.as_os_str());
+    ffmpeg(args);
+}
