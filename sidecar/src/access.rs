@@ -9,11 +9,11 @@ use crate::hash::Hash32;
 use crate::node::ConductorLink;
 use crate::state::Sidecar;
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
-use holochain_types::prelude::AgentPubKey;
-use media::BlobAccess;
+use holochain_types::prelude::{ActionHash, AgentPubKey};
+use media::{BlobAccess, ManifestView};
 use media_rules::bandwidth::DeliveryCap;
 use media_rules::ladder::audio_kbps;
-use media_rules::manifest::Variant;
+use media_rules::manifest::{BlobManifest, Variant};
 use media_rules::reach::Audience;
 use media_rules::token::AccessToken;
 use media_rules::{CachePartition, Lifecycle, Place, Reach};
@@ -28,6 +28,7 @@ pub const FACTS_TTL: Duration = Duration::from_secs(5);
 pub struct AccessCache {
     blobs: moka::future::Cache<Hash32, Arc<Vec<BlobAccess>>>,
     places: moka::future::Cache<AgentPubKey, Option<Place>>,
+    manifests: moka::future::Cache<ActionHash, Option<Arc<BlobManifest>>>,
 }
 
 impl Default for AccessCache {
@@ -41,6 +42,7 @@ impl Default for AccessCache {
                 .max_capacity(10_000)
                 .time_to_live(FACTS_TTL * 6)
                 .build(),
+            manifests: moka::future::Cache::builder().max_capacity(10_000).build(),
         }
     }
 }
@@ -79,22 +81,72 @@ pub struct Grant {
     pub cap: DeliveryCap,
 }
 
+/// Why a blob is read: the delivery cap limits what this node streams, not what peers copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Played or downloaded by a reader: a rendition above the cap is refused.
+    Play,
+    /// Copied by a peer that keeps it, or described for one: custodians must be able to
+    /// take every rendition from a node whose own link is too slow to stream it.
+    Exchange,
+}
+
 /// Decides whether the request may read `blob`, and under which delivery cap. A token
 /// names one blob; it also covers the renditions that blob's record lists as variants, so
 /// a signed master playlist plays every rendition. This node's bandwidth class refuses
-/// private content when low, and a rendition above its delivery cap.
-pub async fn authorize(state: &Sidecar, blob: &Hash32, token: Option<&str>) -> Result<Grant, ApiError> {
+/// private content when low; played, a rendition above its delivery cap is refused however
+/// it is asked for: through a playlist, by its own hash, or by a token that names it.
+pub async fn authorize(
+    state: &Sidecar,
+    blob: &Hash32,
+    token: Option<&str>,
+    purpose: Purpose,
+) -> Result<Grant, ApiError> {
     let open = Grant {
         partition: CachePartition::Commons,
         cap: state.config.bandwidth.cap(),
     };
-    let Some(link) = state.link.get() else {
-        return Ok(open);
+    let (grant, named, facts) = match state.link.get() {
+        None => (open, None, None),
+        Some(link) => {
+            let facts = blob_facts(state, link, blob).await?;
+            if facts.iter().any(is_open) {
+                (open, None, Some((link, facts)))
+            } else {
+                let (grant, named) = reader_grant(state, link, blob, &facts, token).await?;
+                (grant, Some(named), Some((link, facts)))
+            }
+        }
     };
-    let facts = blob_facts(state, link, blob).await?;
-    if facts.iter().any(is_open) {
-        return Ok(open);
+    if purpose == Purpose::Exchange {
+        return Ok(grant);
     }
+    let rendition = match named {
+        Some(named) if named != blob.to_hex() => rendition_of(state, &named, blob),
+        _ => rendition_here(state, blob, facts).await?,
+    };
+    if let Some((variant, audio)) = rendition {
+        if !grant.cap.admits_variant(&variant, audio) {
+            return Err(ApiError::Forbidden(format!(
+                "the {} rendition exceeds this node's {} bandwidth",
+                variant.label,
+                state.config.bandwidth.as_str()
+            )));
+        }
+    }
+    Ok(grant)
+}
+
+/// The grant of a request for a blob that is not public: its token must verify and name
+/// the blob (or the source it is a rendition of), and the content's reach must admit the
+/// agent who signed it. Returns the grant and the blob the token names.
+async fn reader_grant(
+    state: &Sidecar,
+    link: &ConductorLink,
+    blob: &Hash32,
+    facts: &[BlobAccess],
+    token: Option<&str>,
+) -> Result<(Grant, String), ApiError> {
     let partition = CachePartition::of_blob(facts.iter().filter_map(|a| Reach::parse(&a.reach).ok()));
     let token = token
         .ok_or_else(|| ApiError::Unauthorized("this blob is not public; send an access token".into()))?;
@@ -117,18 +169,7 @@ pub async fn authorize(state: &Sidecar, blob: &Hash32, token: Option<&str>) -> R
         .bandwidth
         .delivery(reach)
         .map_err(ApiError::Forbidden)?;
-    if named != hex {
-        if let Some((variant, audio)) = rendition_of(state, &named, blob) {
-            if !cap.admits_variant(&variant, audio) {
-                return Err(ApiError::Forbidden(format!(
-                    "the {} rendition exceeds this node's {} bandwidth",
-                    variant.label,
-                    state.config.bandwidth.as_str()
-                )));
-            }
-        }
-    }
-    Ok(Grant { partition, cap })
+    Ok((Grant { partition, cap }, named))
 }
 
 /// The variant `blob` is of the source blob `source` (hex), as this node's record of the
@@ -140,6 +181,52 @@ fn rendition_of(state: &Sidecar, source: &str, blob: &Hash32) -> Option<(Variant
     let variants = &record.manifest.variants;
     let variant = variants.iter().find(|v| v.blob == hex)?.clone();
     Some((variant, audio_kbps(variants)))
+}
+
+/// The variant `blob` is, if it is a rendition: from this node's record of it when its
+/// ladder ran here, or else from the manifests of the content that uses it (`facts`, on a
+/// node), one of which lists it among its variants.
+async fn rendition_here(
+    state: &Sidecar,
+    blob: &Hash32,
+    facts: Option<(&Arc<ConductorLink>, Arc<Vec<BlobAccess>>)>,
+) -> Result<Option<(Variant, u32)>, ApiError> {
+    let made_here = state.blobs.get(blob)?.and_then(|r| r.rendition_of.clone());
+    if let Some(found) = made_here.and_then(|source| rendition_of(state, &source, blob)) {
+        return Ok(Some(found));
+    }
+    let Some((link, facts)) = facts else {
+        return Ok(None);
+    };
+    let hex = blob.to_hex();
+    for id in facts.iter().flat_map(|a| &a.blobs) {
+        let Some(manifest) = manifest_by_id(state, link, id).await? else {
+            continue;
+        };
+        if let Some(variant) = manifest.variants.iter().find(|v| v.blob == hex) {
+            return Ok(Some((variant.clone(), audio_kbps(&manifest.variants))));
+        }
+    }
+    Ok(None)
+}
+
+/// A manifest registered in the DHT, by its action hash (immutable, so kept while room
+/// lasts).
+async fn manifest_by_id(
+    state: &Sidecar,
+    link: &ConductorLink,
+    id: &ActionHash,
+) -> Result<Option<Arc<BlobManifest>>, ApiError> {
+    if let Some(known) = state.access.manifests.get(id).await {
+        return Ok(known);
+    }
+    let view: Option<ManifestView> = link
+        .call("get_blob_manifest", id.clone())
+        .await
+        .map_err(|e| ApiError::Conductor(e.to_string()))?;
+    let manifest = view.map(|v| Arc::new(v.manifest.0));
+    state.access.manifests.insert(id.clone(), manifest.clone()).await;
+    Ok(manifest)
 }
 
 /// Whether content makes its blobs public: commons reach, in a state its audience sees.

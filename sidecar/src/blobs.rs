@@ -22,6 +22,10 @@ pub struct BlobRecord {
     pub manifest: BlobManifest,
     /// When the blob was completed here, seconds since the Unix epoch.
     pub created_at: u64,
+    /// The source blob (hex) whose ladder made this blob here, if it is a rendition made on
+    /// this node. Renditions pulled from peers learn their source from the DHT instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rendition_of: Option<String>,
 }
 
 impl BlobRecord {
@@ -35,6 +39,7 @@ impl BlobRecord {
             format: FORMAT,
             manifest,
             created_at,
+            rendition_of: None,
         }
     }
 

@@ -5,7 +5,7 @@ use super::body::{blob_ranges, Multipart, Source};
 use super::chunk::send_chunk;
 use super::conditional::{evaluate, Outcome, Preconditions};
 use super::range::RangeDecision;
-use crate::access::{authorize, token_of, Grant};
+use crate::access::{authorize, token_of, Grant, Purpose};
 use crate::blobs::BlobRecord;
 use crate::error::ApiError;
 use crate::hash::Hash32;
@@ -33,7 +33,7 @@ pub async fn get_blob(
         record,
         partition,
         ..
-    } = readable_blob(&state, &hash, &headers, &query).await?;
+    } = readable_blob(&state, &hash, &headers, &query, Purpose::Play).await?;
     let etag = format!("\"{hash}\"");
     let len = record.manifest.size;
     let pre = Preconditions {
@@ -121,7 +121,7 @@ pub async fn get_blob_chunk(
 ) -> Result<Response<Body>, ApiError> {
     let Readable {
         record, partition, ..
-    } = readable_blob(&state, &hash, &headers, &query).await?;
+    } = readable_blob(&state, &hash, &headers, &query, Purpose::Play).await?;
     let index: usize = index
         .parse()
         .map_err(|_| ApiError::BadRequest(format!("chunk index must be a number, got '{index}'")))?;
@@ -152,9 +152,10 @@ pub async fn readable_blob(
     hash: &str,
     headers: &HeaderMap,
     query: &str,
+    purpose: Purpose,
 ) -> Result<Readable, ApiError> {
     let hash: Hash32 = without_extension(hash).parse()?;
-    let Grant { partition, cap } = authorize(state, &hash, token_of(headers, query)).await?;
+    let Grant { partition, cap } = authorize(state, &hash, token_of(headers, query), purpose).await?;
     let record = state.blobs.get(&hash)?.ok_or(ApiError::NotFound("blob"))?;
     Ok(Readable {
         hash,

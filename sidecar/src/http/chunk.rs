@@ -1,6 +1,7 @@
 //! Peer chunk exchange: `GET`/`HEAD`/`PUT /api/chunk/{hash}` and `POST /api/chunks/have`.
 
 use super::blob::{empty, IMMUTABLE};
+use crate::access::Purpose;
 use crate::error::ApiError;
 use crate::hash::Hash32;
 use crate::reader::{ChunkBytes, ChunkReader};
@@ -62,7 +63,7 @@ pub async fn get_chunk(
         let blob = crate::access::query_param(&query, "blob").ok_or_else(|| {
             ApiError::Unauthorized("name the blob this chunk belongs to with ?blob=<hash>".into())
         })?;
-        let readable = super::blob::readable_blob(&state, blob, &headers, &query).await?;
+        let readable = super::blob::readable_blob(&state, blob, &headers, &query, Purpose::Exchange).await?;
         if !readable.record.manifest.chunks.contains(&hash.to_hex()) {
             return Err(ApiError::Forbidden(
                 "the chunk is not part of the named blob".into(),

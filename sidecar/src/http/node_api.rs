@@ -2,6 +2,7 @@
 //! they act as the node's agent — content listing, token signing and node status.
 
 use super::json;
+use crate::access::Purpose;
 use crate::error::ApiError;
 use crate::hash::Hash32;
 use crate::http::upload::Receipt;
@@ -23,7 +24,7 @@ pub async fn manifest(
     headers: HeaderMap,
     query: String,
 ) -> Result<Response<Body>, ApiError> {
-    let readable = super::blob::readable_blob(&state, &hash, &headers, &query).await?;
+    let readable = super::blob::readable_blob(&state, &hash, &headers, &query, Purpose::Exchange).await?;
     Ok(json(StatusCode::OK, &Receipt::from(&readable.record.manifest)))
 }
 

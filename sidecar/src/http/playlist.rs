@@ -5,7 +5,7 @@
 
 use super::blob::{readable_blob, value};
 use super::json;
-use crate::access::token_of;
+use crate::access::{token_of, Purpose};
 use crate::error::ApiError;
 use crate::hash::Hash32;
 use crate::ladder::{Progress, Stage};
@@ -27,7 +27,7 @@ pub async fn playlist(
     query: String,
 ) -> Result<Response<Body>, ApiError> {
     let source = source_blob(&state, source).await?;
-    let readable = readable_blob(&state, &source, &headers, &query).await?;
+    let readable = readable_blob(&state, &source, &headers, &query, Purpose::Play).await?;
     let cap = readable.cap;
     let variants = &readable.record.manifest.variants;
     if variants.is_empty() {

@@ -207,7 +207,7 @@ async fn run(state: &Arc<Sidecar>, source: Hash32, work: &Path) -> Result<Vec<Va
     ladders.set(&source, Progress::at(Stage::Storing, 100.0));
     let mut variants = Vec::new();
     for output in &outputs {
-        variants.push(store_rendition(state, &output.label, &output.path).await?);
+        variants.push(store_rendition(state, &source, &output.label, &output.path).await?);
     }
     let mut manifest = record.manifest.clone();
     manifest.variants = variants.clone();
@@ -240,8 +240,13 @@ async fn assemble(state: &Sidecar, record: &BlobRecord, path: &PathBuf) -> Resul
     Ok(())
 }
 
-/// Stores one rendition file as a blob with its segment index, and describes it.
-async fn store_rendition(state: &Sidecar, label: &str, path: &Path) -> Result<Variant, String> {
+/// Stores one rendition file of `source` as a blob with its segment index, and describes it.
+async fn store_rendition(
+    state: &Sidecar,
+    source: &Hash32,
+    label: &str,
+    path: &Path,
+) -> Result<Variant, String> {
     let layout = {
         let path = path.to_path_buf();
         tokio::task::spawn_blocking(move || fmp4::read_layout(&mut std::fs::File::open(path)?))
@@ -273,7 +278,10 @@ async fn store_rendition(state: &Sidecar, label: &str, path: &Path) -> Result<Va
     let blob = manifest.hash.clone();
     state
         .blobs
-        .put(BlobRecord::new(manifest))
+        .put(BlobRecord {
+            rendition_of: Some(source.to_hex()),
+            ..BlobRecord::new(manifest)
+        })
         .map_err(|e| e.to_string())?;
     Ok(Variant {
         label: label.into(),

@@ -373,6 +373,50 @@ async fn a_low_bandwidth_node_lists_only_what_its_link_carries() {
         2,
         "480p and audio:\n{mpd}"
     );
+
+    // Asked for by its own hash, in any form, the 720p rendition is refused too; 480p plays.
+    let blob_of = |label: &str| {
+        progress["variants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["label"] == label)
+            .unwrap()["blob"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (hd, sd) = (blob_of("720p"), blob_of("480p"));
+    let refused = s.get(&format!("/api/blob/{hd}"), &[]).await;
+    assert_eq!(refused.status(), 403);
+    let why = refused.text().await.unwrap();
+    assert!(
+        why.contains("the 720p rendition exceeds this node's low bandwidth"),
+        "{why}"
+    );
+    let range = [("range", "bytes=0-99")];
+    for path in [format!("/api/blob/{hd}.mp4"), format!("/api/blob/{hd}/0")] {
+        assert_eq!(s.get(&path, &range).await.status(), 403, "{path}");
+    }
+    let head = s
+        .client()
+        .head(format!("{}/api/blob/{hd}", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), 403);
+    let played = s.get(&format!("/api/blob/{sd}.mp4"), &range).await;
+    assert_eq!(played.status(), 206);
+    assert_eq!(played.bytes().await.unwrap().len(), 100);
+    // Peers may still copy it: the cap limits what this node streams, not what they keep.
+    let manifest: serde_json::Value = s
+        .get(&format!("/api/manifest/{hd}"), &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let first = manifest["chunks"][0].as_str().unwrap();
+    assert_eq!(s.get(&format!("/api/chunk/{first}"), &[]).await.status(), 200);
 }
 
 #[tokio::test(flavor = "multi_thread")]

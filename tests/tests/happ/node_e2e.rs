@@ -367,6 +367,64 @@ async fn an_invited_video_streams_to_its_invitee_from_one_signed_master_url() {
         status(format!("/api/blob/{}?token={t}", renditions[0])).await,
         200
     );
+
+    // Bob keeps copies of the renditions on his own node, whose link is slow. His node
+    // learns what each one is from the DHT: it does not stream the 720p one, asked for by its
+    // own hash with a token naming it, yet a peer may copy its chunks; 480p plays.
+    let bob_node =
+        NodeSidecar::start_with(&net, bob, |c| c.bandwidth = media_rules::BandwidthClass::Low).await;
+    let from_alice = [sidecar::replicate::Source::Peer {
+        base: url.clone(),
+        token: Some(t.clone()),
+    }];
+    for rendition in &renditions {
+        let views: Vec<media::ManifestView> = net.call(bob, "find_blob_manifests", rendition.clone()).await;
+        sidecar::replicate::pull(&bob_node.state, &views[0].manifest, &from_alice)
+            .await
+            .unwrap();
+    }
+    let label_of = |blob: &str| {
+        progress["variants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["blob"] == blob)
+            .unwrap()["label"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let bob_key = net.key(bob).to_string();
+    for rendition in &renditions {
+        let label = label_of(rendition);
+        let t = token(&net, bob, rendition, bob_key.clone(), 600).await;
+        let resp = reqwest::Client::new()
+            .get(format!("{}/api/blob/{rendition}", bob_node.url))
+            .bearer_auth(&t)
+            .header("range", "bytes=0-99")
+            .send()
+            .await
+            .unwrap();
+        if label == "720p" {
+            assert_eq!(resp.status(), 403, "{label}");
+            let why = resp.text().await.unwrap();
+            assert!(
+                why.contains("the 720p rendition exceeds this node's low bandwidth"),
+                "{why}"
+            );
+        } else {
+            assert_eq!(resp.status(), 206, "{label}");
+        }
+        let view: Vec<media::ManifestView> = net.call(bob, "find_blob_manifests", rendition.clone()).await;
+        let chunk = &view[0].manifest.chunks[0];
+        let copied = reqwest::Client::new()
+            .get(format!("{}/api/chunk/{chunk}?blob={rendition}", bob_node.url))
+            .bearer_auth(&t)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(copied.status(), 200, "{label}: a peer copies every rendition");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
