@@ -204,6 +204,22 @@ impl NodeSidecar {
         who: Agent,
         adjust: impl FnOnce(&mut sidecar::config::Config),
     ) -> Self {
+        Self::start_in(net, who, tempfile::tempdir().unwrap(), adjust).await
+    }
+
+    /// Stops this sidecar and starts another for `who` on the same data directory, with
+    /// the default configuration: a node restarted.
+    pub async fn restart(mut self, net: &Net, who: Agent) -> Self {
+        self.stop().await;
+        Self::start_in(net, who, self.dir, |_| {}).await
+    }
+
+    async fn start_in(
+        net: &Net,
+        who: Agent,
+        dir: tempfile::TempDir,
+        adjust: impl FnOnce(&mut sidecar::config::Config),
+    ) -> Self {
         let port = net.conductors[who.0]
             .raw_handle()
             .get_arbitrary_admin_websocket_port()
@@ -219,7 +235,6 @@ impl NodeSidecar {
             &net.key(who),
             "the link acts as the conductor's agent"
         );
-        let dir = tempfile::tempdir().unwrap();
         let mut config = sidecar::config::Config {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: dir.path().to_path_buf(),

@@ -480,3 +480,92 @@ async fn a_low_bandwidth_node_refuses_private_content_and_takes_pushes_from_loop
     assert_eq!(push(here).await.status(), 201);
     assert!(node.state.reader.store().has(&name).unwrap());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn renditions_recorded_but_not_registered_when_the_node_stopped_are_registered_at_restart() {
+    let (net, [alice]) = setup::<1>().await;
+    let node = NodeSidecar::start(&net, alice).await;
+
+    // A video is uploaded and its ladder made; no content uses it yet, so nothing is
+    // registered.
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("talk.mp4");
+    sidecar::testkit::test_video(&source, 1280, 720, 3, "");
+    let receipt: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/api/blob", node.url))
+        .header("content-type", "video/mp4")
+        .body(std::fs::read(&source).unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let hash = receipt["hash"].as_str().unwrap().to_string();
+    let ladder = receipt["ladder"].as_str().unwrap().to_string();
+    let progress = tokio::time::timeout(
+        std::time::Duration::from_secs(120),
+        sidecar::cli::wait_for_ladder(&node.url, &ladder),
+    )
+    .await
+    .expect("the ladder finishes in two minutes")
+    .unwrap();
+    assert_eq!(progress.variants.len(), 3, "{progress:?}");
+
+    // The node stopped between recording the renditions and registering them: the talk is
+    // published with its source manifest only, and the job's work directory is still there.
+    let record = node.state.blobs.get(&hash.parse().unwrap()).unwrap().unwrap();
+    let mut uploaded = record.manifest.clone();
+    uploaded.variants.clear();
+    let view: media::ManifestView = net
+        .call(
+            alice,
+            "register_blob_manifest",
+            media_integrity::BlobManifest(uploaded),
+        )
+        .await;
+    let talk: ContentView = net
+        .call(
+            alice,
+            "create_content",
+            media_integrity::ContentNode {
+                blobs: vec![view.id],
+                ..content("a talk", "commons")
+            },
+        )
+        .await;
+    let marker = node.dir.path().join("ladder").join(&hash);
+    std::fs::create_dir_all(&marker).unwrap();
+
+    // At restart the node registers the renditions and lists them in the content.
+    let node = node.restart(&net, alice).await;
+    let published = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        loop {
+            let latest: Option<ContentView> = net.call(alice, "get_latest_content", talk.id.clone()).await;
+            let latest = latest.expect("the talk exists");
+            if latest.content.blobs.len() == 4 {
+                break latest;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+    })
+    .await
+    .expect("the renditions are registered after the restart");
+    assert_eq!(published.content.embed_strategy, "hls");
+    assert!(!marker.exists(), "the job's directory is gone");
+    for variant in &progress.variants {
+        let found: Vec<media::ManifestView> =
+            net.call(alice, "find_blob_manifests", variant.blob.clone()).await;
+        assert_eq!(found.len(), 1, "{} is registered once", variant.label);
+    }
+    // The ladder was not made again: the renditions are the ones recorded before.
+    let after = node.state.blobs.get(&hash.parse().unwrap()).unwrap().unwrap();
+    assert_eq!(after.manifest.variants, progress.variants);
+    // Anyone plays the talk by the content's id.
+    let master = reqwest::get(format!("{}/api/manifest/{}/hls.m3u8", node.url, talk.id))
+        .await
+        .unwrap();
+    assert_eq!(master.status(), 200);
+    let master = master.text().await.unwrap();
+    assert_eq!(master.matches("#EXT-X-STREAM-INF").count(), 2, "{master}");
+}
