@@ -6,6 +6,7 @@
 
 use crate::error::ApiError;
 use crate::hash::Hash32;
+use crate::node::link::LinkError;
 use crate::node::ConductorLink;
 use crate::state::Sidecar;
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
@@ -217,16 +218,11 @@ async fn manifest_by_id(
     link: &ConductorLink,
     id: &ActionHash,
 ) -> Result<Option<Arc<BlobManifest>>, ApiError> {
-    if let Some(known) = state.access.manifests.get(id).await {
-        return Ok(known);
-    }
-    let view: Option<ManifestView> = link
-        .call("get_blob_manifest", id.clone())
-        .await
-        .map_err(|e| ApiError::Conductor(e.to_string()))?;
-    let manifest = view.map(|v| Arc::new(v.manifest.0));
-    state.access.manifests.insert(id.clone(), manifest.clone()).await;
-    Ok(manifest)
+    let ask = link.call::<_, Option<ManifestView>>("get_blob_manifest", id.clone());
+    cached(&state.access.manifests, id.clone(), ask, |view| {
+        view.map(|v| Arc::new(v.manifest.0))
+    })
+    .await
 }
 
 /// Whether content makes its blobs public: commons reach, in a state its audience sees.
@@ -299,16 +295,8 @@ async fn blob_facts(
     link: &ConductorLink,
     blob: &Hash32,
 ) -> Result<Arc<Vec<BlobAccess>>, ApiError> {
-    if let Some(facts) = state.access.blobs.get(blob).await {
-        return Ok(facts);
-    }
-    let facts: Vec<BlobAccess> = link
-        .call("get_blob_access", blob.to_hex())
-        .await
-        .map_err(|e| ApiError::Conductor(e.to_string()))?;
-    let facts = Arc::new(facts);
-    state.access.blobs.insert(*blob, facts.clone()).await;
-    Ok(facts)
+    let ask = link.call::<_, Vec<BlobAccess>>("get_blob_access", blob.to_hex());
+    cached(&state.access.blobs, *blob, ask, Arc::new).await
 }
 
 async fn reader_place(
@@ -316,13 +304,26 @@ async fn reader_place(
     link: &ConductorLink,
     reader: &AgentPubKey,
 ) -> Result<Option<Place>, ApiError> {
-    if let Some(place) = state.access.places.get(reader).await {
-        return Ok(place);
+    let ask = link.call::<_, Option<Place>>("get_agent_place", reader.clone());
+    cached(&state.access.places, reader.clone(), ask, |place| place).await
+}
+
+/// The conductor's answer kept in `cache` under `key`, or else `ask`'s, kept as `keep` makes
+/// it. (`ask` is a zome call not yet sent: it is sent only on a miss.)
+async fn cached<K, V, O>(
+    cache: &moka::future::Cache<K, V>,
+    key: K,
+    ask: impl std::future::Future<Output = Result<O, LinkError>>,
+    keep: impl FnOnce(O) -> V,
+) -> Result<V, ApiError>
+where
+    K: std::hash::Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    if let Some(known) = cache.get(&key).await {
+        return Ok(known);
     }
-    let place: Option<Place> = link
-        .call("get_agent_place", reader.clone())
-        .await
-        .map_err(|e| ApiError::Conductor(e.to_string()))?;
-    state.access.places.insert(reader.clone(), place.clone()).await;
-    Ok(place)
+    let answer = keep(ask.await.map_err(|e| ApiError::Conductor(e.to_string()))?);
+    cache.insert(key, answer.clone()).await;
+    Ok(answer)
 }

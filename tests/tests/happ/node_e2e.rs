@@ -44,6 +44,21 @@ async fn token(net: &Net, who: Agent, blob: &str, audience: String, ttl: u32) ->
     issued.token
 }
 
+/// Follows the ladder job an upload's receipt names, as the CLI does, until it ends;
+/// fails unless it ends done.
+async fn ladder_of(url: &str, receipt: &serde_json::Value) -> sidecar::ladder::Progress {
+    let path = receipt["ladder"].as_str().expect("a ladder job");
+    let progress = tokio::time::timeout(
+        std::time::Duration::from_secs(120),
+        sidecar::cli::wait_for_ladder(url, path),
+    )
+    .await
+    .expect("the ladder finishes in two minutes")
+    .unwrap();
+    assert_eq!(progress.stage, sidecar::ladder::Stage::Done, "{progress:?}");
+    progress
+}
+
 async fn get(url: &str, blob: &str, token: Option<&str>) -> (u16, Vec<u8>) {
     let mut req = reqwest::Client::new().get(format!("{url}/api/blob/{blob}"));
     if let Some(t) = token {
@@ -243,27 +258,9 @@ async fn an_invited_video_streams_to_its_invitee_from_one_signed_master_url() {
     assert_eq!(resp.status(), 201);
     let receipt: serde_json::Value = resp.json().await.unwrap();
     let hash = receipt["hash"].as_str().unwrap().to_string();
-    let ladder = receipt["ladder"].as_str().unwrap().to_string();
-    let progress = loop {
-        let p: serde_json::Value = reqwest::get(format!("{url}{ladder}"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if p["stage"] == "done" || p["stage"] == "failed" {
-            break p;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-    };
-    assert_eq!(progress["stage"], "done", "{progress}");
-    let renditions: Vec<String> = progress["variants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["blob"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(renditions.len(), 3, "720p, 480p, audio: {progress}");
+    let progress = ladder_of(&url, &receipt).await;
+    let renditions: Vec<String> = progress.variants.iter().map(|v| v.blob.clone()).collect();
+    assert_eq!(renditions.len(), 3, "720p, 480p, audio: {progress:?}");
     net.sync().await;
 
     // The content Bob sees now lists the source and its renditions, their codecs, and HLS.
@@ -384,15 +381,8 @@ async fn an_invited_video_streams_to_its_invitee_from_one_signed_master_url() {
             .unwrap();
     }
     let label_of = |blob: &str| {
-        progress["variants"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|v| v["blob"] == blob)
-            .unwrap()["label"]
-            .as_str()
-            .unwrap()
-            .to_string()
+        let variant = progress.variants.iter().find(|v| v.blob == blob).unwrap();
+        variant.label.clone()
     };
     let bob_key = net.key(bob).to_string();
     for rendition in &renditions {
@@ -502,14 +492,7 @@ async fn renditions_recorded_but_not_registered_when_the_node_stopped_are_regist
         .await
         .unwrap();
     let hash = receipt["hash"].as_str().unwrap().to_string();
-    let ladder = receipt["ladder"].as_str().unwrap().to_string();
-    let progress = tokio::time::timeout(
-        std::time::Duration::from_secs(120),
-        sidecar::cli::wait_for_ladder(&node.url, &ladder),
-    )
-    .await
-    .expect("the ladder finishes in two minutes")
-    .unwrap();
+    let progress = ladder_of(&node.url, &receipt).await;
     assert_eq!(progress.variants.len(), 3, "{progress:?}");
 
     // The node stopped between recording the renditions and registering them: the talk is
