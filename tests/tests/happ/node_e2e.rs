@@ -6,19 +6,27 @@ use crate::common::*;
 use media::{ContentView, IssueTokenInput, IssuedToken};
 use media_integrity::media_rules::token::AccessToken;
 
-async fn upload(url: &str, data: &[u8], title: &str, reach: &str, invite: Option<String>) -> String {
+/// Uploads `data` as `mime` with the upload headers given; returns the 201's receipt.
+async fn post_blob(url: &str, data: Vec<u8>, mime: &str, headers: &[(&str, &str)]) -> serde_json::Value {
     let mut req = reqwest::Client::new()
         .post(format!("{url}/api/blob"))
-        .header("content-type", "audio/mpeg")
-        .header("x-upload-title", title)
-        .header("x-upload-reach", reach)
-        .body(data.to_vec());
-    if let Some(invite) = invite {
-        req = req.header("x-upload-invite", invite);
+        .header("content-type", mime)
+        .body(data);
+    for (name, value) in headers {
+        req = req.header(*name, *value);
     }
     let resp = req.send().await.unwrap();
     assert_eq!(resp.status(), 201);
-    let receipt: serde_json::Value = resp.json().await.unwrap();
+    resp.json().await.unwrap()
+}
+
+/// Uploads and publishes `data` as audio; returns its hash.
+async fn upload(url: &str, data: &[u8], title: &str, reach: &str, invite: Option<String>) -> String {
+    let mut headers = vec![("x-upload-title", title), ("x-upload-reach", reach)];
+    if let Some(invite) = &invite {
+        headers.push(("x-upload-invite", invite));
+    }
+    let receipt = post_blob(url, data.to_vec(), "audio/mpeg", &headers).await;
     assert!(
         receipt["published"]["content"]
             .as_str()
@@ -245,18 +253,13 @@ async fn an_invited_video_streams_to_its_invitee_from_one_signed_master_url() {
     let dir = tempfile::tempdir().unwrap();
     let source = dir.path().join("call.mp4");
     sidecar::testkit::test_video(&source, 1280, 720, 4, "");
-    let resp = reqwest::Client::new()
-        .post(format!("{url}/api/blob"))
-        .header("content-type", "video/mp4")
-        .header("x-upload-title", "call with bob")
-        .header("x-upload-reach", "invited")
-        .header("x-upload-invite", net.key(bob).to_string())
-        .body(std::fs::read(&source).unwrap())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201);
-    let receipt: serde_json::Value = resp.json().await.unwrap();
+    let bob_key = net.key(bob).to_string();
+    let headers = [
+        ("x-upload-title", "call with bob"),
+        ("x-upload-reach", "invited"),
+        ("x-upload-invite", bob_key.as_str()),
+    ];
+    let receipt = post_blob(&url, std::fs::read(&source).unwrap(), "video/mp4", &headers).await;
     let hash = receipt["hash"].as_str().unwrap().to_string();
     let progress = ladder_of(&url, &receipt).await;
     let renditions: Vec<String> = progress.variants.iter().map(|v| v.blob.clone()).collect();
@@ -384,7 +387,6 @@ async fn an_invited_video_streams_to_its_invitee_from_one_signed_master_url() {
         let variant = progress.variants.iter().find(|v| v.blob == blob).unwrap();
         variant.label.clone()
     };
-    let bob_key = net.key(bob).to_string();
     for rendition in &renditions {
         let label = label_of(rendition);
         let t = token(&net, bob, rendition, bob_key.clone(), 600).await;
@@ -481,16 +483,7 @@ async fn renditions_recorded_but_not_registered_when_the_node_stopped_are_regist
     let dir = tempfile::tempdir().unwrap();
     let source = dir.path().join("talk.mp4");
     sidecar::testkit::test_video(&source, 1280, 720, 3, "");
-    let receipt: serde_json::Value = reqwest::Client::new()
-        .post(format!("{}/api/blob", node.url))
-        .header("content-type", "video/mp4")
-        .body(std::fs::read(&source).unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let receipt = post_blob(&node.url, std::fs::read(&source).unwrap(), "video/mp4", &[]).await;
     let hash = receipt["hash"].as_str().unwrap().to_string();
     let progress = ladder_of(&node.url, &receipt).await;
     assert_eq!(progress.variants.len(), 3, "{progress:?}");
