@@ -119,6 +119,11 @@ impl Ladders {
             let _turn = state.ladders.one_at_a_time.acquire().await;
             let result = run(&state, source, &work).await;
             let _ = tokio::fs::remove_dir_all(&work).await;
+            if result.is_err() && recorded_but_unregistered(&state, &source) {
+                // Registering failed (the conductor was unreachable): an empty work
+                // directory makes the next start register the renditions.
+                let _ = tokio::fs::create_dir_all(&work).await;
+            }
             let progress = match result {
                 Ok(variants) => Progress {
                     variants,
@@ -138,7 +143,14 @@ impl Ladders {
     }
 }
 
-/// Where the job for `source` works; it exists while the job is queued or running.
+/// Whether the renditions of `source` are recorded here but a node has not registered them.
+fn recorded_but_unregistered(state: &Sidecar, source: &Hash32) -> bool {
+    let recorded = matches!(state.blobs.get(source), Ok(Some(r)) if !r.manifest.variants.is_empty());
+    recorded && state.link.get().is_some()
+}
+
+/// Where the job for `source` works; it exists while the job is queued or running, and
+/// after a job whose renditions a node could not register, until it registers them.
 fn work_dir(state: &Sidecar, source: &Hash32) -> PathBuf {
     state.config.data_dir.join("ladder").join(source.to_hex())
 }
@@ -224,7 +236,9 @@ async fn run(state: &Arc<Sidecar>, source: Hash32, work: &Path) -> Result<Vec<Va
         ladders.set(&source, Progress::at(Stage::Publishing, 100.0));
         crate::publish::publish_ladder(state, &manifest)
             .await
-            .map_err(|e| format!("registering the renditions: {e}"))?;
+            .map_err(|e| {
+                format!("registering the renditions: {e} (tried again when the node next starts)")
+            })?;
     }
     Ok(variants)
 }

@@ -545,3 +545,59 @@ async fn renditions_recorded_but_not_registered_when_the_node_stopped_are_regist
     let master = master.text().await.unwrap();
     assert_eq!(master.matches("#EXT-X-STREAM-INF").count(), 2, "{master}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn renditions_the_conductor_could_not_take_are_registered_when_the_node_next_starts() {
+    let (mut net, [alice]) = setup::<1>().await;
+    let node = NodeSidecar::start(&net, alice).await;
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("talk.mp4");
+    sidecar::testkit::test_video(&source, 1280, 720, 3, "");
+    let headers = [("x-upload-title", "a talk"), ("x-upload-reach", "commons")];
+    let receipt = post_blob(&node.url, std::fs::read(&source).unwrap(), "video/mp4", &headers).await;
+    let hash = receipt["hash"].as_str().unwrap().to_string();
+    let content =
+        holochain_types::prelude::ActionHash::try_from(receipt["published"]["content"].as_str().unwrap())
+            .unwrap();
+
+    // The conductor goes away while the ladder is made: the renditions are recorded, but
+    // registering them fails, and the job says it will be tried again.
+    net.conductors[alice.0].shutdown().await;
+    let path = receipt["ladder"].as_str().unwrap();
+    let progress = tokio::time::timeout(
+        std::time::Duration::from_secs(180),
+        sidecar::cli::wait_for_ladder(&node.url, path),
+    )
+    .await
+    .expect("the job ends")
+    .unwrap();
+    assert_eq!(progress.stage, sidecar::ladder::Stage::Failed, "{progress:?}");
+    let error = progress.error.unwrap_or_default();
+    assert!(error.contains("tried again when the node next starts"), "{error}");
+    let recorded = node.state.blobs.get(&hash.parse().unwrap()).unwrap().unwrap();
+    assert_eq!(recorded.manifest.variants.len(), 3);
+    let marker = node.dir.path().join("ladder").join(&hash);
+    assert!(marker.is_dir(), "the job is remembered");
+
+    // With the conductor back, the node's next start registers them in the content.
+    net.conductors[alice.0].startup().await;
+    let node = node.restart(&net, alice).await;
+    let published = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        loop {
+            let latest: Option<ContentView> = net.call(alice, "get_latest_content", content.clone()).await;
+            let latest = latest.expect("the talk exists");
+            if latest.content.blobs.len() == 4 {
+                break latest;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+    })
+    .await
+    .expect("the renditions are registered after the restart");
+    assert_eq!(published.content.embed_strategy, "hls");
+    assert!(!marker.exists(), "nothing is left to do");
+    let master = reqwest::get(format!("{}/api/manifest/{hash}/hls.m3u8", node.url))
+        .await
+        .unwrap();
+    assert_eq!(master.status(), 200);
+}
