@@ -2,7 +2,7 @@
 //! into chunks, its MIME type), persisted as versioned JSON and cached in memory.
 
 use crate::atomic::write_atomic;
-use crate::hash::Hash32;
+use crate::hash::{is_fan_name, Hash32};
 use crate::tiers::Tiers;
 use media_rules::manifest::BlobManifest;
 use serde::{Deserialize, Serialize};
@@ -117,12 +117,13 @@ impl BlobIndex {
         }
     }
 
-    /// The hashes of every blob held.
+    /// The hashes of every blob held. Files under `blobs/` that are not records are
+    /// skipped.
     pub fn list(&self) -> io::Result<Vec<Hash32>> {
         let mut out = Vec::new();
-        for a in std::fs::read_dir(&self.root)? {
-            for b in std::fs::read_dir(a?.path())? {
-                for f in std::fs::read_dir(b?.path())? {
+        for a in fan_dirs(&self.root)? {
+            for b in fan_dirs(&a)? {
+                for f in std::fs::read_dir(b)? {
                     let name = f?.file_name();
                     if let Some(hex) = name.to_str().and_then(|n| n.strip_suffix(".json")) {
                         if let Ok(h) = hex.parse() {
@@ -137,6 +138,18 @@ impl BlobIndex {
 }
 
 /// Reads a record of any known format and brings it to the current one.
+/// The fan-out directories directly under `dir`.
+fn fan_dirs(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() && is_fan_name(&entry.file_name()) {
+            out.push(entry.path());
+        }
+    }
+    Ok(out)
+}
+
 fn migrate(bytes: &[u8]) -> io::Result<BlobRecord> {
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(io::Error::other)?;
     match value.get("format").and_then(|f| f.as_u64()) {
@@ -145,5 +158,40 @@ fn migrate(bytes: &[u8]) -> io::Result<BlobRecord> {
             io::ErrorKind::InvalidData,
             format!("blob record format {other:?} is not supported by this version"),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::Metrics;
+    use crate::tiers::CacheBudgets;
+
+    #[test]
+    fn files_that_are_not_records_do_not_stop_the_listing() {
+        let dir = tempfile::tempdir().unwrap();
+        let tiers = Arc::new(Tiers::new(CacheBudgets::default(), &Metrics::new()));
+        let index = BlobIndex::open(dir.path(), tiers).unwrap();
+        let manifest = BlobManifest {
+            hash: Hash32::of(b"").to_hex(),
+            size: 0,
+            mime_type: "text/plain".into(),
+            codec: None,
+            chunk_size: media_rules::limits::DEFAULT_CHUNK_SIZE,
+            chunks: Vec::new(),
+            bitrate_kbps: None,
+            duration_ms: None,
+            variants: Vec::new(),
+            segments: None,
+            fallback_urls: Vec::new(),
+        };
+        index.put(BlobRecord::new(manifest)).unwrap();
+        let blobs = dir.path().join("blobs");
+        for stray in ["README", "lost+found/x", "e3/notes.txt", "e3/b0/notes.txt"] {
+            let stray = blobs.join(stray);
+            std::fs::create_dir_all(stray.parent().unwrap()).unwrap();
+            std::fs::write(stray, b"not a record").unwrap();
+        }
+        assert_eq!(index.list().unwrap(), vec![Hash32::of(b"")]);
     }
 }

@@ -6,7 +6,7 @@
 
 use super::{ChunkFile, ChunkStore, Held};
 use crate::atomic::{sync_dir, write_atomic_direct, write_direct_renamed};
-use crate::hash::Hash32;
+use crate::hash::{is_fan_name, Hash32};
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
@@ -189,12 +189,6 @@ impl ChunkStore for FsStore {
 /// The fan-out directory of chunks whose hash starts with `byte`.
 fn fan_dir(root: &Path, byte: u8) -> PathBuf {
     root.join(format!("{byte:02x}"))
-}
-
-/// Whether `name` is a fan-out directory's: two lowercase hex digits.
-fn is_fan_name(name: &std::ffi::OsStr) -> bool {
-    name.to_str()
-        .is_some_and(|n| n.len() == 2 && n.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
 }
 
 /// The chunk a directory entry names, if its name is a chunk hash.
