@@ -100,7 +100,35 @@ async fn unsatisfiable_ranges_get_416_with_the_length() {
 }
 
 #[tokio::test]
-async fn invalid_overlapping_or_too_many_ranges_get_the_whole_blob() {
+async fn edge_ranges_are_answered_as_rfc_9110_and_nginx_answer_them() {
+    let s = start().await;
+    let (data, path) = stored(&s, 1000).await;
+    // `-0` is valid syntax that selects nothing.
+    let resp = s.get(&path, &[("range", "bytes=-0")]).await;
+    assert_eq!(resp.status(), 416);
+    assert_eq!(resp.headers()["content-range"], "bytes */1000");
+    // A last position too large for 64 bits runs to the end.
+    let resp = s
+        .get(&path, &[("range", "bytes=990-99999999999999999999999")])
+        .await;
+    assert_eq!(resp.status(), 206);
+    assert_eq!(resp.headers()["content-range"], "bytes 990-999/1000");
+    assert_eq!(resp.bytes().await.unwrap().as_ref(), &data[990..]);
+    // Overlapping ranges adding up to less than the whole are sent as asked.
+    let resp = s.get(&path, &[("range", "bytes=0-9, 5-14")]).await;
+    assert_eq!(resp.status(), 206);
+    let mime = resp.headers()["content-type"].to_str().unwrap().to_string();
+    assert!(mime.starts_with("multipart/byteranges; boundary="), "{mime}");
+    let body = resp.bytes().await.unwrap();
+    for (range, bytes) in [("0-9", &data[0..10]), ("5-14", &data[5..15])] {
+        let header = format!("Content-Range: bytes {range}/1000\r\n\r\n");
+        let at = find(&body, header.as_bytes()).expect(&header) + header.len();
+        assert_eq!(&body[at..at + bytes.len()], bytes, "{range}");
+    }
+}
+
+#[tokio::test]
+async fn invalid_oversized_or_too_many_range_sets_get_the_whole_blob() {
     let s = start().await;
     let (data, path) = stored(&s, 1000).await;
     let many: Vec<String> = (0..40).map(|i| format!("{}-{}", i * 20, i * 20 + 1)).collect();
