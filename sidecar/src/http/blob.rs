@@ -45,6 +45,7 @@ pub async fn get_blob(
     let outcome = evaluate(&pre, &etag, len);
     let mut builder = Response::builder()
         .header(header::ETAG, &etag)
+        .header("repr-digest", super::digest::repr_digest(&hash))
         .header(header::ACCEPT_RANGES, "bytes")
         .header(header::CACHE_CONTROL, IMMUTABLE)
         .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff");

@@ -5,6 +5,7 @@ pub mod blob;
 pub mod body;
 pub mod chunk;
 pub mod conditional;
+pub mod digest;
 pub mod node_api;
 pub mod player;
 pub mod playlist;
@@ -248,6 +249,8 @@ fn cors() -> warp::cors::Builder {
             "upload-defer-length",
             "x-http-method-override",
             "x-content-sha256",
+            "content-digest",
+            "repr-digest",
             "x-upload-title",
             "x-upload-description",
             "x-upload-reach",
@@ -261,6 +264,7 @@ fn cors() -> warp::cors::Builder {
             "content-length",
             "accept-ranges",
             "etag",
+            "repr-digest",
             "location",
             "tus-resumable",
             "tus-version",

@@ -17,7 +17,8 @@ use std::sync::Arc;
 use warp::http::{header, HeaderMap, Response, StatusCode};
 use warp::hyper::Body;
 
-/// Optional header naming the SHA-256 the body must have.
+/// Optional header naming the SHA-256 the body must have, in hex (RFC 9530's
+/// `Content-Digest` and `Repr-Digest` are read too, see [`super::digest`]).
 pub const EXPECTED_HASH_HEADER: &str = "x-content-sha256";
 
 /// What an upload answers with.
@@ -100,12 +101,15 @@ where
     let mime = mime_of(&headers)?;
     let meta = UploadMeta::from_headers(&headers)?;
     let publication = Publication::from_meta(&meta)?;
-    let expected: Option<Hash32> = headers
+    let mut expected: Vec<Hash32> = headers
         .get(EXPECTED_HASH_HEADER)
         .map(|v| v.to_str().unwrap_or("").parse())
-        .transpose()?;
+        .transpose()?
+        .into_iter()
+        .collect();
+    expected.extend(super::digest::named_sha256(&headers)?);
     let manifest = ingest_stream(&state, body, declared, mime).await?;
-    if let Some(expected) = expected {
+    for expected in expected {
         if expected.to_hex() != manifest.hash {
             state.metrics.verification_failures.inc();
             return Err(ApiError::HashMismatch {

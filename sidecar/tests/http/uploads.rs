@@ -1,6 +1,7 @@
 //! `POST /api/blob` and whole-blob `GET`/`HEAD`.
 
 use crate::common::*;
+use sha2::{Digest, Sha256};
 
 #[tokio::test]
 async fn uploads_come_back_byte_exact_at_every_interesting_size() {
@@ -80,6 +81,55 @@ async fn a_named_hash_that_does_not_match_stores_no_blob() {
             .status(),
         404
     );
+}
+
+#[tokio::test]
+async fn rfc_9530_digests_are_checked_on_upload_and_sent_with_the_blob() {
+    let s = start().await;
+    let body = b"a body with a digest".to_vec();
+    let b64 = |data: &[u8]| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(Sha256::digest(data))
+    };
+    let post = |field: &'static str, value: String| {
+        s.client()
+            .post(format!("{}/api/blob", s.url))
+            .header(field, value)
+            .body(body.clone())
+            .send()
+    };
+    // A digest of other bytes: 422, and no blob.
+    let resp = post("content-digest", format!("sha-256=:{}:", b64(b"other bytes")))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422);
+    assert_eq!(s.blob_count(), 0);
+    // A sha-256 that is not 32 bytes of base64: 400, and no blob.
+    let resp = post("repr-digest", "sha-256=:bm90IDMyIGJ5dGVz:".into())
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let err: serde_json::Value = resp.json().await.unwrap();
+    assert!(err["error"].as_str().unwrap().contains("RFC 9530"), "{err}");
+    assert_eq!(s.blob_count(), 0);
+    // Only an algorithm the sidecar does not check: accepted.
+    let resp = post("content-digest", "sha-512=:AAAA:".into()).await.unwrap();
+    assert_eq!(resp.status(), 201);
+    // The right one, beside another algorithm: accepted.
+    let member = format!("sha-256=:{}:", b64(&body));
+    let resp = post("content-digest", format!("md5=:AAAA:, {member}"))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let hash = resp.json::<serde_json::Value>().await.unwrap()["hash"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Downloads carry the blob's digest, whole or in part.
+    for range in ["bytes=0-", "bytes=2-5"] {
+        let resp = s.get(&format!("/api/blob/{hash}"), &[("range", range)]).await;
+        assert_eq!(resp.headers()["repr-digest"], member.as_str(), "{range}");
+    }
 }
 
 #[tokio::test]
