@@ -43,7 +43,12 @@ impl Default for AccessCache {
                 .max_capacity(10_000)
                 .time_to_live(FACTS_TTL * 6)
                 .build(),
-            manifests: moka::future::Cache::builder().max_capacity(10_000).build(),
+            // Kept as long as places: a manifest not found yet (not gossiped here) is asked
+            // for again soon.
+            manifests: moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(FACTS_TTL * 6)
+                .build(),
         }
     }
 }
@@ -211,8 +216,7 @@ async fn rendition_here(
     Ok(None)
 }
 
-/// A manifest registered in the DHT, by its action hash (immutable, so kept while room
-/// lasts).
+/// A manifest registered in the DHT, by its action hash.
 async fn manifest_by_id(
     state: &Sidecar,
     link: &ConductorLink,

@@ -2,7 +2,8 @@
 //! into chunks, its MIME type), persisted as versioned JSON and cached in memory.
 
 use crate::atomic::write_atomic;
-use crate::hash::{is_fan_name, Hash32};
+use crate::fanout;
+use crate::hash::Hash32;
 use crate::tiers::Tiers;
 use media_rules::manifest::BlobManifest;
 use serde::{Deserialize, Serialize};
@@ -121,8 +122,8 @@ impl BlobIndex {
     /// skipped.
     pub fn list(&self) -> io::Result<Vec<Hash32>> {
         let mut out = Vec::new();
-        for a in fan_dirs(&self.root)? {
-            for b in fan_dirs(&a)? {
+        for a in fanout::dirs(&self.root)? {
+            for b in fanout::dirs(&a)? {
                 for f in std::fs::read_dir(b)? {
                     let name = f?.file_name();
                     if let Some(hex) = name.to_str().and_then(|n| n.strip_suffix(".json")) {
@@ -138,18 +139,6 @@ impl BlobIndex {
 }
 
 /// Reads a record of any known format and brings it to the current one.
-/// The fan-out directories directly under `dir`.
-fn fan_dirs(dir: &Path) -> io::Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        if entry.file_type()?.is_dir() && is_fan_name(&entry.file_name()) {
-            out.push(entry.path());
-        }
-    }
-    Ok(out)
-}
-
 fn migrate(bytes: &[u8]) -> io::Result<BlobRecord> {
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(io::Error::other)?;
     match value.get("format").and_then(|f| f.as_u64()) {

@@ -21,13 +21,6 @@ impl Hash32 {
     }
 }
 
-/// Whether `name` is a fan-out directory's, as the chunk store and the blob index lay out
-/// files: a hash's first byte, two lowercase hex digits.
-pub fn is_fan_name(name: &std::ffi::OsStr) -> bool {
-    name.to_str()
-        .is_some_and(|n| n.len() == 2 && n.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
-}
-
 impl FromStr for Hash32 {
     type Err = ApiError;
     fn from_str(s: &str) -> Result<Self, ApiError> {

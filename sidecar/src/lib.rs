@@ -13,6 +13,7 @@ pub mod cli;
 pub mod config;
 pub mod custodian;
 pub mod error;
+pub mod fanout;
 pub mod gc;
 pub mod hash;
 pub mod http;

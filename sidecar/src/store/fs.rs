@@ -6,7 +6,8 @@
 
 use super::{ChunkFile, ChunkStore, Held};
 use crate::atomic::{sync_dir, write_atomic_direct, write_direct_renamed};
-use crate::hash::{is_fan_name, Hash32};
+use crate::fanout;
+use crate::hash::Hash32;
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
@@ -30,7 +31,7 @@ impl FsStore {
     pub fn open(dir: &Path) -> io::Result<Self> {
         let root = dir.join("chunks");
         for byte in 0..=255u8 {
-            std::fs::create_dir_all(fan_dir(&root, byte))?;
+            std::fs::create_dir_all(fanout::dir(&root, byte))?;
         }
         std::fs::create_dir_all(dir.join("quarantine"))?;
         let used = tidy(&root)?;
@@ -68,7 +69,7 @@ impl FsStore {
 
     /// Where a chunk's file lives.
     pub fn chunk_path(&self, hash: &Hash32) -> PathBuf {
-        fan_dir(&self.root, hash.0[0]).join(hash.to_hex())
+        fanout::dir(&self.root, hash.0[0]).join(hash.to_hex())
     }
 }
 
@@ -105,7 +106,7 @@ impl ChunkStore for FsStore {
         let _one_at_a_time = self.syncing.lock().unwrap_or_else(|e| e.into_inner());
         for (byte, unsynced) in self.unsynced.iter().enumerate() {
             if unsynced.swap(false, Ordering::SeqCst) {
-                if let Err(e) = sync_dir(&fan_dir(&self.root, byte as u8)) {
+                if let Err(e) = sync_dir(&fanout::dir(&self.root, byte as u8)) {
                     unsynced.store(true, Ordering::SeqCst);
                     return Err(e);
                 }
@@ -159,12 +160,8 @@ impl ChunkStore for FsStore {
 
     fn list(&self) -> io::Result<Vec<Held>> {
         let mut out = Vec::new();
-        for a in std::fs::read_dir(&self.root)? {
-            let a = a?;
-            if !a.file_type()?.is_dir() || !is_fan_name(&a.file_name()) {
-                continue;
-            }
-            for f in std::fs::read_dir(a.path())? {
+        for a in fanout::dirs(&self.root)? {
+            for f in std::fs::read_dir(a)? {
                 let f = f?;
                 // Temp files of writes in progress, and anything not the store's, have
                 // other names and are skipped.
@@ -186,11 +183,6 @@ impl ChunkStore for FsStore {
     }
 }
 
-/// The fan-out directory of chunks whose hash starts with `byte`.
-fn fan_dir(root: &Path, byte: u8) -> PathBuf {
-    root.join(format!("{byte:02x}"))
-}
-
 /// The chunk a directory entry names, if its name is a chunk hash.
 fn chunk_name(entry: &std::fs::DirEntry) -> Option<Hash32> {
     entry.file_name().to_str()?.parse().ok()
@@ -208,12 +200,7 @@ fn is_temp(entry: &std::fs::DirEntry) -> bool {
 /// `chunks/` is not the store's: it is left where it is and not counted.
 fn tidy(root: &Path) -> io::Result<u64> {
     let mut held = 0;
-    for a in std::fs::read_dir(root)? {
-        let a = a?;
-        if !a.file_type()?.is_dir() || !is_fan_name(&a.file_name()) {
-            continue;
-        }
-        let a = a.path();
+    for a in fanout::dirs(root)? {
         let mut moved = false;
         for b in std::fs::read_dir(&a)? {
             let b = b?;
@@ -222,7 +209,7 @@ fn tidy(root: &Path) -> io::Result<u64> {
                 held += b.metadata()?.len();
             } else if kind.is_file() && is_temp(&b) {
                 std::fs::remove_file(b.path())?;
-            } else if kind.is_dir() && is_fan_name(&b.file_name()) {
+            } else if kind.is_dir() && fanout::is_name(&b.file_name()) {
                 for f in std::fs::read_dir(b.path())? {
                     let f = f?;
                     if chunk_name(&f).is_some() {

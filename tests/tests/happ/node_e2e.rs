@@ -67,6 +67,22 @@ async fn ladder_of(url: &str, receipt: &serde_json::Value) -> sidecar::ladder::P
     progress
 }
 
+/// The newest version of content `id` once it lists a source and its three renditions.
+async fn with_renditions(net: &Net, who: Agent, id: &holochain_types::prelude::ActionHash) -> ContentView {
+    tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        loop {
+            let latest: Option<ContentView> = net.call(who, "get_latest_content", id.clone()).await;
+            let latest = latest.expect("the content exists");
+            if latest.content.blobs.len() == 4 {
+                break latest;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+    })
+    .await
+    .expect("the renditions are registered after the restart")
+}
+
 async fn get(url: &str, blob: &str, token: Option<&str>) -> (u16, Vec<u8>) {
     let mut req = reqwest::Client::new().get(format!("{url}/api/blob/{blob}"));
     if let Some(t) = token {
@@ -515,18 +531,7 @@ async fn renditions_recorded_but_not_registered_when_the_node_stopped_are_regist
 
     // At restart the node registers the renditions and lists them in the content.
     let node = node.restart(&net, alice).await;
-    let published = tokio::time::timeout(std::time::Duration::from_secs(60), async {
-        loop {
-            let latest: Option<ContentView> = net.call(alice, "get_latest_content", talk.id.clone()).await;
-            let latest = latest.expect("the talk exists");
-            if latest.content.blobs.len() == 4 {
-                break latest;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-        }
-    })
-    .await
-    .expect("the renditions are registered after the restart");
+    let published = with_renditions(&net, alice, &talk.id).await;
     assert_eq!(published.content.embed_strategy, "hls");
     assert!(!marker.exists(), "the job's directory is gone");
     for variant in &progress.variants {
@@ -582,18 +587,7 @@ async fn renditions_the_conductor_could_not_take_are_registered_when_the_node_ne
     // With the conductor back, the node's next start registers them in the content.
     net.conductors[alice.0].startup().await;
     let node = node.restart(&net, alice).await;
-    let published = tokio::time::timeout(std::time::Duration::from_secs(60), async {
-        loop {
-            let latest: Option<ContentView> = net.call(alice, "get_latest_content", content.clone()).await;
-            let latest = latest.expect("the talk exists");
-            if latest.content.blobs.len() == 4 {
-                break latest;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-        }
-    })
-    .await
-    .expect("the renditions are registered after the restart");
+    let published = with_renditions(&net, alice, &content).await;
     assert_eq!(published.content.embed_strategy, "hls");
     assert!(!marker.exists(), "nothing is left to do");
     let master = reqwest::get(format!("{}/api/manifest/{hash}/hls.m3u8", node.url))
