@@ -72,11 +72,8 @@ impl BlobIndex {
     }
 
     fn path(&self, hash: &Hash32) -> PathBuf {
-        let hex = hash.to_hex();
-        self.root
-            .join(&hex[0..2])
-            .join(&hex[2..4])
-            .join(format!("{hex}.json"))
+        let first = fanout::dir(&self.root, hash.0[0]);
+        fanout::dir(&first, hash.0[1]).join(format!("{hash}.json"))
     }
 
     /// The record of a blob held whole, if any.

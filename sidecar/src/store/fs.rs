@@ -227,7 +227,7 @@ fn tidy(root: &Path) -> io::Result<u64> {
             }
         }
         if moved {
-            File::open(&a)?.sync_all()?;
+            sync_dir(&a)?;
         }
     }
     Ok(held)

@@ -393,18 +393,17 @@ async fn an_invited_video_streams_to_its_invitee_from_one_signed_master_url() {
         base: url.clone(),
         token: Some(t.clone()),
     }];
-    for rendition in &renditions {
-        let views: Vec<media::ManifestView> = net.call(bob, "find_blob_manifests", rendition.clone()).await;
+    let mut pulled = Vec::new();
+    for variant in &progress.variants {
+        let views: Vec<media::ManifestView> =
+            net.call(bob, "find_blob_manifests", variant.blob.clone()).await;
         sidecar::replicate::pull(&bob_node.state, &views[0].manifest, &from_alice)
             .await
             .unwrap();
+        pulled.push((variant, views[0].manifest.chunks[0].clone()));
     }
-    let label_of = |blob: &str| {
-        let variant = progress.variants.iter().find(|v| v.blob == blob).unwrap();
-        variant.label.clone()
-    };
-    for rendition in &renditions {
-        let label = label_of(rendition);
+    for (variant, chunk) in pulled {
+        let (rendition, label) = (&variant.blob, &variant.label);
         let t = token(&net, bob, rendition, bob_key.clone(), 600).await;
         let resp = reqwest::Client::new()
             .get(format!("{}/api/blob/{rendition}", bob_node.url))
@@ -423,8 +422,6 @@ async fn an_invited_video_streams_to_its_invitee_from_one_signed_master_url() {
         } else {
             assert_eq!(resp.status(), 206, "{label}");
         }
-        let view: Vec<media::ManifestView> = net.call(bob, "find_blob_manifests", rendition.clone()).await;
-        let chunk = &view[0].manifest.chunks[0];
         let copied = reqwest::Client::new()
             .get(format!("{}/api/chunk/{chunk}?blob={rendition}", bob_node.url))
             .bearer_auth(&t)
