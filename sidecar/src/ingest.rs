@@ -1,22 +1,26 @@
 //! The upload pipeline: bytes arrive in pieces and are copied into block-aligned chunk
 //! buffers; every full chunk is hashed twice — on its own, and in order into the whole
-//! blob's hash on a thread of its own — on separate cores, and written to the store straight
-//! from its buffer with direct I/O; the directories the chunks were named in are synced
-//! once, at the end. Memory is bounded by a few chunks, whatever the blob's
-//! size, and the buffers are reused from chunk to chunk.
+//! blob's hash on a thread of its own — and written to the store straight from its buffer
+//! with direct I/O; the directories the chunks were named in are synced once, at the end.
+//! The blob's hasher hashes each chunk in the same pass (see [`crate::blob_hasher`]),
+//! which costs the least CPU; on a machine with cores to spare, chunks that arrive while it
+//! is behind are hashed on their own on the blocking pool instead. Memory is bounded
+//! by a few chunks, whatever the blob's size, and the buffers are reused from chunk to
+//! chunk.
 
 use crate::aligned::AlignedBuf;
+use crate::blob_hasher::BlobHasher;
 use crate::error::ApiError;
 use crate::hash::Hash32;
 use crate::state::Sidecar;
 use crate::store::ChunkStore;
 use media_rules::manifest::BlobManifest;
-use sha2::{Digest, Sha256};
 use std::collections::VecDeque;
 use std::io::Read;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 /// Bytes of chunks being hashed and written at once (12 chunks of the default size, and at
@@ -24,6 +28,13 @@ use tokio::task::JoinHandle;
 const IN_FLIGHT_BYTES: usize = 12 << 20;
 /// Bytes of chunks queued for the whole-blob hasher (at least one chunk).
 const WHOLE_QUEUE_BYTES: usize = 8 << 20;
+/// With a core to spare, the blob's hasher leaves a chunk to the blocking pool when this
+/// many chunks already wait for it.
+const SPLIT_AT_BACKLOG: usize = 2;
+
+/// A chunk for the blob's hasher, with where to send the chunk's own hash if it is to
+/// hash that too.
+type HasherJob = (Arc<AlignedBuf>, Option<oneshot::Sender<Hash32>>);
 
 /// One blob being ingested.
 pub struct Ingest {
@@ -32,8 +43,12 @@ pub struct Ingest {
     limit: u64,
     size: u64,
     filling: Option<AlignedBuf>,
-    whole_tx: Option<mpsc::Sender<Arc<AlignedBuf>>>,
-    whole: Option<std::thread::JoinHandle<[u8; 32]>>,
+    whole_tx: Option<mpsc::Sender<HasherJob>>,
+    whole: Option<std::thread::JoinHandle<Hash32>>,
+    /// Chunks sent to the blob's hasher that it has not finished.
+    backlog: Arc<AtomicUsize>,
+    /// The blob's hasher hashes a chunk too when its backlog is below this.
+    fuse_below: usize,
     pending: VecDeque<JoinHandle<std::io::Result<Hash32>>>,
     in_flight: usize,
     chunks: Vec<Hash32>,
@@ -44,15 +59,24 @@ impl Ingest {
     /// `limit` bytes.
     pub fn new(store: Arc<dyn ChunkStore>, chunk_size: u32, limit: u64) -> std::io::Result<Self> {
         let queue = (WHOLE_QUEUE_BYTES / chunk_size as usize).max(1);
-        let (tx, mut rx) = mpsc::channel::<Arc<AlignedBuf>>(queue);
+        let (tx, mut rx) = mpsc::channel::<HasherJob>(queue);
+        let backlog = Arc::new(AtomicUsize::new(0));
+        let done = backlog.clone();
         let whole = std::thread::Builder::new()
             .name("blob-hasher".into())
             .spawn(move || {
-                let mut hasher = Sha256::new();
-                while let Some(chunk) = rx.blocking_recv() {
-                    hasher.update(chunk.as_slice());
+                let mut hasher = BlobHasher::default();
+                while let Some((chunk, own)) = rx.blocking_recv() {
+                    match own {
+                        Some(own) => {
+                            // The writer may have gone with an aborted upload.
+                            let _ = own.send(hasher.update_and_hash(chunk.as_slice()));
+                        }
+                        None => hasher.update(chunk.as_slice()),
+                    }
+                    done.fetch_sub(1, Ordering::Relaxed);
                 }
-                hasher.finalize().into()
+                hasher.finalize()
             })?;
         Ok(Ingest {
             store,
@@ -62,6 +86,8 @@ impl Ingest {
             filling: None,
             whole_tx: Some(tx),
             whole: Some(whole),
+            backlog,
+            fuse_below: fuse_below(),
             pending: VecDeque::new(),
             in_flight: (IN_FLIGHT_BYTES / chunk_size as usize).clamp(2, 12),
             chunks: Vec::new(),
@@ -90,7 +116,7 @@ impl Ingest {
         Ok(())
     }
 
-    /// Sends the chunk being filled to both hashers and the store.
+    /// Sends the chunk being filled to the hashers and the store.
     async fn submit(&mut self) -> Result<(), ApiError> {
         let Some(buf) = self.filling.take() else {
             return Ok(());
@@ -99,18 +125,32 @@ impl Ingest {
             self.collect_one().await?;
         }
         let chunk = Arc::new(buf);
-        if let Some(tx) = &self.whole_tx {
-            tx.send(chunk.clone())
-                .await
-                .map_err(|_| std::io::Error::other("blob hasher stopped"))?;
-        }
+        let tx = self
+            .whole_tx
+            .as_ref()
+            .ok_or_else(|| std::io::Error::other("blob hasher stopped"))?;
+        let fuse = self.backlog.fetch_add(1, Ordering::Relaxed) < self.fuse_below;
+        let (own_tx, own_rx) = fuse.then(oneshot::channel).unzip();
+        tx.send((chunk.clone(), own_tx))
+            .await
+            .map_err(|_| std::io::Error::other("blob hasher stopped"))?;
         let store = self.store.clone();
-        self.pending.push_back(tokio::task::spawn_blocking(move || {
-            let data = chunk.as_slice();
-            let hash = Hash32::of(data);
-            store.put_batched(&hash, &[data])?;
-            Ok(hash)
-        }));
+        let data = chunk.clone();
+        let write = move |hash: Hash32| store.put_batched(&hash, &[chunk.as_slice()]).map(|_| hash);
+        self.pending.push_back(match own_rx {
+            Some(own) => tokio::spawn(async move {
+                let hash = own
+                    .await
+                    .map_err(|_| std::io::Error::other("blob hasher stopped"))?;
+                tokio::task::spawn_blocking(move || write(hash))
+                    .await
+                    .map_err(std::io::Error::other)?
+            }),
+            None => tokio::task::spawn_blocking(move || {
+                let hash = Hash32::of(data.as_slice());
+                write(hash)
+            }),
+        });
         Ok(())
     }
 
@@ -143,7 +183,7 @@ impl Ingest {
             .map_err(std::io::Error::other)?
             .map_err(|_| std::io::Error::other("blob hasher panicked"))?;
         Ok(BlobManifest {
-            hash: Hash32(hash).to_hex(),
+            hash: hash.to_hex(),
             size: self.size,
             mime_type,
             codec: None,
@@ -155,6 +195,17 @@ impl Ingest {
             segments: None,
             fallback_urls: Vec::new(),
         })
+    }
+}
+
+/// When the blob's hasher should hash chunks too. Hashing both in one pass costs the least
+/// CPU but puts all hashing on one core; with two cores or fewer, the receiving thread and
+/// the blob's hasher already fill them, so it always does. With more, chunks that arrive
+/// while it is behind are hashed on other cores.
+fn fuse_below() -> usize {
+    match std::thread::available_parallelism().map_or(1, usize::from) {
+        ..=2 => usize::MAX,
+        _ => SPLIT_AT_BACKLOG,
     }
 }
 
@@ -197,8 +248,13 @@ mod tests {
     use crate::store::MemStore;
 
     async fn ingest(data: &[u8], pieces: usize, chunk: u32) -> BlobManifest {
+        ingest_fusing(data, pieces, chunk, fuse_below()).await
+    }
+
+    async fn ingest_fusing(data: &[u8], pieces: usize, chunk: u32, fuse_below: usize) -> BlobManifest {
         let store = Arc::new(MemStore::default());
         let mut ing = Ingest::new(store.clone(), chunk, u64::MAX).unwrap();
+        ing.fuse_below = fuse_below;
         for piece in data.chunks(pieces.max(1)) {
             ing.push(piece).await.unwrap();
         }
@@ -220,6 +276,21 @@ mod tests {
         assert_eq!(a.hash, Hash32::of(&data).to_hex());
         assert_eq!(a.chunks.len(), 10);
         assert_eq!(a.chunks[9], Hash32::of(&data[9216..]).to_hex());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn chunks_hashed_with_the_blob_or_apart_give_the_same_manifest() {
+        // 64 chunks of 4 KiB and a short one; the hasher hashes every chunk, none, or those
+        // that arrive while it keeps up.
+        let data: Vec<u8> = (0..64 * 4096 + 100u32).map(|i| (i * 7 % 251) as u8).collect();
+        let apart = ingest_fusing(&data, 10_000, 4096, 0).await;
+        let fused = ingest_fusing(&data, 10_000, 4096, usize::MAX).await;
+        let mixed = ingest_fusing(&data, 10_000, 4096, 1).await;
+        assert_eq!(apart.hash, Hash32::of(&data).to_hex());
+        assert_eq!(apart.chunks.len(), 65);
+        assert_eq!(apart.chunks[64], Hash32::of(&data[64 * 4096..]).to_hex());
+        assert_eq!(fused, apart);
+        assert_eq!(mixed, apart);
     }
 
     #[tokio::test]

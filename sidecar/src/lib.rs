@@ -7,6 +7,7 @@
 pub mod access;
 pub mod aligned;
 pub mod atomic;
+pub mod blob_hasher;
 pub mod blobs;
 pub mod bundle;
 pub mod cli;
