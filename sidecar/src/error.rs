@@ -36,6 +36,12 @@ pub enum ApiError {
         /// The hash of what arrived.
         actual: String,
     },
+    /// A tus PATCH body that does not hash to its `Upload-Checksum`.
+    #[error("the body does not match its Upload-Checksum ({algorithm}); nothing was kept")]
+    ChecksumMismatch {
+        /// The algorithm the client named.
+        algorithm: &'static str,
+    },
     /// A tus PATCH at an offset other than the upload's.
     #[error("upload offset is {current}, not {given}")]
     OffsetConflict {
@@ -82,6 +88,10 @@ impl ApiError {
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::HashMismatch { .. } | ApiError::Rejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::OffsetConflict { .. } => StatusCode::CONFLICT,
+            // tus's "460 Checksum Mismatch".
+            ApiError::ChecksumMismatch { .. } => {
+                StatusCode::from_u16(460).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY)
+            }
             ApiError::TusVersion => StatusCode::PRECONDITION_FAILED,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,

@@ -1,5 +1,7 @@
 """A real tus client (tuspy) uploads to a running standalone sidecar, is interrupted,
-resumes from the server's offset, and the blob comes back byte-exact.
+resumes from the server's offset, and the blob comes back byte-exact. The client names the
+SHA-1 of every PATCH in `Upload-Checksum` (the tus checksum extension), which the server
+checks.
 
 Usage: python3 tus_resume.py BIN   (BIN: the elohim-media binary)
 """
@@ -41,14 +43,15 @@ def main(binary):
                 f.write(payload)
 
             tus = client.TusClient(f"{base}/api/uploads")
-            first = tus.uploader(path, chunk_size=512 * 1024, metadata={"filetype": "video/mp4", "filename": "talk.mp4"})
+            first = tus.uploader(path, chunk_size=512 * 1024, upload_checksum=True,
+                                 metadata={"filetype": "video/mp4", "filename": "talk.mp4"})
             first.upload(stop_at=2 * 1024 * 1024)  # the client goes away part-way
             url = first.url
             head = urllib.request.Request(url, method="HEAD", headers={"Tus-Resumable": "1.0.0"})
             offset = int(urllib.request.urlopen(head).headers["Upload-Offset"])
             assert offset >= 2 * 1024 * 1024, offset
 
-            second = tus.uploader(path, url=url, chunk_size=512 * 1024)
+            second = tus.uploader(path, url=url, chunk_size=512 * 1024, upload_checksum=True)
             assert second.get_offset() == offset, (second.get_offset(), offset)
             second.upload()
 

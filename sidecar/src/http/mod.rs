@@ -11,6 +11,7 @@ pub mod player;
 pub mod playlist;
 pub mod range;
 pub mod tus;
+pub mod tus_checksum;
 pub mod upload;
 
 use crate::error::{error_response, ApiError};
@@ -166,31 +167,34 @@ pub fn routes(state: Arc<Sidecar>) -> impl Filter<Extract = (impl Reply,), Error
     let tus_options = warp::path!("api" / "uploads")
         .and(warp::options())
         .and(with_state.clone())
-        .map(|s| render(tus::options(s)));
+        .map(|s| tus::render(tus::options(s)));
     let tus_create = warp::path!("api" / "uploads")
         .and(warp::post())
         .and(warp::header::headers_cloned())
         .and(with_state.clone())
-        .map(|headers, s| render(tus::create(s, headers)));
+        .map(|headers, s| tus::render(tus::create(s, headers)));
     let tus_head = warp::path!("api" / "uploads" / String)
         .and(warp::head())
         .and(with_state.clone())
-        .map(|id, s| render(tus::head(s, id)));
+        .map(|id, s| tus::render(tus::head(s, id)));
     let tus_get = warp::path!("api" / "uploads" / String)
         .and(warp::get())
         .and(with_state.clone())
-        .map(|id, s| render(tus::status(s, id)));
-    let tus_patch = warp::path!("api" / "uploads" / String)
-        .and(warp::patch())
-        .and(warp::header::headers_cloned())
-        .and(warp::body::stream())
-        .and(with_state.clone())
-        .then(|id, headers, body, s| async move { render(tus::patch(s, id, headers, Box::pin(body)).await) });
+        .map(|id, s| tus::render(tus::status(s, id)));
+    let tus_patch =
+        warp::path!("api" / "uploads" / String)
+            .and(warp::patch())
+            .and(warp::header::headers_cloned())
+            .and(warp::body::stream())
+            .and(with_state.clone())
+            .then(|id, headers, body, s| async move {
+                tus::render(tus::patch(s, id, headers, Box::pin(body)).await)
+            });
     let tus_delete = warp::path!("api" / "uploads" / String)
         .and(warp::delete())
         .and(warp::header::headers_cloned())
         .and(with_state)
-        .then(|id, headers: HeaderMap, s| async move { render(tus::terminate(s, id, headers).await) });
+        .then(|id, headers: HeaderMap, s| async move { tus::render(tus::terminate(s, id, headers).await) });
 
     let routes: BoxedRoute = health.boxed();
     let routes: BoxedRoute = routes.or(metrics_route).unify().boxed();
@@ -247,6 +251,7 @@ fn cors() -> warp::cors::Builder {
             "upload-offset",
             "upload-metadata",
             "upload-defer-length",
+            "upload-checksum",
             "x-http-method-override",
             "x-content-sha256",
             "content-digest",
@@ -270,6 +275,7 @@ fn cors() -> warp::cors::Builder {
             "tus-version",
             "tus-extension",
             "tus-max-size",
+            "tus-checksum-algorithm",
             "upload-offset",
             "upload-length",
         ])

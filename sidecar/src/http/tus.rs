@@ -1,6 +1,7 @@
 //! The tus 1.0 endpoints at `/api/uploads`.
 
 use super::blob::{empty, value};
+use super::tus_checksum::{self, Checksum};
 use super::upload::{complete, Receipt};
 use crate::error::ApiError;
 use crate::ingest::ingest_file;
@@ -18,12 +19,22 @@ use warp::hyper::Body;
 /// The protocol version spoken.
 pub const TUS_VERSION: &str = "1.0.0";
 /// The extensions supported.
-pub const TUS_EXTENSIONS: &str = "creation,termination";
+pub const TUS_EXTENSIONS: &str = "creation,termination,checksum";
 
 fn tus(builder: warp::http::response::Builder) -> warp::http::response::Builder {
     builder
         .header("Tus-Resumable", TUS_VERSION)
         .header(header::CACHE_CONTROL, "no-store")
+}
+
+/// A tus route's response, errors included: the protocol wants `Tus-Resumable` on every
+/// response, so a client can tell a tus error from a proxy's.
+pub fn render(result: Result<Response<Body>, ApiError>) -> Response<Body> {
+    let mut resp = super::render(result);
+    resp.headers_mut()
+        .entry("tus-resumable")
+        .or_insert(warp::http::HeaderValue::from_static(TUS_VERSION));
+    resp
 }
 
 fn require_version(headers: &HeaderMap) -> Result<(), ApiError> {
@@ -50,6 +61,7 @@ pub fn options(state: Arc<Sidecar>) -> Result<Response<Body>, ApiError> {
         tus(Response::builder().status(StatusCode::NO_CONTENT))
             .header("Tus-Version", TUS_VERSION)
             .header("Tus-Extension", TUS_EXTENSIONS)
+            .header("Tus-Checksum-Algorithm", tus_checksum::ALGORITHMS)
             .header("Tus-Max-Size", state.config.max_upload_bytes),
     )
 }
@@ -120,7 +132,9 @@ pub async fn terminate(
 }
 
 /// `PATCH /api/uploads/{id}`: appends the body at `Upload-Offset`. Whatever arrives is
-/// kept even if the connection breaks, so the client can resume from the new offset.
+/// kept even if the connection breaks, so the client can resume from the new offset —
+/// unless the PATCH names an `Upload-Checksum`: then the body is kept only whole and
+/// matching, and otherwise the upload stays at its offset.
 pub async fn patch<S, B>(
     state: Arc<Sidecar>,
     id: String,
@@ -139,6 +153,7 @@ where
         ));
     }
     let given = number(&headers, "upload-offset")?;
+    let mut checksum = Checksum::from_headers(&headers)?;
     TusUploads::check_id(&id)?;
     let lock = state.uploads.lock(&id);
     let _guard = lock.lock().await;
@@ -170,11 +185,25 @@ where
             return Err(ApiError::TooLarge { limit: upload.length });
         }
         file.write_all(&bytes)?;
+        if let Some(c) = &mut checksum {
+            c.update(&bytes);
+        }
         state.metrics.bytes_in.inc_by(bytes.len() as u64);
         written += bytes.len() as u64;
     }
+    let verified = match checksum {
+        Some(_) if failure.is_some() => Err(ApiError::Header(
+            "the body broke off before its Upload-Checksum could be checked; nothing was kept".into(),
+        )),
+        Some(c) => c.verify(),
+        None => Ok(()),
+    };
+    if verified.is_err() {
+        file.set_len(offset)?;
+    }
     file.sync_all()?;
     drop(file);
+    verified?;
     if let Some(err) = failure {
         return Err(err);
     }

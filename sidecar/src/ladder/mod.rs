@@ -166,21 +166,29 @@ pub fn resume(state: &Arc<Sidecar>) {
         let Some(source) = entry.file_name().to_str().and_then(|n| n.parse::<Hash32>().ok()) else {
             continue;
         };
-        let _ = std::fs::remove_dir_all(entry.path());
         match state.blobs.get(&source) {
             Ok(Some(record)) if record.manifest.variants.is_empty() => {
+                let _ = std::fs::remove_dir_all(entry.path());
                 tracing::info!(blob = %source, "resuming a ladder job cut short");
                 Ladders::start(state, source);
             }
             Ok(Some(record)) => {
+                // The directory goes only once the renditions are registered, so a failure
+                // here is tried again at the next start.
                 let state = state.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = crate::publish::publish_ladder(&state, &record.manifest).await {
-                        tracing::warn!(blob = %source, error = %e, "registering the renditions failed");
+                    match crate::publish::publish_ladder(&state, &record.manifest).await {
+                        Ok(_) => {
+                            let _ = tokio::fs::remove_dir_all(entry.path()).await;
+                        }
+                        Err(e) => tracing::warn!(blob = %source, error = %e,
+                            "registering the renditions failed; tried again at the next start"),
                     }
                 });
             }
-            Ok(None) => {}
+            Ok(None) => {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
             Err(e) => tracing::warn!(blob = %source, error = %e, "ladder job not resumed"),
         }
     }

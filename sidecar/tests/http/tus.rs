@@ -1,4 +1,4 @@
-//! Resumable uploads (tus 1.0 core, creation, termination).
+//! Resumable uploads (tus 1.0 core, creation, termination, checksum).
 
 use crate::common::*;
 use std::time::Duration;
@@ -56,7 +56,8 @@ async fn the_server_announces_what_it_supports() {
         .unwrap();
     assert_eq!(resp.status(), 204);
     assert_eq!(resp.headers()["tus-version"], "1.0.0");
-    assert_eq!(resp.headers()["tus-extension"], "creation,termination");
+    assert_eq!(resp.headers()["tus-extension"], "creation,termination,checksum");
+    assert_eq!(resp.headers()["tus-checksum-algorithm"], "sha1,sha256");
     assert_eq!(resp.headers()["tus-max-size"], (64u64 << 20).to_string());
 }
 
@@ -111,6 +112,108 @@ async fn an_interrupted_upload_resumes_from_its_offset_and_yields_the_same_recei
     assert_eq!(patch(&s, &location, 250_000, b"x").await.status(), 409);
 }
 
+/// A PATCH naming `Upload-Checksum: <algorithm> <base64 digest>`.
+async fn patch_checked(
+    s: &Server,
+    location: &str,
+    offset: usize,
+    body: &[u8],
+    checksum: &str,
+) -> reqwest::Response {
+    s.client()
+        .patch(format!("{}{location}", s.url))
+        .header(TUS.0, TUS.1)
+        .header("upload-offset", offset.to_string())
+        .header("content-type", "application/offset+octet-stream")
+        .header("upload-checksum", checksum)
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap()
+}
+
+fn checksum(algorithm: &str, data: &[u8]) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let digest = match algorithm {
+        "sha1" => sha1::Sha1::digest(data).to_vec(),
+        _ => sha2::Sha256::digest(data).to_vec(),
+    };
+    format!(
+        "{algorithm} {}",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    )
+}
+
+#[tokio::test]
+async fn a_body_that_does_not_match_its_checksum_is_not_kept() {
+    let s = start().await;
+    let data = bytes(400_000, 9);
+    let location = create(&s, data.len(), None).await.headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let part = |i: usize| &data[i * 100_000..(i + 1) * 100_000];
+
+    // A matching SHA-256 and a matching SHA-1: both kept.
+    let resp = patch_checked(&s, &location, 0, part(0), &checksum("sha256", part(0))).await;
+    assert_eq!(resp.status(), 204);
+    assert_eq!(resp.headers()["upload-offset"], "100000");
+    let resp = patch_checked(&s, &location, 100_000, part(1), &checksum("sha1", part(1))).await;
+    assert_eq!(resp.status(), 204);
+
+    // A body that differs from what its checksum names: 460, and none of it is kept.
+    let mut damaged = part(2).to_vec();
+    damaged[77_777] ^= 1;
+    let resp = patch_checked(&s, &location, 200_000, &damaged, &checksum("sha1", part(2))).await;
+    assert_eq!(resp.status(), 460);
+    assert_eq!(resp.headers()["tus-resumable"], "1.0.0");
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert!(
+        body["error"].as_str().unwrap().contains("Upload-Checksum"),
+        "{body}"
+    );
+    assert_eq!(offset(&s, &location).await, 200_000);
+
+    // An algorithm the server does not offer, or a digest of the wrong length: 400, nothing kept.
+    let md5 = format!("md5 {}", checksum("sha1", part(2)).split_once(' ').unwrap().1);
+    assert_eq!(
+        patch_checked(&s, &location, 200_000, part(2), &md5)
+            .await
+            .status(),
+        400
+    );
+    let short = format!("sha256 {}", checksum("sha1", part(2)).split_once(' ').unwrap().1);
+    assert_eq!(
+        patch_checked(&s, &location, 200_000, part(2), &short)
+            .await
+            .status(),
+        400
+    );
+    assert_eq!(offset(&s, &location).await, 200_000);
+
+    // A checked body that breaks off cannot be checked: none of it is kept either (an
+    // unchecked one keeps what arrived, as the resume test shows).
+    let head = format!(
+        "PATCH {location} HTTP/1.1\r\nHost: x\r\nTus-Resumable: 1.0.0\r\nUpload-Offset: 200000\r\nContent-Type: application/offset+octet-stream\r\nUpload-Checksum: {}\r\nContent-Length: 100000\r\n\r\n",
+        checksum("sha256", part(2))
+    );
+    let mut req = head.into_bytes();
+    req.extend_from_slice(&part(2)[..60_000]);
+    s.raw(&req, Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(offset(&s, &location).await, 200_000);
+
+    // The same bytes sent again, whole: the upload completes and the blob is byte-exact.
+    let resp = patch_checked(&s, &location, 200_000, part(2), &checksum("sha256", part(2))).await;
+    assert_eq!(resp.status(), 204);
+    let resp = patch(&s, &location, 300_000, part(3)).await;
+    assert_eq!(resp.status(), 204);
+    assert_eq!(resp.headers()["x-blob-hash"], sha(&data).as_str());
+    let got = s.get(&format!("/api/blob/{}", sha(&data)), &[]).await;
+    assert_eq!(got.bytes().await.unwrap().as_ref(), data.as_slice());
+}
+
 #[tokio::test]
 async fn protocol_errors_are_refused_and_change_nothing() {
     let s = start_with_limit(1000).await;
@@ -141,8 +244,11 @@ async fn protocol_errors_are_refused_and_change_nothing() {
         .to_str()
         .unwrap()
         .to_string();
-    // A body beyond Upload-Length is refused and nothing of it is kept.
-    assert_eq!(patch(&s, &location, 0, &[1u8; 11]).await.status(), 413);
+    // A body beyond Upload-Length is refused and nothing of it is kept; errors too say
+    // which protocol answers.
+    let resp = patch(&s, &location, 0, &[1u8; 11]).await;
+    assert_eq!(resp.status(), 413);
+    assert_eq!(resp.headers()["tus-resumable"], "1.0.0");
     assert_eq!(offset(&s, &location).await, 0);
     // The wrong content type.
     let resp = s
