@@ -41,6 +41,7 @@ async fn through_the_sidecar(source: &Path, data_dir: &Path) -> (Duration, Strin
         max_upload_bytes: 16 << 30,
         cache: Default::default(),
         bandwidth: media_rules::BandwidthClass::High,
+        register_retry_secs: sidecar::config::DEFAULT_REGISTER_RETRY_SECS,
     };
     let state = Sidecar::open(config.clone()).unwrap();
     let (addr, server) = sidecar::server::bind(state, config.listen, std::future::pending()).unwrap();

@@ -23,6 +23,17 @@ pub struct Config {
     /// What this node's link can carry: caps the renditions its playlists list, and
     /// refuses private content when low (seed Gap 4).
     pub bandwidth: BandwidthClass,
+    /// Seconds between attempts to register renditions a node could not register when
+    /// its ladder made them.
+    #[serde(default = "default_register_retry_secs")]
+    pub register_retry_secs: u64,
+}
+
+/// Default for [`Config::register_retry_secs`].
+pub const DEFAULT_REGISTER_RETRY_SECS: u64 = 60;
+
+fn default_register_retry_secs() -> u64 {
+    DEFAULT_REGISTER_RETRY_SECS
 }
 
 /// Default listen address.
@@ -60,6 +71,10 @@ pub struct ConfigArgs {
     /// This node's bandwidth class: low, medium, high (default) or ultra.
     #[arg(long, env = "ELOHIM_BANDWIDTH")]
     pub bandwidth: Option<String>,
+    /// Seconds between attempts to register renditions the conductor could not take
+    /// (default 60).
+    #[arg(long, env = "ELOHIM_REGISTER_RETRY_SECS")]
+    pub register_retry_secs: Option<u64>,
 }
 
 /// The settings a TOML file may hold.
@@ -74,6 +89,7 @@ struct FileConfig {
     cache_complete_mib: Option<u64>,
     cache_chunk_mib: Option<u64>,
     bandwidth: Option<String>,
+    register_retry_secs: Option<u64>,
 }
 
 /// Why the configuration could not be resolved.
@@ -137,6 +153,10 @@ impl ConfigArgs {
                     .map_err(|e| ConfigError::Invalid(format!("bandwidth: {e}")))?,
                 None => BandwidthClass::High,
             },
+            register_retry_secs: self
+                .register_retry_secs
+                .or(file.register_retry_secs)
+                .unwrap_or(DEFAULT_REGISTER_RETRY_SECS),
         };
         use media_rules::limits::{MAX_CHUNK_SIZE, MIN_CHUNK_SIZE};
         media_rules::limits::check_range("chunk_size", config.chunk_size, MIN_CHUNK_SIZE..=MAX_CHUNK_SIZE)

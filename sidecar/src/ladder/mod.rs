@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::Semaphore;
 
@@ -157,12 +158,11 @@ fn work_dir(state: &Sidecar, source: &Hash32) -> PathBuf {
 
 /// Runs again the jobs that were queued or running when the sidecar last stopped: each left
 /// its work directory behind. A job whose renditions were already recorded only registers
-/// them (on a node); a directory of a blob no longer held is removed.
+/// them (on a node), now and then every `register_retry_secs` until that succeeds; a
+/// directory of a blob no longer held is removed.
 pub fn resume(state: &Arc<Sidecar>) {
-    let Ok(entries) = std::fs::read_dir(state.config.data_dir.join("ladder")) else {
-        return;
-    };
-    for entry in entries.flatten() {
+    let entries = std::fs::read_dir(state.config.data_dir.join("ladder"));
+    for entry in entries.into_iter().flatten().flatten() {
         let Some(source) = entry.file_name().to_str().and_then(|n| n.parse::<Hash32>().ok()) else {
             continue;
         };
@@ -172,24 +172,60 @@ pub fn resume(state: &Arc<Sidecar>) {
                 tracing::info!(blob = %source, "resuming a ladder job cut short");
                 Ladders::start(state, source);
             }
-            Ok(Some(record)) => {
-                // The directory goes only once the renditions are registered, so a failure
-                // here is tried again at the next start.
-                let state = state.clone();
-                tokio::spawn(async move {
-                    match crate::publish::publish_ladder(&state, &record.manifest).await {
-                        Ok(_) => {
-                            let _ = tokio::fs::remove_dir_all(entry.path()).await;
-                        }
-                        Err(e) => tracing::warn!(blob = %source, error = %e,
-                            "registering the renditions failed; tried again at the next start"),
-                    }
-                });
-            }
+            Ok(Some(_)) => {} // registered by the retries below
             Ok(None) => {
                 let _ = std::fs::remove_dir_all(entry.path());
             }
             Err(e) => tracing::warn!(blob = %source, error = %e, "ladder job not resumed"),
+        }
+    }
+    let state = state.clone();
+    tokio::spawn(async move {
+        let every = Duration::from_secs(state.config.register_retry_secs.max(1));
+        loop {
+            register_recorded(&state).await;
+            tokio::time::sleep(every).await;
+        }
+    });
+}
+
+/// Registers the renditions of every job that recorded them but could not register them
+/// (its directory stays until this succeeds), and marks the job done.
+async fn register_recorded(state: &Arc<Sidecar>) {
+    if state.link.get().is_none() {
+        return; // nothing to register with; a node started on this data dir will
+    }
+    let Ok(entries) = std::fs::read_dir(state.config.data_dir.join("ladder")) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let Some(source) = entry.file_name().to_str().and_then(|n| n.parse::<Hash32>().ok()) else {
+            continue;
+        };
+        if state.ladders.progress(&source).is_some_and(|p| !p.finished()) {
+            continue;
+        }
+        let Ok(Some(record)) = state.blobs.get(&source) else {
+            continue;
+        };
+        if record.manifest.variants.is_empty() {
+            continue;
+        }
+        match crate::publish::publish_ladder(state, &record.manifest).await {
+            Ok(_) => {
+                let _ = tokio::fs::remove_dir_all(entry.path()).await;
+                tracing::info!(blob = %source, "renditions registered");
+                state.ladders.set(
+                    &source,
+                    Progress {
+                        variants: record.manifest.variants.clone(),
+                        ..Progress::at(Stage::Done, 100.0)
+                    },
+                );
+            }
+            Err(e) => {
+                tracing::warn!(blob = %source, error = %e, "registering the renditions failed; tried again later")
+            }
         }
     }
 }
@@ -245,7 +281,10 @@ async fn run(state: &Arc<Sidecar>, source: Hash32, work: &Path) -> Result<Vec<Va
         crate::publish::publish_ladder(state, &manifest)
             .await
             .map_err(|e| {
-                format!("registering the renditions: {e} (tried again when the node next starts)")
+                format!(
+                    "registering the renditions: {e} (tried again every {} s, and when the node next starts)",
+                    state.config.register_retry_secs
+                )
             })?;
     }
     Ok(variants)

@@ -34,6 +34,7 @@ pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Server {
         max_upload_bytes: 64 << 20,
         cache: Default::default(),
         bandwidth: media_rules::BandwidthClass::High,
+        register_retry_secs: sidecar::config::DEFAULT_REGISTER_RETRY_SECS,
     };
     adjust(&mut config);
     launch(config, dir)

@@ -242,6 +242,7 @@ impl NodeSidecar {
             max_upload_bytes: 1 << 30,
             cache: Default::default(),
             bandwidth: media_rules::BandwidthClass::High,
+            register_retry_secs: sidecar::config::DEFAULT_REGISTER_RETRY_SECS,
         };
         adjust(&mut config);
         let state = sidecar::state::Sidecar::open(config.clone()).unwrap();

@@ -80,7 +80,7 @@ async fn with_renditions(net: &Net, who: Agent, id: &holochain_types::prelude::A
         }
     })
     .await
-    .expect("the renditions are registered after the restart")
+    .expect("the renditions are registered")
 }
 
 async fn get(url: &str, blob: &str, token: Option<&str>) -> (u16, Vec<u8>) {
@@ -587,7 +587,7 @@ async fn renditions_the_conductor_could_not_take_are_registered_when_the_node_ne
     .unwrap();
     assert_eq!(progress.stage, sidecar::ladder::Stage::Failed, "{progress:?}");
     let error = progress.error.unwrap_or_default();
-    assert!(error.contains("tried again when the node next starts"), "{error}");
+    assert!(error.contains("and when the node next starts"), "{error}");
     let recorded = node.state.blobs.get(&hash.parse().unwrap()).unwrap().unwrap();
     assert_eq!(recorded.manifest.variants.len(), 3);
     let marker = node.dir.path().join("ladder").join(&hash);
@@ -603,4 +603,58 @@ async fn renditions_the_conductor_could_not_take_are_registered_when_the_node_ne
         .await
         .unwrap();
     assert_eq!(master.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn renditions_the_app_could_not_take_are_registered_once_it_can_without_a_restart() {
+    let (net, [alice]) = setup::<1>().await;
+    let node = NodeSidecar::start_with(&net, alice, |c| c.register_retry_secs = 2).await;
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("talk.mp4");
+    sidecar::testkit::test_video(&source, 1280, 720, 3, "");
+    let headers = [("x-upload-title", "a talk"), ("x-upload-reach", "commons")];
+    let receipt = post_blob(&node.url, std::fs::read(&source).unwrap(), "video/mp4", &headers).await;
+    let hash = receipt["hash"].as_str().unwrap().to_string();
+    let content =
+        holochain_types::prelude::ActionHash::try_from(receipt["published"]["content"].as_str().unwrap())
+            .unwrap();
+
+    // The app is disabled while the ladder is made (the conductor and its ports stay):
+    // registering the renditions fails and the job says when it is tried again.
+    let conductor = &net.conductors[alice.0];
+    conductor
+        .raw_handle()
+        .disable_app(
+            "elohim_media".into(),
+            holochain_types::prelude::DisabledAppReason::User,
+        )
+        .await
+        .unwrap();
+    let path = receipt["ladder"].as_str().unwrap();
+    let progress = tokio::time::timeout(
+        std::time::Duration::from_secs(180),
+        sidecar::cli::wait_for_ladder(&node.url, path),
+    )
+    .await
+    .expect("the job ends")
+    .unwrap();
+    assert_eq!(progress.stage, sidecar::ladder::Stage::Failed, "{progress:?}");
+    let error = progress.error.unwrap_or_default();
+    assert!(error.contains("tried again every 2 s"), "{error}");
+    let marker = node.dir.path().join("ladder").join(&hash);
+    assert!(marker.is_dir(), "the job is remembered");
+
+    // Once the app is enabled again, the running node registers them on its own, and the
+    // job reports them.
+    conductor
+        .raw_handle()
+        .enable_app("elohim_media".into())
+        .await
+        .unwrap();
+    let published = with_renditions(&net, alice, &content).await;
+    assert_eq!(published.content.embed_strategy, "hls");
+    assert!(forgotten(&marker).await, "nothing is left to do");
+    let done = sidecar::cli::wait_for_ladder(&node.url, path).await.unwrap();
+    assert_eq!(done.stage, sidecar::ladder::Stage::Done, "{done:?}");
+    assert_eq!(done.variants.len(), 3);
 }
