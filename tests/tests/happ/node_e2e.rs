@@ -55,16 +55,40 @@ async fn token(net: &Net, who: Agent, blob: &str, audience: String, ttl: u32) ->
 /// Follows the ladder job an upload's receipt names, as the CLI does, until it ends;
 /// fails unless it ends done.
 async fn ladder_of(url: &str, receipt: &serde_json::Value) -> sidecar::ladder::Progress {
+    ladder_ends(url, receipt, sidecar::ladder::Stage::Done).await
+}
+
+/// Waits up to three minutes for the upload's ladder job to end, in `stage`.
+async fn ladder_ends(
+    url: &str,
+    receipt: &serde_json::Value,
+    stage: sidecar::ladder::Stage,
+) -> sidecar::ladder::Progress {
     let path = receipt["ladder"].as_str().expect("a ladder job");
     let progress = tokio::time::timeout(
-        std::time::Duration::from_secs(120),
+        std::time::Duration::from_secs(180),
         sidecar::cli::wait_for_ladder(url, path),
     )
     .await
-    .expect("the ladder finishes in two minutes")
+    .expect("the ladder job ends in three minutes")
     .unwrap();
-    assert_eq!(progress.stage, sidecar::ladder::Stage::Done, "{progress:?}");
+    assert_eq!(progress.stage, stage, "{progress:?}");
     progress
+}
+
+/// Uploads a titled 3-second 720p commons talk to the node: its receipt, blob hash and
+/// published content.
+async fn post_talk(url: &str) -> (serde_json::Value, String, holochain_types::prelude::ActionHash) {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("talk.mp4");
+    sidecar::testkit::test_video(&source, 1280, 720, 3, "");
+    let headers = [("x-upload-title", "a talk"), ("x-upload-reach", "commons")];
+    let receipt = post_blob(url, std::fs::read(&source).unwrap(), "video/mp4", &headers).await;
+    let hash = receipt["hash"].as_str().unwrap().to_string();
+    let content =
+        holochain_types::prelude::ActionHash::try_from(receipt["published"]["content"].as_str().unwrap())
+            .unwrap();
+    (receipt, hash, content)
 }
 
 /// The newest version of content `id` once it lists a source and its three renditions.
@@ -564,28 +588,12 @@ async fn forgotten(marker: &std::path::Path) -> bool {
 async fn renditions_the_conductor_could_not_take_are_registered_when_the_node_next_starts() {
     let (mut net, [alice]) = setup::<1>().await;
     let node = NodeSidecar::start(&net, alice).await;
-    let dir = tempfile::tempdir().unwrap();
-    let source = dir.path().join("talk.mp4");
-    sidecar::testkit::test_video(&source, 1280, 720, 3, "");
-    let headers = [("x-upload-title", "a talk"), ("x-upload-reach", "commons")];
-    let receipt = post_blob(&node.url, std::fs::read(&source).unwrap(), "video/mp4", &headers).await;
-    let hash = receipt["hash"].as_str().unwrap().to_string();
-    let content =
-        holochain_types::prelude::ActionHash::try_from(receipt["published"]["content"].as_str().unwrap())
-            .unwrap();
+    let (receipt, hash, content) = post_talk(&node.url).await;
 
     // The conductor goes away while the ladder is made: the renditions are recorded, but
     // registering them fails, and the job says it will be tried again.
     net.conductors[alice.0].shutdown().await;
-    let path = receipt["ladder"].as_str().unwrap();
-    let progress = tokio::time::timeout(
-        std::time::Duration::from_secs(180),
-        sidecar::cli::wait_for_ladder(&node.url, path),
-    )
-    .await
-    .expect("the job ends")
-    .unwrap();
-    assert_eq!(progress.stage, sidecar::ladder::Stage::Failed, "{progress:?}");
+    let progress = ladder_ends(&node.url, &receipt, sidecar::ladder::Stage::Failed).await;
     let error = progress.error.unwrap_or_default();
     assert!(error.contains("and when the node next starts"), "{error}");
     let recorded = node.state.blobs.get(&hash.parse().unwrap()).unwrap().unwrap();
@@ -609,15 +617,7 @@ async fn renditions_the_conductor_could_not_take_are_registered_when_the_node_ne
 async fn renditions_the_app_could_not_take_are_registered_once_it_can_without_a_restart() {
     let (net, [alice]) = setup::<1>().await;
     let node = NodeSidecar::start_with(&net, alice, |c| c.register_retry_secs = 2).await;
-    let dir = tempfile::tempdir().unwrap();
-    let source = dir.path().join("talk.mp4");
-    sidecar::testkit::test_video(&source, 1280, 720, 3, "");
-    let headers = [("x-upload-title", "a talk"), ("x-upload-reach", "commons")];
-    let receipt = post_blob(&node.url, std::fs::read(&source).unwrap(), "video/mp4", &headers).await;
-    let hash = receipt["hash"].as_str().unwrap().to_string();
-    let content =
-        holochain_types::prelude::ActionHash::try_from(receipt["published"]["content"].as_str().unwrap())
-            .unwrap();
+    let (receipt, hash, content) = post_talk(&node.url).await;
 
     // The app is disabled while the ladder is made (the conductor and its ports stay):
     // registering the renditions fails and the job says when it is tried again.
@@ -630,15 +630,7 @@ async fn renditions_the_app_could_not_take_are_registered_once_it_can_without_a_
         )
         .await
         .unwrap();
-    let path = receipt["ladder"].as_str().unwrap();
-    let progress = tokio::time::timeout(
-        std::time::Duration::from_secs(180),
-        sidecar::cli::wait_for_ladder(&node.url, path),
-    )
-    .await
-    .expect("the job ends")
-    .unwrap();
-    assert_eq!(progress.stage, sidecar::ladder::Stage::Failed, "{progress:?}");
+    let progress = ladder_ends(&node.url, &receipt, sidecar::ladder::Stage::Failed).await;
     let error = progress.error.unwrap_or_default();
     assert!(error.contains("tried again every 2 s"), "{error}");
     let marker = node.dir.path().join("ladder").join(&hash);
@@ -654,7 +646,6 @@ async fn renditions_the_app_could_not_take_are_registered_once_it_can_without_a_
     let published = with_renditions(&net, alice, &content).await;
     assert_eq!(published.content.embed_strategy, "hls");
     assert!(forgotten(&marker).await, "nothing is left to do");
-    let done = sidecar::cli::wait_for_ladder(&node.url, path).await.unwrap();
-    assert_eq!(done.stage, sidecar::ladder::Stage::Done, "{done:?}");
+    let done = ladder_of(&node.url, &receipt).await;
     assert_eq!(done.variants.len(), 3);
 }
