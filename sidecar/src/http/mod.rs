@@ -180,7 +180,7 @@ pub fn routes(state: Arc<Sidecar>) -> impl Filter<Extract = (impl Reply,), Error
     let tus_get = warp::path!("api" / "uploads" / String)
         .and(warp::get())
         .and(with_state.clone())
-        .map(|id, s| tus::render(tus::status(s, id)));
+        .then(|id, s| async move { tus::render(tus::status(s, id).await) });
     let tus_patch =
         warp::path!("api" / "uploads" / String)
             .and(warp::patch())

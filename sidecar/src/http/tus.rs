@@ -94,9 +94,15 @@ pub fn create(state: Arc<Sidecar>, headers: HeaderMap) -> Result<Response<Body>,
     )
 }
 
-/// `HEAD /api/uploads/{id}`: how far the upload has come.
+/// `HEAD /api/uploads/{id}`: how far the upload has come. A whole upload that is not a
+/// blob yet (its last PATCH was cut short while it was being ingested) is finished in the
+/// background.
 pub fn head(state: Arc<Sidecar>, id: String) -> Result<Response<Body>, ApiError> {
     let (upload, offset) = state.uploads.load(&id)?;
+    if upload.done.is_none() && offset == upload.length {
+        let (state, id) = (state.clone(), id.clone());
+        tokio::spawn(async move { complete_upload(&state, &id).await });
+    }
     empty(
         tus(Response::builder().status(StatusCode::OK))
             .header("Upload-Offset", offset)
@@ -105,11 +111,15 @@ pub fn head(state: Arc<Sidecar>, id: String) -> Result<Response<Body>, ApiError>
 }
 
 /// `GET /api/uploads/{id}`: the blob's receipt once finished (the same JSON a plain upload
-/// answers with), 409 while bytes are missing.
-pub fn status(state: Arc<Sidecar>, id: String) -> Result<Response<Body>, ApiError> {
+/// answers with), 409 while bytes are missing. A whole upload that is not a blob yet is
+/// finished first.
+pub async fn status(state: Arc<Sidecar>, id: String) -> Result<Response<Body>, ApiError> {
     let (upload, offset) = state.uploads.load(&id)?;
     match upload.done {
         Some(receipt) => Ok(super::json(StatusCode::OK, &receipt)),
+        None if offset == upload.length => {
+            Ok(super::json(StatusCode::OK, &complete_upload(&state, &id).await?))
+        }
         None => Err(ApiError::OffsetConflict {
             current: offset,
             given: upload.length,
@@ -157,7 +167,7 @@ where
     TusUploads::check_id(&id)?;
     let lock = state.uploads.lock(&id);
     let _guard = lock.lock().await;
-    let (mut upload, offset) = state.uploads.load(&id)?;
+    let (upload, offset) = state.uploads.load(&id)?;
     if upload.done.is_some() || given != offset {
         return Err(ApiError::OffsetConflict {
             current: offset,
@@ -210,13 +220,43 @@ where
     let mut builder =
         tus(Response::builder().status(StatusCode::NO_CONTENT)).header("Upload-Offset", written);
     if written == upload.length {
-        let receipt = finish(&state, &id, &upload).await?;
-        builder = builder.header("X-Blob-Hash", value(&receipt.hash));
-        upload.done = Some(serde_json::to_value(&receipt).map_err(std::io::Error::other)?);
-        state.uploads.save(&id, &upload)?;
-        std::fs::remove_file(&path)?;
+        drop(_guard);
+        let receipt = complete_upload(&state, &id).await?;
+        if let Some(hash) = receipt["hash"].as_str() {
+            builder = builder.header("X-Blob-Hash", value(hash));
+        }
     }
     empty(builder)
+}
+
+/// Turns a whole upload into a blob and answers its receipt; at most once, whoever asks.
+/// It runs as a task of its own, so a client that goes away while a large upload is
+/// ingested does not cut the ingest short and leave a whole upload that never becomes a
+/// blob.
+async fn complete_upload(state: &Arc<Sidecar>, id: &str) -> Result<serde_json::Value, ApiError> {
+    let (state, id) = (state.clone(), id.to_string());
+    tokio::spawn(async move {
+        let lock = state.uploads.lock(&id);
+        let _guard = lock.lock().await;
+        let (mut upload, offset) = state.uploads.load(&id)?;
+        if let Some(receipt) = upload.done {
+            return Ok(receipt);
+        }
+        if offset != upload.length {
+            return Err(ApiError::OffsetConflict {
+                current: offset,
+                given: upload.length,
+            });
+        }
+        let receipt = finish(&state, &id, &upload).await?;
+        let receipt = serde_json::to_value(&receipt).map_err(std::io::Error::other)?;
+        upload.done = Some(receipt.clone());
+        state.uploads.save(&id, &upload)?;
+        std::fs::remove_file(state.uploads.part_path(&id))?;
+        Ok(receipt)
+    })
+    .await
+    .map_err(std::io::Error::other)?
 }
 
 /// Ingests a complete upload's file into chunks and records the blob.

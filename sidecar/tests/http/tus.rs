@@ -215,6 +215,42 @@ async fn a_body_that_does_not_match_its_checksum_is_not_kept() {
 }
 
 #[tokio::test]
+async fn a_whole_upload_becomes_a_blob_even_if_the_client_leaves_before_the_answer() {
+    let s = start().await;
+    // Large enough that ingesting it takes longer than noticing the client is gone.
+    let data = bytes(48 << 20, 3);
+    let location = create(&s, data.len(), None).await.headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let last = data.len() - 1000;
+    assert_eq!(patch(&s, &location, 0, &data[..last]).await.status(), 204);
+    // The last PATCH arrives whole, but its client closes the connection at once.
+    let head = format!(
+        "PATCH {location} HTTP/1.1\r\nHost: x\r\nTus-Resumable: 1.0.0\r\nUpload-Offset: {last}\r\nContent-Type: application/offset+octet-stream\r\nContent-Length: 1000\r\n\r\n"
+    );
+    let mut req = head.into_bytes();
+    req.extend_from_slice(&data[last..]);
+    s.raw(&req, Duration::ZERO).await;
+    // The upload still becomes the blob, and the receipt says so (409 only while the last
+    // bytes are still being written).
+    let mut receipt = s.get(&location, &[]).await;
+    for _ in 0..50 {
+        if receipt.status() != 409 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        receipt = s.get(&location, &[]).await;
+    }
+    assert_eq!(receipt.status(), 200);
+    let receipt: serde_json::Value = receipt.json().await.unwrap();
+    assert_eq!(receipt["hash"], sha(&data).as_str());
+    assert_eq!(offset(&s, &location).await, data.len() as u64);
+    let got = s.get(&format!("/api/blob/{}", sha(&data)), &[]).await;
+    assert_eq!(got.bytes().await.unwrap().len(), data.len());
+}
+
+#[tokio::test]
 async fn protocol_errors_are_refused_and_change_nothing() {
     let s = start_with_limit(1000).await;
     // Too large for this server.
