@@ -156,25 +156,35 @@ fn work_dir(state: &Sidecar, source: &Hash32) -> PathBuf {
     state.config.data_dir.join("ladder").join(source.to_hex())
 }
 
+/// The jobs whose work directories are there, by source (see [`work_dir`]).
+fn jobs_left(state: &Sidecar) -> Vec<(Hash32, PathBuf)> {
+    let entries = std::fs::read_dir(state.config.data_dir.join("ladder"));
+    entries
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let source = entry.file_name().to_str()?.parse::<Hash32>().ok()?;
+            Some((source, entry.path()))
+        })
+        .collect()
+}
+
 /// Runs again the jobs that were queued or running when the sidecar last stopped: each left
 /// its work directory behind. A job whose renditions were already recorded only registers
 /// them (on a node), now and then every `register_retry_secs` until that succeeds; a
 /// directory of a blob no longer held is removed.
 pub fn resume(state: &Arc<Sidecar>) {
-    let entries = std::fs::read_dir(state.config.data_dir.join("ladder"));
-    for entry in entries.into_iter().flatten().flatten() {
-        let Some(source) = entry.file_name().to_str().and_then(|n| n.parse::<Hash32>().ok()) else {
-            continue;
-        };
+    for (source, dir) in jobs_left(state) {
         match state.blobs.get(&source) {
             Ok(Some(record)) if record.manifest.variants.is_empty() => {
-                let _ = std::fs::remove_dir_all(entry.path());
+                let _ = std::fs::remove_dir_all(dir);
                 tracing::info!(blob = %source, "resuming a ladder job cut short");
                 Ladders::start(state, source);
             }
             Ok(Some(_)) => {} // registered by the retries below
             Ok(None) => {
-                let _ = std::fs::remove_dir_all(entry.path());
+                let _ = std::fs::remove_dir_all(dir);
             }
             Err(e) => tracing::warn!(blob = %source, error = %e, "ladder job not resumed"),
         }
@@ -195,13 +205,7 @@ async fn register_recorded(state: &Arc<Sidecar>) {
     if state.link.get().is_none() {
         return; // nothing to register with; a node started on this data dir will
     }
-    let Ok(entries) = std::fs::read_dir(state.config.data_dir.join("ladder")) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let Some(source) = entry.file_name().to_str().and_then(|n| n.parse::<Hash32>().ok()) else {
-            continue;
-        };
+    for (source, dir) in jobs_left(state) {
         if state.ladders.progress(&source).is_some_and(|p| !p.finished()) {
             continue;
         }
@@ -213,7 +217,7 @@ async fn register_recorded(state: &Arc<Sidecar>) {
         }
         match crate::publish::publish_ladder(state, &record.manifest).await {
             Ok(_) => {
-                let _ = tokio::fs::remove_dir_all(entry.path()).await;
+                let _ = tokio::fs::remove_dir_all(dir).await;
                 tracing::info!(blob = %source, "renditions registered");
                 state.ladders.set(
                     &source,
