@@ -25,16 +25,11 @@ pub struct Config {
     pub bandwidth: BandwidthClass,
     /// Seconds between attempts to register renditions a node could not register when
     /// its ladder made them.
-    #[serde(default = "default_register_retry_secs")]
     pub register_retry_secs: u64,
 }
 
 /// Default for [`Config::register_retry_secs`].
 pub const DEFAULT_REGISTER_RETRY_SECS: u64 = 60;
-
-fn default_register_retry_secs() -> u64 {
-    DEFAULT_REGISTER_RETRY_SECS
-}
 
 /// Default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8788";
