@@ -4,6 +4,8 @@
 # sweettest scenarios with real conductors) and the real-client checks.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# The node and the tests must share one feature set, or Holochain is compiled twice.
+bash "$ROOT/scripts/one-build.sh"
 source "$ROOT/scripts/setup.sh"
 cd "$ROOT"
 # The real-client checks: xmllint reads the MPD; hls.js and dash.js play in headless Chromium.
@@ -11,10 +13,12 @@ ensure_pkgs xmllint:libxml2-utils chromium:chromium node:nodejs npm:npm
 [ -d tests/clients/node_modules ] || npm ci --prefix tests/clients --no-audit --no-fund --silent
 # Sweettests start several conductors each; two test threads suit a 2-core machine.
 cargo test --workspace --exclude media --exclude media_integrity -- --test-threads="${TEST_THREADS:-2}" \
-  --skip custodians_e2e
+  --skip custodians_e2e --skip nodes_in_separate_processes
 # The custodian scenario (five conductors, four sidecars, timed replica TTLs) runs alone.
 # (--workspace keeps the feature set of the run above, so nothing is rebuilt.)
 cargo test --workspace --exclude media --exclude media_integrity --test happ custodians_e2e
+# Node processes from the built binary meet through a rendezvous process (also alone).
+cargo test --workspace --exclude media --exclude media_integrity --test network
 # A real tus client interrupts and resumes an upload against a running sidecar.
 python3 -c "import tusclient" 2>/dev/null || python3 -m pip install -q --disable-pip-version-check tuspy
 python3 tests/clients/tus_resume.py "$CARGO_TARGET_DIR/debug/elohim-media"

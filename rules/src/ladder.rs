@@ -112,6 +112,106 @@ impl DeliveryCap {
     }
 }
 
+/// The demuxers ffprobe and ffmpeg may use on an uploaded source of MIME type `mime`: the
+/// container that type names, and nothing else; `None` for a type that gets no ladder.
+/// Playlists (HLS, DASH), `concat` and image sequences, which name other inputs, are no
+/// type's demuxer, so a source cannot make the transcoder read anything but itself.
+pub fn demuxers_for(mime: &str) -> Option<&'static str> {
+    let essence = mime
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    Some(match essence.as_str() {
+        "video/mp4" | "audio/mp4" | "video/quicktime" | "video/3gpp" | "audio/3gpp" | "video/x-m4v"
+        | "audio/x-m4a" => "mov,mp4,m4a,3gp,3g2,mj2",
+        "video/webm" | "audio/webm" | "video/x-matroska" | "audio/x-matroska" => "matroska,webm",
+        "audio/mpeg" => "mp3",
+        "audio/ogg" | "video/ogg" | "audio/opus" => "ogg",
+        "audio/wav" | "audio/x-wav" | "audio/wave" => "wav",
+        "audio/flac" | "audio/x-flac" => "flac",
+        "audio/aac" => "aac",
+        "video/mp2t" => "mpegts",
+        "video/x-msvideo" => "avi",
+        "video/x-flv" => "flv",
+        _ => return None,
+    })
+}
+
+/// The bounds a source must keep before the transcoder runs on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SourceBounds {
+    /// Longest duration, in seconds.
+    pub max_seconds: u32,
+    /// Widest picture.
+    pub max_width: u32,
+    /// Tallest picture.
+    pub max_height: u32,
+    /// Most streams (video, audio, subtitles, data) in the container.
+    pub max_streams: u32,
+}
+
+/// The bounds of every source: up to 12 hours, 8K (7680×4320), 16 streams.
+pub const SOURCE_BOUNDS: SourceBounds = SourceBounds {
+    max_seconds: 12 * 3600,
+    max_width: 7680,
+    max_height: 4320,
+    max_streams: 16,
+};
+
+/// What a probe found about a source, for [`SourceBounds::check`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SourceFacts {
+    /// Duration in seconds.
+    pub seconds: f64,
+    /// The first video stream's width and height, if there is video.
+    pub picture: Option<(u32, u32)>,
+    /// How many streams the container has.
+    pub streams: u32,
+}
+
+impl SourceBounds {
+    /// Checks a source; the error says which bound it breaks.
+    pub fn check(&self, facts: &SourceFacts) -> Result<(), String> {
+        if !facts.seconds.is_finite() || facts.seconds > f64::from(self.max_seconds) {
+            return Err(format!(
+                "the source lasts {:.0} s, longer than the {} s a ladder is made for",
+                facts.seconds, self.max_seconds
+            ));
+        }
+        if let Some((w, h)) = facts.picture {
+            if w > self.max_width || h > self.max_height {
+                return Err(format!(
+                    "the source is {w}x{h}, larger than the {}x{} a ladder is made for",
+                    self.max_width, self.max_height
+                ));
+            }
+        }
+        if facts.streams > self.max_streams {
+            return Err(format!(
+                "the source has {} streams, more than {}",
+                facts.streams, self.max_streams
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Wall-clock seconds the transcoder may run for a source of `seconds`: a minute, plus ten
+/// times the source's length (veryfast x264 makes the whole ladder at about real time here).
+pub fn transcode_wall_secs(seconds: f64) -> u64 {
+    60 + (seconds.max(0.0) * 10.0).ceil() as u64
+}
+
+/// CPU seconds (every thread counted) the transcoder may use for a source of `seconds`.
+pub fn transcode_cpu_secs(seconds: f64) -> u64 {
+    120 + (seconds.max(0.0) * 20.0).ceil() as u64
+}
+
+/// Wall-clock and CPU seconds a probe of a source may take.
+pub const PROBE_SECS: u64 = 20;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,5 +264,59 @@ mod tests {
         // A rung that fits by height but not by bitrate is left out.
         let greedy = [variant("720p", 720, 4_950), variant(AUDIO_LABEL, 0, 128)];
         assert_eq!(BandwidthClass::Medium.cap().allowed(&greedy).len(), 1);
+    }
+
+    #[test]
+    fn sources_out_of_bounds_are_named() {
+        let ok = SourceFacts {
+            seconds: 60.0,
+            picture: Some((1920, 1080)),
+            streams: 2,
+        };
+        assert_eq!(SOURCE_BOUNDS.check(&ok), Ok(()));
+        let huge = SourceFacts {
+            picture: Some((9000, 64)),
+            ..ok
+        };
+        assert!(SOURCE_BOUNDS.check(&huge).unwrap_err().contains("9000x64"));
+        let long = SourceFacts {
+            seconds: 13.0 * 3600.0,
+            ..ok
+        };
+        assert!(SOURCE_BOUNDS.check(&long).unwrap_err().contains("longer"));
+        let many = SourceFacts { streams: 17, ..ok };
+        assert!(SOURCE_BOUNDS.check(&many).unwrap_err().contains("17 streams"));
+        let nan = SourceFacts {
+            seconds: f64::NAN,
+            ..ok
+        };
+        assert!(SOURCE_BOUNDS.check(&nan).is_err());
+    }
+
+    #[test]
+    fn playlists_and_concat_are_no_types_demuxer() {
+        let types = [
+            "video/mp4",
+            "audio/mpeg",
+            "video/webm",
+            "audio/ogg",
+            "video/x-flv",
+            "audio/aac",
+        ];
+        for mime in types {
+            let names = demuxers_for(mime).unwrap();
+            for name in names.split(',') {
+                assert!(!["hls", "applehttp", "dash", "concat", "image2", "lavfi"].contains(&name));
+            }
+        }
+        assert_eq!(demuxers_for("Video/MP4; codecs=avc1"), demuxers_for("video/mp4"));
+        for none in [
+            "application/vnd.apple.mpegurl",
+            "application/dash+xml",
+            "image/png",
+            "text/plain",
+        ] {
+            assert_eq!(demuxers_for(none), None, "{none}");
+        }
     }
 }

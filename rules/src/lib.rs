@@ -4,10 +4,12 @@
 //! Nothing here knows about Holochain types, so every rule is unit- and property-tested
 //! natively and the sidecar applies exactly what validation applies.
 
+pub mod access;
 pub mod bandwidth;
 pub mod cache;
 pub mod chunks;
 pub mod content;
+pub mod endpoint;
 pub mod hash;
 pub mod ladder;
 pub mod lifecycle;

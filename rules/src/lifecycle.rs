@@ -71,10 +71,29 @@ impl Lifecycle {
     pub fn is_retiring(self) -> bool {
         matches!(self, Lifecycle::Deprecated | Lifecycle::Archived)
     }
+
+    /// Whether custodians should drop the bytes of content in this state, last updated
+    /// `age_secs` ago with `retention_days` of retention: forgotten content at once,
+    /// deprecated or archived content once its retention has run out.
+    pub fn is_retired(self, age_secs: u64, retention_days: u32) -> bool {
+        !self.keeps_bytes() || (self.is_retiring() && age_secs >= u64::from(retention_days) * 86_400)
+    }
 }
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn retention_runs_out_only_for_retiring_content() {
+        use Lifecycle::*;
+        assert!(Forgotten.is_retired(0, 30));
+        assert!(!Archived.is_retired(29 * 86_400, 30));
+        assert!(Archived.is_retired(30 * 86_400, 30));
+        assert!(Deprecated.is_retired(86_400, 1));
+        for live in [Draft, Published, Stale] {
+            assert!(!live.is_retired(u64::MAX, 0), "{live}");
+        }
+    }
     use super::*;
     use proptest::prelude::*;
 

@@ -21,7 +21,7 @@ pub const MAX_BLOBS: usize = 64;
 /// How many fallback URLs a manifest may list.
 pub const MAX_FALLBACK_URLS: usize = 8;
 /// Longest URL, in bytes.
-pub const MAX_URL_LEN: usize = 2_048;
+pub const MAX_URL_LEN: usize = crate::endpoint::MAX_URL_LEN;
 /// Storage a custodian may offer, in GB.
 pub const STORAGE_GB: RangeInclusive<u32> = 1..=1_000_000;
 /// Copies of each chunk a storage custodian keeps.
@@ -56,20 +56,12 @@ pub fn check_range<T: PartialOrd + core::fmt::Display>(
     }
 }
 
-/// Checks an http(s) URL's shape and length, naming the field.
+/// Checks a URL field: an `http`/`https` URL with a host, on one line, of bounded length
+/// ([`crate::endpoint::check_url`]); the error names the field.
 pub fn check_url(field: &str, url: &str) -> Result<(), String> {
-    if url.len() > MAX_URL_LEN {
-        return Err(format!("{field} is longer than {MAX_URL_LEN} bytes"));
-    }
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-        .ok_or_else(|| format!("{field} must be an http:// or https:// URL, got '{url}'"))?;
-    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-    if host.is_empty() || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!("{field} is not a valid URL: '{url}'"));
-    }
-    Ok(())
+    crate::endpoint::check_url(url)
+        .map(|_| ())
+        .map_err(|e| format!("{field}: {e}"))
 }
 
 #[cfg(test)]

@@ -9,6 +9,10 @@ use crate::reach::{Audience, Reach};
 use crate::role::MediaRole;
 use sha2::{Digest, Sha256};
 
+/// The most weight one custodian has in the draw, in GB offered: past this, a larger claim
+/// wins no more placements.
+pub const MAX_WEIGHT_GB: u64 = 1_000;
+
 /// A live custodian as placement sees it.
 #[derive(Debug, Clone)]
 pub struct Custodian<'a, A> {
@@ -54,9 +58,10 @@ impl<A: PartialEq> Custodian<'_, A> {
     }
 
     /// Its weight in the draw: the GB it offers (at least 1), so bigger custodians take
-    /// proportionally more blobs.
+    /// proportionally more blobs — up to [`MAX_WEIGHT_GB`]: capacity is only claimed, and
+    /// one agent claiming a petabyte must not capture most placements.
     pub fn weight(&self) -> u64 {
-        (self.role.capacity_bytes() / 1_000_000_000).max(1)
+        (self.role.capacity_bytes() / 1_000_000_000).clamp(1, MAX_WEIGHT_GB)
     }
 }
 
@@ -201,6 +206,23 @@ mod tests {
         }
         let approx = log2_fixed(3) as f64 / (1u64 << 32) as f64;
         assert!((approx - 3f64.log2()).abs() < 1e-8, "{approx}");
+    }
+
+    #[test]
+    fn a_huge_capacity_claim_wins_no_more_than_the_weight_cap() {
+        // Agent 0 claims 100 000 GB, agent 1 the cap; over many blobs they win alike.
+        let net = Net::new(2, |i| if i == 0 { 100_000 } else { MAX_WEIGHT_GB as u32 });
+        let all = net.custodians();
+        assert_eq!(all[0].weight(), all[1].weight());
+        let mut first = [0u32; 2];
+        for h in blob_hashes(2_000) {
+            first[*rank(&commons(&h), &all)[0].agent as usize] += 1;
+        }
+        let share = f64::from(first[0]) / 2_000.0;
+        assert!(
+            (0.45..0.55).contains(&share),
+            "the claimant won {share} of first places"
+        );
     }
 
     #[test]

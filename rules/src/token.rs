@@ -12,7 +12,8 @@ pub struct TokenClaims {
     pub agent: Vec<u8>,
     /// The blob's SHA-256, lowercase hex.
     pub blob: String,
-    /// Who should accept the token: a node's agent key or sidecar URL.
+    /// Who should accept the token: the serving node's agent key (`uhCAk…`). A URL is not
+    /// accepted: several nodes can share one, and a token must open one node only.
     pub audience: String,
     /// When it stops working, in microseconds since the Unix epoch.
     pub expires_at_micros: i64,
@@ -29,10 +30,23 @@ pub struct AccessToken {
 
 const DOMAIN: &[u8] = b"elohim-media-token/v1\n";
 const PREFIX: &str = "v1";
-/// Longest audience a token may carry.
-pub const MAX_AUDIENCE_LEN: usize = 512;
 /// Longest token string accepted (bounds parsing work on hostile input).
 pub const MAX_TOKEN_LEN: usize = 2_048;
+/// The longest a token may live (one day): the zome signs no longer one, and a sidecar
+/// accepts no token whose expiry lies further ahead.
+pub const MAX_LIFETIME_SECS: u32 = 86_400;
+/// How far a signer's clock may run ahead of a sidecar's.
+pub const CLOCK_SKEW_SECS: u32 = 60;
+
+/// Whether `audience` has the shape of a Holochain agent key as printed: `uhCAk` and 48
+/// more URL-safe base64 characters.
+pub fn is_agent_key(audience: &str) -> bool {
+    audience.len() == 53
+        && audience.starts_with("uhCAk")
+        && audience
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
 
 impl TokenClaims {
     /// The exact bytes the agent signs; domain-separated so no other signature of the
@@ -63,10 +77,22 @@ impl TokenClaims {
             return Err("agent must be a 39-byte agent key".into());
         }
         crate::hash::check_sha256_hex("blob", &self.blob)?;
-        if self.audience.is_empty() || self.audience.len() > MAX_AUDIENCE_LEN || self.audience.contains('\n')
-        {
+        if !is_agent_key(&self.audience) {
+            return Err("audience must be the serving node's agent key (uhCAk…)".into());
+        }
+        Ok(())
+    }
+
+    /// Whether the token is live at `now_micros`: not expired, and not expiring further
+    /// ahead than [`MAX_LIFETIME_SECS`] (with [`CLOCK_SKEW_SECS`] of slack).
+    pub fn check_lifetime(&self, now_micros: i64) -> Result<(), String> {
+        if self.expires_at_micros <= now_micros {
+            return Err("token has expired".into());
+        }
+        let longest = i64::from(MAX_LIFETIME_SECS + CLOCK_SKEW_SECS) * 1_000_000;
+        if self.expires_at_micros - now_micros > longest {
             return Err(format!(
-                "audience must be 1 to {MAX_AUDIENCE_LEN} bytes on one line"
+                "token lives longer than this node accepts ({MAX_LIFETIME_SECS} s)"
             ));
         }
         Ok(())
@@ -126,12 +152,14 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    const NODE: &str = "uhCAkq4vZzp0bk2l5xQa3V2zF9wJ0m6eK1YyRjTtUuGgHhIiLlMmN";
+
     fn token() -> AccessToken {
         AccessToken {
             claims: TokenClaims {
                 agent: (0..39).collect(),
                 blob: "ab".repeat(32),
-                audience: "http://127.0.0.1:8788".into(),
+                audience: NODE.into(),
                 expires_at_micros: 1_700_000_000_000_000,
             },
             signature: [7; 64],
@@ -149,7 +177,35 @@ mod tests {
         let bytes = token().claims.signing_bytes();
         assert!(bytes.starts_with(b"elohim-media-token/v1\n\x00\x01\x02"));
         assert!(bytes.ends_with(&1_700_000_000_000_000i64.to_be_bytes()));
-        assert_eq!(bytes.len(), 22 + 39 + 1 + 64 + 1 + 21 + 1 + 8);
+        assert_eq!(bytes.len(), 22 + 39 + 1 + 64 + 1 + 53 + 1 + 8);
+    }
+
+    #[test]
+    fn a_url_audience_is_refused_as_nodes_can_share_one() {
+        assert!(is_agent_key(NODE));
+        let mut t = token();
+        t.claims.audience = "http://127.0.0.1:8788".into();
+        assert!(AccessToken::parse(&t.encode()).unwrap_err().contains("agent key"));
+        for bad in [
+            "",
+            "uhCAk",
+            &format!("{}!", &NODE[..52]),
+            &format!("uhCkk{}", &NODE[5..]),
+        ] {
+            assert!(!is_agent_key(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_token_may_not_live_longer_than_the_cap() {
+        let now = 1_700_000_000_000_000;
+        let mut t = token().claims;
+        t.expires_at_micros = now;
+        assert!(t.check_lifetime(now).unwrap_err().contains("expired"));
+        t.expires_at_micros = now + i64::from(MAX_LIFETIME_SECS) * 1_000_000;
+        assert_eq!(t.check_lifetime(now), Ok(()));
+        t.expires_at_micros = now + i64::from(MAX_LIFETIME_SECS + CLOCK_SKEW_SECS + 1) * 1_000_000;
+        assert!(t.check_lifetime(now).unwrap_err().contains("longer"));
     }
 
     #[test]

@@ -24,8 +24,9 @@ fn arg(name: &str, default: u64) -> u64 {
 }
 
 async fn reference(source: &Path, dir: &Path) -> Duration {
-    let probe = probe::probe(source).await.expect("probe");
-    let (_, args) = transcode::plan(source, &probe, dir);
+    let demuxers = media_rules::ladder::demuxers_for("video/mp4").expect("mp4 gets a ladder");
+    let probe = probe::probe(source, demuxers).await.expect("probe");
+    let (_, args) = transcode::plan(source, demuxers, &probe, dir);
     let started = Instant::now();
     transcode::run(&args, probe.duration_s, |_| {})
         .await
@@ -42,6 +43,8 @@ async fn through_the_sidecar(source: &Path, data_dir: &Path) -> (Duration, Strin
         cache: Default::default(),
         bandwidth: media_rules::BandwidthClass::High,
         register_retry_secs: sidecar::config::DEFAULT_REGISTER_RETRY_SECS,
+        allow_private_peers: true,
+        network: Default::default(),
     };
     let state = Sidecar::open(config.clone()).unwrap();
     let (addr, server) = sidecar::server::bind(state, config.listen, std::future::pending()).unwrap();

@@ -1,17 +1,20 @@
 //! Who may read a blob. Standalone sidecars serve everything (commons semantics). A node
-//! serves a blob openly only when some commons content uses it; otherwise the request
-//! must carry an access token signed by an agent (`Authorization: Bearer …` or `?token=`),
-//! naming this blob and this node, not expired — and the content's reach must admit that
-//! agent (author; invitees; same place for local…regional).
+//! decides by `media_rules::access`: only the content of the agents it holds the bytes for
+//! counts (its own agent for its uploads, the authors whose replicas it keeps), and the
+//! narrowest of those uses wins. A blob every counted use makes commons is open; otherwise
+//! the request must carry an access token signed by an agent (`Authorization: Bearer …` or
+//! `?token=`), naming this blob and this node, not expired — and every counted use must
+//! admit that agent (author; invitees; same place for local…regional).
 
 use crate::error::ApiError;
 use crate::hash::Hash32;
 use crate::node::link::LinkError;
 use crate::node::ConductorLink;
 use crate::state::Sidecar;
-use ed25519_dalek::{Signature, Verifier, VerifyingKey};
+use ed25519_dalek::{Signature, VerifyingKey};
 use holochain_types::prelude::{ActionHash, AgentPubKey};
 use media::{BlobAccess, ManifestView};
+use media_rules::access::{self, Decision, Use};
 use media_rules::bandwidth::DeliveryCap;
 use media_rules::ladder::audio_kbps;
 use media_rules::manifest::{BlobManifest, Variant};
@@ -85,6 +88,9 @@ pub struct Grant {
     /// The most this node may send the reader: its bandwidth class's cap, for the reach
     /// the reader is served under.
     pub cap: DeliveryCap,
+    /// Whether anyone may read the blob (no token needed): only then may shared caches
+    /// keep the response.
+    pub public: bool,
 }
 
 /// Why a blob is read: the delivery cap limits what this node streams, not what peers copy.
@@ -111,12 +117,22 @@ pub async fn authorize(
     let open = Grant {
         partition: CachePartition::Commons,
         cap: state.config.bandwidth.cap(),
+        public: true,
     };
+    if purpose == Purpose::Exchange && token.is_some_and(|t| state.owner.matches(t)) {
+        // The owner may copy or describe whatever the node holds, without the DHT.
+        return Ok(Grant {
+            partition: CachePartition::Personal,
+            public: false,
+            ..open
+        });
+    }
     let (grant, named, facts) = match state.link.get() {
         None => (open, None, None),
         Some(link) => {
-            let facts = blob_facts(state, link, blob).await?;
-            if facts.iter().any(is_open) {
+            let all = blob_facts(state, link, blob).await?;
+            let facts = Arc::new(counted_facts(state, link, blob, &all)?);
+            if access::decide(&uses(&facts).iter().collect::<Vec<_>>()) == Decision::Open {
                 (open, None, Some((link, facts)))
             } else {
                 let (grant, named) = reader_grant(state, link, blob, &facts, token).await?;
@@ -153,21 +169,30 @@ async fn reader_grant(
     facts: &[BlobAccess],
     token: Option<&str>,
 ) -> Result<(Grant, String), ApiError> {
-    let partition = CachePartition::of_blob(facts.iter().filter_map(|a| Reach::parse(&a.reach).ok()));
+    let uses = uses(facts);
+    let counted: Vec<&Use<'_, AgentPubKey>> = uses.iter().collect();
+    // Not open, so the bytes belong with the strictest audience among the counted uses.
+    let partition = CachePartition::of_blob(
+        counted
+            .iter()
+            .map(|u| u.reach.unwrap_or(Reach::Private))
+            .filter(|r| !r.is_public()),
+    );
     let token = token
         .ok_or_else(|| ApiError::Unauthorized("this blob is not public; send an access token".into()))?;
     let hex = blob.to_hex();
-    let covers = |named: &str| named == hex || rendition_of(state, named, blob).is_some();
-    let (reader, named) = verify_token(token, covers, &audiences(state, link))?;
-    let reach = if &reader == link.agent() && facts.is_empty() {
+    let (reader, named) = if state.owner.matches(token) {
+        // The owner's credential reads as the node's own agent.
+        (link.agent().clone(), hex)
+    } else {
+        let covers = |named: &str| named == hex || rendition_of(state, named, blob).is_some();
+        verify_token(token, covers, &audiences(link))?
+    };
+    let reach = if &reader == link.agent() && counted.is_empty() {
         Reach::Private // A blob this node holds but has not published: its own agent may read it.
     } else {
         let place = reader_place(state, link, &reader).await?;
-        facts
-            .iter()
-            .filter(|a| admits(a, &reader, place.as_ref()))
-            .filter_map(|a| Reach::parse(&a.reach).ok())
-            .max()
+        access::reader_reach(&counted, &reader, place.as_ref())
             .ok_or_else(|| ApiError::Forbidden("the content's reach does not include this agent".into()))?
     };
     let cap = state
@@ -175,7 +200,14 @@ async fn reader_grant(
         .bandwidth
         .delivery(reach)
         .map_err(ApiError::Forbidden)?;
-    Ok((Grant { partition, cap }, named))
+    Ok((
+        Grant {
+            partition,
+            cap,
+            public: false,
+        },
+        named,
+    ))
 }
 
 /// The variant `blob` is of the source blob `source` (hex), as this node's record of the
@@ -229,35 +261,58 @@ async fn manifest_by_id(
     .await
 }
 
-/// Whether content makes its blobs public: commons reach, in a state its audience sees.
-fn is_open(access: &BlobAccess) -> bool {
-    let visible = Lifecycle::parse(&access.lifecycle).is_ok_and(Lifecycle::is_visible_to_audience);
-    Reach::parse(&access.reach).is_ok_and(Reach::is_public) && visible
-}
-
-/// Whether `reader` may read content with these facts.
-fn admits(access: &BlobAccess, reader: &AgentPubKey, place: Option<&Place>) -> bool {
-    if reader == &access.author {
-        return true;
+/// The agents this node holds `blob`'s bytes for: its own agent for an upload or a
+/// rendition made here (and for a blob it does not hold), the authors whose replica it keeps.
+fn owners(state: &Sidecar, link: &ConductorLink, blob: &Hash32) -> Result<Vec<AgentPubKey>, ApiError> {
+    let Some(record) = state.blobs.get(blob)? else {
+        return Ok(vec![link.agent().clone()]);
+    };
+    let mut owners: Vec<AgentPubKey> = record
+        .replica_of
+        .iter()
+        .filter_map(|a| AgentPubKey::try_from(a.as_str()).ok())
+        .collect();
+    if record.own {
+        owners.push(link.agent().clone());
     }
-    let (Ok(reach), Ok(lifecycle)) = (Reach::parse(&access.reach), Lifecycle::parse(&access.lifecycle))
-    else {
-        return false;
-    };
-    let audience = Audience {
-        author: &access.author,
-        invitees: &access.invitees,
-        place: access.place.as_ref(),
-    };
-    lifecycle.is_visible_to_audience() && reach.may_read(&audience, Some(reader), place)
+    Ok(owners)
 }
 
-/// The audiences this node answers to: its agent key and its own base URL.
-fn audiences(state: &Sidecar, link: &ConductorLink) -> [String; 2] {
-    [
-        link.agent().to_string(),
-        format!("http://{}", state.config.listen),
-    ]
+/// The facts of the content by the agents this node holds the blob for: content by others
+/// that names the same hash never decides who reads these bytes.
+fn counted_facts(
+    state: &Sidecar,
+    link: &ConductorLink,
+    blob: &Hash32,
+    facts: &[BlobAccess],
+) -> Result<Vec<BlobAccess>, ApiError> {
+    let owners = owners(state, link, blob)?;
+    Ok(facts
+        .iter()
+        .filter(|a| owners.contains(&a.author))
+        .cloned()
+        .collect())
+}
+
+/// The facts as uses for the shared access rule.
+fn uses(facts: &[BlobAccess]) -> Vec<Use<'_, AgentPubKey>> {
+    facts
+        .iter()
+        .map(|a| Use {
+            reach: Reach::parse(&a.reach).ok(),
+            lifecycle: Lifecycle::parse(&a.lifecycle).ok(),
+            audience: Audience {
+                author: &a.author,
+                invitees: &a.invitees,
+                place: a.place.as_ref(),
+            },
+        })
+        .collect()
+}
+
+/// The audience this node answers to: its agent key (a URL could be shared by nodes).
+fn audiences(link: &ConductorLink) -> [String; 1] {
+    [link.agent().to_string()]
 }
 
 /// Parses and checks a token for a blob `covers` accepts; returns the agent who signed it
@@ -274,7 +329,7 @@ pub fn verify_token(
         .ok_or_else(|| ApiError::Forbidden("token agent is malformed".into()))?;
     let key = VerifyingKey::from_bytes(&key)
         .map_err(|_| ApiError::Forbidden("token agent is not an ed25519 key".into()))?;
-    key.verify(&claims.signing_bytes(), &Signature::from_bytes(&token.signature))
+    key.verify_strict(&claims.signing_bytes(), &Signature::from_bytes(&token.signature))
         .map_err(|_| ApiError::Forbidden("token signature does not match its agent".into()))?;
     if !covers(&claims.blob) {
         return Err(ApiError::Forbidden("token is for another blob".into()));
@@ -286,9 +341,7 @@ pub fn verify_token(
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_micros() as i64)
         .unwrap_or(i64::MAX);
-    if claims.expires_at_micros <= now {
-        return Err(ApiError::Forbidden("token has expired".into()));
-    }
+    claims.check_lifetime(now).map_err(ApiError::Forbidden)?;
     let agent = AgentPubKey::try_from_raw_39(claims.agent.clone())
         .map_err(|_| ApiError::Forbidden("token agent is malformed".into()))?;
     Ok((agent, claims.blob.clone()))

@@ -27,6 +27,27 @@ pub struct BlobRecord {
     /// this node. Renditions pulled from peers learn their source from the DHT instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rendition_of: Option<String>,
+    /// Whether the node keeps the blob for its own agent: an upload, or a rendition made
+    /// here. (Records written before this field existed were all kept as the node's own.)
+    #[serde(default = "kept_as_own")]
+    pub own: bool,
+    /// The authors (agent keys) of the content whose replica of this blob the node keeps.
+    /// Only their content, and the node's own, decides who may read the bytes here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replica_of: Vec<String>,
+}
+
+fn kept_as_own() -> bool {
+    true
+}
+
+/// Whom a node keeps a blob for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Keeper {
+    /// Its own agent: an upload, or a rendition its ladder made.
+    Own,
+    /// The author (agent key) of content whose replica it keeps.
+    ReplicaOf(String),
 }
 
 impl BlobRecord {
@@ -41,6 +62,26 @@ impl BlobRecord {
             manifest,
             created_at,
             rendition_of: None,
+            own: true,
+            replica_of: Vec::new(),
+        }
+    }
+
+    /// A record of `manifest` kept for `keeper`.
+    pub fn kept_for(manifest: BlobManifest, keeper: &Keeper) -> Self {
+        let mut record = Self::new(manifest);
+        if let Keeper::ReplicaOf(author) = keeper {
+            record.own = false;
+            record.replica_of.push(author.clone());
+        }
+        record
+    }
+
+    /// Whether the node keeps this blob for `keeper` already.
+    pub fn keeps_for(&self, keeper: &Keeper) -> bool {
+        match keeper {
+            Keeper::Own => self.own,
+            Keeper::ReplicaOf(author) => self.replica_of.contains(author),
         }
     }
 
@@ -61,6 +102,8 @@ impl BlobRecord {
 pub struct BlobIndex {
     root: PathBuf,
     tiers: Arc<Tiers>,
+    /// Held while a record is read, changed and written back.
+    writing: std::sync::Mutex<()>,
 }
 
 impl BlobIndex {
@@ -68,7 +111,11 @@ impl BlobIndex {
     pub fn open(dir: &Path, tiers: Arc<Tiers>) -> io::Result<Self> {
         let root = dir.join("blobs");
         std::fs::create_dir_all(&root)?;
-        Ok(BlobIndex { root, tiers })
+        Ok(BlobIndex {
+            root,
+            tiers,
+            writing: Default::default(),
+        })
     }
 
     fn path(&self, hash: &Hash32) -> PathBuf {
@@ -93,16 +140,51 @@ impl BlobIndex {
 
     /// Stores a record atomically; the blob becomes visible at this moment.
     pub fn put(&self, record: BlobRecord) -> io::Result<Arc<BlobRecord>> {
-        let hash: Hash32 = record
-            .manifest
-            .hash
-            .parse()
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("{e}")))?;
+        let hash = parse_hash(&record.manifest.hash)?;
         let json = serde_json::to_vec(&record).map_err(io::Error::other)?;
         write_atomic(&self.path(&hash), &json)?;
         let record = Arc::new(record);
         self.tiers.meta.insert(hash, record.clone());
         Ok(record)
+    }
+
+    /// Records that the node keeps the blob of `manifest` for `keeper`: a new record, or
+    /// `keeper` added to the record held. Returns the record.
+    pub fn keep(&self, manifest: BlobManifest, keeper: &Keeper) -> io::Result<Arc<BlobRecord>> {
+        let hash: Hash32 = parse_hash(&manifest.hash)?;
+        let _one_writer = self.writing.lock().unwrap_or_else(|e| e.into_inner());
+        match self.get(&hash)? {
+            Some(held) if held.keeps_for(keeper) => Ok(held),
+            Some(held) => {
+                let mut record = (*held).clone();
+                match keeper {
+                    Keeper::Own => record.own = true,
+                    Keeper::ReplicaOf(author) => record.replica_of.push(author.clone()),
+                }
+                self.put(record)
+            }
+            None => self.put(BlobRecord::kept_for(manifest, keeper)),
+        }
+    }
+
+    /// Records that the node no longer keeps the blob for the author `replica_of`; the
+    /// record goes when the node keeps the blob for nobody. Returns whether it went. The
+    /// chunks are left to the sweep ([`crate::gc`]), the one deleter of chunks, which keeps
+    /// every chunk some record still lists.
+    pub fn release(&self, hash: &Hash32, replica_of: &str) -> io::Result<bool> {
+        let _one_writer = self.writing.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(held) = self.get(hash)? else {
+            return Ok(false);
+        };
+        let mut record = (*held).clone();
+        record.replica_of.retain(|a| a != replica_of);
+        if record.own || !record.replica_of.is_empty() {
+            if record != *held {
+                self.put(record)?;
+            }
+            return Ok(false);
+        }
+        self.delete(hash)
     }
 
     /// Forgets a blob (its chunks are left to the caller).
@@ -133,6 +215,11 @@ impl BlobIndex {
         }
         Ok(out)
     }
+}
+
+fn parse_hash(hex: &str) -> io::Result<Hash32> {
+    hex.parse()
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("{e}")))
 }
 
 /// Reads a record of any known format and brings it to the current one.

@@ -28,6 +28,19 @@ pub struct UploadOptions {
     pub place: Option<String>,
     /// Skip the adaptive-streaming renditions of a video or audio file.
     pub no_ladder: bool,
+    /// The node owner's credential: a node takes uploads from its owner only.
+    pub owner: Option<String>,
+}
+
+/// A client that sends the owner's credential, when there is one, with every request.
+pub fn client(owner: Option<&str>) -> anyhow::Result<reqwest::Client> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(secret) = owner {
+        let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {secret}"))?;
+        value.set_sensitive(true);
+        headers.insert(reqwest::header::AUTHORIZATION, value);
+    }
+    Ok(reqwest::Client::builder().default_headers(headers).build()?)
 }
 
 fn bar(len: u64, what: &str) -> ProgressBar {
@@ -65,7 +78,7 @@ fn save_resume(map: &BTreeMap<String, String>) -> anyhow::Result<()> {
 /// Uploads `file` to the node at `node`, resuming an earlier interrupted upload of the same
 /// file; returns the receipt.
 pub async fn upload(node: &str, file: &Path, opts: &UploadOptions) -> anyhow::Result<serde_json::Value> {
-    let client = reqwest::Client::new();
+    let client = client(opts.owner.as_deref())?;
     let meta = std::fs::metadata(file).with_context(|| format!("reading {}", file.display()))?;
     let size = meta.len();
     let modified = meta
@@ -190,7 +203,16 @@ fn header_u64(resp: &reqwest::Response, name: &str) -> anyhow::Result<u64> {
 /// Follows the ladder job at `path` (as the upload receipt names it) on the node, with a
 /// progress bar, until it ends; returns its last progress.
 pub async fn wait_for_ladder(node: &str, path: &str) -> anyhow::Result<crate::ladder::Progress> {
-    let client = reqwest::Client::new();
+    wait_for_ladder_as(&reqwest::Client::new(), node, path).await
+}
+
+/// [`wait_for_ladder`] with `client` (one that sends the owner's credential follows the
+/// jobs of content that is not public).
+pub async fn wait_for_ladder_as(
+    client: &reqwest::Client,
+    node: &str,
+    path: &str,
+) -> anyhow::Result<crate::ladder::Progress> {
     let bar = ProgressBar::new(1000);
     bar.set_style(
         ProgressStyle::with_template("{msg} [{bar:40}] {percent}% {elapsed}")
@@ -236,6 +258,17 @@ pub async fn get(node: &str, hash: &str, out: &Path, token: Option<&str>) -> any
         );
     }
     let manifest: crate::http::upload::Receipt = resp.json().await?;
+    // A node that answers with another blob's manifest would have its bytes "verified"
+    // against the wrong hashes.
+    if manifest.hash != hash {
+        bail!(
+            "the node described blob {} when asked for {hash}; nothing was downloaded",
+            manifest.hash
+        );
+    }
+    media_rules::ChunkLayout::new(manifest.size, manifest.chunk_size)
+        .filter(|l| l.chunk_count() == manifest.chunks.len() as u64)
+        .ok_or_else(|| anyhow!("the node's manifest of {hash} does not agree with itself"))?;
     let part = out.with_extension("part");
     let mut file = std::fs::OpenOptions::new()
         .create(true)
@@ -263,7 +296,7 @@ pub async fn get(node: &str, hash: &str, out: &Path, token: Option<&str>) -> any
     bar.finish();
     let mut whole = Sha256::new();
     std::io::copy(&mut std::fs::File::open(&part)?, &mut whole)?;
-    if crate::hash::Hash32(whole.finalize().into()).to_hex() != manifest.hash {
+    if crate::hash::Hash32(whole.finalize().into()).to_hex() != hash {
         bail!("the assembled file does not match the blob hash");
     }
     std::fs::rename(&part, out)?;

@@ -26,6 +26,42 @@ pub struct Config {
     /// Seconds between attempts to register renditions a node could not register when
     /// its ladder made them.
     pub register_retry_secs: u64,
+    /// Whether replication may fetch from loopback, link-local and private addresses
+    /// (a private network of nodes, tests); off, such peers and fallback URLs are refused.
+    pub allow_private_peers: bool,
+    /// How a node's embedded conductor reaches the network.
+    pub network: NetworkSettings,
+}
+
+/// Where a node's embedded conductor finds peers and relays through, and which network it
+/// joins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkSettings {
+    /// The kitsune2 bootstrap server (default: Holochain's public one).
+    pub bootstrap_url: String,
+    /// The iroh relay (default: Holochain's public one).
+    pub relay_url: String,
+    /// A network of its own: nodes find only nodes installed with the same seed. Applied
+    /// when the hApp is installed.
+    pub network_seed: Option<String>,
+    /// No network at all: the node keeps to itself.
+    pub offline: bool,
+}
+
+/// Holochain's public bootstrap server (holochain_conductor_api's default).
+pub const PUBLIC_BOOTSTRAP_URL: &str = "https://dev-test-bootstrap2.holochain.org";
+/// Holochain's public iroh relay (holochain_conductor_api's default).
+pub const PUBLIC_RELAY_URL: &str = "https://use1-1.relay.n0.iroh-canary.iroh.link./";
+
+impl Default for NetworkSettings {
+    fn default() -> Self {
+        NetworkSettings {
+            bootstrap_url: PUBLIC_BOOTSTRAP_URL.into(),
+            relay_url: PUBLIC_RELAY_URL.into(),
+            network_seed: None,
+            offline: false,
+        }
+    }
 }
 
 /// Default for [`Config::register_retry_secs`].
@@ -70,6 +106,22 @@ pub struct ConfigArgs {
     /// (default 60).
     #[arg(long, env = "ELOHIM_REGISTER_RETRY_SECS")]
     pub register_retry_secs: Option<u64>,
+    /// Fetch from peers and fallback URLs on loopback, link-local and private addresses
+    /// (a private network of nodes); by default only public addresses are fetched from.
+    #[arg(long, env = "ELOHIM_ALLOW_PRIVATE_PEERS")]
+    pub allow_private_peers: bool,
+    /// Node: the kitsune2 bootstrap server to find peers at (default: Holochain's public one).
+    #[arg(long, env = "ELOHIM_BOOTSTRAP_URL")]
+    pub bootstrap_url: Option<String>,
+    /// Node: the iroh relay to reach peers through (default: Holochain's public one).
+    #[arg(long, env = "ELOHIM_RELAY_URL")]
+    pub relay_url: Option<String>,
+    /// Node: join a network of its own; only nodes installed with the same seed meet.
+    #[arg(long, env = "ELOHIM_NETWORK_SEED")]
+    pub network_seed: Option<String>,
+    /// Node: no network at all (a node on its own).
+    #[arg(long, env = "ELOHIM_OFFLINE")]
+    pub offline: bool,
 }
 
 /// The settings a TOML file may hold.
@@ -85,6 +137,11 @@ struct FileConfig {
     cache_chunk_mib: Option<u64>,
     bandwidth: Option<String>,
     register_retry_secs: Option<u64>,
+    allow_private_peers: Option<bool>,
+    bootstrap_url: Option<String>,
+    relay_url: Option<String>,
+    network_seed: Option<String>,
+    offline: Option<bool>,
 }
 
 /// Why the configuration could not be resolved.
@@ -152,7 +209,28 @@ impl ConfigArgs {
                 .register_retry_secs
                 .or(file.register_retry_secs)
                 .unwrap_or(DEFAULT_REGISTER_RETRY_SECS),
+            allow_private_peers: self.allow_private_peers || file.allow_private_peers.unwrap_or(false),
+            network: NetworkSettings {
+                bootstrap_url: self
+                    .bootstrap_url
+                    .clone()
+                    .or(file.bootstrap_url)
+                    .unwrap_or_else(|| PUBLIC_BOOTSTRAP_URL.into()),
+                relay_url: self
+                    .relay_url
+                    .clone()
+                    .or(file.relay_url)
+                    .unwrap_or_else(|| PUBLIC_RELAY_URL.into()),
+                network_seed: self.network_seed.clone().or(file.network_seed),
+                offline: self.offline || file.offline.unwrap_or(false),
+            },
         };
+        for (field, url) in [
+            ("bootstrap_url", &config.network.bootstrap_url),
+            ("relay_url", &config.network.relay_url),
+        ] {
+            media_rules::limits::check_url(field, url).map_err(ConfigError::Invalid)?;
+        }
         use media_rules::limits::{MAX_CHUNK_SIZE, MIN_CHUNK_SIZE};
         media_rules::limits::check_range("chunk_size", config.chunk_size, MIN_CHUNK_SIZE..=MAX_CHUNK_SIZE)
             .map_err(ConfigError::Invalid)?;

@@ -9,10 +9,11 @@
 //! counts as lost, so every node's ranking skips that custodian and the next one in
 //! rendezvous order takes the blob over.
 
+use crate::blobs::Keeper;
 use crate::error::ApiError;
 use crate::hash::Hash32;
 use crate::node::ConductorLink;
-use crate::replicate::{drop_blob, pull, Source};
+use crate::replicate::{pull, Source};
 use crate::state::Sidecar;
 use holochain_types::prelude::{ActionHash, AgentPubKey, Timestamp};
 use media::{
@@ -21,6 +22,7 @@ use media::{
 use media_integrity::{CustodianCommitment, ReplicaStatus};
 use media_rules::placement::{rank, Blob, Custodian};
 use media_rules::reach::Audience;
+use media_rules::replica;
 use media_rules::role::MediaRole;
 use media_rules::{BandwidthClass, Lifecycle, Reach, ReplicaState};
 use std::collections::{HashMap, HashSet};
@@ -105,13 +107,23 @@ pub struct RoundReport {
     pub evicted: usize,
 }
 
+/// A replica this custodian keeps.
+struct Held {
+    /// Our newest status for it.
+    replica: ReplicaView,
+    /// The blob.
+    blob: Hash32,
+    /// The author of the content it is a replica of.
+    author: AgentPubKey,
+}
+
 /// A running custodian: the commitment it acts under and the replicas it wrote.
 pub struct Worker {
     state: Arc<Sidecar>,
     config: CustodianConfig,
     commitment: CommitmentView,
     /// Our replica status per manifest, with the blob it is for.
-    mine: HashMap<ActionHash, (ReplicaView, Hash32)>,
+    mine: HashMap<ActionHash, Held>,
     /// When each of our replicas was first found unwanted without a clear reason (its
     /// content missing from a listing): dropped only after a replica TTL, so that a DHT
     /// read that misses some links does not make custodians throw copies away.
@@ -210,8 +222,12 @@ impl Worker {
     pub async fn round(&mut self) -> Result<RoundReport, ApiError> {
         let link = link(&self.state)?;
         let me = link.agent().clone();
+        // Renewing is also the heartbeat: others take a custodian whose commitment was
+        // last renewed more than a replica TTL ago for silent (`media_rules::replica`).
         let left = self.commitment.commitment.expires_at.as_micros() - now().as_micros();
-        if left < (self.config.commitment_ttl / 2).as_micros() as i64 {
+        if left < (self.config.commitment_ttl / 2).as_micros() as i64
+            || age(self.commitment.updated_at) >= self.config.replica_ttl / 3
+        {
             self.renew(&link).await?;
         }
         let commitments: Vec<CommitmentView> =
@@ -226,10 +242,8 @@ impl Worker {
             let Ok(lifecycle) = Lifecycle::parse(&content.content.lifecycle) else {
                 continue;
             };
-            let retired = !lifecycle.keeps_bytes()
-                || (lifecycle.is_retiring()
-                    && age(content.updated_at)
-                        >= Duration::from_secs(u64::from(content.content.retention_days) * 86_400));
+            let retired =
+                lifecycle.is_retired(age(content.updated_at).as_secs(), content.content.retention_days);
             if retired {
                 settled.extend(content.content.blobs.iter().cloned());
                 continue;
@@ -259,9 +273,11 @@ impl Worker {
                 });
                 if let Some(own) = own {
                     // Replicas written before a restart are ours to refresh or evict.
-                    self.mine
-                        .entry(manifest_id.clone())
-                        .or_insert_with(|| (own.clone(), blob));
+                    self.mine.entry(manifest_id.clone()).or_insert_with(|| Held {
+                        replica: own.clone(),
+                        blob,
+                        author: content.author.clone(),
+                    });
                 }
                 let holders = self.holders(content, reach, &view, &commitments, &replicas);
                 if holders.contains(&me) {
@@ -311,10 +327,12 @@ impl Worker {
             .iter()
             .map(|c| BandwidthClass::parse(&c.commitment.bandwidth_class).unwrap_or(BandwidthClass::Low))
             .collect();
+        let ttl = self.config.replica_ttl.as_secs();
         let candidates: Vec<Custodian<'_, AgentPubKey>> = commitments
             .iter()
             .enumerate()
             .filter(|(_, c)| !lost.contains(&c.author))
+            .filter(|(_, c)| !replica::is_silent(age(c.updated_at).as_secs(), ttl))
             .map(|(i, c)| Custodian {
                 agent: &c.author,
                 id: &keys[i],
@@ -342,8 +360,9 @@ impl Worker {
     }
 
     /// Custodians whose newest status for this blob says they hold it but went stale, or
-    /// that failed: every node skips them when placing the blob. A custodian that evicted
-    /// its copy, or never reported, is not lost.
+    /// that failed (`media_rules::replica::health`): every node skips them when placing
+    /// the blob. One that evicted its copy is not lost; one that never reported is caught
+    /// by its commitment going silent.
     fn lost<'r>(&self, replicas: &'r [ReplicaView]) -> HashSet<&'r AgentPubKey> {
         let mut newest: HashMap<&AgentPubKey, &ReplicaView> = HashMap::new();
         for r in replicas {
@@ -354,10 +373,13 @@ impl Worker {
         }
         newest
             .into_iter()
-            .filter(|(_, r)| match ReplicaState::parse(&r.status.state) {
-                Ok(state) if state.holds_bytes() => age(r.updated_at) > self.config.replica_ttl,
-                Ok(ReplicaState::Failed) | Err(_) => true,
-                Ok(_) => false,
+            .filter(|(_, r)| {
+                let state = ReplicaState::parse(&r.status.state).ok();
+                replica::health(
+                    state,
+                    age(r.updated_at).as_secs(),
+                    self.config.replica_ttl.as_secs(),
+                ) == replica::Health::Lost
             })
             .map(|(agent, _)| agent)
             .collect()
@@ -366,11 +388,11 @@ impl Worker {
     /// Whether every custodian in `holders` has a verified replica refreshed within half the
     /// TTL: a margin, so that statuses arriving late over the DHT do not make replicas flap.
     fn covered(&self, holders: &[AgentPubKey], replicas: &[ReplicaView]) -> bool {
+        let ttl = self.config.replica_ttl.as_secs();
         holders.iter().all(|h| {
             replicas.iter().any(|r| {
-                &r.custodian == h
-                    && r.status.state == ReplicaState::Verified.as_str()
-                    && age(r.updated_at) <= self.config.replica_ttl / 2
+                let state = ReplicaState::parse(&r.status.state).ok();
+                &r.custodian == h && replica::is_fresh_verified(state, age(r.updated_at).as_secs(), ttl)
             })
         })
     }
@@ -388,7 +410,9 @@ impl Worker {
         report: &mut RoundReport,
     ) -> Result<bool, ApiError> {
         let blob: Hash32 = view.manifest.hash.parse()?;
+        let keeper = Keeper::ReplicaOf(content.author.to_string());
         if self.held_intact(&blob).await? {
+            self.state.blobs.keep(view.manifest.0.clone(), &keeper)?;
             return Ok(true);
         }
         let free = self
@@ -407,8 +431,16 @@ impl Worker {
             .filter(|r| ReplicaState::parse(&r.status.state).is_ok_and(ReplicaState::holds_bytes))
             .filter_map(|r| Some((r.custodian.clone(), r.endpoint.clone()?)))
             .collect();
-        if let Some(author) = commitments.iter().find(|c| c.author == content.author) {
-            peers.push((author.author.clone(), author.commitment.endpoint.clone()));
+        // The author's node: where its commitment says, or the endpoint it published.
+        let author_endpoint = match commitments.iter().find(|c| c.author == content.author) {
+            Some(c) => Some(c.commitment.endpoint.clone()),
+            None => link
+                .call::<_, Option<String>>("get_agent_endpoint", content.author.clone())
+                .await
+                .map_err(conductor)?,
+        };
+        if let Some(base) = author_endpoint {
+            peers.push((content.author.clone(), base));
         }
         let mut sources = Vec::new();
         for (agent, base) in peers {
@@ -436,7 +468,7 @@ impl Worker {
                 .iter()
                 .map(|url| Source::Fallback { url: url.clone() }),
         );
-        match pull(&self.state, &view.manifest, &sources).await {
+        match pull(&self.state, &view.manifest, &sources, &keeper).await {
             Ok(_) => {
                 report.pulled += 1;
                 Ok(true)
@@ -495,14 +527,14 @@ impl Worker {
             chunks_held: view.manifest.chunks.len() as u32,
             last_verified: None,
         };
-        let replica: ReplicaView = match self.mine.get(manifest) {
-            Some((existing, _))
+        let replica: ReplicaView = match self.mine.get(manifest).map(|held| &held.replica) {
+            Some(existing)
                 if existing.status.state == ReplicaState::Verified.as_str()
                     && age(existing.updated_at) < self.config.replica_ttl / 3 =>
             {
                 return Ok(());
             }
-            Some((existing, _)) => {
+            Some(existing) => {
                 status.state = ReplicaState::Verified.as_str().into();
                 status.last_verified = Some(now());
                 link.call(
@@ -518,12 +550,21 @@ impl Worker {
             None => link.call("record_replica", status).await.map_err(conductor)?,
         };
         report.recorded += 1;
-        self.mine.insert(manifest.clone(), (replica, blob));
+        self.mine.insert(
+            manifest.clone(),
+            Held {
+                replica,
+                blob,
+                author: content.author.clone(),
+            },
+        );
         Ok(())
     }
 
-    /// Drops the blobs we hold as custodian that no longer should be here, keeping chunks
-    /// another kept blob still uses, and marks their replicas evicted.
+    /// Gives up the replicas we keep that no longer should be here and marks them evicted.
+    /// The blob record goes only when the node keeps the blob for nobody else (its own
+    /// upload, another author's replica); the chunks are left to the sweep, which deletes
+    /// only what no record lists.
     async fn evict_unwanted(
         &mut self,
         link: &ConductorLink,
@@ -533,7 +574,7 @@ impl Worker {
         let unwanted: Vec<ActionHash> = self
             .mine
             .iter()
-            .filter(|(_, (_, blob))| !keep.contains(blob))
+            .filter(|(_, held)| !keep.contains(&held.blob))
             .map(|(m, _)| m.clone())
             .collect();
         self.unwanted_since.retain(|m, _| unwanted.contains(m));
@@ -553,11 +594,17 @@ impl Worker {
         }
         for manifest in &gone {
             self.unwanted_since.remove(manifest);
-            let Some((replica, blob)) = self.mine.remove(manifest) else {
+            let Some(Held {
+                replica,
+                blob,
+                author,
+            }) = self.mine.remove(manifest)
+            else {
                 continue;
             };
-            drop_blob(&self.state, &blob, keep)?;
+            self.state.blobs.release(&blob, &author.to_string())?;
             let mut status = replica.status.clone();
+            status.commitment = self.commitment.version.clone();
             status.state = ReplicaState::Evicted.as_str().into();
             status.chunks_held = 0;
             let _: ReplicaView = link

@@ -71,6 +71,16 @@ pub enum ApiError {
     /// The conductor could not be asked.
     #[error("conductor unavailable: {0}")]
     Conductor(String),
+    /// Finishing a whole upload failed earlier; it is tried again from `retry_at`.
+    #[error("finishing this upload failed: {message}; it is tried again from {retry_at} (Unix seconds)")]
+    FinishFailed {
+        /// The status the failure answered with.
+        status: u16,
+        /// What went wrong.
+        message: String,
+        /// When the next attempt may run (seconds since the Unix epoch).
+        retry_at: u64,
+    },
     /// Disk or other local I/O failure.
     #[error("storage error: {0}")]
     Io(#[from] std::io::Error),
@@ -98,6 +108,9 @@ impl ApiError {
             ApiError::Corrupt(_) => StatusCode::BAD_GATEWAY,
             ApiError::Conductor(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::FinishFailed { status, .. } => {
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            }
         }
     }
 }
@@ -111,6 +124,12 @@ pub fn error_response(err: &ApiError) -> warp::reply::Response {
     if let ApiError::TusVersion = err {
         resp.headers_mut()
             .insert("Tus-Version", warp::http::HeaderValue::from_static("1.0.0"));
+    }
+    if let ApiError::FinishFailed { retry_at, .. } = err {
+        let now = crate::tus::now_secs();
+        if let Ok(v) = warp::http::HeaderValue::from_str(&retry_at.saturating_sub(now).to_string()) {
+            resp.headers_mut().insert("Retry-After", v);
+        }
     }
     resp
 }

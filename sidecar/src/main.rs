@@ -46,8 +46,18 @@ enum Command {
         /// The URL other nodes reach this sidecar at (default: http://LISTEN).
         #[arg(long, env = "ELOHIM_ENDPOINT")]
         endpoint: Option<String>,
+        /// Seconds between custodian rounds.
+        #[arg(long, env = "ELOHIM_CUSTODIAN_INTERVAL_SECS", default_value_t = 30)]
+        custodian_interval_secs: u64,
         #[command(flatten)]
         config: ConfigArgs,
+    },
+    /// Runs a rendezvous for a network of nodes: a kitsune2 bootstrap server with its iroh
+    /// relay. Nodes join with `--bootstrap-url URL --relay-url URL`, URL as printed.
+    Rendezvous {
+        /// Address to listen on (port 0 picks one).
+        #[arg(long, env = "ELOHIM_RENDEZVOUS_LISTEN", default_value = "127.0.0.1:0")]
+        listen: std::net::SocketAddr,
     },
     /// Uploads a file to a node (resumes an interrupted upload of the same file).
     Upload {
@@ -137,6 +147,35 @@ struct NodeUrl {
     /// The node's sidecar URL.
     #[arg(long = "node", env = "ELOHIM_NODE", default_value = "http://127.0.0.1:8788")]
     url: String,
+    /// The node's data directory, where its owner credential (`node-token`) is.
+    #[arg(long = "data-dir", env = "ELOHIM_DATA_DIR", default_value = ".elohim-node")]
+    data_dir: PathBuf,
+    /// The owner credential file, if not the one in the data directory.
+    #[arg(long = "node-token", env = "ELOHIM_NODE_TOKEN")]
+    node_token: Option<PathBuf>,
+}
+
+impl NodeUrl {
+    /// The owner's credential, when this user can read it: the routes that act as the
+    /// node's agent need it.
+    fn owner(&self) -> Option<String> {
+        let path = self
+            .node_token
+            .clone()
+            .unwrap_or_else(|| sidecar::owner::path(&self.data_dir));
+        match sidecar::owner::OwnerKey::read(&path) {
+            Ok(key) => Some(key.secret().to_string()),
+            Err(e) => {
+                tracing::debug!(path = %path.display(), error = %e, "no owner credential");
+                None
+            }
+        }
+    }
+
+    /// A client that acts as the node's owner.
+    fn client(&self) -> anyhow::Result<reqwest::Client> {
+        sidecar::cli::client(self.owner().as_deref())
+    }
 }
 
 /// Blocking-pool threads: chunk reads and writes run there; a bounded pool keeps memory
@@ -144,6 +183,10 @@ struct NodeUrl {
 const MAX_BLOCKING_THREADS: usize = 64;
 
 fn main() -> anyhow::Result<()> {
+    // Every file the node writes (chunks, uploads, ladder files, its credential) is its
+    // user's alone.
+    // SAFETY: umask only sets this process's file mode mask.
+    unsafe { libc::umask(0o077) };
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .max_blocking_threads(MAX_BLOCKING_THREADS)
@@ -179,9 +222,11 @@ async fn run() -> anyhow::Result<()> {
             custodian,
             custodian_place,
             endpoint,
+            custodian_interval_secs,
             config,
         } => {
             let config = config.resolve()?;
+            let endpoint_given = endpoint.clone();
             let custodian = match custodian {
                 Some(role) => Some(
                     sidecar::custodian::CustodianConfig::from_flags(
@@ -190,11 +235,26 @@ async fn run() -> anyhow::Result<()> {
                         custodian_place.as_deref(),
                         endpoint.unwrap_or_else(|| format!("http://{}", config.listen)),
                     )
-                    .map_err(anyhow::Error::msg)?,
+                    .map_err(anyhow::Error::msg)
+                    .map(|c| sidecar::custodian::CustodianConfig {
+                        interval: std::time::Duration::from_secs(custodian_interval_secs.max(1)),
+                        ..c
+                    })?,
                 ),
                 None => None,
             };
-            run_node(admin_url, happ, config, custodian).await
+            run_node(admin_url, happ, config, custodian, endpoint_given).await
+        }
+        Command::Rendezvous { listen } => {
+            let rendezvous = sidecar::node::rendezvous::Rendezvous::start(listen)
+                .await
+                .with_context(|| format!("starting a rendezvous on {listen}"))?;
+            println!("rendezvous: {}", rendezvous.url());
+            use std::io::Write;
+            std::io::stdout().flush()?;
+            shutdown_signal().await;
+            rendezvous.stop().await?;
+            Ok(())
         }
         Command::Upload {
             file,
@@ -214,6 +274,7 @@ async fn run() -> anyhow::Result<()> {
                 invite,
                 place,
                 no_ladder,
+                owner: node.owner(),
             };
             let receipt = sidecar::cli::upload(&node.url, &file, &opts).await?;
             let hash = receipt["hash"].as_str().unwrap_or_default();
@@ -223,7 +284,7 @@ async fn run() -> anyhow::Result<()> {
             println!("blob:    {hash}");
             println!("file:    {}/api/blob/{hash}", node.url);
             if let (Some(ladder), false) = (receipt["ladder"].as_str(), no_wait) {
-                let progress = sidecar::cli::wait_for_ladder(&node.url, ladder).await?;
+                let progress = sidecar::cli::wait_for_ladder_as(&node.client()?, &node.url, ladder).await?;
                 if let Some(error) = progress.error {
                     anyhow::bail!("the renditions failed: {error}");
                 }
@@ -247,7 +308,7 @@ async fn run() -> anyhow::Result<()> {
         }
         Command::Ls { node } => {
             let list: Vec<serde_json::Value> =
-                fetch(reqwest::Client::new().get(format!("{}/api/content", node.url))).await?;
+                fetch(node.client()?.get(format!("{}/api/content", node.url))).await?;
             for v in list {
                 let c = &v["content"];
                 println!(
@@ -262,12 +323,8 @@ async fn run() -> anyhow::Result<()> {
         }
         Command::Token { hash, ttl, node } => {
             let body = serde_json::json!({ "blob": hash, "ttl_seconds": ttl });
-            let t: serde_json::Value = fetch(
-                reqwest::Client::new()
-                    .post(format!("{}/api/token", node.url))
-                    .json(&body),
-            )
-            .await?;
+            let t: serde_json::Value =
+                fetch(node.client()?.post(format!("{}/api/token", node.url)).json(&body)).await?;
             println!("{}", t["url"].as_str().unwrap_or_default());
             Ok(())
         }
@@ -287,18 +344,13 @@ async fn run() -> anyhow::Result<()> {
                 )
                 .collect();
             let body = serde_json::json!({ "hash": hash, "from": sources });
-            let report: serde_json::Value = fetch(
-                reqwest::Client::new()
-                    .post(format!("{}/api/pull", node.url))
-                    .json(&body),
-            )
-            .await?;
+            let report: serde_json::Value =
+                fetch(node.client()?.post(format!("{}/api/pull", node.url)).json(&body)).await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }
         Command::Status { node } => {
-            let s: serde_json::Value =
-                fetch(reqwest::Client::new().get(format!("{}/api/node", node.url))).await?;
+            let s: serde_json::Value = fetch(node.client()?.get(format!("{}/api/node", node.url))).await?;
             println!("{}", serde_json::to_string_pretty(&s)?);
             Ok(())
         }
@@ -315,6 +367,7 @@ async fn run_node(
     happ: PathBuf,
     config: sidecar::config::Config,
     custodian: Option<sidecar::custodian::CustodianConfig>,
+    endpoint: Option<String>,
 ) -> anyhow::Result<()> {
     let (embedded, admin_addr) = match admin_url {
         Some(url) => (
@@ -324,19 +377,30 @@ async fn run_node(
         None => {
             let passphrase = passphrase()?;
             let conductor_dir = config.data_dir.join("conductor");
-            let embedded = sidecar::node::embedded::start(&conductor_dir, &passphrase).await?;
+            let embedded =
+                sidecar::node::embedded::start(&conductor_dir, &passphrase, &config.network).await?;
             let addr = format!("127.0.0.1:{}", embedded.admin_port);
             (Some(embedded), addr)
         }
     };
-    let link = sidecar::node::ConductorLink::connect(&admin_addr, &happ)
-        .await
-        .with_context(|| format!("linking to the conductor at {admin_addr}"))?;
+    let seed = config.network.network_seed.as_deref();
+    let link = match &embedded {
+        Some(_) => sidecar::node::ConductorLink::connect_to_network(&admin_addr, &happ, seed)
+            .await
+            .map(|link| link.on_network(config.network.clone())),
+        None => sidecar::node::ConductorLink::connect(&admin_addr, &happ).await,
+    }
+    .with_context(|| format!("linking to the conductor at {admin_addr}"))?;
     let app_port = link.app_port();
     let agent = link.agent().clone();
     let state =
         Sidecar::open(config.clone()).with_context(|| format!("opening {}", config.data_dir.display()))?;
-    state.attach(std::sync::Arc::new(link));
+    let link = std::sync::Arc::new(link);
+    if let Some(url) = &endpoint {
+        // Custodians fetch this node's uploads there, custodian or not.
+        sidecar::publish::publish_endpoint(&link, url).await?;
+    }
+    state.attach(link);
     let (addr, server) = sidecar::server::bind(state.clone(), config.listen, shutdown_signal())?;
     if let Some(custodian) = custodian {
         let role = custodian.role.name();
@@ -351,7 +415,29 @@ async fn run_node(
         sidecar::node::link::APP_ID
     );
     println!("  admin:         ws://{admin_addr}");
+    println!(
+        "  owner key:     {}  (the CLI reads it with --data-dir)",
+        sidecar::owner::path(&config.data_dir).display()
+    );
+    if embedded.is_some() {
+        let network = &config.network;
+        match network.offline {
+            true => println!("  network:       offline"),
+            false => println!(
+                "  network:       bootstrap {}, relay {}{}",
+                network.bootstrap_url,
+                network.relay_url,
+                network
+                    .network_seed
+                    .as_deref()
+                    .map(|s| format!(", seed '{s}'"))
+                    .unwrap_or_default()
+            ),
+        }
+    }
     println!("Press Ctrl-C to stop.");
+    use std::io::Write;
+    std::io::stdout().flush()?;
     server.await;
     if let Some(embedded) = embedded {
         embedded
@@ -368,6 +454,11 @@ fn passphrase() -> anyhow::Result<String> {
     if let Ok(p) = std::env::var("ELOHIM_PASSPHRASE") {
         return Ok(p);
     }
+    use std::io::IsTerminal;
+    anyhow::ensure!(
+        std::io::stdin().is_terminal(),
+        "the keystore needs a passphrase and there is no terminal to ask on: set ELOHIM_PASSPHRASE"
+    );
     Ok(rpassword::prompt_password("Keystore passphrase: ")?)
 }
 
@@ -379,7 +470,19 @@ async fn fetch<T: serde::de::DeserializeOwned>(req: reqwest::RequestBuilder) -> 
     Ok(resp.json().await?)
 }
 
+/// Ctrl-C or SIGTERM (what systemd and container runtimes send): either stops cleanly.
 async fn shutdown_signal() {
-    let _ = tokio::signal::ctrl_c().await;
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for SIGTERM; Ctrl-C still stops");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
     tracing::info!("shutting down");
 }

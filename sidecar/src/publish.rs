@@ -56,17 +56,38 @@ impl Publication {
             Some(p) => Some(Place::parse_path(p).map_err(bad)?),
             None => None,
         };
-        Ok(Some(Publication {
+        let publication = Publication {
             title: title.to_string(),
             description: meta.get("description").unwrap_or("").to_string(),
             reach,
             invitees,
             place,
-        }))
+        };
+        // Every field the content will have is checked now, before a byte is stored.
+        publication
+            .content_fields("application/octet-stream", Vec::new())
+            .check_fields()
+            .map_err(bad)?;
+        Ok(Some(publication))
+    }
+
+    /// The publication an upload asks for, checked before any byte is stored: none without
+    /// a title; a standalone sidecar, which cannot publish, refuses one.
+    pub fn for_upload(state: &Sidecar, meta: &UploadMeta) -> Result<Option<Self>, ApiError> {
+        let publication = Self::from_meta(meta)?;
+        if publication.is_some() && state.link.get().is_none() {
+            return Err(ApiError::BadRequest(
+                "a standalone sidecar cannot publish content (title given); run a node".into(),
+            ));
+        }
+        Ok(publication)
     }
 
     fn content_node(&self, manifest: &ManifestView) -> ContentNode {
-        let mime = manifest.manifest.mime_type.as_str();
+        self.content_fields(&manifest.manifest.mime_type, vec![manifest.id.clone()])
+    }
+
+    fn content_fields(&self, mime: &str, blobs: Vec<holochain_types::prelude::ActionHash>) -> ContentNode {
         let format = match mime.split('/').next() {
             Some("video") => ContentFormat::VideoFile,
             Some("audio") => ContentFormat::AudioFile,
@@ -82,7 +103,7 @@ impl Publication {
             refresh_interval_days: None,
             retention_days: 30,
             embed_strategy: "http-range".into(),
-            blobs: vec![manifest.id.clone()],
+            blobs,
             invitees: self.invitees.clone(),
             place: self.place.clone(),
             codecs: vec![],
@@ -191,4 +212,23 @@ fn rejected(e: LinkError) -> ApiError {
         LinkError::Call { message, .. } => ApiError::Rejected(message),
         other => ApiError::Conductor(other.to_string()),
     }
+}
+
+/// Publishes `url` as where this node's sidecar is reached, unless it is published already.
+pub async fn publish_endpoint(link: &crate::node::ConductorLink, url: &str) -> Result<(), ApiError> {
+    let conductor = |e: crate::node::link::LinkError| ApiError::Conductor(e.to_string());
+    let published: Option<String> = link
+        .call("get_agent_endpoint", link.agent().clone())
+        .await
+        .map_err(conductor)?;
+    if published.as_deref() != Some(url) {
+        let _: holochain_types::prelude::ActionHash = link
+            .call("set_my_endpoint", url.to_string())
+            .await
+            .map_err(|e| match e {
+                crate::node::link::LinkError::Call { message, .. } => ApiError::Rejected(message),
+                other => conductor(other),
+            })?;
+    }
+    Ok(())
 }

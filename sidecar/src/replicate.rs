@@ -5,8 +5,9 @@
 //! that fails for a transient reason is retried with backoff. The blob becomes visible only
 //! when all its chunks are held and they hash, in order, to the blob's own hash.
 
-use crate::blobs::BlobRecord;
+use crate::blobs::Keeper;
 use crate::error::ApiError;
+use crate::fetch_policy;
 use crate::hash::Hash32;
 use crate::state::Sidecar;
 use bytes::Bytes;
@@ -15,7 +16,6 @@ use media_rules::manifest::BlobManifest;
 use media_rules::ChunkLayout;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::HashSet;
 use std::time::Duration;
 
 /// Chunks fetched at once for one blob.
@@ -44,6 +44,16 @@ pub enum Source {
     },
 }
 
+impl Source {
+    /// The URL the source is reached at (a peer's base URL).
+    pub fn url(&self) -> &str {
+        match self {
+            Source::Peer { base, .. } => base,
+            Source::Fallback { url } => url,
+        }
+    }
+}
+
 /// What a pull did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PullReport {
@@ -69,11 +79,13 @@ enum Miss {
     WrongBytes,
 }
 
-/// Pulls every chunk of `manifest` not held yet, then records the blob.
+/// Pulls every chunk of `manifest` not held yet, then records the blob as kept for
+/// `keeper`.
 pub async fn pull(
     state: &Sidecar,
     manifest: &BlobManifest,
     sources: &[Source],
+    keeper: &Keeper,
 ) -> Result<PullReport, ApiError> {
     manifest.check().map_err(ApiError::BadRequest)?;
     let layout = ChunkLayout::new(manifest.size, manifest.chunk_size)
@@ -84,11 +96,24 @@ pub async fn pull(
         .map(|c| c.parse())
         .collect::<Result<_, _>>()?;
     let blob: Hash32 = manifest.hash.parse()?;
-    let client = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(60))
-        .build()
-        .map_err(|e| ApiError::Io(std::io::Error::other(e)))?;
+    let allow_private = state.config.allow_private_peers;
+    let client = fetch_policy::client(allow_private).map_err(|e| ApiError::Io(std::io::Error::other(e)))?;
+    let sources: Vec<&Source> = sources
+        .iter()
+        .filter(|source| match fetch_policy::check(source.url(), allow_private) {
+            Ok(()) => true,
+            Err(why) => {
+                tracing::warn!(?source, %why, "source refused");
+                false
+            }
+        })
+        .collect();
+    if sources.is_empty() && !hashes.is_empty() {
+        return Err(ApiError::BadRequest(
+            "no source to fetch from: every one given was refused (private or malformed address)".into(),
+        ));
+    }
+    let sources = &sources[..];
     let mut report = PullReport {
         hash: manifest.hash.clone(),
         ..Default::default()
@@ -104,7 +129,7 @@ pub async fn pull(
                 return Ok::<_, ApiError>((None, 0));
             }
             let mut rejected = 0;
-            for source in sources {
+            for &source in sources {
                 let want = Want {
                     blob: &blob,
                     hash: &hash,
@@ -143,33 +168,8 @@ pub async fn pull(
     }
     drop(results);
     check_whole(state, &blob, &hashes).await?;
-    if state.blobs.get(&blob)?.is_none() {
-        state.blobs.put(BlobRecord::new(manifest.clone()))?;
-    }
+    state.blobs.keep(manifest.clone(), keeper)?;
     Ok(report)
-}
-
-/// Drops a held blob: its record, and those of its chunks that no blob in `kept` uses.
-/// Returns how many chunks were deleted.
-pub fn drop_blob(state: &Sidecar, blob: &Hash32, kept: &HashSet<Hash32>) -> Result<usize, ApiError> {
-    let Some(record) = state.blobs.get(blob)? else {
-        return Ok(0);
-    };
-    let mut used: HashSet<Hash32> = HashSet::new();
-    for other in kept.iter().filter(|k| *k != blob) {
-        if let Some(r) = state.blobs.get(other)? {
-            used.extend(r.chunk_hashes()?);
-        }
-    }
-    state.blobs.delete(blob)?;
-    let mut dropped = 0;
-    for chunk in record.chunk_hashes()? {
-        if !used.contains(&chunk) && state.reader.store().delete(&chunk)? {
-            state.reader.forget(&chunk);
-            dropped += 1;
-        }
-    }
-    Ok(dropped)
 }
 
 /// Checks that the chunks, in order, make the blob: a manifest could list good chunks of
@@ -248,7 +248,11 @@ async fn fetch_once(client: &reqwest::Client, source: &Source, want: &Want<'_>) 
     if resp.content_length().is_some_and(|n| n != expected_len) {
         return Err(Miss::WrongBytes);
     }
-    let bytes = resp.bytes().await.map_err(|e| Miss::Transient(e.to_string()))?;
+    let bytes = match fetch_policy::body_within(resp, expected_len).await {
+        Ok(bytes) => bytes,
+        Err(fetch_policy::BodyError::TooLong(_)) => return Err(Miss::WrongBytes),
+        Err(fetch_policy::BodyError::Transfer(e)) => return Err(Miss::Transient(e.to_string())),
+    };
     if bytes.len() as u64 != expected_len || Hash32::of(&bytes) != **hash {
         return Err(Miss::WrongBytes);
     }

@@ -6,6 +6,7 @@ use crate::config::Config;
 use crate::ladder::Ladders;
 use crate::metrics::Metrics;
 use crate::node::ConductorLink;
+use crate::owner::OwnerKey;
 use crate::reader::ChunkReader;
 use crate::store::{ChunkStore, FsStore};
 use crate::tiers::Tiers;
@@ -32,12 +33,18 @@ pub struct Sidecar {
     pub ladders: Ladders,
     /// The conductor this sidecar serves, when it runs as part of a node.
     pub link: OnceLock<Arc<ConductorLink>>,
+    /// The owner's credential, for the routes that act as the node's agent.
+    pub owner: OwnerKey,
 }
 
 impl Sidecar {
     /// Opens the data directory with the filesystem store.
     pub fn open(config: Config) -> std::io::Result<Arc<Self>> {
         std::fs::create_dir_all(&config.data_dir)?;
+        // Chunks, uploads in progress, ladder files and the owner's credential are the
+        // node user's alone: no other user may even look inside.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&config.data_dir, std::fs::Permissions::from_mode(0o700))?;
         let store: Arc<dyn ChunkStore> = Arc::new(FsStore::open(&config.data_dir)?);
         Self::with_store(config, store)
     }
@@ -46,6 +53,7 @@ impl Sidecar {
     pub fn with_store(config: Config, store: Arc<dyn ChunkStore>) -> std::io::Result<Arc<Self>> {
         let metrics = Arc::new(Metrics::new());
         let tiers = Arc::new(Tiers::new(config.cache, &metrics));
+        let owner = OwnerKey::open(&config.data_dir)?;
         Ok(Arc::new(Sidecar {
             reader: Arc::new(ChunkReader::new(store, tiers.clone(), metrics.clone())),
             blobs: BlobIndex::open(&config.data_dir, tiers.clone())?,
@@ -56,6 +64,7 @@ impl Sidecar {
             access: AccessCache::default(),
             link: OnceLock::new(),
             ladders: Ladders::default(),
+            owner,
         }))
     }
 

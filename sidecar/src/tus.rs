@@ -25,6 +25,55 @@ pub struct UploadState {
     pub meta: UploadMeta,
     /// Set when the upload is finished: the resulting blob's receipt, as JSON.
     pub done: Option<serde_json::Value>,
+    /// Set when finishing a whole upload failed: it is not tried again before
+    /// `retry_at`, so a failure is not repeated on every HEAD or GET.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<FinishFailure>,
+}
+
+/// A failed attempt to turn a whole upload into a blob, and when to try again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinishFailure {
+    /// The status the failure answered with.
+    pub status: u16,
+    /// What went wrong.
+    pub error: String,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// Not before this (seconds since the Unix epoch).
+    pub retry_at: u64,
+}
+
+/// The first wait after a failed finish; it doubles with each attempt, up to [`RETRY_MAX`].
+pub const RETRY_FIRST: u64 = 60;
+/// The longest wait between attempts to finish an upload.
+pub const RETRY_MAX: u64 = 3600;
+
+impl FinishFailure {
+    /// The record of one more failure after `previous` (if any), at `now`.
+    pub fn after(previous: Option<&FinishFailure>, status: u16, error: String, now: u64) -> Self {
+        let attempts = previous.map_or(0, |f| f.attempts) + 1;
+        let wait = (RETRY_FIRST << (attempts - 1).min(16)).min(RETRY_MAX);
+        FinishFailure {
+            status,
+            error,
+            attempts,
+            retry_at: now + wait,
+        }
+    }
+
+    /// Whether it is too soon to try again at `now`.
+    pub fn waiting(&self, now: u64) -> bool {
+        now < self.retry_at
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// The uploads directory and a lock per upload, so PATCHes to one upload run one at a time.
@@ -77,6 +126,7 @@ impl TusUploads {
                 length,
                 meta,
                 done: None,
+                failed: None,
             },
         )?;
         Ok(id)

@@ -48,6 +48,12 @@ impl UploadMeta {
                 }
                 None => String::new(),
             };
+            // A line break could forge a header or a log line wherever the value goes.
+            if value.chars().any(|c| matches!(c, '\r' | '\n' | '\0')) {
+                return Err(ApiError::Header(format!(
+                    "Upload-Metadata value of '{key}' holds a line break or NUL"
+                )));
+            }
             map.insert(key.to_string(), value);
         }
         if map.len() > MAX_PAIRS {
@@ -94,5 +100,14 @@ mod tests {
         assert_eq!(m.get("filename"), Some("world_domination_plan.pdf"));
         assert_eq!(m.get("is_confidential"), Some(""));
         assert!(UploadMeta::parse_tus("filename !!!").is_err());
+    }
+
+    #[test]
+    fn line_breaks_in_tus_metadata_are_refused() {
+        for raw in ["a\r\nX-Evil: 1", "title\n", "nul\0"] {
+            let header = format!("title {}", B64.encode(raw));
+            let err = UploadMeta::parse_tus(&header).unwrap_err();
+            assert!(err.to_string().contains("line break"), "{raw:?}: {err}");
+        }
     }
 }

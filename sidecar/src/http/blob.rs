@@ -19,6 +19,31 @@ use warp::hyper::Body;
 
 /// One year: blobs are content-addressed and never change.
 pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// Bytes behind a token: the reader's own cache may keep them, a shared cache never.
+pub const PRIVATE: &str = "private, max-age=86400, immutable";
+
+/// The `Cache-Control` of a response carrying blob bytes: only what anyone may read is
+/// `public`, so a shared cache in front of a node never keeps private media for others.
+pub fn cache_control(public: bool) -> &'static str {
+    if public {
+        IMMUTABLE
+    } else {
+        PRIVATE
+    }
+}
+
+/// Adds the caching headers of a blob response: a gated one varies with the credential.
+pub fn with_cache_headers(
+    builder: warp::http::response::Builder,
+    public: bool,
+) -> warp::http::response::Builder {
+    let builder = builder.header(header::CACHE_CONTROL, cache_control(public));
+    if public {
+        builder
+    } else {
+        builder.header(header::VARY, "Authorization")
+    }
+}
 
 /// Serves a blob, whole or by ranges.
 pub async fn get_blob(
@@ -32,6 +57,7 @@ pub async fn get_blob(
         hash,
         record,
         partition,
+        public,
         ..
     } = readable_blob(&state, &hash, &headers, &query, Purpose::Play).await?;
     let etag = format!("\"{hash}\"");
@@ -43,11 +69,10 @@ pub async fn get_blob(
         if_range: header_str(&headers, header::IF_RANGE),
     };
     let outcome = evaluate(&pre, &etag, len);
-    let mut builder = Response::builder()
+    let mut builder = with_cache_headers(Response::builder(), public)
         .header(header::ETAG, &etag)
         .header("repr-digest", super::digest::repr_digest(&hash))
         .header(header::ACCEPT_RANGES, "bytes")
-        .header(header::CACHE_CONTROL, IMMUTABLE)
         .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     let head = method == Method::HEAD;
     let (status, ranges, multipart) = match outcome {
@@ -121,7 +146,10 @@ pub async fn get_blob_chunk(
     query: String,
 ) -> Result<Response<Body>, ApiError> {
     let Readable {
-        record, partition, ..
+        record,
+        partition,
+        public,
+        ..
     } = readable_blob(&state, &hash, &headers, &query, Purpose::Play).await?;
     let index: usize = index
         .parse()
@@ -131,7 +159,7 @@ pub async fn get_blob_chunk(
         .chunks
         .get(index)
         .ok_or(ApiError::NotFound("chunk"))?;
-    send_chunk(&state, chunk.parse()?, partition, &method).await
+    send_chunk(&state, chunk.parse()?, partition, public, &method).await
 }
 
 /// A blob a request may read.
@@ -144,6 +172,8 @@ pub struct Readable {
     pub partition: CachePartition,
     /// The most this node may send the reader.
     pub cap: DeliveryCap,
+    /// Whether anyone may read it.
+    pub public: bool,
 }
 
 /// Parses a blob hash from the path, checks that the request may read the blob, and loads
@@ -156,13 +186,18 @@ pub async fn readable_blob(
     purpose: Purpose,
 ) -> Result<Readable, ApiError> {
     let hash: Hash32 = without_extension(hash).parse()?;
-    let Grant { partition, cap } = authorize(state, &hash, token_of(headers, query), purpose).await?;
+    let Grant {
+        partition,
+        cap,
+        public,
+    } = authorize(state, &hash, token_of(headers, query), purpose).await?;
     let record = state.blobs.get(&hash)?.ok_or(ApiError::NotFound("blob"))?;
     Ok(Readable {
         hash,
         record,
         partition,
         cap,
+        public,
     })
 }
 

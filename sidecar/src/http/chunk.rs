@@ -1,6 +1,6 @@
 //! Peer chunk exchange: `GET`/`HEAD`/`PUT /api/chunk/{hash}` and `POST /api/chunks/have`.
 
-use super::blob::{empty, IMMUTABLE};
+use super::blob::{empty, with_cache_headers};
 use crate::access::Purpose;
 use crate::error::ApiError;
 use crate::hash::Hash32;
@@ -16,11 +16,13 @@ use warp::hyper::Body;
 /// Most hashes one `have` request may ask about.
 pub const MAX_HAVE: usize = 10_000;
 
-/// Sends one verified chunk whole, to a reader of `partition`.
+/// Sends one verified chunk whole, to a reader of `partition`; `public` when anyone may
+/// read it.
 pub async fn send_chunk(
     state: &Sidecar,
     hash: Hash32,
     partition: CachePartition,
+    public: bool,
     method: &Method,
 ) -> Result<Response<Body>, ApiError> {
     let chunk = state.reader.chunk(hash, partition).await?;
@@ -28,10 +30,9 @@ pub async fn send_chunk(
         ChunkBytes::Memory(bytes) => bytes.len() as u64,
         ChunkBytes::Disk(file) => file.len(),
     };
-    let builder = Response::builder()
+    let builder = with_cache_headers(Response::builder(), public)
         .status(StatusCode::OK)
         .header(header::ETAG, format!("\"{hash}\""))
-        .header(header::CACHE_CONTROL, IMMUTABLE)
         .header(header::CONTENT_TYPE, "application/octet-stream")
         .header(header::CONTENT_LENGTH, len);
     if method == Method::HEAD {
@@ -58,7 +59,7 @@ pub async fn get_chunk(
     query: String,
 ) -> Result<Response<Body>, ApiError> {
     let hash: Hash32 = hash.parse()?;
-    let mut partition = CachePartition::Commons;
+    let (mut partition, mut public) = (CachePartition::Commons, true);
     if state.link.get().is_some() {
         let blob = crate::access::query_param(&query, "blob").ok_or_else(|| {
             ApiError::Unauthorized("name the blob this chunk belongs to with ?blob=<hash>".into())
@@ -69,27 +70,24 @@ pub async fn get_chunk(
                 "the chunk is not part of the named blob".into(),
             ));
         }
-        partition = readable.partition;
+        (partition, public) = (readable.partition, readable.public);
     }
-    send_chunk(&state, hash, partition, &method).await
+    send_chunk(&state, hash, partition, public, &method).await
 }
 
 /// `PUT /api/chunk/{hash}`: stores the body if it hashes to the name (422 otherwise,
 /// storing nothing). 201 when new, 200 when already held. A node takes pushes from
-/// loopback only — its peers pull what they keep — so strangers cannot fill its disk; a
+/// its owner only — its peers pull what they keep — so strangers cannot fill its disk; a
 /// chunk no blob comes to own is swept after [`crate::gc::GRACE`].
 pub async fn put_chunk(
     state: Arc<Sidecar>,
     hash: String,
-    remote: Option<std::net::SocketAddr>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response<Body>, ApiError> {
     let hash: Hash32 = hash.parse()?;
-    let local = remote.is_some_and(|a| a.ip().is_loopback());
-    if state.link.get().is_some() && !local {
-        return Err(ApiError::Forbidden(
-            "a node accepts chunk pushes from loopback only; peers pull what they keep".into(),
-        ));
+    if state.link.get().is_some() {
+        super::node_api::owner_only(&state, &headers)?;
     }
     state.metrics.bytes_in.inc_by(body.len() as u64);
     let store = state.reader.store().clone();
@@ -124,6 +122,10 @@ pub async fn put_chunk(
 pub struct HaveRequest {
     /// Chunk hashes, lowercase hex.
     pub hashes: Vec<String>,
+    /// The blob they belong to: on a node, which answers only about the chunks of a blob
+    /// the request may read (with a token in `Authorization`, when it is not public).
+    #[serde(default)]
+    pub blob: Option<String>,
 }
 
 /// The answer: the subset held here, in the order asked.
@@ -134,13 +136,32 @@ pub struct HaveResponse {
 }
 
 /// `POST /api/chunks/have`.
-pub async fn have(state: Arc<Sidecar>, req: HaveRequest) -> Result<Response<Body>, ApiError> {
+pub async fn have(
+    state: Arc<Sidecar>,
+    headers: HeaderMap,
+    req: HaveRequest,
+) -> Result<Response<Body>, ApiError> {
     if req.hashes.len() > MAX_HAVE {
         return Err(ApiError::BadRequest(format!(
             "at most {MAX_HAVE} hashes per request"
         )));
     }
-    let hashes: Vec<Hash32> = req.hashes.iter().map(|h| h.parse()).collect::<Result<_, _>>()?;
+    let mut hashes: Vec<Hash32> = req.hashes.iter().map(|h| h.parse()).collect::<Result<_, _>>()?;
+    if state.link.get().is_some() {
+        // What a node holds says what its agent keeps: answered per readable blob only.
+        let blob = req.blob.as_deref().ok_or_else(|| {
+            ApiError::Unauthorized("name the blob these chunks belong to in \"blob\"".into())
+        })?;
+        let readable = super::blob::readable_blob(&state, blob, &headers, "", Purpose::Exchange).await?;
+        let listed: std::collections::HashSet<&str> = readable
+            .record
+            .manifest
+            .chunks
+            .iter()
+            .map(String::as_str)
+            .collect();
+        hashes.retain(|h| listed.contains(h.to_hex().as_str()));
+    }
     let store = state.reader.store().clone();
     let have = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<Hash32>> {
         let mut out = Vec::new();

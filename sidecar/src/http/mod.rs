@@ -100,19 +100,20 @@ pub fn routes(state: Arc<Sidecar>) -> impl Filter<Extract = (impl Reply,), Error
         });
     let chunk_put = warp::path!("api" / "chunk" / String)
         .and(warp::put())
-        .and(warp::addr::remote())
+        .and(warp::header::headers_cloned())
         .and(warp::body::content_length_limit(u64::from(
             media_rules::limits::MAX_CHUNK_SIZE,
         )))
         .and(warp::body::bytes())
         .and(with_state.clone())
-        .then(|hash, remote, body, s| async move { render(chunk::put_chunk(s, hash, remote, body).await) });
+        .then(|hash, headers, body, s| async move { render(chunk::put_chunk(s, hash, headers, body).await) });
     let have = warp::path!("api" / "chunks" / "have")
         .and(warp::post())
+        .and(warp::header::headers_cloned())
         .and(warp::body::content_length_limit(4 * 1024 * 1024))
         .and(warp::body::json())
         .and(with_state.clone())
-        .then(|req, s| async move { render(chunk::have(s, req).await) });
+        .then(|headers, req, s| async move { render(chunk::have(s, headers, req).await) });
 
     let manifest =
         warp::path!("api" / "manifest" / String)
@@ -135,34 +136,39 @@ pub fn routes(state: Arc<Sidecar>) -> impl Filter<Extract = (impl Reply,), Error
     let player_js = warp::path!("player" / "hls.min.js")
         .and(warp::get())
         .map(player::hls_js);
-    let ladder = warp::path!("api" / "ladder" / String)
-        .and(warp::get())
-        .and(with_state.clone())
-        .then(|hash, s| async move { render(playlist::progress(s, hash).await) });
+    let ladder =
+        warp::path!("api" / "ladder" / String)
+            .and(warp::get())
+            .and(warp::header::headers_cloned())
+            .and(query)
+            .and(with_state.clone())
+            .then(|hash, headers, query, s| async move {
+                render(playlist::progress(s, hash, headers, query).await)
+            });
     let node_status = warp::path!("api" / "node")
         .and(warp::get())
-        .and(warp::addr::remote())
+        .and(warp::header::headers_cloned())
         .and(with_state.clone())
-        .then(|remote, s| async move { render(node_api::status(s, remote).await) });
+        .then(|headers, s| async move { render(node_api::status(s, headers).await) });
     let content = warp::path!("api" / "content")
         .and(warp::get())
-        .and(warp::addr::remote())
+        .and(warp::header::headers_cloned())
         .and(with_state.clone())
-        .then(|remote, s| async move { render(node_api::list(s, remote).await) });
+        .then(|headers, s| async move { render(node_api::list(s, headers).await) });
     let token = warp::path!("api" / "token")
         .and(warp::post())
-        .and(warp::addr::remote())
+        .and(warp::header::headers_cloned())
         .and(warp::body::content_length_limit(64 * 1024))
         .and(warp::body::json())
         .and(with_state.clone())
-        .then(|remote, req, s| async move { render(node_api::token(s, remote, req).await) });
+        .then(|headers, req, s| async move { render(node_api::token(s, headers, req).await) });
     let pull = warp::path!("api" / "pull")
         .and(warp::post())
-        .and(warp::addr::remote())
+        .and(warp::header::headers_cloned())
         .and(warp::body::content_length_limit(1024 * 1024))
         .and(warp::body::json())
         .and(with_state.clone())
-        .then(|remote, req, s| async move { render(node_api::pull(s, remote, req).await) });
+        .then(|headers, req, s| async move { render(node_api::pull(s, headers, req).await) });
 
     let tus_options = warp::path!("api" / "uploads")
         .and(warp::options())
@@ -219,11 +225,13 @@ pub fn routes(state: Arc<Sidecar>) -> impl Filter<Extract = (impl Reply,), Error
     let routes: BoxedRoute = routes.or(tus_get).unify().boxed();
     let routes: BoxedRoute = routes.or(tus_patch).unify().boxed();
     let routes: BoxedRoute = routes.or(tus_delete).unify().boxed();
-    routes
-        .recover(recover)
-        .unify()
-        .with(cors())
-        .recover(recover)
+    let answered = routes.recover(recover).unify().with(cors()).recover(recover);
+    warp::path::full()
+        .and(warp::method())
+        .and(answered)
+        .map(|path: warp::path::FullPath, method: Method, reply| {
+            without_cors_for_owner(path.as_str(), &method, reply)
+        })
         // CORS headers depend on the Origin: without this, a browser that fetched a blob
         // same-origin (no CORS headers) reuses that cached response for another origin,
         // and the player there fails.
@@ -231,6 +239,34 @@ pub fn routes(state: Arc<Sidecar>) -> impl Filter<Extract = (impl Reply,), Error
         .with(warp::log::custom(move |info| {
             metrics.observe(route_label(info.path()), info.status().as_u16())
         }))
+}
+
+/// The paths of the routes that act as the node's agent (see [`crate::owner`]).
+const OWNER_PATHS: [&str; 4] = ["/api/node", "/api/content", "/api/token", "/api/pull"];
+
+/// The owner's routes answer no cross-origin request: their responses carry no CORS
+/// headers, and a preflight for them is refused, so a page on another origin may not even
+/// send the request it asks about.
+fn without_cors_for_owner(path: &str, method: &Method, reply: impl Reply) -> Response<Body> {
+    let mut resp = reply.into_response();
+    if !OWNER_PATHS.contains(&path.trim_end_matches('/')) {
+        return resp;
+    }
+    if method == Method::OPTIONS {
+        resp = render(Err(ApiError::Forbidden(
+            "the owner's routes answer no cross-origin requests".into(),
+        )));
+    }
+    let cors: Vec<_> = resp
+        .headers()
+        .keys()
+        .filter(|k| k.as_str().starts_with("access-control-"))
+        .cloned()
+        .collect();
+    for name in cors {
+        resp.headers_mut().remove(name);
+    }
+    resp
 }
 
 /// CORS for every route, error responses included: players and UIs on other origins (a

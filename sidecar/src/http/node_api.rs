@@ -1,8 +1,10 @@
-//! Routes for the CLI and local UIs: a blob's manifest, and — from loopback only, since
-//! they act as the node's agent — content listing, token signing and node status.
+//! Routes for the CLI and local UIs: a blob's manifest, and — for the owner only, since
+//! they act as the node's agent ([`crate::owner`]) — content listing, token signing,
+//! pulls and node status.
 
 use super::json;
 use crate::access::Purpose;
+use crate::blobs::Keeper;
 use crate::error::ApiError;
 use crate::hash::Hash32;
 use crate::http::upload::Receipt;
@@ -12,7 +14,6 @@ use crate::state::Sidecar;
 use media::{ContentView, IssueTokenInput, IssuedToken, ManifestView};
 use media_rules::manifest::BlobManifest;
 use serde::{Deserialize, Serialize};
-use std::net::SocketAddr;
 use std::sync::Arc;
 use warp::http::{HeaderMap, Response, StatusCode};
 use warp::hyper::Body;
@@ -39,15 +40,13 @@ pub struct NodeStatus {
     pub bytes_stored: u64,
     /// Live custodian commitments the node knows of.
     pub custodians: Option<usize>,
+    /// The network: peers, custodians among them, bootstrap and relay.
+    pub network: Option<crate::node::network::NetworkStatus>,
 }
 
-fn local_only(remote: Option<SocketAddr>) -> Result<(), ApiError> {
-    match remote {
-        Some(addr) if addr.ip().is_loopback() => Ok(()),
-        _ => Err(ApiError::Forbidden(
-            "this route answers loopback clients only".into(),
-        )),
-    }
+/// Checks that the request comes from the node's owner (see [`crate::owner`]).
+pub fn owner_only(state: &Sidecar, headers: &HeaderMap) -> Result<(), ApiError> {
+    crate::owner::check(&state.owner, state.config.listen, headers)
 }
 
 fn link_error(e: LinkError) -> ApiError {
@@ -66,28 +65,32 @@ fn linked(state: &Sidecar) -> Result<&crate::node::ConductorLink, ApiError> {
 }
 
 /// `GET /api/node`: the node's agent and storage.
-pub async fn status(state: Arc<Sidecar>, remote: Option<SocketAddr>) -> Result<Response<Body>, ApiError> {
-    local_only(remote)?;
-    let custodians = match state.link.get() {
+pub async fn status(state: Arc<Sidecar>, headers: HeaderMap) -> Result<Response<Body>, ApiError> {
+    owner_only(&state, &headers)?;
+    let (custodians, network) = match state.link.get() {
         Some(link) => {
             let live: Vec<media::CommitmentView> =
                 link.call("list_live_commitments", ()).await.map_err(link_error)?;
-            Some(live.len())
+            let infos = link.agent_infos().await.unwrap_or_default();
+            let peers = crate::node::network::peers(&infos, link.agent(), &live);
+            let network = crate::node::network::status(link.network(), peers).await;
+            (Some(live.len()), Some(network))
         }
-        None => None,
+        None => (None, None),
     };
     let status = NodeStatus {
         agent: state.link.get().map(|l| l.agent().to_string()),
         blobs: state.blobs.list()?.len(),
         bytes_stored: state.reader.store().bytes_used()?,
         custodians,
+        network,
     };
     Ok(json(StatusCode::OK, &status))
 }
 
 /// `GET /api/content`: the content the node's agent may see.
-pub async fn list(state: Arc<Sidecar>, remote: Option<SocketAddr>) -> Result<Response<Body>, ApiError> {
-    local_only(remote)?;
+pub async fn list(state: Arc<Sidecar>, headers: HeaderMap) -> Result<Response<Body>, ApiError> {
+    owner_only(&state, &headers)?;
     let views: Vec<ContentView> = linked(&state)?
         .call("list_visible_content", ())
         .await
@@ -131,10 +134,10 @@ pub struct TokenRequest {
 /// `POST /api/token`: a token signed by the node's agent, and a URL that carries it.
 pub async fn token(
     state: Arc<Sidecar>,
-    remote: Option<SocketAddr>,
+    headers: HeaderMap,
     req: TokenRequest,
 ) -> Result<Response<Body>, ApiError> {
-    local_only(remote)?;
+    owner_only(&state, &headers)?;
     let hash: Hash32 = req.blob.parse()?;
     let link = linked(&state)?;
     let input = IssueTokenInput {
@@ -168,24 +171,22 @@ pub struct PullRequest {
 /// else from the first peer that has it. Loopback clients only: it spends this node's disk.
 pub async fn pull(
     state: Arc<Sidecar>,
-    remote: Option<SocketAddr>,
+    headers: HeaderMap,
     req: PullRequest,
 ) -> Result<Response<Body>, ApiError> {
-    local_only(remote)?;
+    owner_only(&state, &headers)?;
     let hash: Hash32 = req.hash.parse()?;
-    let manifest = match state.link.get() {
+    // On a node, the blob is kept for the author of the manifest it was registered by:
+    // that author's content, and no one else's, decides who may read it here.
+    let (manifest, keeper) = match state.link.get() {
         Some(link) => {
-            let found: Vec<ManifestView> = link
-                .call("find_blob_manifests", hash.to_hex())
-                .await
-                .map_err(link_error)?;
-            found
-                .into_iter()
-                .next()
-                .map(|v| v.manifest.0)
-                .ok_or(ApiError::NotFound("blob manifest in the DHT"))?
+            let view = authors_manifest(link, &hash).await?;
+            (view.manifest.0, Keeper::ReplicaOf(view.author.to_string()))
         }
-        None => manifest_from_peers(&hash, &req.from).await?,
+        None => (
+            manifest_from_peers(&hash, &req.from, state.config.allow_private_peers).await?,
+            Keeper::Own,
+        ),
     };
     let mut sources = req.from;
     sources.extend(
@@ -194,28 +195,74 @@ pub async fn pull(
             .iter()
             .map(|url| Source::Fallback { url: url.clone() }),
     );
-    let report = crate::replicate::pull(&state, &manifest, &sources).await?;
+    let report = crate::replicate::pull(&state, &manifest, &sources, &keeper).await?;
     Ok(json(StatusCode::OK, &report))
 }
 
+/// The manifest registered for `hash` by an author whose content uses it: anyone may
+/// register a manifest under any hash, but only the content's author's describes the
+/// bytes that content shares. A manifest under another hash is never taken.
+async fn authors_manifest(
+    link: &crate::node::ConductorLink,
+    hash: &Hash32,
+) -> Result<ManifestView, ApiError> {
+    let found: Vec<ManifestView> = link
+        .call("find_blob_manifests", hash.to_hex())
+        .await
+        .map_err(link_error)?;
+    let uses: Vec<media::BlobAccess> = link
+        .call("get_blob_access", hash.to_hex())
+        .await
+        .map_err(link_error)?;
+    let mut found: Vec<ManifestView> = found
+        .into_iter()
+        .filter(|v| v.manifest.0.hash == hash.to_hex())
+        .collect();
+    found.sort_by_key(|v| {
+        !uses
+            .iter()
+            .any(|u| u.author == v.author && u.blobs.contains(&v.id))
+    });
+    found
+        .into_iter()
+        .next()
+        .ok_or(ApiError::NotFound("blob manifest in the DHT"))
+}
+
+/// The most a manifest answer may weigh (a 10 GB blob's list of chunk hashes is ~650 KB).
+const MAX_MANIFEST_BYTES: u64 = 4 << 20;
+
 /// A blob's manifest as the first peer that holds it describes it.
-async fn manifest_from_peers(hash: &Hash32, sources: &[Source]) -> Result<BlobManifest, ApiError> {
+async fn manifest_from_peers(
+    hash: &Hash32,
+    sources: &[Source],
+    allow_private: bool,
+) -> Result<BlobManifest, ApiError> {
+    let client =
+        crate::fetch_policy::client(allow_private).map_err(|e| ApiError::Io(std::io::Error::other(e)))?;
     for source in sources {
         let Source::Peer { base, token } = source else {
             continue;
         };
+        if let Err(why) = crate::fetch_policy::check(base, allow_private) {
+            tracing::warn!(%base, %why, "peer refused");
+            continue;
+        }
         let mut url = format!("{}/api/manifest/{hash}", base.trim_end_matches('/'));
         if let Some(token) = token {
             url.push_str("?token=");
             url.push_str(token);
         }
-        let Ok(resp) = reqwest::get(url).await else {
+        let Ok(resp) = client.get(url).send().await else {
             continue;
         };
         if !resp.status().is_success() {
             continue;
         }
-        let Ok(receipt) = resp.json::<Receipt>().await else {
+        let Ok(body) = crate::fetch_policy::body_within(resp, MAX_MANIFEST_BYTES).await else {
+            continue;
+        };
+        let Ok(receipt) = serde_json::from_slice::<Receipt>(&body) else {
             continue;
         };
         if receipt.hash != hash.to_hex() {

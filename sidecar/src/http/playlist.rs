@@ -56,7 +56,10 @@ pub async fn playlist(
     }
     let ladder = Ladder {
         renditions,
-        token: token_of(&headers, &query).map(str::to_owned),
+        // An access token is carried into every URI; the owner's credential never is.
+        token: token_of(&headers, &query)
+            .filter(|t| !state.owner.matches(t))
+            .map(str::to_owned),
     };
     let (mime, text) = match file.as_str() {
         "hls.m3u8" => (hls::MIME, hls::master(&ladder)),
@@ -100,8 +103,15 @@ async fn source_blob(state: &Sidecar, name: String) -> Result<String, ApiError> 
 
 /// `GET /api/ladder/{hash}`: the ladder job's progress. A blob whose renditions were made
 /// before this process started reports done, with its variants.
-pub async fn progress(state: Arc<Sidecar>, hash: String) -> Result<Response<Body>, ApiError> {
+pub async fn progress(
+    state: Arc<Sidecar>,
+    hash: String,
+    headers: HeaderMap,
+    query: String,
+) -> Result<Response<Body>, ApiError> {
     let hash: Hash32 = hash.parse()?;
+    // Progress lists the renditions' hashes: the blob's own access rule applies.
+    crate::access::authorize(&state, &hash, token_of(&headers, &query), Purpose::Exchange).await?;
     let progress = match state.ladders.progress(&hash) {
         Some(p) => p,
         None => {

@@ -7,7 +7,7 @@ use crate::error::ApiError;
 use crate::ingest::ingest_file;
 use crate::publish::Publication;
 use crate::state::Sidecar;
-use crate::tus::TusUploads;
+use crate::tus::{now_secs, FinishFailure, TusUploads};
 use crate::upload_meta::UploadMeta;
 use bytes::{Buf, Bytes};
 use futures_util::{Stream, StreamExt};
@@ -69,6 +69,7 @@ pub fn options(state: Arc<Sidecar>) -> Result<Response<Body>, ApiError> {
 /// `POST /api/uploads`: creates an upload of `Upload-Length` bytes.
 pub fn create(state: Arc<Sidecar>, headers: HeaderMap) -> Result<Response<Body>, ApiError> {
     require_version(&headers)?;
+    super::upload::uploader_may_upload(&state, &headers)?;
     let length = number(&headers, "upload-length")?;
     if length > state.config.max_upload_bytes {
         return Err(ApiError::TooLarge {
@@ -85,7 +86,7 @@ pub fn create(state: Arc<Sidecar>, headers: HeaderMap) -> Result<Response<Body>,
     if let Some(mime) = meta.mime() {
         media_rules::manifest::check_mime("filetype", mime).map_err(ApiError::Header)?;
     }
-    Publication::from_meta(&meta)?;
+    Publication::for_upload(&state, &meta)?;
     let id = state.uploads.create(length, meta)?;
     empty(
         tus(Response::builder().status(StatusCode::CREATED))
@@ -99,7 +100,8 @@ pub fn create(state: Arc<Sidecar>, headers: HeaderMap) -> Result<Response<Body>,
 /// background.
 pub fn head(state: Arc<Sidecar>, id: String) -> Result<Response<Body>, ApiError> {
     let (upload, offset) = state.uploads.load(&id)?;
-    if upload.done.is_none() && offset == upload.length {
+    let waiting = upload.failed.as_ref().is_some_and(|f| f.waiting(now_secs()));
+    if upload.done.is_none() && offset == upload.length && !waiting {
         let (state, id) = (state.clone(), id.clone());
         tokio::spawn(async move { complete_upload(&state, &id).await });
     }
@@ -248,7 +250,29 @@ async fn complete_upload(state: &Arc<Sidecar>, id: &str) -> Result<serde_json::V
                 given: upload.length,
             });
         }
-        let receipt = finish(&state, &id, &upload).await?;
+        if let Some(failed) = upload.failed.as_ref().filter(|f| f.waiting(now_secs())) {
+            return Err(ApiError::FinishFailed {
+                status: failed.status,
+                message: failed.error.clone(),
+                retry_at: failed.retry_at,
+            });
+        }
+        let receipt = match finish(&state, &id, &upload).await {
+            Ok(receipt) => receipt,
+            Err(e) => {
+                let failure = FinishFailure::after(
+                    upload.failed.as_ref(),
+                    e.status().as_u16(),
+                    e.to_string(),
+                    now_secs(),
+                );
+                tracing::warn!(upload = %id, error = %e, retry_at = failure.retry_at, "finishing an upload failed");
+                upload.failed = Some(failure);
+                state.uploads.save(&id, &upload)?;
+                return Err(e);
+            }
+        };
+        upload.failed = None;
         let receipt = serde_json::to_value(&receipt).map_err(std::io::Error::other)?;
         upload.done = Some(receipt.clone());
         state.uploads.save(&id, &upload)?;

@@ -1,7 +1,7 @@
 //! `POST /api/blob`: a raw body streamed into the chunk store; the blob becomes visible
 //! only once every byte arrived and (if the client named one) the hash matched.
 
-use crate::blobs::BlobRecord;
+use crate::blobs::Keeper;
 use crate::error::ApiError;
 use crate::hash::Hash32;
 use crate::ingest::Ingest;
@@ -93,6 +93,7 @@ where
     S: Stream<Item = Result<B, warp::Error>> + Unpin,
     B: Buf,
 {
+    uploader_may_upload(&state, &headers)?;
     let limit = state.config.max_upload_bytes;
     let declared = content_length(&headers)?;
     if declared.is_some_and(|len| len > limit) {
@@ -100,7 +101,7 @@ where
     }
     let mime = mime_of(&headers)?;
     let meta = UploadMeta::from_headers(&headers)?;
-    let publication = Publication::from_meta(&meta)?;
+    let publication = Publication::for_upload(&state, &meta)?;
     let mut expected: Vec<Hash32> = headers
         .get(EXPECTED_HASH_HEADER)
         .map(|v| v.to_str().unwrap_or("").parse())
@@ -175,10 +176,8 @@ pub async fn complete(
     ladder: bool,
 ) -> Result<Receipt, ApiError> {
     let hash: Hash32 = manifest.hash.parse()?;
-    let record = match state.blobs.get(&hash)? {
-        Some(existing) => existing,
-        None => state.blobs.put(BlobRecord::new(manifest))?,
-    };
+    // Kept as the node's own upload, even if it held the bytes as someone's replica.
+    let record = state.blobs.keep(manifest, &Keeper::Own)?;
     state.metrics.uploads_completed.inc();
     let mut receipt = Receipt::from(&record.manifest);
     if let Some(publication) = publication {
@@ -189,4 +188,15 @@ pub async fn complete(
         receipt.ladder = Some(format!("/api/ladder/{hash}"));
     }
     Ok(receipt)
+}
+
+/// Whether the request may upload: on a node, uploads are stored and published as the
+/// node's agent, so they need the owner's credential; a standalone sidecar takes anyone's.
+pub fn uploader_may_upload(state: &Sidecar, headers: &warp::http::HeaderMap) -> Result<(), ApiError> {
+    if state.link.get().is_none() || state.owner.presented_by(headers) {
+        return Ok(());
+    }
+    Err(ApiError::Unauthorized(
+        "uploads to a node are stored and published as its agent; send the owner's credential".into(),
+    ))
 }

@@ -7,6 +7,7 @@
 
 pub mod fmp4;
 pub mod probe;
+pub mod sandbox;
 pub mod transcode;
 
 use crate::blobs::BlobRecord;
@@ -234,9 +235,10 @@ async fn register_recorded(state: &Arc<Sidecar>) {
     }
 }
 
-/// Whether a blob of this MIME type gets a ladder.
+/// Whether a blob of this MIME type gets a ladder: a video or audio container the
+/// transcoder may read ([`media_rules::ladder::demuxers_for`]).
 pub fn wants_ladder(mime: &str) -> bool {
-    mime.starts_with("video/") || mime.starts_with("audio/")
+    media_rules::ladder::demuxers_for(mime).is_some()
 }
 
 async fn run(state: &Arc<Sidecar>, source: Hash32, work: &Path) -> Result<Vec<Variant>, String> {
@@ -252,8 +254,12 @@ async fn run(state: &Arc<Sidecar>, source: Hash32, work: &Path) -> Result<Vec<Va
     assemble(state, &record, &file)
         .await
         .map_err(|e| format!("reading the source: {e}"))?;
-    let probe = probe::probe(&file).await?;
-    let (outputs, args) = transcode::plan(&file, &probe, work);
+    let mime = &record.manifest.mime_type;
+    let demuxers = media_rules::ladder::demuxers_for(mime)
+        .ok_or_else(|| format!("{mime} is not a type a ladder is made for"))?;
+    let probe = probe::probe(&file, demuxers).await?;
+    media_rules::ladder::SOURCE_BOUNDS.check(&probe.facts())?;
+    let (outputs, args) = transcode::plan(&file, demuxers, &probe, work);
     if outputs.is_empty() {
         return Err("the source has neither video nor audio".into());
     }

@@ -2,11 +2,11 @@
 //! (fragmented MP4) file per rung plus one for the audio, keyframes every segment.
 
 use super::probe::Probe;
+use super::sandbox;
 use media_rules::ladder::{self, Rung, AUDIO_KBPS, AUDIO_LABEL, SEGMENT_SECONDS};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::Command;
 
 /// One output of the ffmpeg run.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,14 +19,15 @@ pub struct Output {
 
 const CMAF_FLAGS: &str = "+frag_keyframe+empty_moov+default_base_moof+cmaf";
 
-/// The outputs for a source and the ffmpeg arguments that make them (without the
-/// program name). Benchmarks run the same arguments to compare.
-pub fn plan(source: &Path, probe: &Probe, dir: &Path) -> (Vec<Output>, Vec<String>) {
+/// The outputs for a source (read by `demuxers` only) and the ffmpeg arguments that make
+/// them (without the program name). Benchmarks run the same arguments to compare.
+pub fn plan(source: &Path, demuxers: &str, probe: &Probe, dir: &Path) -> (Vec<Output>, Vec<String>) {
     let mut args: Vec<String> = ["-hide_banner", "-nostdin", "-v", "error", "-y", "-nostats"]
         .map(String::from)
         .to_vec();
-    args.extend(["-progress".into(), "pipe:1".into(), "-i".into()]);
-    args.push(source.display().to_string());
+    let [input @ .., file] = sandbox::input(source, demuxers);
+    args.extend(input);
+    args.extend(["-progress".into(), "pipe:1".into(), "-i".into(), file]);
     let mut outputs = Vec::new();
     let keyframes = format!("expr:gte(t,n_forced*{SEGMENT_SECONDS})");
     for rung in probe.height.map(ladder::video_rungs).unwrap_or_default() {
@@ -96,14 +97,23 @@ pub fn plan(source: &Path, probe: &Probe, dir: &Path) -> (Vec<Output>, Vec<Strin
     (outputs, args)
 }
 
-/// Runs ffmpeg with `args`, reporting the fraction done (0–1) as it goes.
-pub async fn run(args: &[String], duration_s: f64, mut progress: impl FnMut(f64)) -> Result<(), String> {
-    let mut child = Command::new("ffmpeg")
+/// Runs ffmpeg with `args` (see [`sandbox`]) within the wall-clock and CPU limits for a
+/// source of `duration_s`, reporting the fraction done (0–1) as it goes.
+pub async fn run(args: &[String], duration_s: f64, progress: impl FnMut(f64)) -> Result<(), String> {
+    let wall = ladder::transcode_wall_secs(duration_s);
+    sandbox::within("ffmpeg", wall, run_unbounded(args, duration_s, progress)).await
+}
+
+async fn run_unbounded(
+    args: &[String],
+    duration_s: f64,
+    mut progress: impl FnMut(f64),
+) -> Result<(), String> {
+    let cpu = ladder::transcode_cpu_secs(duration_s);
+    let mut child = sandbox::command("ffmpeg", cpu)
         .args(args)
-        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .kill_on_drop(true)
         .spawn()
         .map_err(|e| format!("cannot run ffmpeg: {e}"))?;
     let stderr = child.stderr.take().ok_or("ffmpeg has no stderr")?;
@@ -133,6 +143,10 @@ pub async fn run(args: &[String], duration_s: f64, mut progress: impl FnMut(f64)
     if status.success() {
         Ok(())
     } else {
-        Err(format!("ffmpeg failed ({status}): {}", errors.trim()))
+        Err(format!(
+            "{}: {}",
+            sandbox::ended("ffmpeg", status, cpu),
+            errors.trim()
+        ))
     }
 }

@@ -18,6 +18,15 @@ use tokio::sync::RwLock;
 pub const APP_ID: &str = "elohim_media";
 /// The DNA role and zome the sidecar calls.
 pub const ROLE: &str = "media";
+/// The origin the node's own connections to its conductor send; the embedded conductor's
+/// interfaces admit this origin only, so no web page can drive them.
+pub const NODE_ORIGIN: &str = "elohim-media-node";
+
+/// Only the node's own origin.
+pub fn node_origins() -> AllowedOrigins {
+    AllowedOrigins::Origins([NODE_ORIGIN.to_string()].into_iter().collect())
+}
+
 /// Attempts to reconnect before a call gives up.
 const RECONNECT_ATTEMPTS: u32 = 6;
 
@@ -42,7 +51,7 @@ pub enum LinkError {
 
 struct Connected {
     app: AppWebsocket,
-    _admin: AdminWebsocket,
+    admin: AdminWebsocket,
 }
 
 /// A live link to the conductor running the media hApp.
@@ -53,16 +62,48 @@ pub struct ConductorLink {
     cell: CellId,
     app_port: u16,
     conn: RwLock<Connected>,
+    network: Option<crate::config::NetworkSettings>,
 }
 
 impl ConductorLink {
     /// Connects to the admin websocket at `admin_addr` (`host:port`), installs and enables
     /// the hApp at `happ` unless it is there already, and opens a signed app connection.
     pub async fn connect(admin_addr: &str, happ: &Path) -> anyhow::Result<Self> {
-        let admin = AdminWebsocket::connect(admin_addr, None).await?;
+        Self::connect_with(admin_addr, happ, None).await
+    }
+
+    /// [`connect`](Self::connect), installing the hApp on the network of `network_seed`
+    /// (`None`: the default network). An app already installed on another network is an
+    /// error that says so: its cell cannot move.
+    pub async fn connect_to_network(
+        admin_addr: &str,
+        happ: &Path,
+        network_seed: Option<&str>,
+    ) -> anyhow::Result<Self> {
+        Self::connect_with(admin_addr, happ, Some(network_seed)).await
+    }
+
+    /// Connects; `expected_seed`, when given, is the network seed the app must have.
+    async fn connect_with(
+        admin_addr: &str,
+        happ: &Path,
+        expected_seed: Option<Option<&str>>,
+    ) -> anyhow::Result<Self> {
+        let network_seed = expected_seed.flatten();
+        let admin = AdminWebsocket::connect(admin_addr, Some(NODE_ORIGIN.into())).await?;
         let apps = admin.list_apps(None).await?;
         let info = match apps.into_iter().find(|a| a.installed_app_id == APP_ID) {
-            Some(info) => info,
+            Some(info) => {
+                let installed = installed_seed(&info);
+                if expected_seed.is_some() && installed != network_seed.unwrap_or_default() {
+                    anyhow::bail!(
+                        "the hApp here was installed on network seed '{installed}', not '{}': \
+                         start with the same --network-seed, or use another --data-dir",
+                        network_seed.unwrap_or_default()
+                    );
+                }
+                info
+            }
             None => {
                 tracing::info!(happ = %happ.display(), "installing the media hApp");
                 let info = admin
@@ -70,7 +111,7 @@ impl ConductorLink {
                         source: AppBundleSource::Path(happ.to_path_buf()),
                         agent_key: None,
                         installed_app_id: Some(APP_ID.into()),
-                        network_seed: None,
+                        network_seed: network_seed.map(String::from),
                         roles_settings: None,
                         ignore_genesis_failure: false,
                         restore_from_dht: false,
@@ -95,14 +136,10 @@ impl ConductorLink {
             .list_app_interfaces()
             .await?
             .into_iter()
-            .find(|i| i.installed_app_id.is_none())
+            .find(|i| i.installed_app_id.is_none() && i.allowed_origins == node_origins())
         {
             Some(i) => i.port,
-            None => {
-                admin
-                    .attach_app_interface(0, None, AllowedOrigins::Any, None)
-                    .await?
-            }
+            None => admin.attach_app_interface(0, None, node_origins(), None).await?,
         };
         let conn = open_app(&admin, &cell, app_port).await?;
         Ok(ConductorLink {
@@ -111,11 +148,21 @@ impl ConductorLink {
             agent: info.agent_pub_key,
             cell,
             app_port,
-            conn: RwLock::new(Connected {
-                app: conn,
-                _admin: admin,
-            }),
+            conn: RwLock::new(Connected { app: conn, admin }),
+            network: None,
         })
+    }
+
+    /// Records the network settings of the conductor this node embeds (an attached
+    /// conductor has its own, which the node does not know).
+    pub fn on_network(mut self, settings: crate::config::NetworkSettings) -> Self {
+        self.network = Some(settings);
+        self
+    }
+
+    /// The embedded conductor's network settings.
+    pub fn network(&self) -> Option<&crate::config::NetworkSettings> {
+        self.network.as_ref()
     }
 
     /// The node's agent key.
@@ -179,12 +226,35 @@ impl ConductorLink {
         }
     }
 
+    /// The signed agent infos of every peer the conductor knows (kitsune2's JSON, one
+    /// string each), this node's own among them.
+    pub async fn agent_infos(&self) -> Result<Vec<String>, LinkError> {
+        let conn = self.conn.read().await;
+        conn.admin
+            .agent_info(None)
+            .await
+            .map_err(|e| LinkError::Unreachable(format!("{e:?}")))
+    }
+
     async fn reconnect(&self) -> anyhow::Result<()> {
-        let admin = AdminWebsocket::connect(self.admin_addr.as_str(), None).await?;
+        let admin = AdminWebsocket::connect(self.admin_addr.as_str(), Some(NODE_ORIGIN.into())).await?;
         let app = open_app(&admin, &self.cell, self.app_port).await?;
-        *self.conn.write().await = Connected { app, _admin: admin };
+        *self.conn.write().await = Connected { app, admin };
         Ok(())
     }
+}
+
+/// The network seed the app's media cell was installed with (`""` for none).
+fn installed_seed(info: &holochain_conductor_api::AppInfo) -> &str {
+    info.cell_info
+        .get(ROLE)
+        .and_then(|cells| {
+            cells.iter().find_map(|c| match c {
+                CellInfo::Provisioned(p) => Some(p.dna_modifiers.network_seed.as_str()),
+                _ => None,
+            })
+        })
+        .unwrap_or_default()
 }
 
 async fn open_app(admin: &AdminWebsocket, cell: &CellId, port: u16) -> anyhow::Result<AppWebsocket> {
@@ -201,5 +271,11 @@ async fn open_app(admin: &AdminWebsocket, cell: &CellId, port: u16) -> anyhow::R
         .await?;
     let signer = ClientAgentSigner::default();
     signer.add_credentials(cell.clone(), credentials);
-    Ok(AppWebsocket::connect(("127.0.0.1", port), token.token, signer.into(), None).await?)
+    Ok(AppWebsocket::connect(
+        ("127.0.0.1", port),
+        token.token,
+        signer.into(),
+        Some(NODE_ORIGIN.into()),
+    )
+    .await?)
 }

@@ -3,5 +3,7 @@
 
 pub mod embedded;
 pub mod link;
+pub mod network;
+pub mod rendezvous;
 
 pub use link::ConductorLink;

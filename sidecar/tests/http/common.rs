@@ -35,6 +35,8 @@ pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Server {
         cache: Default::default(),
         bandwidth: media_rules::BandwidthClass::High,
         register_retry_secs: sidecar::config::DEFAULT_REGISTER_RETRY_SECS,
+        allow_private_peers: true,
+        network: Default::default(),
     };
     adjust(&mut config);
     launch(config, dir)
@@ -104,8 +106,19 @@ pub fn interesting_sizes() -> Vec<usize> {
 }
 
 impl Server {
+    /// A client that acts as the sidecar's owner (its credential on every request).
     pub fn client(&self) -> reqwest::Client {
-        reqwest::Client::new()
+        sidecar::cli::client(Some(self.state.owner.secret())).unwrap()
+    }
+
+    /// Asks this sidecar, as its owner, to pull blob `hash` from the sources in `from`.
+    pub async fn pull(&self, hash: &str, from: serde_json::Value) -> reqwest::Response {
+        self.client()
+            .post(format!("{}/api/pull", self.url))
+            .json(&serde_json::json!({ "hash": hash, "from": from }))
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Uploads `data` with `POST /api/blob`; returns the receipt.

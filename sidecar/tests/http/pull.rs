@@ -4,15 +4,6 @@
 use crate::common::*;
 use serde_json::json;
 
-async fn pull(s: &Server, hash: &str, from: serde_json::Value) -> reqwest::Response {
-    s.client()
-        .post(format!("{}/api/pull", s.url))
-        .json(&json!({ "hash": hash, "from": from }))
-        .send()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_blob_is_pulled_from_a_peer_and_then_served_here() {
     let origin = start().await;
@@ -21,7 +12,9 @@ async fn a_blob_is_pulled_from_a_peer_and_then_served_here() {
     let hash = origin.upload_hash(&data, "video/mp4").await;
     assert_eq!(edge.get(&format!("/api/blob/{hash}"), &[]).await.status(), 404);
 
-    let resp = pull(&edge, &hash, json!([{ "kind": "peer", "base": origin.url }])).await;
+    let resp = edge
+        .pull(&hash, json!([{ "kind": "peer", "base": origin.url }]))
+        .await;
     assert_eq!(resp.status(), 200);
     let report: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(report["from_peers"], 10);
@@ -31,7 +24,8 @@ async fn a_blob_is_pulled_from_a_peer_and_then_served_here() {
     assert_eq!(resp.bytes().await.unwrap().to_vec(), data);
 
     // A second pull finds everything held.
-    let report: serde_json::Value = pull(&edge, &hash, json!([{ "kind": "peer", "base": origin.url }]))
+    let report: serde_json::Value = edge
+        .pull(&hash, json!([{ "kind": "peer", "base": origin.url }]))
         .await
         .json()
         .await
@@ -62,7 +56,7 @@ async fn fallback_urls_are_range_requested_and_wrong_bytes_are_skipped() {
         { "kind": "fallback", "url": format!("{}/api/blob/{other_hash}", liar.url) },
         { "kind": "fallback", "url": format!("{}/api/blob/{hash}", mirror.url) },
     ]);
-    let resp = pull(&edge, &hash, from).await;
+    let resp = edge.pull(&hash, from).await;
     assert_eq!(resp.status(), 200);
     let report: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(report["from_peers"], 0, "{report}");
@@ -85,14 +79,18 @@ async fn a_blob_no_source_can_give_stays_invisible() {
     let last = sha(&data[2 * CHUNK as usize..]);
     let path = chunk_file(&origin, &last);
     std::fs::remove_file(path).unwrap();
-    let resp = pull(&edge, &hash, json!([{ "kind": "peer", "base": origin.url }])).await;
+    let resp = edge
+        .pull(&hash, json!([{ "kind": "peer", "base": origin.url }]))
+        .await;
     assert_eq!(resp.status(), 404);
     assert_eq!(edge.get(&format!("/api/blob/{hash}"), &[]).await.status(), 404);
     // Nobody describes an unknown blob; a malformed hash is refused outright.
     let unknown = sha(b"nothing");
-    let resp = pull(&edge, &unknown, json!([{ "kind": "peer", "base": origin.url }])).await;
+    let resp = edge
+        .pull(&unknown, json!([{ "kind": "peer", "base": origin.url }]))
+        .await;
     assert_eq!(resp.status(), 404);
-    assert_eq!(pull(&edge, "../etc", json!([])).await.status(), 400);
+    assert_eq!(edge.pull("../etc", json!([])).await.status(), 400);
 }
 
 #[tokio::test]
@@ -102,7 +100,7 @@ async fn a_chunk_found_corrupt_is_fetched_again() {
     let data = bytes(6 * CHUNK as usize, 25);
     let hash = origin.upload_hash(&data, "video/mp4").await;
     let from = json!([{ "kind": "peer", "base": origin.url }]);
-    assert_eq!(pull(&edge, &hash, from.clone()).await.status(), 200);
+    assert_eq!(edge.pull(&hash, from.clone()).await.status(), 200);
     let third = chunk_file(&edge, &sha(&data[2 * CHUNK as usize..3 * CHUNK as usize]));
     let mut raw = std::fs::read(&third).unwrap();
     raw[0] ^= 1;
@@ -112,27 +110,64 @@ async fn a_chunk_found_corrupt_is_fetched_again() {
         .get(&format!("/api/blob/{hash}"), &[("range", "bytes=131072-131073")])
         .await;
     assert_eq!(resp.status(), 502);
-    let report: serde_json::Value = pull(&edge, &hash, from).await.json().await.unwrap();
+    let report: serde_json::Value = edge.pull(&hash, from).await.json().await.unwrap();
     assert_eq!(report["from_peers"], 1, "{report}");
     assert_eq!(report["already_held"], 5, "{report}");
     let resp = edge.get(&format!("/api/blob/{hash}"), &[]).await;
     assert_eq!(resp.bytes().await.unwrap().to_vec(), data);
 }
 
+/// The author a replica is kept for in these tests.
+const AUTHOR: &str = "uhCAkAuthor";
+
+/// Has `s` pull blob `hash` from `origin` and keep it as a replica of [`AUTHOR`]'s content.
+async fn keep_as_replica(s: &Server, origin: &Server, hash: &str) {
+    let record = origin.state.blobs.get(&hash.parse().unwrap()).unwrap().unwrap();
+    let from = [sidecar::replicate::Source::Peer {
+        base: origin.url.clone(),
+        token: None,
+    }];
+    let keeper = sidecar::blobs::Keeper::ReplicaOf(AUTHOR.into());
+    sidecar::replicate::pull(&s.state, &record.manifest, &from, &keeper)
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
-async fn dropping_a_blob_keeps_the_chunks_another_blob_uses() {
+async fn an_evicted_replica_leaves_its_chunks_to_the_sweep_which_keeps_what_another_blob_uses() {
+    let origin = start().await;
     let s = start().await;
     let shared = bytes(CHUNK as usize, 26);
     let a = [shared.clone(), bytes(2 * CHUNK as usize, 27)].concat();
     let b = [shared.clone(), bytes(CHUNK as usize, 28)].concat();
-    let a_hash = s.upload_hash(&a, "audio/mpeg").await;
+    let a_hash = origin.upload_hash(&a, "audio/mpeg").await;
     let b_hash = s.upload_hash(&b, "audio/mpeg").await;
-    let kept = std::collections::HashSet::from([b_hash.parse().unwrap()]);
-    let dropped = sidecar::replicate::drop_blob(&s.state, &a_hash.parse().unwrap(), &kept).unwrap();
-    assert_eq!(dropped, 2, "a's own two chunks go, the shared one stays");
+    // `a` is kept here as a replica of some author's content, then given up.
+    keep_as_replica(&s, &origin, &a_hash).await;
+    assert!(s.state.blobs.release(&a_hash.parse().unwrap(), AUTHOR).unwrap());
     assert_eq!(s.get(&format!("/api/blob/{a_hash}"), &[]).await.status(), 404);
+    // The sweep deletes a's own two chunks; the shared one stays, as b lists it.
+    let swept = sidecar::gc::sweep(&s.state, std::time::Duration::ZERO, sidecar::gc::UPLOAD_EXPIRY).unwrap();
+    assert_eq!(swept.chunks, 2, "a's own two chunks go, the shared one stays");
     assert!(chunk_file(&s, &sha(&shared)).exists());
     assert!(!chunk_file(&s, &sha(&a[CHUNK as usize..2 * CHUNK as usize])).exists());
     let resp = s.get(&format!("/api/blob/{b_hash}"), &[]).await;
     assert_eq!(resp.bytes().await.unwrap().to_vec(), b);
+}
+
+#[tokio::test]
+async fn giving_up_a_replica_of_a_blob_the_node_uploaded_itself_keeps_the_upload() {
+    let origin = start().await;
+    let s = start().await;
+    let data = bytes(3 * CHUNK as usize, 29);
+    let hash = origin.upload_hash(&data, "video/mp4").await;
+    // The node uploads the same bytes itself, then keeps them as another author's replica
+    // too; placement later takes the replica away.
+    assert_eq!(s.upload_hash(&data, "video/mp4").await, hash);
+    keep_as_replica(&s, &origin, &hash).await;
+    assert!(!s.state.blobs.release(&hash.parse().unwrap(), AUTHOR).unwrap());
+    sidecar::gc::sweep(&s.state, std::time::Duration::ZERO, sidecar::gc::UPLOAD_EXPIRY).unwrap();
+    let resp = s.get(&format!("/api/blob/{hash}"), &[]).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.bytes().await.unwrap().to_vec(), data);
 }

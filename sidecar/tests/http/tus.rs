@@ -348,3 +348,89 @@ async fn a_terminated_upload_is_gone() {
         0
     );
 }
+
+#[tokio::test]
+async fn a_whole_upload_whose_finish_fails_says_why_and_is_not_ingested_again_before_its_retry() {
+    let s = start().await;
+    let data = bytes(3 * CHUNK as usize, 61);
+    let resp = create(&s, data.len(), None).await;
+    let location = resp.headers()["location"].to_str().unwrap().to_string();
+    let id = location.rsplit('/').next().unwrap().to_string();
+    // The fan-out directory of the first chunk is a file now: storing that chunk fails.
+    let fanout = s
+        .dir
+        .path()
+        .join("chunks")
+        .join(&sha(&data[..CHUNK as usize])[..2]);
+    std::fs::remove_dir_all(&fanout).unwrap();
+    std::fs::write(&fanout, b"in the way").unwrap();
+    let resp = patch(&s, &location, 0, &data).await;
+    assert_eq!(resp.status(), 500, "the last PATCH answers the failure");
+    assert_eq!(resp.headers()["tus-resumable"], "1.0.0");
+
+    // HEAD and GET report it without ingesting again until the retry time.
+    let state_file = s.dir.path().join("uploads").join(format!("{id}.json"));
+    let attempts = || -> u64 {
+        let state: serde_json::Value = serde_json::from_slice(&std::fs::read(&state_file).unwrap()).unwrap();
+        state["failed"]["attempts"].as_u64().unwrap()
+    };
+    assert_eq!(attempts(), 1);
+    assert_eq!(offset(&s, &location).await, data.len() as u64);
+    let resp = s.get(&location, &[]).await;
+    assert_eq!(resp.status(), 500);
+    let retry: u64 = resp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("finishing this upload failed"),
+        "{body}"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(attempts(), 1, "neither HEAD nor GET ingested it again");
+
+    // Once the cause is gone and the retry is due, the next GET finishes it.
+    std::fs::remove_file(&fanout).unwrap();
+    std::fs::create_dir(&fanout).unwrap();
+    let mut state: serde_json::Value = serde_json::from_slice(&std::fs::read(&state_file).unwrap()).unwrap();
+    state["failed"]["retry_at"] = 0.into();
+    std::fs::write(&state_file, serde_json::to_vec(&state).unwrap()).unwrap();
+    let resp = s.get(&location, &[]).await;
+    assert_eq!(resp.status(), 200);
+    let receipt: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(receipt["hash"], sha(&data));
+    assert_eq!(
+        s.get(&format!("/api/blob/{}", sha(&data)), &[])
+            .await
+            .bytes()
+            .await
+            .unwrap()
+            .to_vec(),
+        data
+    );
+}
+
+#[tokio::test]
+async fn metadata_is_checked_before_any_byte_is_stored() {
+    let s = start().await;
+    // A standalone sidecar cannot publish: a title is refused at creation.
+    let title = format!("title {}", base64_of("a talk"));
+    let resp = create(&s, 1000, Some(&title)).await;
+    assert_eq!(resp.status(), 400);
+    // Line breaks in a value could forge headers or log lines.
+    let forged = format!("filename {}", base64_of("x\r\nX-Evil: 1"));
+    let resp = create(&s, 1000, Some(&forged)).await;
+    assert_eq!(resp.status(), 400);
+    assert_eq!(
+        std::fs::read_dir(s.dir.path().join("uploads")).unwrap().count(),
+        0,
+        "no upload made"
+    );
+}
+
+fn base64_of(s: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(s)
+}

@@ -243,6 +243,8 @@ impl NodeSidecar {
             cache: Default::default(),
             bandwidth: media_rules::BandwidthClass::High,
             register_retry_secs: sidecar::config::DEFAULT_REGISTER_RETRY_SECS,
+            allow_private_peers: true,
+            network: Default::default(),
         };
         adjust(&mut config);
         let state = sidecar::state::Sidecar::open(config.clone()).unwrap();
@@ -261,6 +263,11 @@ impl NodeSidecar {
         }
     }
 
+    /// The owner's credential, which the routes acting as the node's agent need.
+    pub fn owner(&self) -> &str {
+        self.state.owner.secret()
+    }
+
     /// Stops serving and waits until the listener is closed.
     pub async fn stop(&mut self) {
         if let Some(stop) = self.stop.take() {
@@ -268,4 +275,76 @@ impl NodeSidecar {
         }
         let _ = (&mut self.server).await;
     }
+}
+
+// HTTP helpers for scenarios with node sidecars.
+
+/// Uploads `data` as `mime` to the node, as its owner, with the upload headers given;
+/// returns the 201's receipt.
+pub async fn post_blob(
+    node: &NodeSidecar,
+    data: Vec<u8>,
+    mime: &str,
+    headers: &[(&str, &str)],
+) -> serde_json::Value {
+    let mut req = reqwest::Client::new()
+        .post(format!("{}/api/blob", node.url))
+        .bearer_auth(node.owner())
+        .header("content-type", mime)
+        .body(data);
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    let resp = req.send().await.unwrap();
+    assert_eq!(resp.status(), 201);
+    resp.json().await.unwrap()
+}
+
+/// Uploads and publishes `data` as audio; returns its hash.
+pub async fn upload(
+    node: &NodeSidecar,
+    data: &[u8],
+    title: &str,
+    reach: &str,
+    invite: Option<String>,
+) -> String {
+    let mut headers = vec![("x-upload-title", title), ("x-upload-reach", reach)];
+    if let Some(invite) = &invite {
+        headers.push(("x-upload-invite", invite));
+    }
+    let receipt = post_blob(node, data.to_vec(), "audio/mpeg", &headers).await;
+    assert!(
+        receipt["published"]["content"]
+            .as_str()
+            .unwrap()
+            .starts_with("uhCkk"),
+        "{receipt}"
+    );
+    receipt["hash"].as_str().unwrap().to_string()
+}
+
+/// A token `who` signs for `blob`, for the node whose agent key is `audience`.
+pub async fn token(net: &Net, who: Agent, blob: &str, audience: String, ttl: u32) -> String {
+    let issued: media::IssuedToken = net
+        .call(
+            who,
+            "issue_access_token",
+            media::IssueTokenInput {
+                blob: blob.into(),
+                audience,
+                ttl_seconds: ttl,
+            },
+        )
+        .await;
+    issued.token
+}
+
+/// GETs a blob from a node, with a token or without: status and body.
+pub async fn get(url: &str, blob: &str, token: Option<&str>) -> (u16, Vec<u8>) {
+    let mut req = reqwest::Client::new().get(format!("{url}/api/blob/{blob}"));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.unwrap();
+    (resp.status().as_u16(), resp.bytes().await.unwrap().to_vec())
 }

@@ -3,71 +3,29 @@
 //! signed tokens and the reach rules, over HTTP.
 
 use crate::common::*;
-use media::{ContentView, IssueTokenInput, IssuedToken};
+use media::ContentView;
 use media_integrity::media_rules::token::AccessToken;
-
-/// Uploads `data` as `mime` with the upload headers given; returns the 201's receipt.
-async fn post_blob(url: &str, data: Vec<u8>, mime: &str, headers: &[(&str, &str)]) -> serde_json::Value {
-    let mut req = reqwest::Client::new()
-        .post(format!("{url}/api/blob"))
-        .header("content-type", mime)
-        .body(data);
-    for (name, value) in headers {
-        req = req.header(*name, *value);
-    }
-    let resp = req.send().await.unwrap();
-    assert_eq!(resp.status(), 201);
-    resp.json().await.unwrap()
-}
-
-/// Uploads and publishes `data` as audio; returns its hash.
-async fn upload(url: &str, data: &[u8], title: &str, reach: &str, invite: Option<String>) -> String {
-    let mut headers = vec![("x-upload-title", title), ("x-upload-reach", reach)];
-    if let Some(invite) = &invite {
-        headers.push(("x-upload-invite", invite));
-    }
-    let receipt = post_blob(url, data.to_vec(), "audio/mpeg", &headers).await;
-    assert!(
-        receipt["published"]["content"]
-            .as_str()
-            .unwrap()
-            .starts_with("uhCkk"),
-        "{receipt}"
-    );
-    receipt["hash"].as_str().unwrap().to_string()
-}
-
-async fn token(net: &Net, who: Agent, blob: &str, audience: String, ttl: u32) -> String {
-    let issued: IssuedToken = net
-        .call(
-            who,
-            "issue_access_token",
-            IssueTokenInput {
-                blob: blob.into(),
-                audience,
-                ttl_seconds: ttl,
-            },
-        )
-        .await;
-    issued.token
-}
 
 /// Follows the ladder job an upload's receipt names, as the CLI does, until it ends;
 /// fails unless it ends done.
-async fn ladder_of(url: &str, receipt: &serde_json::Value) -> sidecar::ladder::Progress {
-    ladder_ends(url, receipt, sidecar::ladder::Stage::Done).await
+async fn ladder_of(node: &NodeSidecar, receipt: &serde_json::Value) -> sidecar::ladder::Progress {
+    ladder_ends(node, receipt, sidecar::ladder::Stage::Done).await
 }
 
 /// Waits up to three minutes for the upload's ladder job to end, in `stage`.
 async fn ladder_ends(
-    url: &str,
+    node: &NodeSidecar,
     receipt: &serde_json::Value,
     stage: sidecar::ladder::Stage,
 ) -> sidecar::ladder::Progress {
     let path = receipt["ladder"].as_str().expect("a ladder job");
     let progress = tokio::time::timeout(
         std::time::Duration::from_secs(180),
-        sidecar::cli::wait_for_ladder(url, path),
+        sidecar::cli::wait_for_ladder_as(
+            &sidecar::cli::client(Some(node.owner())).unwrap(),
+            &node.url,
+            path,
+        ),
     )
     .await
     .expect("the ladder job ends in three minutes")
@@ -78,12 +36,12 @@ async fn ladder_ends(
 
 /// Uploads a titled 3-second 720p commons talk to the node: its receipt, blob hash and
 /// published content.
-async fn post_talk(url: &str) -> (serde_json::Value, String, holochain_types::prelude::ActionHash) {
+async fn post_talk(node: &NodeSidecar) -> (serde_json::Value, String, holochain_types::prelude::ActionHash) {
     let dir = tempfile::tempdir().unwrap();
     let source = dir.path().join("talk.mp4");
     sidecar::testkit::test_video(&source, 1280, 720, 3, "");
     let headers = [("x-upload-title", "a talk"), ("x-upload-reach", "commons")];
-    let receipt = post_blob(url, std::fs::read(&source).unwrap(), "video/mp4", &headers).await;
+    let receipt = post_blob(node, std::fs::read(&source).unwrap(), "video/mp4", &headers).await;
     let hash = receipt["hash"].as_str().unwrap().to_string();
     let content =
         holochain_types::prelude::ActionHash::try_from(receipt["published"]["content"].as_str().unwrap())
@@ -107,15 +65,6 @@ async fn with_renditions(net: &Net, who: Agent, id: &holochain_types::prelude::A
     .expect("the renditions are registered")
 }
 
-async fn get(url: &str, blob: &str, token: Option<&str>) -> (u16, Vec<u8>) {
-    let mut req = reqwest::Client::new().get(format!("{url}/api/blob/{blob}"));
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let resp = req.send().await.unwrap();
-    (resp.status().as_u16(), resp.bytes().await.unwrap().to_vec())
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn reach_decides_who_reads_each_upload_over_http() {
     let (net, [alice, bob, carol]) = setup::<3>().await;
@@ -127,9 +76,9 @@ async fn reach_decides_who_reads_each_upload_over_http() {
     let diary = b"alice's private diary".repeat(5000);
     let call = b"recording of the call with bob".repeat(5000);
     let talk = b"an open lecture for everyone".repeat(5000);
-    let diary_hash = upload(&url, &diary, "diary", "private", None).await;
-    let call_hash = upload(&url, &call, "call", "invited", Some(net.key(bob).to_string())).await;
-    let talk_hash = upload(&url, &talk, "talk", "commons", None).await;
+    let diary_hash = upload(&node, &diary, "diary", "private", None).await;
+    let call_hash = upload(&node, &call, "call", "invited", Some(net.key(bob).to_string())).await;
+    let talk_hash = upload(&node, &talk, "talk", "commons", None).await;
     net.sync().await;
 
     // Bob reads the invited and the commons file, byte-exact; the private one is refused.
@@ -208,8 +157,11 @@ async fn reach_decides_who_reads_each_upload_over_http() {
         200
     );
 
-    // The node's local routes (behind `elohim-media ls`, `token`, `status`).
-    let listed: Vec<serde_json::Value> = reqwest::get(format!("{url}/api/content"))
+    // The owner's routes (behind `elohim-media ls`, `token`, `status`).
+    let owner = sidecar::cli::client(Some(node.owner())).unwrap();
+    let listed: Vec<serde_json::Value> = owner
+        .get(format!("{url}/api/content"))
+        .send()
         .await
         .unwrap()
         .json()
@@ -224,7 +176,7 @@ async fn reach_decides_who_reads_each_upload_over_http() {
     assert!(listed
         .iter()
         .all(|v| v["id"].as_str().unwrap().starts_with("uhCkk")));
-    let signed: serde_json::Value = reqwest::Client::new()
+    let signed: serde_json::Value = owner
         .post(format!("{url}/api/token"))
         .json(&serde_json::json!({ "blob": diary_hash }))
         .send()
@@ -240,7 +192,9 @@ async fn reach_decides_who_reads_each_upload_over_http() {
     let resp = reqwest::get(signed_url).await.unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.bytes().await.unwrap().to_vec(), diary);
-    let status: serde_json::Value = reqwest::get(format!("{url}/api/node"))
+    let status: serde_json::Value = owner
+        .get(format!("{url}/api/node"))
+        .send()
         .await
         .unwrap()
         .json()
@@ -299,9 +253,9 @@ async fn an_invited_video_streams_to_its_invitee_from_one_signed_master_url() {
         ("x-upload-reach", "invited"),
         ("x-upload-invite", bob_key.as_str()),
     ];
-    let receipt = post_blob(&url, std::fs::read(&source).unwrap(), "video/mp4", &headers).await;
+    let receipt = post_blob(&node, std::fs::read(&source).unwrap(), "video/mp4", &headers).await;
     let hash = receipt["hash"].as_str().unwrap().to_string();
-    let progress = ladder_of(&url, &receipt).await;
+    let progress = ladder_of(&node, &receipt).await;
     let renditions: Vec<String> = progress.variants.iter().map(|v| v.blob.clone()).collect();
     assert_eq!(renditions.len(), 3, "720p, 480p, audio: {progress:?}");
     net.sync().await;
@@ -391,7 +345,7 @@ async fn an_invited_video_streams_to_its_invitee_from_one_signed_master_url() {
         403
     );
     let other = upload(
-        &node.url,
+        &node,
         b"some other file".repeat(100).as_slice(),
         "other",
         "invited",
@@ -421,7 +375,8 @@ async fn an_invited_video_streams_to_its_invitee_from_one_signed_master_url() {
     for variant in &progress.variants {
         let views: Vec<media::ManifestView> =
             net.call(bob, "find_blob_manifests", variant.blob.clone()).await;
-        sidecar::replicate::pull(&bob_node.state, &views[0].manifest, &from_alice)
+        let keeper = sidecar::blobs::Keeper::ReplicaOf(views[0].author.to_string());
+        sidecar::replicate::pull(&bob_node.state, &views[0].manifest, &from_alice, &keeper)
             .await
             .unwrap();
         pulled.push((variant, views[0].manifest.chunks[0].clone()));
@@ -457,15 +412,15 @@ async fn an_invited_video_streams_to_its_invitee_from_one_signed_master_url() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_low_bandwidth_node_refuses_private_content_and_takes_pushes_from_loopback_only() {
+async fn a_low_bandwidth_node_refuses_private_content() {
     let (net, [alice]) = setup::<1>().await;
     let node = NodeSidecar::start_with(&net, alice, |c| c.bandwidth = media_rules::BandwidthClass::Low).await;
     let url = node.url.clone();
     let alice_node = net.key(alice).to_string();
     let diary = b"alice's private diary, on a slow link".repeat(3000);
     let talk = b"an open lecture, on a slow link".repeat(3000);
-    let diary_hash = upload(&url, &diary, "diary", "private", None).await;
-    let talk_hash = upload(&url, &talk, "talk", "commons", None).await;
+    let diary_hash = upload(&node, &diary, "diary", "private", None).await;
+    let talk_hash = upload(&node, &talk, "talk", "commons", None).await;
     net.sync().await;
 
     // Even its author is refused private content over a low-bandwidth node (seed Gap 4) ...
@@ -480,34 +435,6 @@ async fn a_low_bandwidth_node_refuses_private_content_and_takes_pushes_from_loop
     assert!(resp.text().await.unwrap().contains("low-bandwidth"));
     // ... while commons content is served.
     assert_eq!(get(&url, &talk_hash, None).await, (200, talk));
-
-    // Chunk pushes, and the routes that act as the node's agent, answer loopback clients
-    // only. Only loopback reaches this machine's sockets, so a stranger's requests are
-    // handed to the node's own routes as from another address.
-    let routes = sidecar::http::routes(node.state.clone());
-    let stranger: std::net::SocketAddr = "203.0.113.7:40000".parse().unwrap();
-    let here: std::net::SocketAddr = "127.0.0.1:40000".parse().unwrap();
-    let pushed = b"a chunk nobody asked this node to keep".to_vec();
-    let name = sidecar::hash::Hash32::of(&pushed);
-    let push = |from| {
-        warp::test::request()
-            .method("PUT")
-            .path(&format!("/api/chunk/{name}"))
-            .remote_addr(from)
-            .body(pushed.clone())
-            .reply(&routes)
-    };
-    let refused = push(stranger).await;
-    assert_eq!(refused.status(), 403);
-    assert!(String::from_utf8_lossy(refused.body()).contains("loopback"));
-    assert!(!node.state.reader.store().has(&name).unwrap(), "nothing stored");
-    for path in ["/api/node", "/api/content"] {
-        let from = |addr| warp::test::request().path(path).remote_addr(addr).reply(&routes);
-        assert_eq!(from(stranger).await.status(), 403, "{path}");
-        assert_eq!(from(here).await.status(), 200, "{path}");
-    }
-    assert_eq!(push(here).await.status(), 201);
-    assert!(node.state.reader.store().has(&name).unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -520,9 +447,9 @@ async fn renditions_recorded_but_not_registered_when_the_node_stopped_are_regist
     let dir = tempfile::tempdir().unwrap();
     let source = dir.path().join("talk.mp4");
     sidecar::testkit::test_video(&source, 1280, 720, 3, "");
-    let receipt = post_blob(&node.url, std::fs::read(&source).unwrap(), "video/mp4", &[]).await;
+    let receipt = post_blob(&node, std::fs::read(&source).unwrap(), "video/mp4", &[]).await;
     let hash = receipt["hash"].as_str().unwrap().to_string();
-    let progress = ladder_of(&node.url, &receipt).await;
+    let progress = ladder_of(&node, &receipt).await;
     assert_eq!(progress.variants.len(), 3, "{progress:?}");
 
     // The node stopped between recording the renditions and registering them: the talk is
@@ -588,12 +515,12 @@ async fn forgotten(marker: &std::path::Path) -> bool {
 async fn renditions_the_conductor_could_not_take_are_registered_when_the_node_next_starts() {
     let (mut net, [alice]) = setup::<1>().await;
     let node = NodeSidecar::start(&net, alice).await;
-    let (receipt, hash, content) = post_talk(&node.url).await;
+    let (receipt, hash, content) = post_talk(&node).await;
 
     // The conductor goes away while the ladder is made: the renditions are recorded, but
     // registering them fails, and the job says it will be tried again.
     net.conductors[alice.0].shutdown().await;
-    let progress = ladder_ends(&node.url, &receipt, sidecar::ladder::Stage::Failed).await;
+    let progress = ladder_ends(&node, &receipt, sidecar::ladder::Stage::Failed).await;
     let error = progress.error.unwrap_or_default();
     assert!(error.contains("and when the node next starts"), "{error}");
     let recorded = node.state.blobs.get(&hash.parse().unwrap()).unwrap().unwrap();
@@ -617,7 +544,7 @@ async fn renditions_the_conductor_could_not_take_are_registered_when_the_node_ne
 async fn renditions_the_app_could_not_take_are_registered_once_it_can_without_a_restart() {
     let (net, [alice]) = setup::<1>().await;
     let node = NodeSidecar::start_with(&net, alice, |c| c.register_retry_secs = 2).await;
-    let (receipt, hash, content) = post_talk(&node.url).await;
+    let (receipt, hash, content) = post_talk(&node).await;
 
     // The app is disabled while the ladder is made (the conductor and its ports stay):
     // registering the renditions fails and the job says when it is tried again.
@@ -630,7 +557,7 @@ async fn renditions_the_app_could_not_take_are_registered_once_it_can_without_a_
         )
         .await
         .unwrap();
-    let progress = ladder_ends(&node.url, &receipt, sidecar::ladder::Stage::Failed).await;
+    let progress = ladder_ends(&node, &receipt, sidecar::ladder::Stage::Failed).await;
     let error = progress.error.unwrap_or_default();
     assert!(error.contains("tried again every 2 s"), "{error}");
     let marker = node.dir.path().join("ladder").join(&hash);
@@ -646,6 +573,6 @@ async fn renditions_the_app_could_not_take_are_registered_once_it_can_without_a_
     let published = with_renditions(&net, alice, &content).await;
     assert_eq!(published.content.embed_strategy, "hls");
     assert!(forgotten(&marker).await, "nothing is left to do");
-    let done = ladder_of(&node.url, &receipt).await;
+    let done = ladder_of(&node, &receipt).await;
     assert_eq!(done.variants.len(), 3);
 }

@@ -11,7 +11,7 @@ async fn a_token_is_signed_by_the_caller_for_one_blob_and_audience() {
     let blob = "ab".repeat(32);
     let input = IssueTokenInput {
         blob: blob.clone(),
-        audience: "http://127.0.0.1:8788".into(),
+        audience: net.key(alice).to_string(),
         ttl_seconds: 600,
     };
     let issued: IssuedToken = net.call(alice, "issue_access_token", input).await;
@@ -30,13 +30,13 @@ async fn a_token_is_signed_by_the_caller_for_one_blob_and_audience() {
 
     // Changing any claim breaks the signature.
     let mut forged = token.claims.clone();
-    forged.audience = "http://evil.example".into();
+    forged.audience = "uhCAkq4vZzp0bk2l5xQa3V2zF9wJ0m6eK1YyRjTtUuGgHhIiLlMmN".into();
     assert!(key.verify(&forged.signing_bytes(), &sig).is_err());
 
     // Tokens live at most a day and name a well-formed blob.
     let long = IssueTokenInput {
         blob: blob.clone(),
-        audience: "x".into(),
+        audience: net.key(alice).to_string(),
         ttl_seconds: 86_401,
     };
     net.must_fail(
@@ -53,4 +53,17 @@ async fn a_token_is_signed_by_the_caller_for_one_blob_and_audience() {
     };
     net.must_fail(alice, "issue_access_token", bad, "blob must be a SHA-256")
         .await;
+    // A URL names no one node: several can share it, so it is no audience.
+    let by_url = IssueTokenInput {
+        blob,
+        audience: "http://127.0.0.1:8788".into(),
+        ttl_seconds: 60,
+    };
+    net.must_fail(
+        alice,
+        "issue_access_token",
+        by_url,
+        "audience must be the serving node's agent key",
+    )
+    .await;
 }

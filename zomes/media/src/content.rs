@@ -6,6 +6,7 @@ use crate::{me, refuse};
 use hdk::prelude::*;
 use media_integrity::anchors::{blob_path, reach_path};
 use media_integrity::{BlobManifest, ContentNode, EntryTypes, LinkTypes};
+use media_rules::access::Use;
 use media_rules::reach::Audience;
 use media_rules::{Place, Reach};
 
@@ -146,22 +147,20 @@ pub fn list_visible_content() -> ExternResult<Vec<ContentView>> {
     Ok(out)
 }
 
-/// Whether `reader` (who declared `place`) may see `content` now: the reach table, and
-/// only the author sees drafts and forgotten content.
+/// Whether `reader` (who declared `place`) may see `content` now: the shared access rule
+/// (the reach table; only the author sees drafts and forgotten content).
 pub fn may_see(content: &ContentView, reader: &AgentPubKey, place: Option<&Place>) -> bool {
     let node = &content.content;
-    let (Ok(reach), Ok(lifecycle)) = (node.reach(), node.lifecycle()) else {
-        return false;
-    };
-    if reader == &content.author {
-        return true;
+    Use {
+        reach: node.reach().ok(),
+        lifecycle: node.lifecycle().ok(),
+        audience: Audience {
+            author: &content.author,
+            invitees: &node.invitees,
+            place: node.place.as_ref(),
+        },
     }
-    let audience = Audience {
-        author: &content.author,
-        invitees: &node.invitees,
-        place: node.place.as_ref(),
-    };
-    lifecycle.is_visible_to_audience() && reach.may_read(&audience, Some(reader), place)
+    .admits(reader, place)
 }
 
 /// Links a version to its new invitees and blobs (what the previous version lacked).

@@ -20,6 +20,9 @@ pub struct CommitmentView {
     pub commitment: CustodianCommitment,
     /// Whether it has not expired yet.
     pub live: bool,
+    /// When its newest version was written: a running custodian renews it often, so an
+    /// old one marks a custodian that went silent.
+    pub updated_at: Timestamp,
 }
 
 /// Renew or change a commitment.
@@ -110,6 +113,7 @@ fn commitment_view(id: &ActionHash) -> ExternResult<Option<CommitmentView>> {
         version: latest.action_address().clone(),
         author: original.action().author().clone(),
         live: commitment.is_live_at(sys_time()?),
+        updated_at: latest.action().timestamp(),
         commitment,
     }))
 }

@@ -6,6 +6,7 @@ use hdk::prelude::*;
 mod blobs;
 mod content;
 mod custodians;
+mod endpoints;
 mod places;
 mod replicas;
 mod tokens;
@@ -118,6 +119,16 @@ pub fn set_my_place(place: Place) -> ExternResult<ActionHash> {
 #[hdk_extern]
 pub fn get_agent_place(agent: AgentPubKey) -> ExternResult<Option<Place>> {
     places::get_agent_place(agent)
+}
+
+#[hdk_extern]
+pub fn set_my_endpoint(url: String) -> ExternResult<ActionHash> {
+    endpoints::set_my_endpoint(url)
+}
+
+#[hdk_extern]
+pub fn get_agent_endpoint(agent: AgentPubKey) -> ExternResult<Option<String>> {
+    endpoints::get_agent_endpoint(agent)
 }
 
 #[hdk_extern]

@@ -3,17 +3,14 @@
 
 use crate::{me, refuse};
 use hdk::prelude::*;
-use media_rules::token::{AccessToken, TokenClaims};
-
-/// The longest a token may live (one day).
-pub const MAX_TTL_SECONDS: u32 = 86_400;
+use media_rules::token::{AccessToken, TokenClaims, MAX_LIFETIME_SECS as MAX_TTL_SECONDS};
 
 /// What to sign.
 #[derive(Serialize, Deserialize, Debug, Clone)]
 pub struct IssueTokenInput {
     /// The blob's SHA-256, lowercase hex.
     pub blob: String,
-    /// The node that should accept it (its agent key or sidecar URL).
+    /// The node that should accept it: its agent key.
     pub audience: String,
     /// How long it lives, at most a day.
     pub ttl_seconds: u32,

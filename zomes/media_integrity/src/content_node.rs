@@ -1,6 +1,6 @@
 //! ContentNode: what a piece of content is, who may see it and which blobs it uses.
 
-use crate::records::must_get_manifest;
+use crate::records::{later_on_chain, must_get_manifest, Later};
 use crate::{invalid, verdict};
 use hdi::prelude::*;
 use media_rules::content::{ContentFormat, EmbedStrategy};
@@ -106,7 +106,7 @@ impl ContentNode {
 
 /// A new ContentNode: fields valid, starts as draft or published, every blob a manifest.
 pub fn validate_create_content_node(
-    _action: &ActionHeader,
+    action: &ActionHeader,
     node: &ContentNode,
 ) -> ExternResult<ValidateCallbackResult> {
     if let Err(e) = node.check_fields() {
@@ -115,18 +115,28 @@ pub fn validate_create_content_node(
     if !matches!(node.lifecycle(), Ok(Lifecycle::Draft | Lifecycle::Published)) {
         return invalid("ContentNode: lifecycle of new content must be draft or published");
     }
-    validate_blobs(node)
+    validate_blobs(&action.author, node)
 }
 
-/// An update: same author (checked by the caller), same reach and place, an allowed
-/// lifecycle move.
+/// An update: same author (checked by the caller), of the newest version (an older one
+/// would fork the content and could revive what was archived or forgotten), same reach
+/// and place, an allowed lifecycle move.
 pub fn validate_update_content_node(
-    _action: &ActionHeader,
+    action: &ActionHeader,
+    updated: &ActionHash,
     new: &ContentNode,
     old: &ContentNode,
 ) -> ExternResult<ValidateCallbackResult> {
     if let Err(e) = new.check_fields() {
         return verdict("ContentNode", Err(e));
+    }
+    match later_on_chain(action, updated)? {
+        Ok(Later::Nothing) => {}
+        Ok(Later::Updated) => {
+            return invalid("ContentNode: this version was already updated; update the newest version")
+        }
+        Ok(Later::Deleted) => return invalid("ContentNode: this content was deleted"),
+        Err(e) => return verdict("ContentNode", Err(e)),
     }
     if new.reach != old.reach {
         return invalid("ContentNode: reach cannot change after creation; custodians were chosen by it");
@@ -140,13 +150,21 @@ pub fn validate_update_content_node(
     if let Err(e) = from.check_move(to) {
         return verdict("ContentNode", Err(e));
     }
-    validate_blobs(new)
+    validate_blobs(&action.author, new)
 }
 
-fn validate_blobs(node: &ContentNode) -> ExternResult<ValidateCallbackResult> {
+/// Every blob is a manifest the content's own author registered: listing someone else's
+/// manifest would let any agent widen the reach of bytes that are not theirs.
+fn validate_blobs(author: &AgentPubKey, node: &ContentNode) -> ExternResult<ValidateCallbackResult> {
     for (i, hash) in node.blobs.iter().enumerate() {
-        if let Err(e) = must_get_manifest(hash, &format!("blobs[{i}]"))? {
-            return verdict("ContentNode", Err(e));
+        match must_get_manifest(hash, &format!("blobs[{i}]"))? {
+            Err(e) => return verdict("ContentNode", Err(e)),
+            Ok((record, _)) if record.action().author() != author => {
+                return invalid(&format!(
+                    "ContentNode: blobs[{i}] is a manifest registered by another agent; content may list only its author's manifests"
+                ));
+            }
+            Ok(_) => {}
         }
     }
     Ok(ValidateCallbackResult::Valid)

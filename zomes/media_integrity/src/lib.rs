@@ -22,6 +22,7 @@ mod blob_manifest;
 mod content_node;
 mod custodian_commitment;
 mod links;
+mod node_endpoint;
 mod records;
 mod replica_status;
 
@@ -30,6 +31,7 @@ pub use blob_manifest::BlobManifest;
 pub use content_node::{CodecFact, ContentNode};
 pub use custodian_commitment::CustodianCommitment;
 pub use media_rules;
+pub use node_endpoint::NodeEndpoint;
 pub use replica_status::ReplicaStatus;
 
 /// Every entry type of the media DNA.
@@ -41,6 +43,7 @@ pub enum EntryTypes {
     CustodianCommitment(CustodianCommitment),
     ReplicaStatus(ReplicaStatus),
     AgentPlace(AgentPlace),
+    NodeEndpoint(NodeEndpoint),
 }
 
 /// Every link type of the media DNA; [`links`] says what each may join.
@@ -66,6 +69,8 @@ pub enum LinkTypes {
     AgentToPlace,
     /// Original entry → a later version of it, by the same author.
     Updates,
+    /// Agent key → the NodeEndpoint it published.
+    AgentToEndpoint,
 }
 
 /// Validates every op; nothing is accepted by default.
@@ -153,6 +158,7 @@ fn validate_create(entry: EntryTypes, action: &ActionHeader) -> ExternResult<Val
         }
         EntryTypes::ReplicaStatus(e) => replica_status::validate_create_replica_status(action, &e),
         EntryTypes::AgentPlace(e) => agent_place::validate_create_agent_place(&e),
+        EntryTypes::NodeEndpoint(e) => node_endpoint::validate_create_node_endpoint(&e),
     }
 }
 
@@ -169,7 +175,12 @@ fn validate_update(
     };
     match (entry, previous) {
         (EntryTypes::ContentNode(new), EntryTypes::ContentNode(old)) => {
-            content_node::validate_update_content_node(&action.header, &new, &old)
+            content_node::validate_update_content_node(
+                &action.header,
+                &action.original_action_address,
+                &new,
+                &old,
+            )
         }
         (EntryTypes::BlobManifest(_), EntryTypes::BlobManifest(_)) => {
             invalid("BlobManifest cannot be updated: a blob's bytes never change; register a new manifest")
@@ -182,6 +193,9 @@ fn validate_update(
         }
         (EntryTypes::AgentPlace(new), EntryTypes::AgentPlace(_)) => {
             agent_place::validate_create_agent_place(&new)
+        }
+        (EntryTypes::NodeEndpoint(new), EntryTypes::NodeEndpoint(_)) => {
+            node_endpoint::validate_create_node_endpoint(&new)
         }
         _ => invalid("an update must keep the entry type of the entry it updates"),
     }

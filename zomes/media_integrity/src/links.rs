@@ -22,6 +22,7 @@ pub fn validate_create_link(
         LinkTypes::ManifestToReplica => manifest_to_replica(action)?,
         LinkTypes::AgentToPlace => agent_to_own(action, "AgentPlace")?,
         LinkTypes::Updates => updates(action)?,
+        LinkTypes::AgentToEndpoint => agent_to_own(action, "NodeEndpoint")?,
     };
     verdict(&format!("{link_type:?} link"), result)
 }

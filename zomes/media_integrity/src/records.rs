@@ -22,6 +22,7 @@ pub fn type_name(entry: &EntryTypes) -> &'static str {
         UnitEntryTypes::CustodianCommitment => "CustodianCommitment",
         UnitEntryTypes::ReplicaStatus => "ReplicaStatus",
         UnitEntryTypes::AgentPlace => "AgentPlace",
+        UnitEntryTypes::NodeEndpoint => "NodeEndpoint",
     }
 }
 
@@ -89,4 +90,35 @@ pub fn must_get_commitment(
         EntryTypes::CustodianCommitment(c) => Some(c),
         _ => None,
     })
+}
+
+/// What later happened to `earlier` on the chain of `action`'s author, before `action`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Later {
+    /// Nothing: `earlier` is still the newest version.
+    Nothing,
+    /// An update of it came first: it is superseded.
+    Updated,
+    /// A delete of it came first: it is withdrawn.
+    Deleted,
+}
+
+/// Whether `earlier` (an action of the same author) was updated or deleted between itself
+/// and `action` on the author's chain. Deterministic: it reads the author's own chain, not
+/// the DHT, so every validator reaches the same answer.
+pub fn later_on_chain(action: &ActionHeader, earlier: &ActionHash) -> ExternResult<Result<Later, String>> {
+    let Some(prev) = action.prev_action.clone() else {
+        return Ok(Err("this action cannot be the first of a chain".into()));
+    };
+    let filter = ChainFilter::until_hash(prev, earlier.clone());
+    let activity = must_get_agent_activity(action.author.clone(), filter)?;
+    let mut later = Later::Nothing;
+    for a in &activity {
+        match &a.action.action().data {
+            ActionData::Delete(d) if &d.deletes_address == earlier => return Ok(Ok(Later::Deleted)),
+            ActionData::Update(u) if &u.original_action_address == earlier => later = Later::Updated,
+            _ => {}
+        }
+    }
+    Ok(Ok(later))
 }

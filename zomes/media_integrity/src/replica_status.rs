@@ -1,6 +1,6 @@
 //! ReplicaStatus: who actually holds which blob, and how recently they checked it.
 
-use crate::records::{must_get_commitment, must_get_content, must_get_manifest};
+use crate::records::{later_on_chain, must_get_commitment, must_get_content, must_get_manifest, Later};
 use crate::{invalid, verdict, CustodianCommitment};
 use hdi::prelude::*;
 use media_rules::reach::Audience;
@@ -104,7 +104,8 @@ fn check_replica(action: &ActionHeader, status: &ReplicaStatus) -> ExternResult<
 }
 
 /// The commitment must be the author's own, a storage or cache role, not expired when the
-/// status is written, and not withdrawn (deleted) earlier on the author's chain.
+/// status is written, and neither withdrawn (deleted) nor superseded (updated) earlier on
+/// the author's chain.
 fn check_commitment(
     action: &ActionHeader,
     hash: &ActionHash,
@@ -127,18 +128,18 @@ fn check_commitment(
             "commitment has expired; no live CustodianCommitment backs the claim".into(),
         ));
     }
-    let Some(prev) = action.prev_action.clone() else {
-        return Ok(Err("a ReplicaStatus cannot be the first action of a chain".into()));
-    };
-    let filter = ChainFilter::until_hash(prev, hash.clone());
-    let activity = must_get_agent_activity(action.author.clone(), filter)?;
-    let withdrawn = activity
-        .iter()
-        .any(|a| matches!(&a.action.action().data, ActionData::Delete(d) if &d.deletes_address == hash));
-    if withdrawn {
-        return Ok(Err(
-            "commitment was withdrawn; no live CustodianCommitment backs the claim".into(),
-        ));
+    match rule!(later_on_chain(action, hash)?) {
+        Later::Nothing => {}
+        Later::Deleted => {
+            return Ok(Err(
+                "commitment was withdrawn; no live CustodianCommitment backs the claim".into(),
+            ))
+        }
+        Later::Updated => {
+            return Ok(Err(
+                "commitment was superseded by a later version; a status must cite the newest".into(),
+            ))
+        }
     }
     Ok(Ok(commitment))
 }

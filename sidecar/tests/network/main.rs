@@ -1,0 +1,279 @@
+//! Nodes in separate processes, as users run them: a rendezvous (bootstrap server and
+//! relay) and `elohim-media node` processes from the built binary, each with its own data
+//! directory and embedded conductor, talking over loopback only. They find each other
+//! through the rendezvous, a custodian keeps the author's upload, and it still reads back
+//! after the author's process is killed.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_elohim-media");
+
+/// A child process stopped by PID when dropped (SIGKILL if it is still running).
+struct Proc {
+    child: Child,
+    name: String,
+}
+
+impl Proc {
+    fn pid(&self) -> libc::pid_t {
+        self.child.id() as libc::pid_t
+    }
+
+    /// Sends `signal` and waits (at most 30 s) for the process to end; returns whether it
+    /// ended by itself.
+    fn stop(&mut self, signal: libc::c_int) -> bool {
+        // SAFETY: kill only sends a signal to our own child's PID.
+        unsafe { libc::kill(self.pid(), signal) };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        false
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            eprintln!("stopping {} (pid {})", self.name, self.pid());
+            self.stop(libc::SIGKILL);
+        }
+    }
+}
+
+/// Starts `BIN args…`, and returns it with the first stdout line that starts with
+/// `wanted` (waiting at most `secs`); the rest of its output goes to stderr.
+fn spawn(name: &str, args: &[&str], wanted: &str, secs: u64) -> (Proc, String) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env("ELOHIM_PASSPHRASE", "test-passphrase")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("the binary starts");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let prefix = wanted.to_string();
+    let tag = name.to_string();
+    std::thread::spawn(move || {
+        let mut sent = false;
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if !sent && line.trim_start().starts_with(&prefix) {
+                let _ = tx.send(line.trim().to_string());
+                sent = true;
+            }
+            eprintln!("[{tag}] {line}");
+        }
+    });
+    let proc = Proc {
+        child,
+        name: name.into(),
+    };
+    let line = rx
+        .recv_timeout(Duration::from_secs(secs))
+        .unwrap_or_else(|_| panic!("{name} printed no '{wanted}' line within {secs} s"));
+    (proc, line)
+}
+
+/// A loopback port free just now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// A node process and what a client needs to act as its owner.
+struct Node {
+    proc: Proc,
+    url: String,
+    dir: PathBuf,
+}
+
+impl Node {
+    fn start(name: &str, root: &Path, rendezvous: &str, seed: &str, extra: &[&str]) -> Node {
+        let dir = root.join(name);
+        let port = free_port();
+        let listen = format!("127.0.0.1:{port}");
+        let url = format!("http://{listen}");
+        let happ = repo_root().join("workdir/elohim_media.happ");
+        let mut args = vec![
+            "node",
+            "--happ",
+            happ.to_str().unwrap(),
+            "--data-dir",
+            dir.to_str().unwrap(),
+            "--listen",
+            &listen,
+            "--bootstrap-url",
+            rendezvous,
+            "--relay-url",
+            rendezvous,
+            "--network-seed",
+            seed,
+            "--allow-private-peers",
+            "--endpoint",
+            &url,
+            "--custodian-interval-secs",
+            "2",
+        ];
+        args.extend_from_slice(extra);
+        let (proc, _) = spawn(name, &args, "elohim-media node is running", 120);
+        Node {
+            proc,
+            url: url.clone(),
+            dir,
+        }
+    }
+
+    /// A client that acts as the node's owner, with the credential from its data dir.
+    fn owner(&self) -> reqwest::Client {
+        let secret = std::fs::read_to_string(self.dir.join("node-token")).unwrap();
+        sidecar::cli::client(Some(secret.trim())).unwrap()
+    }
+
+    async fn status(&self) -> serde_json::Value {
+        let resp = self.owner().get(format!("{}/api/node", self.url)).send().await;
+        match resp {
+            Ok(resp) => resp.json().await.unwrap_or_default(),
+            Err(_) => serde_json::Value::Null,
+        }
+    }
+}
+
+/// Polls `check` every 500 ms for at most `secs`; panics with `what` if it never holds.
+async fn wait_until<F: std::future::Future<Output = bool>>(
+    what: &str,
+    secs: u64,
+    mut check: impl FnMut() -> F,
+) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!("{what}: not within {secs} s");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nodes_in_separate_processes_meet_through_a_rendezvous_and_keep_an_upload_after_its_author_dies() {
+    let root = tempfile::tempdir().unwrap();
+    let (mut rendezvous, line) = spawn(
+        "rendezvous",
+        &["rendezvous", "--listen", "127.0.0.1:0"],
+        "rendezvous:",
+        30,
+    );
+    let rendezvous_url = line.trim_start_matches("rendezvous:").trim().to_string();
+    assert!(
+        rendezvous_url.starts_with("http://127.0.0.1:"),
+        "{rendezvous_url}"
+    );
+    let seed = format!("test-{}", std::process::id());
+
+    // Alice keeps no one else's media: custodians find her node by the endpoint it publishes.
+    let mut alice = Node::start("alice", root.path(), &rendezvous_url, &seed, &[]);
+    let carol = Node::start(
+        "carol",
+        root.path(),
+        &rendezvous_url,
+        &seed,
+        &["--custodian", "storage:50"],
+    );
+    let dave = Node::start("dave", root.path(), &rendezvous_url, &seed, &[]);
+
+    // Each finds the others through the rendezvous, and sees who keeps media.
+    wait_until("dave knows alice and carol", 120, || async {
+        dave.status().await["network"]["peers"]
+            .as_array()
+            .is_some_and(|p| p.len() >= 2)
+    })
+    .await;
+    let status = dave.status().await;
+    let network = &status["network"];
+    assert_eq!(network["bootstrap_answers"], true, "{network}");
+    assert_eq!(network["relay_answers"], true, "{network}");
+    assert!(network["last_heard_from_peer"].as_i64().is_some(), "{network}");
+    wait_until("dave sees carol's commitment", 120, || async {
+        dave.status().await["network"]["peers"]
+            .as_array()
+            .is_some_and(|peers| {
+                peers
+                    .iter()
+                    .any(|p| p["custodian"]["endpoint"] == carol.url.as_str())
+            })
+    })
+    .await;
+
+    // Alice uploads a commons file through her own node.
+    let data: Vec<u8> = (0..3 * 1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let receipt: serde_json::Value = alice
+        .owner()
+        .post(format!("{}/api/blob", alice.url))
+        .header("content-type", "application/octet-stream")
+        .header("x-upload-title", "field notes")
+        .header("x-upload-reach", "commons")
+        .body(data.clone())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let hash = receipt["hash"].as_str().unwrap().to_string();
+    assert!(receipt["published"]["content"].is_string(), "{receipt}");
+
+    // Carol's custodian rounds fetch it from Alice's node.
+    let read = |url: String| async move {
+        let resp = reqwest::get(url).await.ok().filter(|r| r.status() == 200)?;
+        resp.bytes().await.ok()
+    };
+    let at_carol = format!("{}/api/blob/{hash}", carol.url);
+    wait_until("carol keeps alice's upload", 180, || {
+        let at_carol = at_carol.clone();
+        async move { read(at_carol).await.is_some() }
+    })
+    .await;
+
+    // Alice's process dies; Carol still serves the upload, byte for byte, and Dave lists it.
+    assert!(alice.proc.stop(libc::SIGKILL));
+    assert_eq!(read(at_carol).await.as_deref(), Some(&data[..]));
+    let listed: Vec<serde_json::Value> = dave
+        .owner()
+        .get(format!("{}/api/content", dave.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        listed.iter().any(|c| c["content"]["title"] == "field notes"),
+        "{listed:?}"
+    );
+
+    // SIGTERM stops a node cleanly; the rendezvous stops on it too.
+    let mut dave = dave;
+    assert!(dave.proc.stop(libc::SIGTERM), "dave stops on SIGTERM");
+    assert!(rendezvous.stop(libc::SIGTERM), "the rendezvous stops on SIGTERM");
+}

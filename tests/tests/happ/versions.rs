@@ -1,0 +1,86 @@
+//! Versions cannot fork: an update must build on the newest version, so an old version
+//! cannot be updated to revive content that was archived or forgotten, and a replica
+//! status cannot cite a commitment that a later version superseded.
+
+use crate::common::*;
+use holochain::prelude::*;
+use media::{
+    CommitmentView, ContentView, ManifestView, SetLifecycleInput, UpdateCommitmentInput, UpdateContentInput,
+};
+use media_integrity::ReplicaStatus;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn updating_an_older_version_cannot_revive_content_nor_a_superseded_commitment_back_a_replica() {
+    let (net, [alice, bob]) = setup::<2>().await;
+    let m: ManifestView = net
+        .call(alice, "register_blob_manifest", manifest(7, 200_000))
+        .await;
+    let mut talk = content("talk", "commons");
+    talk.blobs = vec![m.id.clone()];
+    let v1: ContentView = net.call(alice, "create_content", talk).await;
+    let archived: ContentView = net
+        .call(
+            alice,
+            "set_lifecycle",
+            SetLifecycleInput {
+                id: v1.id.clone(),
+                lifecycle: "archived".into(),
+            },
+        )
+        .await;
+    assert_eq!(archived.content.lifecycle, "archived");
+
+    // Alice updates the first version again, as if the archiving had not happened.
+    let mut revived = v1.content.clone();
+    revived.title = "talk, back again".into();
+    net.must_fail(
+        alice,
+        "update_content",
+        UpdateContentInput {
+            id: v1.id.clone(),
+            previous_version: v1.version.clone(),
+            content: revived,
+        },
+        "this version was already updated",
+    )
+    .await;
+    let latest: Option<ContentView> = net.call(alice, "get_latest_content", v1.id.clone()).await;
+    assert_eq!(latest.unwrap().content.lifecycle, "archived");
+
+    // Bob commits as custodian, then renews his commitment: a status must cite the newest.
+    let first: CommitmentView = net
+        .call(bob, "commit_as_custodian", commitment("http://127.0.0.1:9"))
+        .await;
+    let renewed: CommitmentView = net
+        .call(
+            bob,
+            "update_commitment",
+            UpdateCommitmentInput {
+                id: first.id.clone(),
+                commitment: commitment("http://127.0.0.1:9"),
+            },
+        )
+        .await;
+    assert_ne!(renewed.version, first.version);
+    let mut live = content("live talk", "commons");
+    live.blobs = vec![m.id.clone()];
+    let live: ContentView = net.call(alice, "create_content", live).await;
+    net.sync().await;
+    let status = |commitment: &ActionHash| ReplicaStatus {
+        content: live.version.clone(),
+        manifest: m.id.clone(),
+        commitment: commitment.clone(),
+        state: "stored".into(),
+        chunks_held: m.manifest.chunks.len() as u32,
+        last_verified: None,
+    };
+    net.must_fail(
+        bob,
+        "record_replica",
+        status(&first.version),
+        "commitment was superseded",
+    )
+    .await;
+    let ok: media::ReplicaView = net.call(bob, "record_replica", status(&renewed.version)).await;
+    assert_eq!(ok.custodian, net.key(bob));
+}
