@@ -27,6 +27,15 @@ pub fn node_origins() -> AllowedOrigins {
     AllowedOrigins::Origins([NODE_ORIGIN.to_string()].into_iter().collect())
 }
 
+/// Times a call is run again when another write of this agent's moved the chain head.
+const HEAD_MOVED_ATTEMPTS: u32 = 5;
+
+/// Whether a call failed only because another call of the same agent committed first.
+fn head_moved(e: &holochain_client::ConductorApiError) -> bool {
+    let text = format!("{e:?}");
+    text.contains("head has moved") || text.contains("HeadMoved")
+}
+
 /// Attempts to reconnect before a call gives up.
 const RECONNECT_ATTEMPTS: u32 = 6;
 
@@ -215,6 +224,13 @@ impl ConductorLink {
                 }
                 Err(holochain_client::ConductorApiError::WebsocketError(e)) => {
                     return Err(LinkError::Unreachable(e.to_string()))
+                }
+                Err(e) if head_moved(&e) && attempt < HEAD_MOVED_ATTEMPTS => {
+                    // Another call of this agent's (a custodian round, an upload) wrote
+                    // first; this one wrote nothing and is run again on the new head.
+                    attempt += 1;
+                    tracing::debug!(function, attempt, "source chain head moved; calling again");
+                    tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
                 }
                 Err(e) => {
                     return Err(LinkError::Call {

@@ -55,8 +55,9 @@ async fn publish(
         req = req.header(*k, v);
     }
     let resp = req.body(data.to_vec()).send().await.unwrap();
-    assert_eq!(resp.status(), 201);
+    let status = resp.status();
     let receipt: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(status, 201, "{receipt}");
     (
         receipt["hash"].as_str().unwrap().into(),
         receipt["published"]["content"].as_str().unwrap().into(),
