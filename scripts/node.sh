@@ -13,4 +13,5 @@ if [ -z "${ELOHIM_PASSPHRASE:-}" ] && [ ! -t 0 ]; then
 fi
 args=("$@")
 [[ " $* " == *" --data-dir "* ]] || args+=(--data-dir "${ELOHIM_DATA_DIR:-$ROOT/.elohim-node}")
+[[ " $* " == *" --ui-dir "* ]] || args+=(--ui-dir "${ELOHIM_UI_DIR:-$ROOT/ui/dist}")
 exec "$CARGO_TARGET_DIR/debug/elohim-media" node --happ "$ROOT/workdir/elohim_media.happ" "${args[@]}"

@@ -34,5 +34,18 @@ for z in media_integrity media; do
   cp "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/$z.wasm" "$ROOT/workdir/$z.wasm"
 done
 
-echo "setup: packing workdir/media.dna and workdir/elohim_media.happ" >&2
+# The web UI (ui/dist): the node serves it at `/`, and `pack` puts it in the .webhapp.
+ensure_pkgs node:nodejs npm:npm
+if [ ! -f "$ROOT/ui/node_modules/.package-lock.json" ] \
+  || [ "$ROOT/ui/package-lock.json" -nt "$ROOT/ui/node_modules/.package-lock.json" ]; then
+  echo "setup: installing the UI's npm packages" >&2
+  npm ci --prefix "$ROOT/ui" --no-audit --no-fund --silent
+fi
+if [ ! -f "$ROOT/ui/dist/index.html" ] || [ -n "$(find "$ROOT/ui/src" "$ROOT/ui/public" "$ROOT/ui/index.html" \
+  "$ROOT/ui/vite.config.js" "$ROOT/ui/package-lock.json" -newer "$ROOT/ui/dist/index.html" -print -quit)" ]; then
+  echo "setup: building the web UI (ui/dist)" >&2
+  npm run build --prefix "$ROOT/ui" --silent >/dev/null
+fi
+
+echo "setup: packing workdir/media.dna, workdir/elohim_media.happ and workdir/elohim_media.webhapp" >&2
 cargo run --manifest-path "$ROOT/Cargo.toml" --quiet -p sidecar --bin elohim-media -- pack --root "$ROOT"

@@ -24,3 +24,6 @@ python3 -c "import tusclient" 2>/dev/null || python3 -m pip install -q --disable
 python3 tests/clients/tus_resume.py "$CARGO_TARGET_DIR/debug/elohim-media"
 # hls.js (the node's player page, and another origin) and dash.js play and switch quality.
 node tests/clients/players.mjs "$CARGO_TARGET_DIR/debug/elohim-media"
+# The web UI in Chromium against two node processes: upload (with a reload), library,
+# watch, share, edit, custodian, and the same bundle under an app host's environment.
+node tests/clients/ui.mjs "$CARGO_TARGET_DIR/debug/elohim-media"

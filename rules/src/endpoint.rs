@@ -35,6 +35,30 @@ pub fn check_url(url: &str) -> Result<&str, String> {
     Ok(host)
 }
 
+/// Checks that `origin` is a web origin as browsers send it in `Origin`:
+/// `scheme://host[:port]`, lowercase scheme, no path, no credentials, on one line. Any
+/// scheme is allowed: app hosts serve their pages from schemes of their own.
+pub fn check_origin(origin: &str) -> Result<(), String> {
+    let bad = |why: &str| Err(format!("origin '{origin}': {why}"));
+    if origin.len() > MAX_URL_LEN || origin.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return bad("too long, or holds white space or control characters");
+    }
+    let Some((scheme, authority)) = origin.split_once("://") else {
+        return bad("must be scheme://host[:port]");
+    };
+    let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_lowercase())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.".contains(c));
+    if !scheme_ok {
+        return bad("the scheme must be lowercase letters, digits, '+', '-' or '.'");
+    }
+    if authority.is_empty() || authority.contains(['/', '?', '#', '@']) {
+        return bad("must be scheme://host[:port], with no path and no credentials");
+    }
+    Ok(())
+}
+
 /// Whether an address is not on the public internet: loopback, unspecified, private,
 /// link-local, shared (CGNAT), multicast, broadcast, or an IPv6 unique-local or
 /// IPv4-mapped form of one of these.
@@ -72,6 +96,25 @@ fn is_private_v6(ip: Ipv6Addr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn origins_are_a_scheme_and_a_host_only() {
+        for ok in ["http://127.0.0.1:8888", "https://app.example", "app://kangaroo"] {
+            assert_eq!(check_origin(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "127.0.0.1:8888",
+            "http://",
+            "http://a.example/path",
+            "http://user@a.example",
+            "HTTP://a.example",
+            "http://a.example\n",
+            "*",
+            "null",
+        ] {
+            assert!(check_origin(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn urls_have_a_scheme_a_host_and_nothing_hidden() {

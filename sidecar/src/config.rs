@@ -31,6 +31,18 @@ pub struct Config {
     pub allow_private_peers: bool,
     /// How a node's embedded conductor reaches the network.
     pub network: NetworkSettings,
+    /// The web UI a node serves, and the other origins its owner lets in.
+    pub ui: UiSettings,
+}
+
+/// The node's web UI.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UiSettings {
+    /// The built UI (`ui/dist`) served at `/`; none: `/` says how to build it.
+    pub dir: Option<PathBuf>,
+    /// Origins other than the node's own whose pages may use the owner's routes with the
+    /// owner's credential (an app host's UI, e.g. Kangaroo's), each `scheme://host[:port]`.
+    pub origins: Vec<String>,
 }
 
 /// Where a node's embedded conductor finds peers and relays through, and which network it
@@ -122,6 +134,13 @@ pub struct ConfigArgs {
     /// Node: no network at all (a node on its own).
     #[arg(long, env = "ELOHIM_OFFLINE")]
     pub offline: bool,
+    /// The built web UI to serve at `/` (default: `ui/dist` when it exists).
+    #[arg(long, env = "ELOHIM_UI_DIR")]
+    pub ui_dir: Option<PathBuf>,
+    /// Another origin whose pages may act as the owner, with the owner's credential: an app
+    /// host's UI (repeatable; the environment variable takes a comma-separated list).
+    #[arg(long = "ui-origin", env = "ELOHIM_UI_ORIGINS", value_delimiter = ',')]
+    pub ui_origins: Vec<String>,
 }
 
 /// The settings a TOML file may hold.
@@ -142,6 +161,8 @@ struct FileConfig {
     relay_url: Option<String>,
     network_seed: Option<String>,
     offline: Option<bool>,
+    ui_dir: Option<PathBuf>,
+    ui_origins: Option<Vec<String>>,
 }
 
 /// Why the configuration could not be resolved.
@@ -168,63 +189,76 @@ impl ConfigArgs {
             }
             None => FileConfig::default(),
         };
-        let config = Config {
-            listen: self
-                .listen
-                .or(file.listen)
-                .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default")),
-            data_dir: self
-                .data_dir
-                .clone()
-                .or(file.data_dir)
-                .unwrap_or_else(|| PathBuf::from("elohim-data")),
-            chunk_size: self
-                .chunk_size
-                .or(file.chunk_size)
-                .unwrap_or(media_rules::limits::DEFAULT_CHUNK_SIZE),
-            max_upload_bytes: self
-                .max_upload_bytes
-                .or(file.max_upload_bytes)
-                .unwrap_or(DEFAULT_MAX_UPLOAD),
-            cache: {
-                let d = CacheBudgets::default();
-                CacheBudgets {
-                    meta_mib: self.cache_meta_mib.or(file.cache_meta_mib).unwrap_or(d.meta_mib),
-                    complete_mib: self
-                        .cache_complete_mib
-                        .or(file.cache_complete_mib)
-                        .unwrap_or(d.complete_mib),
-                    chunk_mib: self
-                        .cache_chunk_mib
-                        .or(file.cache_chunk_mib)
-                        .unwrap_or(d.chunk_mib),
-                }
-            },
-            bandwidth: match self.bandwidth.as_ref().or(file.bandwidth.as_ref()) {
-                Some(name) => BandwidthClass::parse(name)
-                    .map_err(|e| ConfigError::Invalid(format!("bandwidth: {e}")))?,
-                None => BandwidthClass::High,
-            },
-            register_retry_secs: self
-                .register_retry_secs
-                .or(file.register_retry_secs)
-                .unwrap_or(DEFAULT_REGISTER_RETRY_SECS),
-            allow_private_peers: self.allow_private_peers || file.allow_private_peers.unwrap_or(false),
-            network: NetworkSettings {
-                bootstrap_url: self
-                    .bootstrap_url
+        let config =
+            Config {
+                listen: self
+                    .listen
+                    .or(file.listen)
+                    .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default")),
+                data_dir: self
+                    .data_dir
                     .clone()
-                    .or(file.bootstrap_url)
-                    .unwrap_or_else(|| PUBLIC_BOOTSTRAP_URL.into()),
-                relay_url: self
-                    .relay_url
-                    .clone()
-                    .or(file.relay_url)
-                    .unwrap_or_else(|| PUBLIC_RELAY_URL.into()),
-                network_seed: self.network_seed.clone().or(file.network_seed),
-                offline: self.offline || file.offline.unwrap_or(false),
-            },
-        };
+                    .or(file.data_dir)
+                    .unwrap_or_else(|| PathBuf::from("elohim-data")),
+                chunk_size: self
+                    .chunk_size
+                    .or(file.chunk_size)
+                    .unwrap_or(media_rules::limits::DEFAULT_CHUNK_SIZE),
+                max_upload_bytes: self
+                    .max_upload_bytes
+                    .or(file.max_upload_bytes)
+                    .unwrap_or(DEFAULT_MAX_UPLOAD),
+                cache: {
+                    let d = CacheBudgets::default();
+                    CacheBudgets {
+                        meta_mib: self.cache_meta_mib.or(file.cache_meta_mib).unwrap_or(d.meta_mib),
+                        complete_mib: self
+                            .cache_complete_mib
+                            .or(file.cache_complete_mib)
+                            .unwrap_or(d.complete_mib),
+                        chunk_mib: self
+                            .cache_chunk_mib
+                            .or(file.cache_chunk_mib)
+                            .unwrap_or(d.chunk_mib),
+                    }
+                },
+                bandwidth: match self.bandwidth.as_ref().or(file.bandwidth.as_ref()) {
+                    Some(name) => BandwidthClass::parse(name)
+                        .map_err(|e| ConfigError::Invalid(format!("bandwidth: {e}")))?,
+                    None => BandwidthClass::High,
+                },
+                register_retry_secs: self
+                    .register_retry_secs
+                    .or(file.register_retry_secs)
+                    .unwrap_or(DEFAULT_REGISTER_RETRY_SECS),
+                allow_private_peers: self.allow_private_peers || file.allow_private_peers.unwrap_or(false),
+                network: NetworkSettings {
+                    bootstrap_url: self
+                        .bootstrap_url
+                        .clone()
+                        .or(file.bootstrap_url)
+                        .unwrap_or_else(|| PUBLIC_BOOTSTRAP_URL.into()),
+                    relay_url: self
+                        .relay_url
+                        .clone()
+                        .or(file.relay_url)
+                        .unwrap_or_else(|| PUBLIC_RELAY_URL.into()),
+                    network_seed: self.network_seed.clone().or(file.network_seed),
+                    offline: self.offline || file.offline.unwrap_or(false),
+                },
+                ui: UiSettings {
+                    dir: self.ui_dir.clone().or(file.ui_dir).or_else(|| {
+                        Some(PathBuf::from("ui/dist")).filter(|d| d.join("index.html").is_file())
+                    }),
+                    origins: match self.ui_origins.is_empty() {
+                        true => file.ui_origins.unwrap_or_default(),
+                        false => self.ui_origins.clone(),
+                    },
+                },
+            };
+        for origin in &config.ui.origins {
+            media_rules::endpoint::check_origin(origin).map_err(ConfigError::Invalid)?;
+        }
         for (field, url) in [
             ("bootstrap_url", &config.network.bootstrap_url),
             ("relay_url", &config.network.relay_url),

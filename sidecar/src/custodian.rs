@@ -107,6 +107,41 @@ pub struct RoundReport {
     pub evicted: usize,
 }
 
+/// What a custodian is doing, as its owner's status shows it (`GET /api/node`): written
+/// after every round.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct Snapshot {
+    /// `storage`, `cache` or `relay`.
+    pub role: String,
+    /// The room it offers, in bytes.
+    pub capacity_bytes: u64,
+    /// The commitment's identity.
+    pub commitment: String,
+    /// When the commitment lapses unless renewed (µs since the Unix epoch).
+    pub expires_at: i64,
+    /// The replicas it keeps for others.
+    pub replicas: Vec<HeldReplica>,
+    /// Blobs placed here that are not whole and verified yet: pulled next round.
+    pub repair_queue: Vec<String>,
+    /// When the last round ended (µs since the Unix epoch).
+    pub last_round_at: i64,
+}
+
+/// One replica in a [`Snapshot`].
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct HeldReplica {
+    /// The blob's SHA-256.
+    pub blob: String,
+    /// Its manifest's identity.
+    pub manifest: String,
+    /// Whose content it is a copy of.
+    pub author: String,
+    /// The replica's state as last recorded.
+    pub state: String,
+    /// Its chunks held, as last recorded.
+    pub chunks_held: u32,
+}
+
 /// A replica this custodian keeps.
 struct Held {
     /// Our newest status for it.
@@ -238,6 +273,7 @@ impl Worker {
         // Our replicas that clearly should go now: retired content, or extra copies of a
         // blob whose placed custodians are all verified.
         let mut settled: HashSet<ActionHash> = HashSet::new();
+        let mut repair_queue = Vec::new();
         for content in &contents {
             let Ok(lifecycle) = Lifecycle::parse(&content.content.lifecycle) else {
                 continue;
@@ -297,11 +333,39 @@ impl Worker {
                 {
                     self.record(&link, content, manifest_id, &view, &mut report)
                         .await?;
+                } else {
+                    repair_queue.push(blob.to_hex());
                 }
             }
         }
         report.evicted = self.evict_unwanted(&link, &keep, &settled).await?;
+        self.publish_snapshot(repair_queue);
         Ok(report)
+    }
+
+    /// Shows what this custodian holds and still has to fetch in the node's status.
+    fn publish_snapshot(&self, repair_queue: Vec<String>) {
+        let c = &self.commitment;
+        let snapshot = Snapshot {
+            role: self.config.role.name().into(),
+            capacity_bytes: self.config.role.capacity_bytes(),
+            commitment: c.id.to_string(),
+            expires_at: c.commitment.expires_at.as_micros(),
+            replicas: self
+                .mine
+                .iter()
+                .map(|(manifest, held)| HeldReplica {
+                    blob: held.blob.to_hex(),
+                    manifest: manifest.to_string(),
+                    author: held.author.to_string(),
+                    state: held.replica.status.state.clone(),
+                    chunks_held: held.replica.status.chunks_held,
+                })
+                .collect(),
+            repair_queue,
+            last_round_at: now().as_micros(),
+        };
+        *self.state.custodian.lock().unwrap_or_else(|e| e.into_inner()) = Some(snapshot);
     }
 
     /// The custodians that should hold a blob now: rendezvous order over the live

@@ -49,6 +49,13 @@ enum Command {
         /// Seconds between custodian rounds.
         #[arg(long, env = "ELOHIM_CUSTODIAN_INTERVAL_SECS", default_value_t = 30)]
         custodian_interval_secs: u64,
+        /// With --admin-url: the id an app host installed the hApp under. Given, the node
+        /// never installs the hApp itself (a second copy would be a second agent).
+        #[arg(long, env = "ELOHIM_APP_ID", requires = "admin_url")]
+        app_id: Option<String>,
+        /// With --admin-url: the origin the host's conductor admits on its admin websocket.
+        #[arg(long, env = "ELOHIM_ADMIN_ORIGIN", requires = "admin_url")]
+        admin_origin: Option<String>,
         #[command(flatten)]
         config: ConfigArgs,
     },
@@ -223,6 +230,8 @@ async fn run() -> anyhow::Result<()> {
             custodian_place,
             endpoint,
             custodian_interval_secs,
+            app_id,
+            admin_origin,
             config,
         } => {
             let config = config.resolve()?;
@@ -243,7 +252,13 @@ async fn run() -> anyhow::Result<()> {
                 ),
                 None => None,
             };
-            run_node(admin_url, happ, config, custodian, endpoint_given).await
+            let defaults = sidecar::node::link::LinkOptions::default();
+            let options = sidecar::node::link::LinkOptions {
+                install: app_id.is_none(),
+                app_id: app_id.unwrap_or(defaults.app_id),
+                origin: admin_origin.unwrap_or(defaults.origin),
+            };
+            run_node(admin_url, happ, config, custodian, endpoint_given, options).await
         }
         Command::Rendezvous { listen } => {
             let rendezvous = sidecar::node::rendezvous::Rendezvous::start(listen)
@@ -357,6 +372,10 @@ async fn run() -> anyhow::Result<()> {
         Command::Pack { root } => {
             let packed = sidecar::bundle::pack_all(&root).await?;
             println!("packed {} and {}", packed.dna.display(), packed.happ.display());
+            match packed.webhapp {
+                Some(webhapp) => println!("packed {}", webhapp.display()),
+                None => println!("no .webhapp: the UI is not built (npm run build --prefix ui)"),
+            }
             Ok(())
         }
     }
@@ -368,6 +387,7 @@ async fn run_node(
     config: sidecar::config::Config,
     custodian: Option<sidecar::custodian::CustodianConfig>,
     endpoint: Option<String>,
+    options: sidecar::node::link::LinkOptions,
 ) -> anyhow::Result<()> {
     let (embedded, admin_addr) = match admin_url {
         Some(url) => (
@@ -388,7 +408,7 @@ async fn run_node(
         Some(_) => sidecar::node::ConductorLink::connect_to_network(&admin_addr, &happ, seed)
             .await
             .map(|link| link.on_network(config.network.clone())),
-        None => sidecar::node::ConductorLink::connect(&admin_addr, &happ).await,
+        None => sidecar::node::ConductorLink::attach(&admin_addr, &happ, options).await,
     }
     .with_context(|| format!("linking to the conductor at {admin_addr}"))?;
     let app_port = link.app_port();
@@ -400,6 +420,7 @@ async fn run_node(
         // Custodians fetch this node's uploads there, custodian or not.
         sidecar::publish::publish_endpoint(&link, url).await?;
     }
+    let app_id = link.app_id().to_string();
     state.attach(link);
     let (addr, server) = sidecar::server::bind(state.clone(), config.listen, shutdown_signal())?;
     if let Some(custodian) = custodian {
@@ -411,9 +432,10 @@ async fn run_node(
     println!("  agent:         {agent}");
     println!("  sidecar HTTP:  http://{addr}");
     println!(
-        "  app websocket: ws://127.0.0.1:{app_port}  (hApp '{}', role 'media')",
-        sidecar::node::link::APP_ID
+        "  web UI:        http://{}/  (sign in with the owner key below)",
+        browsable(addr)
     );
+    println!("  app websocket: ws://127.0.0.1:{app_port}  (hApp '{app_id}', role 'media')");
     println!("  admin:         ws://{admin_addr}");
     println!(
         "  owner key:     {}  (the CLI reads it with --data-dir)",
@@ -447,6 +469,14 @@ async fn run_node(
             .map_err(|e| anyhow::anyhow!("{e:?}"))??;
     }
     Ok(())
+}
+
+/// The address a browser on this machine opens for a server listening on `addr`.
+fn browsable(addr: std::net::SocketAddr) -> std::net::SocketAddr {
+    match addr.ip().is_unspecified() {
+        true => std::net::SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port()),
+        false => addr,
+    }
 }
 
 /// The keystore passphrase: `ELOHIM_PASSPHRASE`, or asked for on the terminal.

@@ -35,6 +35,8 @@ pub struct Sidecar {
     pub link: OnceLock<Arc<ConductorLink>>,
     /// The owner's credential, for the routes that act as the node's agent.
     pub owner: OwnerKey,
+    /// What the custodian worker last did, when the node serves as custodian.
+    pub custodian: std::sync::Mutex<Option<crate::custodian::Snapshot>>,
 }
 
 impl Sidecar {
@@ -65,6 +67,7 @@ impl Sidecar {
             link: OnceLock::new(),
             ladders: Ladders::default(),
             owner,
+            custodian: Default::default(),
         }))
     }
 

@@ -12,6 +12,7 @@ pub mod playlist;
 pub mod range;
 pub mod tus;
 pub mod tus_checksum;
+pub mod ui;
 pub mod upload;
 
 use crate::error::{error_response, ApiError};
@@ -45,6 +46,7 @@ type BoxedRoute = warp::filters::BoxedFilter<(Response<Body>,)>;
 /// Every route of the sidecar, with metrics and error rendering.
 pub fn routes(state: Arc<Sidecar>) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
     let metrics = state.metrics.clone();
+    let ui_origins = state.config.ui.origins.clone();
     let with_state = warp::any().map(move || state.clone());
     let get_or_head = warp::method().and_then(|m: Method| async move {
         if m == Method::GET || m == Method::HEAD {
@@ -170,6 +172,25 @@ pub fn routes(state: Arc<Sidecar>) -> impl Filter<Extract = (impl Reply,), Error
         .and(with_state.clone())
         .then(|headers, req, s| async move { render(node_api::pull(s, headers, req).await) });
 
+    let ui_session = warp::path!("api" / "ui" / "session")
+        .and(warp::post())
+        .and(warp::header::headers_cloned())
+        .and(warp::body::content_length_limit(64 * 1024))
+        .and(warp::body::json())
+        .and(with_state.clone())
+        .then(|headers, req, s| async move { render(ui::session(s, headers, req).await) });
+    // The UI's files: every GET no other route took, except under /api/.
+    let ui_files = warp::get()
+        .and(warp::path::tail())
+        .and_then(|tail: warp::path::Tail| async move {
+            match tail.as_str().starts_with("api/") || tail.as_str() == "api" {
+                true => Err(warp::reject::not_found()),
+                false => Ok(tail.as_str().to_string()),
+            }
+        })
+        .and(with_state.clone())
+        .then(|tail, s| async move { render(ui::file(s, tail).await) });
+
     let tus_options = warp::path!("api" / "uploads")
         .and(warp::options())
         .and(with_state.clone())
@@ -225,13 +246,23 @@ pub fn routes(state: Arc<Sidecar>) -> impl Filter<Extract = (impl Reply,), Error
     let routes: BoxedRoute = routes.or(tus_get).unify().boxed();
     let routes: BoxedRoute = routes.or(tus_patch).unify().boxed();
     let routes: BoxedRoute = routes.or(tus_delete).unify().boxed();
+    let routes: BoxedRoute = routes.or(ui_session).unify().boxed();
+    let routes: BoxedRoute = routes.or(ui_files).unify().boxed();
     let answered = routes.recover(recover).unify().with(cors()).recover(recover);
     warp::path::full()
         .and(warp::method())
+        .and(
+            warp::header::optional::<String>("origin")
+                .or(warp::any().map(|| None))
+                .unify(),
+        )
         .and(answered)
-        .map(|path: warp::path::FullPath, method: Method, reply| {
-            without_cors_for_owner(path.as_str(), &method, reply)
-        })
+        .map(
+            move |path: warp::path::FullPath, method: Method, origin: Option<String>, reply| {
+                let let_in = origin.is_some_and(|o| ui_origins.contains(&o));
+                without_cors_for_owner(path.as_str(), &method, let_in, reply)
+            },
+        )
         // CORS headers depend on the Origin: without this, a browser that fetched a blob
         // same-origin (no CORS headers) reuses that cached response for another origin,
         // and the player there fails.
@@ -242,14 +273,21 @@ pub fn routes(state: Arc<Sidecar>) -> impl Filter<Extract = (impl Reply,), Error
 }
 
 /// The paths of the routes that act as the node's agent (see [`crate::owner`]).
-const OWNER_PATHS: [&str; 4] = ["/api/node", "/api/content", "/api/token", "/api/pull"];
+const OWNER_PATHS: [&str; 5] = [
+    "/api/node",
+    "/api/content",
+    "/api/token",
+    "/api/pull",
+    "/api/ui/session",
+];
 
-/// The owner's routes answer no cross-origin request: their responses carry no CORS
-/// headers, and a preflight for them is refused, so a page on another origin may not even
-/// send the request it asks about.
-fn without_cors_for_owner(path: &str, method: &Method, reply: impl Reply) -> Response<Body> {
+/// The owner's routes answer no cross-origin request, except from the origins the owner
+/// let in (`--ui-origin`, `let_in`): their responses carry no CORS headers, and a
+/// preflight for them is refused, so a page on another origin may not even send the
+/// request it asks about.
+fn without_cors_for_owner(path: &str, method: &Method, let_in: bool, reply: impl Reply) -> Response<Body> {
     let mut resp = reply.into_response();
-    if !OWNER_PATHS.contains(&path.trim_end_matches('/')) {
+    if let_in || !OWNER_PATHS.contains(&path.trim_end_matches('/')) {
         return resp;
     }
     if method == Method::OPTIONS {

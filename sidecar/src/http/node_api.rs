@@ -42,6 +42,9 @@ pub struct NodeStatus {
     pub custodians: Option<usize>,
     /// The network: peers, custodians among them, bootstrap and relay.
     pub network: Option<crate::node::network::NetworkStatus>,
+    /// What the custodian worker holds and has yet to fetch, when the node is one.
+    #[serde(default)]
+    pub custodian: Option<crate::custodian::Snapshot>,
 }
 
 /// Checks that the request comes from the node's owner (see [`crate::owner`]).
@@ -49,14 +52,14 @@ pub fn owner_only(state: &Sidecar, headers: &HeaderMap) -> Result<(), ApiError> 
     crate::owner::check(&state.owner, state.config.listen, headers)
 }
 
-fn link_error(e: LinkError) -> ApiError {
+pub(super) fn link_error(e: LinkError) -> ApiError {
     match e {
         LinkError::Call { message, .. } => ApiError::Rejected(message),
         other => ApiError::Conductor(other.to_string()),
     }
 }
 
-fn linked(state: &Sidecar) -> Result<&crate::node::ConductorLink, ApiError> {
+pub(super) fn linked(state: &Sidecar) -> Result<&crate::node::ConductorLink, ApiError> {
     state
         .link
         .get()
@@ -84,6 +87,7 @@ pub async fn status(state: Arc<Sidecar>, headers: HeaderMap) -> Result<Response<
         bytes_stored: state.reader.store().bytes_used()?,
         custodians,
         network,
+        custodian: state.custodian.lock().unwrap_or_else(|e| e.into_inner()).clone(),
     };
     Ok(json(StatusCode::OK, &status))
 }

@@ -6,7 +6,10 @@ use holochain_client::{
     AdminWebsocket, AppWebsocket, AuthorizeSigningCredentialsPayload, ClientAgentSigner, ZomeCallTarget,
 };
 use holochain_conductor_api::{CellInfo, IssueAppAuthenticationTokenPayload};
-use holochain_types::prelude::{AgentPubKey, AppBundleSource, CellId, ExternIO, InstallAppPayload};
+use holochain_types::prelude::{
+    AgentPubKey, AppBundleSource, CapSecret, CellId, ExternIO, GrantConstraint, GrantZomeCallCapabilityGrant,
+    GrantZomeCallCapabilityPayload, GrantedFunctions, InstallAppPayload, ZomeCallGrant,
+};
 use holochain_types::websocket::AllowedOrigins;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -24,7 +27,49 @@ pub const NODE_ORIGIN: &str = "elohim-media-node";
 
 /// Only the node's own origin.
 pub fn node_origins() -> AllowedOrigins {
-    AllowedOrigins::Origins([NODE_ORIGIN.to_string()].into_iter().collect())
+    only(NODE_ORIGIN)
+}
+
+/// Only `origin`.
+fn only(origin: &str) -> AllowedOrigins {
+    AllowedOrigins::Origins([origin.to_string()].into_iter().collect())
+}
+
+/// How the node finds its app on a conductor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkOptions {
+    /// The installed app id to use.
+    pub app_id: String,
+    /// The origin sent to the conductor's websockets; an app host's conductor admits its
+    /// own origin only.
+    pub origin: String,
+    /// Whether the hApp may be installed when no app has `app_id`; an app host installs
+    /// the hApp itself, and a second copy would be a second agent.
+    pub install: bool,
+}
+
+impl Default for LinkOptions {
+    fn default() -> Self {
+        LinkOptions {
+            app_id: APP_ID.into(),
+            origin: NODE_ORIGIN.into(),
+            install: true,
+        }
+    }
+}
+
+/// What a web UI needs to make zome calls as the node's agent: an app websocket that
+/// admits the UI's origin, and a one-time token for it.
+#[derive(Debug, Clone)]
+pub struct UiSession {
+    /// The app websocket's port on 127.0.0.1.
+    pub app_port: u16,
+    /// The single-use app authentication token.
+    pub token: Vec<u8>,
+    /// The installed app id.
+    pub app_id: String,
+    /// The media cell.
+    pub cell: CellId,
 }
 
 /// Times a call is run again when another write of this agent's moved the chain head.
@@ -72,13 +117,20 @@ pub struct ConductorLink {
     app_port: u16,
     conn: RwLock<Connected>,
     network: Option<crate::config::NetworkSettings>,
+    options: LinkOptions,
 }
 
 impl ConductorLink {
     /// Connects to the admin websocket at `admin_addr` (`host:port`), installs and enables
     /// the hApp at `happ` unless it is there already, and opens a signed app connection.
     pub async fn connect(admin_addr: &str, happ: &Path) -> anyhow::Result<Self> {
-        Self::connect_with(admin_addr, happ, None).await
+        Self::connect_with(admin_addr, happ, None, LinkOptions::default()).await
+    }
+
+    /// Attaches to a conductor that already runs (an app host's) with `options`: its app
+    /// id and admin origin, and whether the hApp may be installed.
+    pub async fn attach(admin_addr: &str, happ: &Path, options: LinkOptions) -> anyhow::Result<Self> {
+        Self::connect_with(admin_addr, happ, None, options).await
     }
 
     /// [`connect`](Self::connect), installing the hApp on the network of `network_seed`
@@ -89,7 +141,7 @@ impl ConductorLink {
         happ: &Path,
         network_seed: Option<&str>,
     ) -> anyhow::Result<Self> {
-        Self::connect_with(admin_addr, happ, Some(network_seed)).await
+        Self::connect_with(admin_addr, happ, Some(network_seed), LinkOptions::default()).await
     }
 
     /// Connects; `expected_seed`, when given, is the network seed the app must have.
@@ -97,11 +149,13 @@ impl ConductorLink {
         admin_addr: &str,
         happ: &Path,
         expected_seed: Option<Option<&str>>,
+        options: LinkOptions,
     ) -> anyhow::Result<Self> {
         let network_seed = expected_seed.flatten();
-        let admin = AdminWebsocket::connect(admin_addr, Some(NODE_ORIGIN.into())).await?;
+        let app_id = options.app_id.as_str();
+        let admin = AdminWebsocket::connect(admin_addr, Some(options.origin.clone())).await?;
         let apps = admin.list_apps(None).await?;
-        let info = match apps.into_iter().find(|a| a.installed_app_id == APP_ID) {
+        let info = match apps.into_iter().find(|a| a.installed_app_id == app_id) {
             Some(info) => {
                 let installed = installed_seed(&info);
                 if expected_seed.is_some() && installed != network_seed.unwrap_or_default() {
@@ -113,24 +167,28 @@ impl ConductorLink {
                 }
                 info
             }
+            None if !options.install => anyhow::bail!(
+                "the conductor has no app '{app_id}'; install the hApp with the host first, \
+                 or pass the --app-id the host installed it under"
+            ),
             None => {
                 tracing::info!(happ = %happ.display(), "installing the media hApp");
                 let info = admin
                     .install_app(InstallAppPayload {
                         source: AppBundleSource::Path(happ.to_path_buf()),
                         agent_key: None,
-                        installed_app_id: Some(APP_ID.into()),
+                        installed_app_id: Some(app_id.into()),
                         network_seed: network_seed.map(String::from),
                         roles_settings: None,
                         ignore_genesis_failure: false,
                         restore_from_dht: false,
                     })
                     .await?;
-                admin.enable_app(APP_ID.into()).await?;
+                admin.enable_app(app_id.into()).await?;
                 info
             }
         };
-        admin.enable_app(APP_ID.into()).await?;
+        admin.enable_app(app_id.into()).await?;
         let cell = info
             .cell_info
             .get(ROLE)
@@ -145,12 +203,16 @@ impl ConductorLink {
             .list_app_interfaces()
             .await?
             .into_iter()
-            .find(|i| i.installed_app_id.is_none() && i.allowed_origins == node_origins())
+            .find(|i| i.installed_app_id.is_none() && i.allowed_origins == only(&options.origin))
         {
             Some(i) => i.port,
-            None => admin.attach_app_interface(0, None, node_origins(), None).await?,
+            None => {
+                admin
+                    .attach_app_interface(0, None, only(&options.origin), None)
+                    .await?
+            }
         };
-        let conn = open_app(&admin, &cell, app_port).await?;
+        let conn = open_app(&admin, &cell, app_port, &options).await?;
         Ok(ConductorLink {
             admin_addr: admin_addr.to_string(),
             happ: happ.to_path_buf(),
@@ -159,6 +221,7 @@ impl ConductorLink {
             app_port,
             conn: RwLock::new(Connected { app: conn, admin }),
             network: None,
+            options,
         })
     }
 
@@ -179,9 +242,73 @@ impl ConductorLink {
         &self.agent
     }
 
-    /// The port of the app websocket UIs can use.
+    /// The port of the app websocket the node itself uses.
     pub fn app_port(&self) -> u16 {
         self.app_port
+    }
+
+    /// The installed app id the node uses.
+    pub fn app_id(&self) -> &str {
+        &self.options.app_id
+    }
+
+    /// Lets a web UI on `origin` make zome calls as the node's agent: an app websocket
+    /// that admits `origin` (made once per origin), a single-use token for it, and, when
+    /// `grant` names the UI's own signing key and secret (the UI keeps the private key),
+    /// a zome-call capability assigned to that key.
+    pub async fn ui_session(
+        &self,
+        origin: &str,
+        grant: Option<(AgentPubKey, CapSecret)>,
+    ) -> Result<UiSession, LinkError> {
+        let unreachable = |e: holochain_client::ConductorApiError| LinkError::Unreachable(format!("{e:?}"));
+        let conn = self.conn.read().await;
+        let admin = &conn.admin;
+        let app_id = self.options.app_id.clone();
+        let allowed = only(origin);
+        let app_port = match admin
+            .list_app_interfaces()
+            .await
+            .map_err(unreachable)?
+            .into_iter()
+            .find(|i| i.installed_app_id.as_deref() == Some(app_id.as_str()) && i.allowed_origins == allowed)
+        {
+            Some(i) => i.port,
+            None => admin
+                .attach_app_interface(0, None, allowed, Some(app_id.clone()))
+                .await
+                .map_err(unreachable)?,
+        };
+        if let Some((signing_key, cap_secret)) = grant {
+            admin
+                .grant_zome_call_capability(GrantZomeCallCapabilityPayload {
+                    cell_id: self.cell.clone(),
+                    cap_grant: GrantZomeCallCapabilityGrant {
+                        tag: "elohim-media-ui".into(),
+                        constraint: GrantConstraint::Assigned {
+                            secret: cap_secret,
+                            assignees: [signing_key].into_iter().collect(),
+                        },
+                        grant: ZomeCallGrant {
+                            functions: GrantedFunctions::All,
+                        },
+                    },
+                })
+                .await
+                .map_err(unreachable)?;
+        }
+        let issued = admin
+            .issue_app_auth_token(IssueAppAuthenticationTokenPayload::for_installed_app_id(
+                app_id.clone(),
+            ))
+            .await
+            .map_err(unreachable)?;
+        Ok(UiSession {
+            app_port,
+            token: issued.token,
+            app_id,
+            cell: self.cell.clone(),
+        })
     }
 
     /// The hApp bundle this link installs.
@@ -253,8 +380,9 @@ impl ConductorLink {
     }
 
     async fn reconnect(&self) -> anyhow::Result<()> {
-        let admin = AdminWebsocket::connect(self.admin_addr.as_str(), Some(NODE_ORIGIN.into())).await?;
-        let app = open_app(&admin, &self.cell, self.app_port).await?;
+        let admin =
+            AdminWebsocket::connect(self.admin_addr.as_str(), Some(self.options.origin.clone())).await?;
+        let app = open_app(&admin, &self.cell, self.app_port, &self.options).await?;
         *self.conn.write().await = Connected { app, admin };
         Ok(())
     }
@@ -273,10 +401,15 @@ fn installed_seed(info: &holochain_conductor_api::AppInfo) -> &str {
         .unwrap_or_default()
 }
 
-async fn open_app(admin: &AdminWebsocket, cell: &CellId, port: u16) -> anyhow::Result<AppWebsocket> {
+async fn open_app(
+    admin: &AdminWebsocket,
+    cell: &CellId,
+    port: u16,
+    options: &LinkOptions,
+) -> anyhow::Result<AppWebsocket> {
     let token = admin
         .issue_app_auth_token(IssueAppAuthenticationTokenPayload::for_installed_app_id(
-            APP_ID.into(),
+            options.app_id.clone(),
         ))
         .await?;
     let credentials = admin
@@ -291,7 +424,7 @@ async fn open_app(admin: &AdminWebsocket, cell: &CellId, port: u16) -> anyhow::R
         ("127.0.0.1", port),
         token.token,
         signer.into(),
-        Some(NODE_ORIGIN.into()),
+        Some(options.origin.clone()),
     )
     .await?)
 }

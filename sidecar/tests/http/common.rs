@@ -36,6 +36,7 @@ pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Server {
         bandwidth: media_rules::BandwidthClass::High,
         register_retry_secs: sidecar::config::DEFAULT_REGISTER_RETRY_SECS,
         allow_private_peers: true,
+        ui: Default::default(),
         network: Default::default(),
     };
     adjust(&mut config);

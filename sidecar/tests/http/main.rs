@@ -14,4 +14,5 @@ mod replication_trust;
 mod streaming;
 mod sweep;
 mod tus;
+mod ui;
 mod uploads;

@@ -244,6 +244,7 @@ impl NodeSidecar {
             bandwidth: media_rules::BandwidthClass::High,
             register_retry_secs: sidecar::config::DEFAULT_REGISTER_RETRY_SECS,
             allow_private_peers: true,
+            ui: Default::default(),
             network: Default::default(),
         };
         adjust(&mut config);
