@@ -45,6 +45,7 @@ async fn through_the_sidecar(source: &Path, data_dir: &Path) -> (Duration, Strin
         register_retry_secs: sidecar::config::DEFAULT_REGISTER_RETRY_SECS,
         allow_private_peers: true,
         ui: Default::default(),
+        limits: Default::default(),
         network: Default::default(),
     };
     let state = Sidecar::open(config.clone()).unwrap();

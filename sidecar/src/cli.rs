@@ -40,7 +40,10 @@ pub fn client(owner: Option<&str>) -> anyhow::Result<reqwest::Client> {
         value.set_sensitive(true);
         headers.insert(reqwest::header::AUTHORIZATION, value);
     }
-    Ok(reqwest::Client::builder().default_headers(headers).build()?)
+    Ok(reqwest::Client::builder()
+        .default_headers(headers)
+        .pool_idle_timeout(crate::server::CLIENT_IDLE)
+        .build()?)
 }
 
 fn bar(len: u64, what: &str) -> ProgressBar {

@@ -33,6 +33,8 @@ pub struct Config {
     pub network: NetworkSettings,
     /// The web UI a node serves, and the other origins its owner lets in.
     pub ui: UiSettings,
+    /// How much the server gives any one client.
+    pub limits: crate::server::ServerLimits,
 }
 
 /// The node's web UI.
@@ -141,6 +143,12 @@ pub struct ConfigArgs {
     /// host's UI (repeatable; the environment variable takes a comma-separated list).
     #[arg(long = "ui-origin", env = "ELOHIM_UI_ORIGINS", value_delimiter = ',')]
     pub ui_origins: Vec<String>,
+    /// Connections served at once; more wait (default 1024).
+    #[arg(long, env = "ELOHIM_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Uploads taking bytes at once; more are answered 503 (default 16).
+    #[arg(long, env = "ELOHIM_MAX_UPLOADS")]
+    pub max_uploads: Option<usize>,
 }
 
 /// The settings a TOML file may hold.
@@ -163,6 +171,8 @@ struct FileConfig {
     offline: Option<bool>,
     ui_dir: Option<PathBuf>,
     ui_origins: Option<Vec<String>>,
+    max_connections: Option<usize>,
+    max_uploads: Option<usize>,
 }
 
 /// Why the configuration could not be resolved.
@@ -255,7 +265,27 @@ impl ConfigArgs {
                         false => self.ui_origins.clone(),
                     },
                 },
+                limits: Default::default(),
             };
+        let defaults = crate::server::ServerLimits::default();
+        let config = Config {
+            limits: crate::server::ServerLimits {
+                max_connections: self
+                    .max_connections
+                    .or(file.max_connections)
+                    .unwrap_or(defaults.max_connections),
+                max_uploads: self
+                    .max_uploads
+                    .or(file.max_uploads)
+                    .unwrap_or(defaults.max_uploads),
+                ..defaults
+            },
+            ..config
+        };
+        media_rules::limits::check_range("max_connections", config.limits.max_connections, 1..=1_000_000)
+            .map_err(ConfigError::Invalid)?;
+        media_rules::limits::check_range("max_uploads", config.limits.max_uploads, 1..=10_000)
+            .map_err(ConfigError::Invalid)?;
         for origin in &config.ui.origins {
             media_rules::endpoint::check_origin(origin).map_err(ConfigError::Invalid)?;
         }

@@ -327,13 +327,20 @@ impl Worker {
                 // Assigned, or held while the assigned custodians are not all up yet: an
                 // extra replica is dropped only once the blob is at full strength without it.
                 keep.insert(blob);
-                if self
+                // One blob that cannot be fetched or recorded does not hold up the others.
+                let held = self
                     .hold(&link, content, reach, &view, &commitments, &replicas, &mut report)
-                    .await?
-                {
-                    self.record(&link, content, manifest_id, &view, &mut report)
-                        .await?;
-                } else {
+                    .await;
+                let recorded = match held {
+                    Ok(true) => self.record(&link, content, manifest_id, &view, &mut report).await,
+                    Ok(false) => {
+                        repair_queue.push(blob.to_hex());
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = recorded {
+                    tracing::warn!(%blob, error = %e, "custodian: this blob is not kept yet");
                     repair_queue.push(blob.to_hex());
                 }
             }
@@ -584,7 +591,9 @@ impl Worker {
     ) -> Result<(), ApiError> {
         let blob: Hash32 = view.manifest.hash.parse()?;
         let mut status = ReplicaStatus {
-            content: content.id.clone(),
+            // The version read: the one that lists this blob (a rendition is added by an
+            // update) and names this custodian's audience (an invitee too).
+            content: content.version.clone(),
             manifest: manifest.clone(),
             commitment: self.commitment.version.clone(),
             state: ReplicaState::Stored.as_str().into(),

@@ -81,6 +81,14 @@ pub enum ApiError {
         /// When the next attempt may run (seconds since the Unix epoch).
         retry_at: u64,
     },
+    /// Too many of this kind of request run at once; try again after `retry_after` seconds.
+    #[error("busy: {what}; try again in {retry_after} s")]
+    Busy {
+        /// What is at its limit.
+        what: &'static str,
+        /// Seconds to wait.
+        retry_after: u64,
+    },
     /// Disk or other local I/O failure.
     #[error("storage error: {0}")]
     Io(#[from] std::io::Error),
@@ -106,7 +114,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Corrupt(_) => StatusCode::BAD_GATEWAY,
-            ApiError::Conductor(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Conductor(_) | ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::FinishFailed { status, .. } => {
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
@@ -125,11 +133,14 @@ pub fn error_response(err: &ApiError) -> warp::reply::Response {
         resp.headers_mut()
             .insert("Tus-Version", warp::http::HeaderValue::from_static("1.0.0"));
     }
-    if let ApiError::FinishFailed { retry_at, .. } = err {
-        let now = crate::tus::now_secs();
-        if let Ok(v) = warp::http::HeaderValue::from_str(&retry_at.saturating_sub(now).to_string()) {
-            resp.headers_mut().insert("Retry-After", v);
-        }
+    let retry_after = match err {
+        ApiError::FinishFailed { retry_at, .. } => Some(retry_at.saturating_sub(crate::tus::now_secs())),
+        ApiError::Busy { retry_after, .. } => Some(*retry_after),
+        _ => None,
+    };
+    if let Some(secs) = retry_after {
+        resp.headers_mut()
+            .insert("Retry-After", warp::http::HeaderValue::from(secs));
     }
     resp
 }

@@ -1,10 +1,54 @@
-//! Binding the HTTP server.
+//! Binding the HTTP server, with the limits that keep hostile clients cheap: a cap on the
+//! connections served at once (more wait in the kernel's backlog), a deadline for each
+//! request's head (slow heads), an idle timeout (a connection with no request in flight
+//! that moves no byte), and TCP keepalive for peers that vanished.
 
 use crate::http::routes;
 use crate::state::Sidecar;
+use futures_util::Stream;
+use hyper::server::accept;
+use hyper::service::make_service_fn;
+use serde::{Deserialize, Serialize};
+use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// How much a server gives any one client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerLimits {
+    /// Connections served at once.
+    pub max_connections: usize,
+    /// Time a client has to send a request's head, counted from when the connection is
+    /// ready for one (so an idle keep-alive connection is closed after it too).
+    pub header_read_timeout: Duration,
+    /// Uploads (tus `PATCH`, `POST /api/blob`) taking bytes at once; more get `503`.
+    pub max_uploads: usize,
+    /// A connection with no request in flight that moves no byte for this long is closed.
+    pub idle_timeout: Duration,
+}
+
+/// How long this node's own HTTP clients keep an idle connection: well under a server's
+/// head deadline, so a request never goes out on a connection the server is closing.
+pub const CLIENT_IDLE: Duration = Duration::from_secs(10);
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        ServerLimits {
+            max_connections: 1024,
+            header_read_timeout: Duration::from_secs(30),
+            max_uploads: 16,
+            idle_timeout: Duration::from_secs(60),
+        }
+    }
+}
 
 /// Binds the sidecar's routes to `addr` (port 0 picks one) and returns the bound address
 /// and the server future, which ends when `shutdown` resolves. The hourly sweep of unowned
@@ -14,9 +58,193 @@ pub fn bind(
     state: Arc<Sidecar>,
     addr: SocketAddr,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(SocketAddr, impl Future<Output = ()>), warp::Error> {
-    let bound = warp::serve(routes(state.clone())).try_bind_with_graceful_shutdown(addr, shutdown)?;
+) -> std::io::Result<(SocketAddr, impl Future<Output = ()>)> {
+    let listener = std::net::TcpListener::bind(addr)?;
+    listener.set_nonblocking(true)?;
+    let local = listener.local_addr()?;
+    let listener = tokio::net::TcpListener::from_std(listener)?;
+    let limits = state.config.limits;
+    let service = warp::service(routes(state.clone()));
+    let make = make_service_fn(move |conn: &Capped| {
+        let in_flight = conn.in_flight.clone();
+        let service = service.clone();
+        async move {
+            Ok::<_, Infallible>(hyper::service::service_fn(move |request| {
+                // A request being answered keeps its connection out of the idle count.
+                let guard = InFlight::enter(&in_flight);
+                let answer = hyper::service::Service::call(&mut service.clone(), request);
+                async move {
+                    let response = answer.await;
+                    drop(guard);
+                    response
+                }
+            }))
+        }
+    });
+    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let server = hyper::Server::builder(accept::from_stream(capped(
+        listener,
+        permits,
+        limits.idle_timeout,
+    )))
+    .http1_header_read_timeout(limits.header_read_timeout)
+    .serve(make)
+    .with_graceful_shutdown(shutdown);
     crate::ladder::resume(&state);
     crate::gc::spawn(state);
-    Ok(bound)
+    Ok((local, async move {
+        if let Err(e) = server.await {
+            tracing::error!(error = %e, "the HTTP server stopped");
+        }
+    }))
+}
+
+/// Accepted connections, each holding one of `permits` until it closes: when none is
+/// left, no more are accepted. An accept error (out of file descriptors) is logged and
+/// waited out rather than ending the server.
+fn capped(
+    listener: tokio::net::TcpListener,
+    permits: Arc<Semaphore>,
+    idle: Duration,
+) -> impl Stream<Item = std::io::Result<Capped>> {
+    async_stream::stream! {
+        loop {
+            let Ok(permit) = permits.clone().acquire_owned().await else { break };
+            let stream = loop {
+                match listener.accept().await {
+                    Ok((stream, _)) => break stream,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accepting a connection failed");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+            };
+            let _ = stream.set_nodelay(true);
+            let socket = socket2::SockRef::from(&stream);
+            let keepalive = socket2::TcpKeepalive::new().with_time(Duration::from_secs(60));
+            let _ = socket.set_tcp_keepalive(&keepalive);
+            yield Ok(Capped {
+                stream,
+                _permit: permit,
+                in_flight: Arc::new(AtomicUsize::new(0)),
+                idle,
+                deadline: Box::pin(tokio::time::sleep(idle)),
+            });
+        }
+    }
+}
+
+/// Requests of one connection being answered.
+struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    fn enter(count: &Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        InFlight(count.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A connection, its place under the cap, and its idle deadline: pushed back by every
+/// byte read or written and while a request is answered; when it passes, the connection
+/// fails with `TimedOut` and hyper closes it.
+pub struct Capped {
+    stream: TcpStream,
+    _permit: OwnedSemaphorePermit,
+    in_flight: Arc<AtomicUsize>,
+    idle: Duration,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl Capped {
+    /// Pushes the deadline back: bytes moved, or a request is being answered.
+    fn active(&mut self) {
+        self.deadline
+            .as_mut()
+            .reset(tokio::time::Instant::now() + self.idle);
+    }
+
+    /// After an I/O call returned `Pending`: whether the connection has been idle too long.
+    fn timed_out(&mut self, cx: &mut Context<'_>) -> bool {
+        if self.in_flight.load(Ordering::Relaxed) > 0 {
+            // Still wake at the deadline, to look again once the answer is out.
+            self.active();
+            let _ = self.deadline.as_mut().poll(cx);
+            return false;
+        }
+        self.deadline.as_mut().poll(cx).is_ready()
+    }
+
+    fn idle_error() -> std::io::Error {
+        std::io::Error::new(std::io::ErrorKind::TimedOut, "connection idle too long")
+    }
+}
+
+impl AsyncRead for Capped {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        match Pin::new(&mut self.stream).poll_read(cx, buf) {
+            Poll::Pending if self.timed_out(cx) => Poll::Ready(Err(Self::idle_error())),
+            Poll::Pending => Poll::Pending,
+            ready => {
+                if buf.filled().len() > before {
+                    self.active();
+                }
+                ready
+            }
+        }
+    }
+}
+
+impl AsyncWrite for Capped {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        match Pin::new(&mut self.stream).poll_write(cx, buf) {
+            Poll::Pending if self.timed_out(cx) => Poll::Ready(Err(Self::idle_error())),
+            Poll::Pending => Poll::Pending,
+            ready => {
+                self.active();
+                ready
+            }
+        }
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        match Pin::new(&mut self.stream).poll_write_vectored(cx, bufs) {
+            Poll::Pending if self.timed_out(cx) => Poll::Ready(Err(Self::idle_error())),
+            Poll::Pending => Poll::Pending,
+            ready => {
+                self.active();
+                ready
+            }
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
 }

@@ -37,6 +37,8 @@ pub struct Sidecar {
     pub owner: OwnerKey,
     /// What the custodian worker last did, when the node serves as custodian.
     pub custodian: std::sync::Mutex<Option<crate::custodian::Snapshot>>,
+    /// One permit per upload taking bytes at once (`config.limits.max_uploads`).
+    pub upload_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl Sidecar {
@@ -56,6 +58,7 @@ impl Sidecar {
         let metrics = Arc::new(Metrics::new());
         let tiers = Arc::new(Tiers::new(config.cache, &metrics));
         let owner = OwnerKey::open(&config.data_dir)?;
+        let upload_slots = Arc::new(tokio::sync::Semaphore::new(config.limits.max_uploads.max(1)));
         Ok(Arc::new(Sidecar {
             reader: Arc::new(ChunkReader::new(store, tiers.clone(), metrics.clone())),
             blobs: BlobIndex::open(&config.data_dir, tiers.clone())?,
@@ -68,7 +71,20 @@ impl Sidecar {
             ladders: Ladders::default(),
             owner,
             custodian: Default::default(),
+            upload_slots,
         }))
+    }
+
+    /// A slot for one upload's bytes, held until the returned permit drops; `Busy` (503,
+    /// `Retry-After`) when every slot is taken, so uploads cannot tie up the node.
+    pub fn upload_slot(&self) -> Result<tokio::sync::OwnedSemaphorePermit, crate::error::ApiError> {
+        self.upload_slots
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| crate::error::ApiError::Busy {
+                what: "every upload slot is taken",
+                retry_after: 5,
+            })
     }
 
     /// Wires the sidecar to its conductor (once).

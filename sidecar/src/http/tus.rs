@@ -167,6 +167,7 @@ where
     let given = number(&headers, "upload-offset")?;
     let mut checksum = Checksum::from_headers(&headers)?;
     TusUploads::check_id(&id)?;
+    let _slot = state.upload_slot()?;
     let lock = state.uploads.lock(&id);
     let _guard = lock.lock().await;
     let (upload, offset) = state.uploads.load(&id)?;

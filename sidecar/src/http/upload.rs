@@ -94,6 +94,7 @@ where
     B: Buf,
 {
     uploader_may_upload(&state, &headers)?;
+    let _slot = state.upload_slot()?;
     let limit = state.config.max_upload_bytes;
     let declared = content_length(&headers)?;
     if declared.is_some_and(|len| len > limit) {

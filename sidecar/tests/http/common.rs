@@ -37,6 +37,7 @@ pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Server {
         register_retry_secs: sidecar::config::DEFAULT_REGISTER_RETRY_SECS,
         allow_private_peers: true,
         ui: Default::default(),
+        limits: Default::default(),
         network: Default::default(),
     };
     adjust(&mut config);

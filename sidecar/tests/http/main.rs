@@ -8,6 +8,7 @@ mod caches;
 mod chunks;
 mod cli;
 mod hostile_media;
+mod limits;
 mod pull;
 mod ranges;
 mod replication_trust;

@@ -245,6 +245,7 @@ impl NodeSidecar {
             register_retry_secs: sidecar::config::DEFAULT_REGISTER_RETRY_SECS,
             allow_private_peers: true,
             ui: Default::default(),
+            limits: Default::default(),
             network: Default::default(),
         };
         adjust(&mut config);

@@ -3,7 +3,10 @@
 
 use crate::common::*;
 use holochain::prelude::*;
-use media::{CommitmentView, ContentView, LinkReplicaInput, ManifestView, ReplicaView, UpdateContentInput};
+use media::{
+    CommitmentView, ContentView, LinkReplicaInput, ManifestView, RefreshReplicaInput, ReplicaView,
+    UpdateContentInput,
+};
 use media_integrity::media_rules::role::MediaRole;
 use media_integrity::ReplicaStatus;
 
@@ -254,6 +257,88 @@ async fn reach_decides_who_may_hold_a_replica() {
     let _: ReplicaView = net
         .call(alice, "record_replica", status(&diary, &m, &alices.version))
         .await;
+}
+
+/// A rendition and an invitee are added by updates: a custodian cites the version it read,
+/// which lists them, and a refresh may move on to a later version, never to other content.
+#[tokio::test(flavor = "multi_thread")]
+async fn replicas_cite_the_content_version_that_lists_their_blob() {
+    let (net, [alice, bob]) = setup::<2>().await;
+    let (first, source) = published_video(&net, alice, "invited").await;
+    let rendition: ManifestView = net
+        .call(alice, "register_blob_manifest", manifest(4, 200_000))
+        .await;
+    let bobs: CommitmentView = net
+        .call(bob, "commit_as_custodian", commitment("http://127.0.0.1:10"))
+        .await;
+    let mut fields = first.content.clone();
+    fields.blobs.push(rendition.id.clone());
+    fields.invitees.push(net.key(bob));
+    let update = |from: &ContentView, content| UpdateContentInput {
+        id: from.id.clone(),
+        previous_version: from.version.clone(),
+        content,
+    };
+    let second: ContentView = net.call(alice, "update_content", update(&first, fields)).await;
+    net.sync().await;
+
+    // The first version lists neither the rendition nor Bob.
+    net.must_fail(
+        bob,
+        "record_replica",
+        status(&first, &rendition, &bobs.version),
+        "manifest is not one of the content's blobs",
+    )
+    .await;
+    net.must_fail(
+        bob,
+        "record_replica",
+        status(&first, &source, &bobs.version),
+        "forbids this custodian",
+    )
+    .await;
+    // The version that lists both is the one to cite.
+    let held: ReplicaView = net
+        .call(bob, "record_replica", status(&second, &rendition, &bobs.version))
+        .await;
+
+    // A refresh moves on to a later version of the same content …
+    let mut retitled = second.content.clone();
+    retitled.title = "video, cut".into();
+    let third: ContentView = net.call(alice, "update_content", update(&second, retitled)).await;
+    net.sync().await;
+    let mut later = status(&third, &rendition, &bobs.version);
+    later.state = "verified".into();
+    later.last_verified = Some(Timestamp::now());
+    let refreshed: ReplicaView = net
+        .call(
+            bob,
+            "refresh_replica",
+            RefreshReplicaInput {
+                id: held.id.clone(),
+                status: later.clone(),
+            },
+        )
+        .await;
+    assert_eq!(refreshed.status.content, third.version);
+    // … but not to other content that happens to list the same blob.
+    let mut other = content("other", "commons");
+    other.blobs = vec![rendition.id.clone()];
+    let other: ContentView = net.call(alice, "create_content", other).await;
+    net.sync().await;
+    net.must_fail(
+        bob,
+        "refresh_replica",
+        RefreshReplicaInput {
+            id: held.id.clone(),
+            status: ReplicaStatus {
+                content: other.version.clone(),
+                ..later
+            },
+        },
+        "cite a later version of it",
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

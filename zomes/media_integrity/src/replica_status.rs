@@ -1,6 +1,8 @@
 //! ReplicaStatus: who actually holds which blob, and how recently they checked it.
 
-use crate::records::{later_on_chain, must_get_commitment, must_get_content, must_get_manifest, Later};
+use crate::records::{
+    is_version_of, later_on_chain, must_get_commitment, must_get_content, must_get_manifest, Later,
+};
 use crate::{invalid, verdict, CustodianCommitment};
 use hdi::prelude::*;
 use media_rules::reach::Audience;
@@ -10,7 +12,8 @@ use media_rules::ReplicaState;
 #[hdk_entry_helper]
 #[derive(Clone, PartialEq)]
 pub struct ReplicaStatus {
-    /// The ContentNode (any version) whose reach governs who may hold the blob.
+    /// The version of the ContentNode the custodian read (its blobs and audience govern
+    /// who may hold which blob); a refresh may move it to a later version.
     pub content: ActionHash,
     /// The BlobManifest of the blob held.
     pub manifest: ActionHash,
@@ -43,15 +46,19 @@ pub fn validate_create_replica_status(
     }
 }
 
-/// A refresh by the author: same content and blob, an allowed state move, and every
-/// check of a new status again (the commitment must still be live).
+/// A refresh by the author: the same blob, the same content version or a later one (a
+/// rendition or an invitee is added by an update), an allowed state move, and every check
+/// of a new status again (the commitment must still be live).
 pub fn validate_update_replica_status(
     action: &ActionHeader,
     new: &ReplicaStatus,
     old: &ReplicaStatus,
 ) -> ExternResult<ValidateCallbackResult> {
-    if new.content != old.content || new.manifest != old.manifest {
-        return invalid("ReplicaStatus: an update must keep content and manifest");
+    if new.manifest != old.manifest {
+        return invalid("ReplicaStatus: an update must keep the manifest");
+    }
+    if new.content != old.content && !is_version_of(&new.content, &old.content)? {
+        return invalid("ReplicaStatus: an update must keep the content, or cite a later version of it");
     }
     let (Ok(from), Ok(to)) = (old.state(), new.state()) else {
         return invalid("ReplicaStatus: state is unknown");
