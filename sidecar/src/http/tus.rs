@@ -13,6 +13,7 @@ use bytes::{Buf, Bytes};
 use futures_util::{Stream, StreamExt};
 use std::io::Write;
 use std::sync::Arc;
+use tokio::sync::OwnedMutexGuard;
 use warp::http::{header, HeaderMap, Response, StatusCode};
 use warp::hyper::Body;
 
@@ -168,8 +169,7 @@ where
     let mut checksum = Checksum::from_headers(&headers)?;
     TusUploads::check_id(&id)?;
     let _slot = state.upload_slot()?;
-    let lock = state.uploads.lock(&id);
-    let _guard = lock.lock().await;
+    let guard = state.uploads.lock(&id).lock_owned().await;
     let (upload, offset) = state.uploads.load(&id)?;
     if upload.done.is_some() || given != offset {
         return Err(ApiError::OffsetConflict {
@@ -177,8 +177,10 @@ where
             given,
         });
     }
-    let path = state.uploads.part_path(&id);
-    let mut file = std::fs::OpenOptions::new().append(true).open(&path)?;
+    let file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(state.uploads.part_path(&id))?;
+    let writer = PartWriter::start(file, guard);
     let mut written = offset;
     let mut failure = None;
     while let Some(piece) = body.next().await {
@@ -194,15 +196,17 @@ where
         };
         let bytes: Bytes = piece.copy_to_bytes(piece.remaining());
         if written + bytes.len() as u64 > upload.length {
-            file.set_len(offset)?;
+            writer.finish(Some(offset)).await?;
             return Err(ApiError::TooLarge { limit: upload.length });
         }
-        file.write_all(&bytes)?;
         if let Some(c) = &mut checksum {
             c.update(&bytes);
         }
         state.metrics.bytes_in.inc_by(bytes.len() as u64);
         written += bytes.len() as u64;
+        if writer.pieces.send(bytes).await.is_err() {
+            break; // The disk failed: `finish` says how.
+        }
     }
     let verified = match checksum {
         Some(_) if failure.is_some() => Err(ApiError::Header(
@@ -211,11 +215,7 @@ where
         Some(c) => c.verify(),
         None => Ok(()),
     };
-    if verified.is_err() {
-        file.set_len(offset)?;
-    }
-    file.sync_all()?;
-    drop(file);
+    let guard = writer.finish(verified.is_err().then_some(offset)).await?;
     verified?;
     if let Some(err) = failure {
         return Err(err);
@@ -223,13 +223,51 @@ where
     let mut builder =
         tus(Response::builder().status(StatusCode::NO_CONTENT)).header("Upload-Offset", written);
     if written == upload.length {
-        drop(_guard);
+        drop(guard);
         let receipt = complete_upload(&state, &id).await?;
         if let Some(hash) = receipt["hash"].as_str() {
             builder = builder.header("X-Blob-Hash", value(hash));
         }
     }
     empty(builder)
+}
+
+/// The disk side of a PATCH: a blocking task that owns the part file and the upload's lock
+/// and appends the pieces it is sent, so no file I/O runs on the async workers. If the
+/// request goes away mid-body, the task still writes what it was sent before it lets the
+/// lock go: the next PATCH never sees an offset that a write in flight would change.
+struct PartWriter {
+    pieces: tokio::sync::mpsc::Sender<Bytes>,
+    task: tokio::task::JoinHandle<std::io::Result<(std::fs::File, OwnedMutexGuard<()>)>>,
+}
+
+impl PartWriter {
+    fn start(mut file: std::fs::File, guard: OwnedMutexGuard<()>) -> Self {
+        let (pieces, mut rx) = tokio::sync::mpsc::channel::<Bytes>(8);
+        let task = tokio::task::spawn_blocking(move || {
+            while let Some(bytes) = rx.blocking_recv() {
+                file.write_all(&bytes)?;
+            }
+            Ok((file, guard))
+        });
+        PartWriter { pieces, task }
+    }
+
+    /// Waits for every piece sent to be written; cuts the file back to `truncate_to` if
+    /// given (the body is not kept), syncs it, and hands back the upload's lock.
+    async fn finish(self, truncate_to: Option<u64>) -> Result<OwnedMutexGuard<()>, ApiError> {
+        drop(self.pieces);
+        let (file, guard) = self.task.await.map_err(std::io::Error::other)??;
+        tokio::task::spawn_blocking(move || {
+            if let Some(len) = truncate_to {
+                file.set_len(len)?;
+            }
+            file.sync_all()
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        Ok(guard)
+    }
 }
 
 /// Turns a whole upload into a blob and answers its receipt; at most once, whoever asks.
