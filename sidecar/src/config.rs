@@ -175,6 +175,11 @@ struct FileConfig {
     max_uploads: Option<usize>,
 }
 
+/// `ui/dist` under the working directory, when the UI is built there.
+fn built_ui() -> Option<PathBuf> {
+    Some(PathBuf::from("ui/dist")).filter(|d| d.join("index.html").is_file())
+}
+
 /// Why the configuration could not be resolved.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -199,76 +204,70 @@ impl ConfigArgs {
             }
             None => FileConfig::default(),
         };
-        let config =
-            Config {
-                listen: self
-                    .listen
-                    .or(file.listen)
-                    .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default")),
-                data_dir: self
-                    .data_dir
-                    .clone()
-                    .or(file.data_dir)
-                    .unwrap_or_else(|| PathBuf::from("elohim-data")),
-                chunk_size: self
-                    .chunk_size
-                    .or(file.chunk_size)
-                    .unwrap_or(media_rules::limits::DEFAULT_CHUNK_SIZE),
-                max_upload_bytes: self
-                    .max_upload_bytes
-                    .or(file.max_upload_bytes)
-                    .unwrap_or(DEFAULT_MAX_UPLOAD),
-                cache: {
-                    let d = CacheBudgets::default();
-                    CacheBudgets {
-                        meta_mib: self.cache_meta_mib.or(file.cache_meta_mib).unwrap_or(d.meta_mib),
-                        complete_mib: self
-                            .cache_complete_mib
-                            .or(file.cache_complete_mib)
-                            .unwrap_or(d.complete_mib),
-                        chunk_mib: self
-                            .cache_chunk_mib
-                            .or(file.cache_chunk_mib)
-                            .unwrap_or(d.chunk_mib),
-                    }
-                },
-                bandwidth: match self.bandwidth.as_ref().or(file.bandwidth.as_ref()) {
-                    Some(name) => BandwidthClass::parse(name)
-                        .map_err(|e| ConfigError::Invalid(format!("bandwidth: {e}")))?,
-                    None => BandwidthClass::High,
-                },
-                register_retry_secs: self
-                    .register_retry_secs
-                    .or(file.register_retry_secs)
-                    .unwrap_or(DEFAULT_REGISTER_RETRY_SECS),
-                allow_private_peers: self.allow_private_peers || file.allow_private_peers.unwrap_or(false),
-                network: NetworkSettings {
-                    bootstrap_url: self
-                        .bootstrap_url
-                        .clone()
-                        .or(file.bootstrap_url)
-                        .unwrap_or_else(|| PUBLIC_BOOTSTRAP_URL.into()),
-                    relay_url: self
-                        .relay_url
-                        .clone()
-                        .or(file.relay_url)
-                        .unwrap_or_else(|| PUBLIC_RELAY_URL.into()),
-                    network_seed: self.network_seed.clone().or(file.network_seed),
-                    offline: self.offline || file.offline.unwrap_or(false),
-                },
-                ui: UiSettings {
-                    dir: self.ui_dir.clone().or(file.ui_dir).or_else(|| {
-                        Some(PathBuf::from("ui/dist")).filter(|d| d.join("index.html").is_file())
-                    }),
-                    origins: match self.ui_origins.is_empty() {
-                        true => file.ui_origins.unwrap_or_default(),
-                        false => self.ui_origins.clone(),
-                    },
-                },
-                limits: Default::default(),
-            };
         let defaults = crate::server::ServerLimits::default();
         let config = Config {
+            listen: self
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default")),
+            data_dir: self
+                .data_dir
+                .clone()
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from("elohim-data")),
+            chunk_size: self
+                .chunk_size
+                .or(file.chunk_size)
+                .unwrap_or(media_rules::limits::DEFAULT_CHUNK_SIZE),
+            max_upload_bytes: self
+                .max_upload_bytes
+                .or(file.max_upload_bytes)
+                .unwrap_or(DEFAULT_MAX_UPLOAD),
+            cache: {
+                let d = CacheBudgets::default();
+                CacheBudgets {
+                    meta_mib: self.cache_meta_mib.or(file.cache_meta_mib).unwrap_or(d.meta_mib),
+                    complete_mib: self
+                        .cache_complete_mib
+                        .or(file.cache_complete_mib)
+                        .unwrap_or(d.complete_mib),
+                    chunk_mib: self
+                        .cache_chunk_mib
+                        .or(file.cache_chunk_mib)
+                        .unwrap_or(d.chunk_mib),
+                }
+            },
+            bandwidth: match self.bandwidth.as_ref().or(file.bandwidth.as_ref()) {
+                Some(name) => BandwidthClass::parse(name)
+                    .map_err(|e| ConfigError::Invalid(format!("bandwidth: {e}")))?,
+                None => BandwidthClass::High,
+            },
+            register_retry_secs: self
+                .register_retry_secs
+                .or(file.register_retry_secs)
+                .unwrap_or(DEFAULT_REGISTER_RETRY_SECS),
+            allow_private_peers: self.allow_private_peers || file.allow_private_peers.unwrap_or(false),
+            network: NetworkSettings {
+                bootstrap_url: self
+                    .bootstrap_url
+                    .clone()
+                    .or(file.bootstrap_url)
+                    .unwrap_or_else(|| PUBLIC_BOOTSTRAP_URL.into()),
+                relay_url: self
+                    .relay_url
+                    .clone()
+                    .or(file.relay_url)
+                    .unwrap_or_else(|| PUBLIC_RELAY_URL.into()),
+                network_seed: self.network_seed.clone().or(file.network_seed),
+                offline: self.offline || file.offline.unwrap_or(false),
+            },
+            ui: UiSettings {
+                dir: self.ui_dir.clone().or(file.ui_dir).or_else(built_ui),
+                origins: match self.ui_origins.is_empty() {
+                    true => file.ui_origins.unwrap_or_default(),
+                    false => self.ui_origins.clone(),
+                },
+            },
             limits: crate::server::ServerLimits {
                 max_connections: self
                     .max_connections
@@ -280,7 +279,6 @@ impl ConfigArgs {
                     .unwrap_or(defaults.max_uploads),
                 ..defaults
             },
-            ..config
         };
         media_rules::limits::check_range("max_connections", config.limits.max_connections, 1..=1_000_000)
             .map_err(ConfigError::Invalid)?;

@@ -180,6 +180,23 @@ impl Capped {
         self.deadline.as_mut().poll(cx).is_ready()
     }
 
+    /// A write's outcome, as the idle deadline sees it: done pushes it back; pending past
+    /// it fails the connection.
+    fn after_write(
+        &mut self,
+        cx: &mut Context<'_>,
+        written: Poll<std::io::Result<usize>>,
+    ) -> Poll<std::io::Result<usize>> {
+        match written {
+            Poll::Pending if self.timed_out(cx) => Poll::Ready(Err(Self::idle_error())),
+            Poll::Pending => Poll::Pending,
+            ready => {
+                self.active();
+                ready
+            }
+        }
+    }
+
     fn idle_error() -> std::io::Error {
         std::io::Error::new(std::io::ErrorKind::TimedOut, "connection idle too long")
     }
@@ -211,14 +228,8 @@ impl AsyncWrite for Capped {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        match Pin::new(&mut self.stream).poll_write(cx, buf) {
-            Poll::Pending if self.timed_out(cx) => Poll::Ready(Err(Self::idle_error())),
-            Poll::Pending => Poll::Pending,
-            ready => {
-                self.active();
-                ready
-            }
-        }
+        let written = Pin::new(&mut self.stream).poll_write(cx, buf);
+        self.after_write(cx, written)
     }
 
     fn poll_write_vectored(
@@ -226,14 +237,8 @@ impl AsyncWrite for Capped {
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
-        match Pin::new(&mut self.stream).poll_write_vectored(cx, bufs) {
-            Poll::Pending if self.timed_out(cx) => Poll::Ready(Err(Self::idle_error())),
-            Poll::Pending => Poll::Pending,
-            ready => {
-                self.active();
-                ready
-            }
-        }
+        let written = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
+        self.after_write(cx, written)
     }
 
     fn is_write_vectored(&self) -> bool {

@@ -199,19 +199,7 @@ impl ConductorLink {
                 })
             })
             .ok_or_else(|| anyhow::anyhow!("the installed app has no '{ROLE}' cell"))?;
-        let app_port = match admin
-            .list_app_interfaces()
-            .await?
-            .into_iter()
-            .find(|i| i.installed_app_id.is_none() && i.allowed_origins == only(&options.origin))
-        {
-            Some(i) => i.port,
-            None => {
-                admin
-                    .attach_app_interface(0, None, only(&options.origin), None)
-                    .await?
-            }
-        };
+        let app_port = app_interface(&admin, &options.origin, None).await?;
         let conn = open_app(&admin, &cell, app_port, &options).await?;
         Ok(ConductorLink {
             admin_addr: admin_addr.to_string(),
@@ -265,20 +253,9 @@ impl ConductorLink {
         let conn = self.conn.read().await;
         let admin = &conn.admin;
         let app_id = self.options.app_id.clone();
-        let allowed = only(origin);
-        let app_port = match admin
-            .list_app_interfaces()
+        let app_port = app_interface(admin, origin, Some(&app_id))
             .await
-            .map_err(unreachable)?
-            .into_iter()
-            .find(|i| i.installed_app_id.as_deref() == Some(app_id.as_str()) && i.allowed_origins == allowed)
-        {
-            Some(i) => i.port,
-            None => admin
-                .attach_app_interface(0, None, allowed, Some(app_id.clone()))
-                .await
-                .map_err(unreachable)?,
-        };
+            .map_err(unreachable)?;
         if let Some((signing_key, cap_secret)) = grant {
             admin
                 .grant_zome_call_capability(GrantZomeCallCapabilityPayload {
@@ -399,6 +376,29 @@ fn installed_seed(info: &holochain_conductor_api::AppInfo) -> &str {
             })
         })
         .unwrap_or_default()
+}
+
+/// The port of an app websocket that admits only `origin`, for `app_id` alone or (`None`)
+/// for any app: one already attached, else a new one.
+async fn app_interface(
+    admin: &AdminWebsocket,
+    origin: &str,
+    app_id: Option<&str>,
+) -> holochain_client::ConductorApiResult<u16> {
+    let allowed = only(origin);
+    let existing = admin
+        .list_app_interfaces()
+        .await?
+        .into_iter()
+        .find(|i| i.installed_app_id.as_deref() == app_id && i.allowed_origins == allowed);
+    match existing {
+        Some(i) => Ok(i.port),
+        None => {
+            admin
+                .attach_app_interface(0, None, allowed, app_id.map(String::from))
+                .await
+        }
+    }
 }
 
 async fn open_app(

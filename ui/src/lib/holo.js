@@ -61,29 +61,29 @@ function mediaCell(appInfo) {
 export async function connect() {
   const launcher = globalThis.window?.__HC_LAUNCHER_ENV__;
   let client;
+  let grant = null;
   if (launcher?.APP_INTERFACE_PORT) {
     client = await AppWebsocket.connect();
-    if (!hostSigns()) await authorize(mediaCell(client.cachedAppInfo ?? (await client.appInfo())), null);
+    // A host that does not sign for the page: the page signs with its own granted key.
+    if (!hostSigns()) grant = await authorized();
   } else {
-    const creds = await credentials();
-    const session = await authorize(null, creds);
-    client = await AppWebsocket.connect({ url: new URL(session.app_ws_url), token: session.token });
-    const cellId = mediaCell(await client.appInfo());
-    setSigningCredentials(cellId, creds);
+    grant = await authorized();
+    client = await AppWebsocket.connect({ url: new URL(grant.session.app_ws_url), token: grant.session.token });
   }
-  const cellId = mediaCell(client.cachedAppInfo ?? (await client.appInfo()));
+  const cellId = mediaCell(await client.appInfo());
+  if (grant) setSigningCredentials(cellId, grant.signing);
   return new Media(client, cellId);
 }
 
-/** Has the node grant this page's signing key; `cellId` is set when the host connected. */
-async function authorize(cellId, creds) {
-  creds = creds ?? (await credentials());
+/** This browser's signing credentials, granted by the node (shown the owner's key), with
+ * the session it answered: an app websocket for this page's origin and its token. */
+async function authorized() {
+  const creds = await credentials();
   const session = await api('/api/ui/session', {
     method: 'POST',
     body: { signing_key: b64(creds.signingKey), cap_secret: b64(creds.capSecret) },
   });
-  if (cellId) setSigningCredentials(cellId, creds);
-  return session;
+  return { signing: creds, session };
 }
 
 /** The media zome, called as the node's agent. */
