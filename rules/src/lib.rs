@@ -17,6 +17,7 @@ pub mod limits;
 pub mod manifest;
 pub mod place;
 pub mod placement;
+pub mod quota;
 pub mod reach;
 pub mod replica;
 pub mod role;

@@ -47,6 +47,7 @@ async fn through_the_sidecar(source: &Path, data_dir: &Path) -> (Duration, Strin
         ui: Default::default(),
         limits: Default::default(),
         network: Default::default(),
+        anonymous_uploads: None,
     };
     let state = Sidecar::open(config.clone()).unwrap();
     let (addr, server) = sidecar::server::bind(state, config.listen, std::future::pending()).unwrap();

@@ -262,10 +262,18 @@ async fn manifest_by_id(
 }
 
 /// The agents this node holds `blob`'s bytes for: its own agent for an upload or a
-/// rendition made here (and for a blob it does not hold), the authors whose replica it keeps.
-fn owners(state: &Sidecar, link: &ConductorLink, blob: &Hash32) -> Result<Vec<AgentPubKey>, ApiError> {
+/// rendition made here, the authors whose replica it keeps. For a blob it does not hold
+/// (which it can only fetch through from others), every author whose content uses it.
+fn owners(
+    state: &Sidecar,
+    link: &ConductorLink,
+    blob: &Hash32,
+    facts: &[BlobAccess],
+) -> Result<Vec<AgentPubKey>, ApiError> {
     let Some(record) = state.blobs.get(blob)? else {
-        return Ok(vec![link.agent().clone()]);
+        let mut authors: Vec<AgentPubKey> = facts.iter().map(|a| a.author.clone()).collect();
+        authors.push(link.agent().clone());
+        return Ok(authors);
     };
     let mut owners: Vec<AgentPubKey> = record
         .replica_of
@@ -286,7 +294,7 @@ fn counted_facts(
     blob: &Hash32,
     facts: &[BlobAccess],
 ) -> Result<Vec<BlobAccess>, ApiError> {
-    let owners = owners(state, link, blob)?;
+    let owners = owners(state, link, blob, facts)?;
     Ok(facts
         .iter()
         .filter(|a| owners.contains(&a.author))

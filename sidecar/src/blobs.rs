@@ -35,6 +35,11 @@ pub struct BlobRecord {
     /// Only their content, and the node's own, decides who may read the bytes here.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replica_of: Vec<String>,
+    /// The client (IP address) whose anonymous upload left the blob here, when the node
+    /// keeps it for nobody else: unpublished, read by the owner only, and counted against
+    /// that client's quota ([`crate::anonymous`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anonymous: Option<String>,
 }
 
 fn kept_as_own() -> bool {
@@ -48,6 +53,9 @@ pub enum Keeper {
     Own,
     /// The author (agent key) of content whose replica it keeps.
     ReplicaOf(String),
+    /// A client that uploaded it without the owner's credential: kept unpublished, and
+    /// only when the node holds it for nobody yet.
+    Anonymous(std::net::IpAddr),
 }
 
 impl BlobRecord {
@@ -64,15 +72,23 @@ impl BlobRecord {
             rendition_of: None,
             own: true,
             replica_of: Vec::new(),
+            anonymous: None,
         }
     }
 
     /// A record of `manifest` kept for `keeper`.
     pub fn kept_for(manifest: BlobManifest, keeper: &Keeper) -> Self {
         let mut record = Self::new(manifest);
-        if let Keeper::ReplicaOf(author) = keeper {
-            record.own = false;
-            record.replica_of.push(author.clone());
+        match keeper {
+            Keeper::Own => {}
+            Keeper::ReplicaOf(author) => {
+                record.own = false;
+                record.replica_of.push(author.clone());
+            }
+            Keeper::Anonymous(client) => {
+                record.own = false;
+                record.anonymous = Some(client.to_string());
+            }
         }
         record
     }
@@ -82,6 +98,8 @@ impl BlobRecord {
         match keeper {
             Keeper::Own => self.own,
             Keeper::ReplicaOf(author) => self.replica_of.contains(author),
+            // Held already, for whomever: an anonymous upload adds no keeper to it.
+            Keeper::Anonymous(_) => true,
         }
     }
 
@@ -160,7 +178,10 @@ impl BlobIndex {
                 match keeper {
                     Keeper::Own => record.own = true,
                     Keeper::ReplicaOf(author) => record.replica_of.push(author.clone()),
+                    Keeper::Anonymous(_) => return Ok(held),
                 }
+                // Kept for someone now, it is no anonymous client's any more.
+                record.anonymous = None;
                 self.put(record)
             }
             None => self.put(BlobRecord::kept_for(manifest, keeper)),
@@ -178,7 +199,7 @@ impl BlobIndex {
         };
         let mut record = (*held).clone();
         record.replica_of.retain(|a| a != replica_of);
-        if record.own || !record.replica_of.is_empty() {
+        if record.own || !record.replica_of.is_empty() || record.anonymous.is_some() {
             if record != *held {
                 self.put(record)?;
             }

@@ -35,6 +35,9 @@ pub struct Config {
     pub ui: UiSettings,
     /// How much the server gives any one client.
     pub limits: crate::server::ServerLimits,
+    /// Whether a node takes uploads without the owner's credential, and the quotas they
+    /// count against; `None` (the default): a node refuses them.
+    pub anonymous_uploads: Option<media_rules::quota::Quotas>,
 }
 
 /// The node's web UI.
@@ -149,6 +152,16 @@ pub struct ConfigArgs {
     /// Uploads taking bytes at once; more are answered 503 (default 16).
     #[arg(long, env = "ELOHIM_MAX_UPLOADS")]
     pub max_uploads: Option<usize>,
+    /// Node: take uploads without the owner's credential. They are kept unpublished, for
+    /// the owner to read, start no ladder, and count against the quotas below.
+    #[arg(long, env = "ELOHIM_ANONYMOUS_UPLOADS")]
+    pub anonymous_uploads: bool,
+    /// Bytes one anonymous client may leave on the node (default 4 GiB).
+    #[arg(long, env = "ELOHIM_ANONYMOUS_CLIENT_BYTES")]
+    pub anonymous_client_bytes: Option<u64>,
+    /// Bytes all anonymous clients together may leave on the node (default 64 GiB).
+    #[arg(long, env = "ELOHIM_ANONYMOUS_TOTAL_BYTES")]
+    pub anonymous_total_bytes: Option<u64>,
 }
 
 /// The settings a TOML file may hold.
@@ -173,6 +186,9 @@ struct FileConfig {
     ui_origins: Option<Vec<String>>,
     max_connections: Option<usize>,
     max_uploads: Option<usize>,
+    anonymous_uploads: Option<bool>,
+    anonymous_client_bytes: Option<u64>,
+    anonymous_total_bytes: Option<u64>,
 }
 
 /// `ui/dist` under the working directory, when the UI is built there.
@@ -279,6 +295,18 @@ impl ConfigArgs {
                     .unwrap_or(defaults.max_uploads),
                 ..defaults
             },
+            anonymous_uploads: (self.anonymous_uploads || file.anonymous_uploads.unwrap_or(false)).then(
+                || {
+                    let mut quotas = media_rules::quota::Quotas::default();
+                    if let Some(bytes) = self.anonymous_client_bytes.or(file.anonymous_client_bytes) {
+                        quotas.client.bytes = bytes;
+                    }
+                    if let Some(bytes) = self.anonymous_total_bytes.or(file.anonymous_total_bytes) {
+                        quotas.total.bytes = bytes;
+                    }
+                    quotas
+                },
+            ),
         };
         media_rules::limits::check_range("max_connections", config.limits.max_connections, 1..=1_000_000)
             .map_err(ConfigError::Invalid)?;

@@ -12,13 +12,12 @@
 use crate::blobs::Keeper;
 use crate::error::ApiError;
 use crate::hash::Hash32;
+use crate::node::sources::{self, Holders};
 use crate::node::ConductorLink;
-use crate::replicate::{pull, Source};
+use crate::replicate::pull;
 use crate::state::Sidecar;
 use holochain_types::prelude::{ActionHash, AgentPubKey, Timestamp};
-use media::{
-    CommitmentView, ContentView, IssueTokenInput, IssuedToken, ManifestView, RefreshReplicaInput, ReplicaView,
-};
+use media::{CommitmentView, ContentView, ManifestView, RefreshReplicaInput, ReplicaView};
 use media_integrity::{CustodianCommitment, ReplicaStatus};
 use media_rules::placement::{rank, Blob, Custodian};
 use media_rules::reach::Audience;
@@ -495,13 +494,6 @@ impl Worker {
             tracing::warn!(blob = %blob, "no room left for an assigned blob");
             return Ok(false);
         }
-        // Sources: custodians holding a replica, then the author's sidecar, then fallbacks.
-        let mut peers: Vec<(AgentPubKey, String)> = replicas
-            .iter()
-            .filter(|r| &r.custodian != link.agent() && age(r.updated_at) <= self.config.replica_ttl)
-            .filter(|r| ReplicaState::parse(&r.status.state).is_ok_and(ReplicaState::holds_bytes))
-            .filter_map(|r| Some((r.custodian.clone(), r.endpoint.clone()?)))
-            .collect();
         // The author's node: where its commitment says, or the endpoint it published.
         let author_endpoint = match commitments.iter().find(|c| c.author == content.author) {
             Some(c) => Some(c.commitment.endpoint.clone()),
@@ -510,35 +502,12 @@ impl Worker {
                 .await
                 .map_err(conductor)?,
         };
-        if let Some(base) = author_endpoint {
-            peers.push((content.author.clone(), base));
-        }
-        let mut sources = Vec::new();
-        for (agent, base) in peers {
-            let token = if reach.is_public() {
-                None
-            } else {
-                let issued: IssuedToken = link
-                    .call(
-                        "issue_access_token",
-                        IssueTokenInput {
-                            blob: blob.to_hex(),
-                            audience: agent.to_string(),
-                            ttl_seconds: 600,
-                        },
-                    )
-                    .await
-                    .map_err(conductor)?;
-                Some(issued.token)
-            };
-            sources.push(Source::Peer { base, token });
-        }
-        sources.extend(
-            view.manifest
-                .fallback_urls
-                .iter()
-                .map(|url| Source::Fallback { url: url.clone() }),
-        );
+        let holders = Holders {
+            replicas,
+            live: self.config.replica_ttl,
+            author: (&content.author, author_endpoint),
+        };
+        let sources = sources::for_blob(link, &blob, &view.manifest, holders, reach.is_public()).await?;
         match pull(&self.state, &view.manifest, &sources, &keeper).await {
             Ok(_) => {
                 report.pulled += 1;

@@ -89,6 +89,20 @@ pub enum ApiError {
         /// Seconds to wait.
         retry_after: u64,
     },
+    /// An anonymous upload would take more bytes than its quota leaves.
+    #[error("quota: {0}")]
+    QuotaBytes(String),
+    /// An anonymous client has too many uploads under way.
+    #[error("too many uploads: {message}")]
+    TooMany {
+        /// Which limit.
+        message: String,
+        /// Seconds to wait, when waiting helps.
+        retry_after: Option<u64>,
+    },
+    /// The request must say how long its body is.
+    #[error("length required: {0}")]
+    LengthRequired(String),
     /// Disk or other local I/O failure.
     #[error("storage error: {0}")]
     Io(#[from] std::io::Error),
@@ -103,7 +117,9 @@ impl ApiError {
             }
             ApiError::Truncated { .. } => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooLarge { .. } | ApiError::QuotaBytes(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::LengthRequired(_) => StatusCode::LENGTH_REQUIRED,
             ApiError::HashMismatch { .. } | ApiError::Rejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::OffsetConflict { .. } => StatusCode::CONFLICT,
             // tus's "460 Checksum Mismatch".
@@ -136,6 +152,7 @@ pub fn error_response(err: &ApiError) -> warp::reply::Response {
     let retry_after = match err {
         ApiError::FinishFailed { retry_at, .. } => Some(retry_at.saturating_sub(crate::tus::now_secs())),
         ApiError::Busy { retry_after, .. } => Some(*retry_after),
+        ApiError::TooMany { retry_after, .. } => *retry_after,
         _ => None,
     };
     if let Some(secs) = retry_after {

@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod aligned;
+pub mod anonymous;
 pub mod atomic;
 pub mod blob_hasher;
 pub mod blobs;
@@ -16,6 +17,7 @@ pub mod custodian;
 pub mod error;
 pub mod fanout;
 pub mod fetch_policy;
+pub mod fetch_through;
 pub mod gc;
 pub mod hash;
 pub mod http;

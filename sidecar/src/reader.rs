@@ -130,6 +130,16 @@ impl ChunkReader {
         self.tiers.forget_chunk(hash);
     }
 
+    /// Keeps a chunk fetched (and verified) from another node in the chunk tier of
+    /// `partition`, under its budget; it is never written to the store.
+    pub fn keep_fetched(&self, hash: Hash32, partition: CachePartition, bytes: Bytes) {
+        self.metrics.chunks_verified.inc();
+        let tier = self.tiers.chunks(partition);
+        if tier.enabled() {
+            tier.insert(hash, bytes);
+        }
+    }
+
     /// A verified chunk for a reader of `partition`: from the chunk tier; or, when the chunk
     /// is hot (read lately), loaded whole into it; or else opened on disk to stream.
     pub async fn chunk(&self, hash: Hash32, partition: CachePartition) -> Result<ChunkBytes, ApiError> {

@@ -189,6 +189,34 @@ async fn check_whole(state: &Sidecar, blob: &Hash32, hashes: &[Hash32]) -> Resul
     Ok(())
 }
 
+/// One chunk of `blob`, lying at `span` in it, from the first of `sources` that sends bytes
+/// hashing to `hash`; `None` when none does. (For streaming: one chunk at a time.)
+pub async fn fetch_chunk(
+    client: &reqwest::Client,
+    sources: &[Source],
+    blob: &Hash32,
+    hash: &Hash32,
+    span: std::ops::Range<u64>,
+) -> Option<Bytes> {
+    for source in sources {
+        let want = Want {
+            blob,
+            hash,
+            span: span.clone(),
+        };
+        match fetch(client, source, &want).await {
+            Ok(bytes) => return Some(bytes),
+            Err(Miss::WrongBytes) => {
+                tracing::warn!(chunk = %hash, ?source, "source sent bytes that do not match the chunk")
+            }
+            Err(Miss::Refused(why) | Miss::Transient(why)) => {
+                tracing::debug!(chunk = %hash, ?source, why, "source could not give the chunk")
+            }
+        }
+    }
+    None
+}
+
 /// The chunk a fetch asks for.
 struct Want<'a> {
     /// The blob it belongs to.

@@ -35,6 +35,10 @@ pub struct ServerLimits {
     pub idle_timeout: Duration,
 }
 
+/// The most of a response queued per connection before the body is polled again (also
+/// the largest request head taken): one streaming piece.
+pub const WRITE_QUEUE: usize = crate::http::body::PIECE as usize;
+
 /// How long this node's own HTTP clients keep an idle connection: well under a server's
 /// head deadline, so a request never goes out on a connection the server is closing.
 pub const CLIENT_IDLE: Duration = Duration::from_secs(10);
@@ -67,18 +71,22 @@ pub fn bind(
     let service = warp::service(routes(state.clone()));
     let make = make_service_fn(move |conn: &Capped| {
         let in_flight = conn.in_flight.clone();
+        let client = ClientAddr(conn.peer);
         let service = service.clone();
         async move {
-            Ok::<_, Infallible>(hyper::service::service_fn(move |request| {
-                // A request being answered keeps its connection out of the idle count.
-                let guard = InFlight::enter(&in_flight);
-                let answer = hyper::service::Service::call(&mut service.clone(), request);
-                async move {
-                    let response = answer.await;
-                    drop(guard);
-                    response
-                }
-            }))
+            Ok::<_, Infallible>(hyper::service::service_fn(
+                move |mut request: hyper::Request<hyper::Body>| {
+                    request.extensions_mut().insert(client);
+                    // A request being answered keeps its connection out of the idle count.
+                    let guard = InFlight::enter(&in_flight);
+                    let answer = hyper::service::Service::call(&mut service.clone(), request);
+                    async move {
+                        let response = answer.await;
+                        drop(guard);
+                        response
+                    }
+                },
+            ))
         }
     });
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
@@ -88,6 +96,10 @@ pub fn bind(
         limits.idle_timeout,
     )))
     .http1_header_read_timeout(limits.header_read_timeout)
+    // hyper queues up to ~400 KiB of a response per connection by default before it stops
+    // polling the body; a slow reader would hold that much. One piece in the queue (plus
+    // the one being written) is enough to keep a fast socket busy.
+    .http1_max_buf_size(WRITE_QUEUE)
     .serve(make)
     .with_graceful_shutdown(shutdown);
     crate::ladder::resume(&state);
@@ -110,9 +122,9 @@ fn capped(
     async_stream::stream! {
         loop {
             let Ok(permit) = permits.clone().acquire_owned().await else { break };
-            let stream = loop {
+            let (stream, peer) = loop {
                 match listener.accept().await {
-                    Ok((stream, _)) => break stream,
+                    Ok((stream, peer)) => break (stream, peer.ip()),
                     Err(e) => {
                         tracing::warn!(error = %e, "accepting a connection failed");
                         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -125,6 +137,7 @@ fn capped(
             let _ = socket.set_tcp_keepalive(&keepalive);
             yield Ok(Capped {
                 stream,
+                peer,
                 _permit: permit,
                 in_flight: Arc::new(AtomicUsize::new(0)),
                 idle,
@@ -133,6 +146,12 @@ fn capped(
         }
     }
 }
+
+/// The address a request's connection came from, in the request's extensions: the TCP
+/// peer itself (a reverse proxy's `X-Forwarded-For` is not believed), which anonymous
+/// uploads are counted against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub std::net::IpAddr);
 
 /// Requests of one connection being answered.
 struct InFlight(Arc<AtomicUsize>);
@@ -155,6 +174,7 @@ impl Drop for InFlight {
 /// fails with `TimedOut` and hyper closes it.
 pub struct Capped {
     stream: TcpStream,
+    peer: std::net::IpAddr,
     _permit: OwnedSemaphorePermit,
     in_flight: Arc<AtomicUsize>,
     idle: Duration,

@@ -39,6 +39,10 @@ pub struct Sidecar {
     pub custodian: std::sync::Mutex<Option<crate::custodian::Snapshot>>,
     /// One permit per upload taking bytes at once (`config.limits.max_uploads`).
     pub upload_slots: Arc<tokio::sync::Semaphore>,
+    /// Where blobs this node does not hold can be fetched from, briefly cached.
+    pub remote: crate::fetch_through::RemoteBlobs,
+    /// What anonymous uploaders hold, when a node takes their uploads.
+    pub anonymous: Option<Arc<crate::anonymous::AnonymousUploads>>,
 }
 
 impl Sidecar {
@@ -59,9 +63,16 @@ impl Sidecar {
         let tiers = Arc::new(Tiers::new(config.cache, &metrics));
         let owner = OwnerKey::open(&config.data_dir)?;
         let upload_slots = Arc::new(tokio::sync::Semaphore::new(config.limits.max_uploads.max(1)));
+        let blobs = BlobIndex::open(&config.data_dir, tiers.clone())?;
+        let anonymous = match config.anonymous_uploads {
+            Some(quotas) => Some(Arc::new(crate::anonymous::AnonymousUploads::open(
+                quotas, &blobs,
+            )?)),
+            None => None,
+        };
         Ok(Arc::new(Sidecar {
             reader: Arc::new(ChunkReader::new(store, tiers.clone(), metrics.clone())),
-            blobs: BlobIndex::open(&config.data_dir, tiers.clone())?,
+            blobs,
             tiers,
             uploads: TusUploads::open(&config.data_dir)?,
             metrics,
@@ -72,6 +83,8 @@ impl Sidecar {
             owner,
             custodian: Default::default(),
             upload_slots,
+            remote: Default::default(),
+            anonymous,
         }))
     }
 

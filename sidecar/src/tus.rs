@@ -29,6 +29,10 @@ pub struct UploadState {
     /// `retry_at`, so a failure is not repeated on every HEAD or GET.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed: Option<FinishFailure>,
+    /// The client that created it without the owner's credential (see
+    /// [`crate::anonymous`]): its blob is kept for that client, unpublished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anonymous: Option<std::net::IpAddr>,
 }
 
 /// A failed attempt to turn a whole upload into a blob, and when to try again.
@@ -116,7 +120,12 @@ impl TusUploads {
     }
 
     /// Creates an upload of `length` bytes.
-    pub fn create(&self, length: u64, meta: UploadMeta) -> io::Result<String> {
+    pub fn create(
+        &self,
+        length: u64,
+        meta: UploadMeta,
+        anonymous: Option<std::net::IpAddr>,
+    ) -> io::Result<String> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         std::fs::File::create(self.part_path(&id))?;
         self.save(
@@ -127,6 +136,7 @@ impl TusUploads {
                 meta,
                 done: None,
                 failed: None,
+                anonymous,
             },
         )?;
         Ok(id)
@@ -161,6 +171,36 @@ impl TusUploads {
                 .unwrap_or(0),
         };
         Ok((state, offset))
+    }
+
+    /// The unfinished uploads that anonymous clients created: those of `client`, and all
+    /// of them (bytes are their declared lengths).
+    pub fn anonymous_in_progress(
+        &self,
+        client: std::net::IpAddr,
+    ) -> io::Result<(media_rules::quota::Usage, media_rules::quota::Usage)> {
+        use media_rules::quota::Usage;
+        let (mut mine, mut all) = (Usage::default(), Usage::default());
+        for entry in std::fs::read_dir(&self.dir)? {
+            let name = entry?.file_name();
+            let Some(id) = name.to_str().and_then(|n| n.strip_suffix(".json")) else {
+                continue;
+            };
+            let Ok((state, _)) = self.load(id) else { continue };
+            let Some(creator) = state.anonymous.filter(|_| state.done.is_none()) else {
+                continue;
+            };
+            let one = Usage {
+                bytes: state.length,
+                streams: 0,
+                tus_open: 1,
+            };
+            all = all.plus(one);
+            if creator == client {
+                mine = mine.plus(one);
+            }
+        }
+        Ok((mine, all))
     }
 
     /// Removes an upload's files.

@@ -213,6 +213,9 @@ async function main() {
   execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30:duration=16',
     '-f', 'lavfi', '-i', 'sine=frequency=440:duration=16', '-c:v', 'libx264', '-preset', 'ultrafast', '-b:v', '3M',
     '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', video]);
+  const podcast = join(work, 'episode.m4a');
+  execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=330:duration=12',
+    '-c:a', 'aac', '-b:a', '96k', podcast]);
   const notes = join(work, 'notes.txt');
   execFileSync('sh', ['-c', `head -c 300000 /dev/urandom | base64 > ${notes}`]);
 
@@ -311,6 +314,26 @@ async function main() {
   await allNamed(page, 'library');
   await fitsNarrow(page, 'library');
   await shot(page, 'library');
+
+  // A podcast: uploaded the same way, it plays in the audio player, and seeking works.
+  await go(page, alice.url, 'upload');
+  await page.waitForSelector('#file');
+  await (await page.$('#file')).uploadFile(podcast);
+  await page.$eval('#title', (e) => (e.value = ''));
+  await page.type('#title', 'Episode one');
+  await page.select('#reach', 'commons');
+  await page.click('button[type=submit]');
+  await until('the podcast is stored and its ladder runs', 180, () => page.$('[data-testid=upload-done]'), 1000);
+  await page.evaluate(() => [...document.querySelectorAll('a')].find((a) => a.textContent === 'Watch it').click());
+  await page.waitForSelector('audio', { timeout: 30000 });
+  check(!(await page.$('video')), 'a podcast gets the audio player, not a video element');
+  await until('the podcast plays', 60, () => page.$eval('audio', (a) => (a.play().catch(() => {}), a.currentTime > 1)));
+  check(true, 'the podcast plays in the audio player');
+  await page.$eval('audio', (a) => { a.currentTime = 8; });
+  await until('seeking the podcast to 8 s', 30, () => page.$eval('audio', (a) => a.currentTime >= 8 && !a.seeking));
+  check(true, 'seeking the podcast moves playback to 8 s');
+  await allNamed(page, 'listen');
+  await shot(page, 'listen');
 
   // An invited item, shared with Bob on the share screen.
   await go(page, alice.url, 'upload');

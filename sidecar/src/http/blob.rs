@@ -8,6 +8,7 @@ use super::range::RangeDecision;
 use crate::access::{authorize, token_of, Grant, Purpose};
 use crate::blobs::BlobRecord;
 use crate::error::ApiError;
+use crate::fetch_through::Chunks;
 use crate::hash::Hash32;
 use crate::state::Sidecar;
 use media_rules::bandwidth::DeliveryCap;
@@ -58,8 +59,9 @@ pub async fn get_blob(
         record,
         partition,
         public,
+        chunks,
         ..
-    } = readable_blob(&state, &hash, &headers, &query, Purpose::Play).await?;
+    } = readable_blob(&state, &hash, &headers, &query, Purpose::Play, Serve::Anywhere).await?;
     let etag = format!("\"{hash}\"");
     let len = record.manifest.size;
     let pre = Preconditions {
@@ -110,18 +112,20 @@ pub async fn get_blob(
     if head || body_len == 0 {
         return empty(builder);
     }
-    let source = if DeliveryStrategy::for_blob(len, false) == DeliveryStrategy::Complete {
+    let small = DeliveryStrategy::for_blob(len, false) == DeliveryStrategy::Complete;
+    let source = if small && matches!(chunks, Chunks::Local) {
         Source::Whole(state.reader.small_blob(&record, partition).await?)
     } else {
         // The first chunk is fetched (and so verified) before the status line goes out, so
         // a corrupt or missing chunk is an error response rather than a cut-off body.
-        let index = ranges[0].start / u64::from(record.manifest.chunk_size);
-        let first: Hash32 = record.manifest.chunks[index as usize].parse()?;
-        let first = state.reader.chunk(first, partition).await?;
+        let index = (ranges[0].start / u64::from(record.manifest.chunk_size)) as usize;
+        let first: Hash32 = record.manifest.chunks[index].parse()?;
+        let first = chunks.chunk(&state.reader, index, first, partition).await?;
         Source::Chunks {
             record,
             partition,
             first: Some(first),
+            via: chunks,
         }
     };
     let stream = blob_ranges(
@@ -149,17 +153,20 @@ pub async fn get_blob_chunk(
         record,
         partition,
         public,
+        chunks,
         ..
-    } = readable_blob(&state, &hash, &headers, &query, Purpose::Play).await?;
+    } = readable_blob(&state, &hash, &headers, &query, Purpose::Play, Serve::Anywhere).await?;
     let index: usize = index
         .parse()
         .map_err(|_| ApiError::BadRequest(format!("chunk index must be a number, got '{index}'")))?;
-    let chunk = record
+    let hash: Hash32 = record
         .manifest
         .chunks
         .get(index)
-        .ok_or(ApiError::NotFound("chunk"))?;
-    send_chunk(&state, chunk.parse()?, partition, public, &method).await
+        .ok_or(ApiError::NotFound("chunk"))?
+        .parse()?;
+    let chunk = chunks.chunk(&state.reader, index, hash, partition).await?;
+    send_chunk(&state, hash, chunk, public, &method)
 }
 
 /// A blob a request may read.
@@ -174,6 +181,18 @@ pub struct Readable {
     pub cap: DeliveryCap,
     /// Whether anyone may read it.
     pub public: bool,
+    /// Where its chunks come from: this node, or (fetched through) the nodes that hold it.
+    pub chunks: Chunks,
+}
+
+/// Which blobs a route serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Serve {
+    /// Only blobs held here: routes peers use, which must not make this node fetch.
+    Held,
+    /// On a node, blobs held elsewhere too, fetched through ([`crate::fetch_through`]):
+    /// routes that serve the node's own readers (bytes, playlists, the manifest).
+    Anywhere,
 }
 
 /// Parses a blob hash from the path, checks that the request may read the blob, and loads
@@ -184,6 +203,7 @@ pub async fn readable_blob(
     headers: &HeaderMap,
     query: &str,
     purpose: Purpose,
+    serve: Serve,
 ) -> Result<Readable, ApiError> {
     let hash: Hash32 = without_extension(hash).parse()?;
     let Grant {
@@ -191,14 +211,38 @@ pub async fn readable_blob(
         cap,
         public,
     } = authorize(state, &hash, token_of(headers, query), purpose).await?;
-    let record = state.blobs.get(&hash)?.ok_or(ApiError::NotFound("blob"))?;
+    let (record, chunks) = held_or_remote(state, &hash, public, serve)
+        .await?
+        .ok_or(ApiError::NotFound("blob"))?;
     Ok(Readable {
         hash,
         record,
         partition,
         cap,
         public,
+        chunks,
     })
+}
+
+/// The record of `hash` and where its chunks come from: held here, or (when `serve` allows,
+/// on a node) held by others; `None` when neither. Call only after the access check.
+pub async fn held_or_remote(
+    state: &Sidecar,
+    hash: &Hash32,
+    public: bool,
+    serve: Serve,
+) -> Result<Option<(Arc<BlobRecord>, Chunks)>, ApiError> {
+    if let Some(record) = state.blobs.get(hash)? {
+        return Ok(Some((record, Chunks::Local)));
+    }
+    let Some(link) = state.link.get().filter(|_| serve == Serve::Anywhere) else {
+        return Ok(None);
+    };
+    match state.remote.resolve(state, link, hash, public).await {
+        Ok(remote) => Ok(Some((remote.record.clone(), Chunks::Remote(remote)))),
+        Err(ApiError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// Extensions a blob's name may carry in a URL, for players that judge a segment by its

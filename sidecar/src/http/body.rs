@@ -3,9 +3,11 @@
 
 use crate::blobs::BlobRecord;
 use crate::error::ApiError;
+use crate::fetch_through::Chunks;
 use crate::hash::Hash32;
 use crate::metrics::Metrics;
 use crate::reader::{ChunkBytes, ChunkReader};
+use crate::store::ChunkFile;
 use bytes::Bytes;
 use futures_util::Stream;
 use media_rules::{CachePartition, ChunkLayout};
@@ -81,7 +83,28 @@ pub enum Source {
         partition: CachePartition,
         /// The first chunk to send.
         first: Option<ChunkBytes>,
+        /// Where the other chunks come from.
+        via: Chunks,
     },
+}
+
+/// Streams `range` of a verified chunk file in pieces of at most [`PIECE`] bytes, each read
+/// only when the connection takes the previous one: a slow reader holds one piece.
+pub fn file_pieces(
+    file: Arc<dyn ChunkFile>,
+    range: Range<u64>,
+    metrics: Arc<Metrics>,
+) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
+    async_stream::try_stream! {
+        let mut offset = range.start;
+        while offset < range.end {
+            let n = PIECE.min(range.end - offset);
+            let piece = ChunkReader::read(file.clone(), offset, n as usize).await?;
+            metrics.bytes_out.inc_by(n);
+            offset += n;
+            yield piece;
+        }
+    }
 }
 
 /// Streams `ranges` of a blob, verifying each chunk before any of its bytes are sent.
@@ -93,7 +116,7 @@ pub fn blob_ranges(
     metrics: Arc<Metrics>,
 ) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
     async_stream::try_stream! {
-        let (record, partition, mut first) = match source {
+        let (record, partition, mut first, via) = match source {
             Source::Whole(whole) => {
                 for range in &ranges {
                     if let Some(mp) = &multipart {
@@ -107,7 +130,7 @@ pub fn blob_ranges(
                 }
                 return;
             }
-            Source::Chunks { record, partition, first } => (record, partition, first),
+            Source::Chunks { record, partition, first, via } => (record, partition, first, via),
         };
         let manifest = &record.manifest;
         let layout = ChunkLayout::new(manifest.size, manifest.chunk_size)
@@ -123,10 +146,12 @@ pub fn blob_ranges(
                         let hash: Hash32 = manifest.chunks[slice.index as usize]
                             .parse()
                             .map_err(|e: ApiError| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
-                        reader.chunk(hash, partition).await.map_err(|e| io::Error::other(e.to_string()))?
+                        via.chunk(&reader, slice.index as usize, hash, partition)
+                            .await
+                            .map_err(|e| io::Error::other(e.to_string()))?
                     }
                 };
-                let mut offset = u64::from(slice.offset);
+                let offset = u64::from(slice.offset);
                 let end = offset + u64::from(slice.len);
                 match chunk {
                     ChunkBytes::Memory(bytes) => {
@@ -134,12 +159,8 @@ pub fn blob_ranges(
                         yield bytes.slice(offset as usize..end as usize);
                     }
                     ChunkBytes::Disk(file) => {
-                        while offset < end {
-                            let n = PIECE.min(end - offset);
-                            let piece = ChunkReader::read(file.clone(), offset, n as usize).await?;
-                            metrics.bytes_out.inc_by(n);
-                            offset += n;
-                            yield piece;
+                        for await piece in file_pieces(file, offset..end, metrics.clone()) {
+                            yield piece?;
                         }
                     }
                 }

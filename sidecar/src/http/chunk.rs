@@ -4,7 +4,7 @@ use super::blob::{empty, with_cache_headers};
 use crate::access::Purpose;
 use crate::error::ApiError;
 use crate::hash::Hash32;
-use crate::reader::{ChunkBytes, ChunkReader};
+use crate::reader::ChunkBytes;
 use crate::state::Sidecar;
 use bytes::Bytes;
 use media_rules::CachePartition;
@@ -16,16 +16,14 @@ use warp::hyper::Body;
 /// Most hashes one `have` request may ask about.
 pub const MAX_HAVE: usize = 10_000;
 
-/// Sends one verified chunk whole, to a reader of `partition`; `public` when anyone may
-/// read it.
-pub async fn send_chunk(
+/// Sends one verified chunk whole; `public` when anyone may read it.
+pub fn send_chunk(
     state: &Sidecar,
     hash: Hash32,
-    partition: CachePartition,
+    chunk: ChunkBytes,
     public: bool,
     method: &Method,
 ) -> Result<Response<Body>, ApiError> {
-    let chunk = state.reader.chunk(hash, partition).await?;
     let len = match &chunk {
         ChunkBytes::Memory(bytes) => bytes.len() as u64,
         ChunkBytes::Disk(file) => file.len(),
@@ -38,13 +36,18 @@ pub async fn send_chunk(
     if method == Method::HEAD {
         return empty(builder);
     }
-    let bytes = match chunk {
-        ChunkBytes::Memory(bytes) => bytes,
-        ChunkBytes::Disk(file) => ChunkReader::read(file, 0, len as usize).await?,
+    let body = match chunk {
+        ChunkBytes::Memory(bytes) => {
+            state.metrics.bytes_out.inc_by(len);
+            Body::from(bytes)
+        }
+        // Streamed piece by piece: a slow peer holds one piece, not the chunk.
+        ChunkBytes::Disk(file) => {
+            Body::wrap_stream(super::body::file_pieces(file, 0..len, state.metrics.clone()))
+        }
     };
-    state.metrics.bytes_out.inc_by(len);
     builder
-        .body(Body::from(bytes))
+        .body(body)
         .map_err(|e| ApiError::Io(std::io::Error::other(e)))
 }
 
@@ -64,7 +67,15 @@ pub async fn get_chunk(
         let blob = crate::access::query_param(&query, "blob").ok_or_else(|| {
             ApiError::Unauthorized("name the blob this chunk belongs to with ?blob=<hash>".into())
         })?;
-        let readable = super::blob::readable_blob(&state, blob, &headers, &query, Purpose::Exchange).await?;
+        let readable = super::blob::readable_blob(
+            &state,
+            blob,
+            &headers,
+            &query,
+            Purpose::Exchange,
+            super::blob::Serve::Held,
+        )
+        .await?;
         if !readable.record.manifest.chunks.contains(&hash.to_hex()) {
             return Err(ApiError::Forbidden(
                 "the chunk is not part of the named blob".into(),
@@ -72,7 +83,8 @@ pub async fn get_chunk(
         }
         (partition, public) = (readable.partition, readable.public);
     }
-    send_chunk(&state, hash, partition, public, &method).await
+    let chunk = state.reader.chunk(hash, partition).await?;
+    send_chunk(&state, hash, chunk, public, &method)
 }
 
 /// `PUT /api/chunk/{hash}`: stores the body if it hashes to the name (422 otherwise,
@@ -152,7 +164,15 @@ pub async fn have(
         let blob = req.blob.as_deref().ok_or_else(|| {
             ApiError::Unauthorized("name the blob these chunks belong to in \"blob\"".into())
         })?;
-        let readable = super::blob::readable_blob(&state, blob, &headers, "", Purpose::Exchange).await?;
+        let readable = super::blob::readable_blob(
+            &state,
+            blob,
+            &headers,
+            "",
+            Purpose::Exchange,
+            super::blob::Serve::Held,
+        )
+        .await?;
         let listed: std::collections::HashSet<&str> = readable
             .record
             .manifest

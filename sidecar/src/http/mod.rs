@@ -20,6 +20,7 @@ use crate::metrics::route_label;
 use crate::state::Sidecar;
 use serde::Serialize;
 use std::convert::Infallible;
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Arc;
 use warp::http::{HeaderMap, Method, Response, StatusCode};
 use warp::hyper::Body;
@@ -85,12 +86,19 @@ pub fn routes(state: Arc<Sidecar>) -> impl Filter<Extract = (impl Reply,), Error
         .then(|hash, index, method, headers, query, s| async move {
             render(blob::get_blob_chunk(s, hash, index, method, headers, query).await)
         });
+    // The TCP peer, which the server puts in each request (unspecified when the routes
+    // run under another server, as in warp's test harness).
+    let client = warp::ext::optional::<crate::server::ClientAddr>()
+        .map(|c: Option<crate::server::ClientAddr>| c.map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |c| c.0));
     let post_blob = warp::path!("api" / "blob")
         .and(warp::post())
         .and(warp::header::headers_cloned())
+        .and(client)
         .and(warp::body::stream())
         .and(with_state.clone())
-        .then(|headers, body, s| async move { render(upload::post_blob(s, headers, Box::pin(body)).await) });
+        .then(|headers, client, body, s| async move {
+            render(upload::post_blob(s, headers, client, Box::pin(body)).await)
+        });
 
     let chunk_get = warp::path!("api" / "chunk" / String)
         .and(get_or_head)
@@ -198,8 +206,9 @@ pub fn routes(state: Arc<Sidecar>) -> impl Filter<Extract = (impl Reply,), Error
     let tus_create = warp::path!("api" / "uploads")
         .and(warp::post())
         .and(warp::header::headers_cloned())
+        .and(client)
         .and(with_state.clone())
-        .map(|headers, s| tus::render(tus::create(s, headers)));
+        .map(|headers, client, s| tus::render(tus::create(s, headers, client)));
     let tus_head = warp::path!("api" / "uploads" / String)
         .and(warp::head())
         .and(with_state.clone())
@@ -208,15 +217,15 @@ pub fn routes(state: Arc<Sidecar>) -> impl Filter<Extract = (impl Reply,), Error
         .and(warp::get())
         .and(with_state.clone())
         .then(|id, s| async move { tus::render(tus::status(s, id).await) });
-    let tus_patch =
-        warp::path!("api" / "uploads" / String)
-            .and(warp::patch())
-            .and(warp::header::headers_cloned())
-            .and(warp::body::stream())
-            .and(with_state.clone())
-            .then(|id, headers, body, s| async move {
-                tus::render(tus::patch(s, id, headers, Box::pin(body)).await)
-            });
+    let tus_patch = warp::path!("api" / "uploads" / String)
+        .and(warp::patch())
+        .and(warp::header::headers_cloned())
+        .and(client)
+        .and(warp::body::stream())
+        .and(with_state.clone())
+        .then(|id, headers, client, body, s| async move {
+            tus::render(tus::patch(s, id, headers, client, Box::pin(body)).await)
+        });
     let tus_delete = warp::path!("api" / "uploads" / String)
         .and(warp::delete())
         .and(warp::header::headers_cloned())

@@ -25,7 +25,15 @@ pub async fn manifest(
     headers: HeaderMap,
     query: String,
 ) -> Result<Response<Body>, ApiError> {
-    let readable = super::blob::readable_blob(&state, &hash, &headers, &query, Purpose::Exchange).await?;
+    let readable = super::blob::readable_blob(
+        &state,
+        &hash,
+        &headers,
+        &query,
+        Purpose::Exchange,
+        super::blob::Serve::Anywhere,
+    )
+    .await?;
     Ok(json(StatusCode::OK, &Receipt::from(&readable.record.manifest)))
 }
 
@@ -205,8 +213,9 @@ pub async fn pull(
 
 /// The manifest registered for `hash` by an author whose content uses it: anyone may
 /// register a manifest under any hash, but only the content's author's describes the
-/// bytes that content shares. A manifest under another hash is never taken.
-async fn authors_manifest(
+/// bytes that content shares. A manifest under another hash is never taken. Among an
+/// author's manifests of one blob, the one that lists renditions (the ladder's) wins.
+pub async fn authors_manifest(
     link: &crate::node::ConductorLink,
     hash: &Hash32,
 ) -> Result<ManifestView, ApiError> {
@@ -223,9 +232,10 @@ async fn authors_manifest(
         .filter(|v| v.manifest.0.hash == hash.to_hex())
         .collect();
     found.sort_by_key(|v| {
-        !uses
+        let used = uses
             .iter()
-            .any(|u| u.author == v.author && u.blobs.contains(&v.id))
+            .any(|u| u.author == v.author && u.blobs.contains(&v.id));
+        (!used, std::cmp::Reverse(v.manifest.0.variants.len()))
     });
     found
         .into_iter()

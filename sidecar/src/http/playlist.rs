@@ -3,7 +3,7 @@
 //! with the request's token carried into every URI; and `GET /api/ladder/{hash}`, the
 //! progress of the job that makes the renditions.
 
-use super::blob::{readable_blob, value};
+use super::blob::{held_or_remote, readable_blob, value, Serve};
 use super::json;
 use crate::access::{token_of, Purpose};
 use crate::error::ApiError;
@@ -27,7 +27,7 @@ pub async fn playlist(
     query: String,
 ) -> Result<Response<Body>, ApiError> {
     let source = source_blob(&state, source).await?;
-    let readable = readable_blob(&state, &source, &headers, &query, Purpose::Play).await?;
+    let readable = readable_blob(&state, &source, &headers, &query, Purpose::Play, Serve::Anywhere).await?;
     let cap = readable.cap;
     let variants = &readable.record.manifest.variants;
     if variants.is_empty() {
@@ -38,8 +38,8 @@ pub async fn playlist(
     let mut renditions = Vec::new();
     for variant in cap.allowed(variants) {
         let hash: Hash32 = variant.blob.parse()?;
-        // A rendition this node does not hold cannot be served from here; leave it out.
-        let Some(record) = state.blobs.get(&hash)? else {
+        // A rendition neither held here nor found elsewhere cannot be served; leave it out.
+        let Some((record, _)) = held_or_remote(&state, &hash, readable.public, Serve::Anywhere).await? else {
             continue;
         };
         let Some(index) = record.manifest.segments.clone() else {

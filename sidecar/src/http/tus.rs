@@ -3,6 +3,7 @@
 use super::blob::{empty, value};
 use super::tus_checksum::{self, Checksum};
 use super::upload::{complete, Receipt};
+use crate::anonymous::Uploader;
 use crate::error::ApiError;
 use crate::ingest::ingest_file;
 use crate::publish::Publication;
@@ -12,6 +13,7 @@ use crate::upload_meta::UploadMeta;
 use bytes::{Buf, Bytes};
 use futures_util::{Stream, StreamExt};
 use std::io::Write;
+use std::net::IpAddr;
 use std::sync::Arc;
 use tokio::sync::OwnedMutexGuard;
 use warp::http::{header, HeaderMap, Response, StatusCode};
@@ -68,9 +70,9 @@ pub fn options(state: Arc<Sidecar>) -> Result<Response<Body>, ApiError> {
 }
 
 /// `POST /api/uploads`: creates an upload of `Upload-Length` bytes.
-pub fn create(state: Arc<Sidecar>, headers: HeaderMap) -> Result<Response<Body>, ApiError> {
+pub fn create(state: Arc<Sidecar>, headers: HeaderMap, client: IpAddr) -> Result<Response<Body>, ApiError> {
     require_version(&headers)?;
-    super::upload::uploader_may_upload(&state, &headers)?;
+    let uploader = super::upload::uploader(&state, &headers, client)?;
     let length = number(&headers, "upload-length")?;
     if length > state.config.max_upload_bytes {
         return Err(ApiError::TooLarge {
@@ -88,7 +90,15 @@ pub fn create(state: Arc<Sidecar>, headers: HeaderMap) -> Result<Response<Body>,
         media_rules::manifest::check_mime("filetype", mime).map_err(ApiError::Header)?;
     }
     Publication::for_upload(&state, &meta)?;
-    let id = state.uploads.create(length, meta)?;
+    let id = match (uploader, &state.anonymous) {
+        (Uploader::Anonymous(client), Some(quotas)) => {
+            super::upload::check_anonymous(&meta, Some(length))?;
+            quotas.create_tus(client, length, &state.uploads, || {
+                state.uploads.create(length, meta, Some(client))
+            })?
+        }
+        _ => state.uploads.create(length, meta, None)?,
+    };
     empty(
         tus(Response::builder().status(StatusCode::CREATED))
             .header(header::LOCATION, value(&format!("/api/uploads/{id}")))
@@ -152,6 +162,7 @@ pub async fn patch<S, B>(
     state: Arc<Sidecar>,
     id: String,
     headers: HeaderMap,
+    client: IpAddr,
     mut body: S,
 ) -> Result<Response<Body>, ApiError>
 where
@@ -168,6 +179,12 @@ where
     let given = number(&headers, "upload-offset")?;
     let mut checksum = Checksum::from_headers(&headers)?;
     TusUploads::check_id(&id)?;
+    let (upload, _) = state.uploads.load(&id)?;
+    // Bytes for an anonymous client's upload count as one of the uploads it has under way.
+    let _stream = match (upload.anonymous, &state.anonymous) {
+        (Some(_), Some(quotas)) => Some(quotas.start(client, 0, &state.uploads)?),
+        _ => None,
+    };
     let _slot = state.upload_slot()?;
     let guard = state.uploads.lock(&id).lock_owned().await;
     let (upload, offset) = state.uploads.load(&id)?;
@@ -336,6 +353,13 @@ async fn finish(
             got: manifest.size,
             expected: upload.length,
         });
+    }
+    if let Some(client) = upload.anonymous {
+        let (receipt, counted) = super::upload::complete_anonymous(state, manifest, client)?;
+        if let Some(quotas) = state.anonymous.as_ref().filter(|_| counted) {
+            quotas.stored(client, receipt.size);
+        }
+        return Ok(receipt);
     }
     let ladder = upload.meta.wants_ladder();
     complete(

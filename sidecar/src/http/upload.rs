@@ -1,6 +1,7 @@
 //! `POST /api/blob`: a raw body streamed into the chunk store; the blob becomes visible
 //! only once every byte arrived and (if the client named one) the hash matched.
 
+use crate::anonymous::Uploader;
 use crate::blobs::Keeper;
 use crate::error::ApiError;
 use crate::hash::Hash32;
@@ -13,6 +14,7 @@ use bytes::Buf;
 use futures_util::{Stream, StreamExt};
 use media_rules::manifest::{check_mime, BlobManifest};
 use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
 use std::sync::Arc;
 use warp::http::{header, HeaderMap, Response, StatusCode};
 use warp::hyper::Body;
@@ -87,14 +89,14 @@ pub fn content_length(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
 pub async fn post_blob<S, B>(
     state: Arc<Sidecar>,
     headers: HeaderMap,
+    client: IpAddr,
     body: S,
 ) -> Result<Response<Body>, ApiError>
 where
     S: Stream<Item = Result<B, warp::Error>> + Unpin,
     B: Buf,
 {
-    uploader_may_upload(&state, &headers)?;
-    let _slot = state.upload_slot()?;
+    let uploader = uploader(&state, &headers, client)?;
     let limit = state.config.max_upload_bytes;
     let declared = content_length(&headers)?;
     if declared.is_some_and(|len| len > limit) {
@@ -103,6 +105,14 @@ where
     let mime = mime_of(&headers)?;
     let meta = UploadMeta::from_headers(&headers)?;
     let publication = Publication::for_upload(&state, &meta)?;
+    let anonymous = match (uploader, &state.anonymous) {
+        (Uploader::Anonymous(client), Some(quotas)) => {
+            check_anonymous(&meta, declared)?;
+            Some(quotas.start(client, declared.unwrap_or(0), &state.uploads)?)
+        }
+        _ => None,
+    };
+    let _slot = state.upload_slot()?;
     let mut expected: Vec<Hash32> = headers
         .get(EXPECTED_HASH_HEADER)
         .map(|v| v.to_str().unwrap_or("").parse())
@@ -120,7 +130,16 @@ where
             });
         }
     }
-    let receipt = complete(&state, manifest, publication.as_ref(), meta.wants_ladder()).await?;
+    let receipt = match (uploader, anonymous) {
+        (Uploader::Anonymous(client), Some(stream)) => {
+            let (receipt, counted) = complete_anonymous(&state, manifest, client)?;
+            if counted {
+                stream.stored();
+            }
+            receipt
+        }
+        _ => complete(&state, manifest, publication.as_ref(), meta.wants_ladder()).await?,
+    };
     let mut resp = super::json(StatusCode::CREATED, &receipt);
     resp.headers_mut().insert(
         header::LOCATION,
@@ -168,6 +187,20 @@ where
     ingest.finish(mime).await
 }
 
+/// Records a finished anonymous upload: kept for its client, unpublished, with no ladder,
+/// unless the node holds the blob already. Answers the receipt, and whether the blob is now
+/// counted against the client.
+pub fn complete_anonymous(
+    state: &Sidecar,
+    manifest: BlobManifest,
+    client: IpAddr,
+) -> Result<(Receipt, bool), ApiError> {
+    let record = state.blobs.keep(manifest, &Keeper::Anonymous(client))?;
+    state.metrics.uploads_completed.inc();
+    let counted = record.anonymous.as_deref() == Some(client.to_string().as_str());
+    Ok((Receipt::from(&record.manifest), counted))
+}
+
 /// Records a finished blob (atomically; idempotent for a blob already held), on a node
 /// publishes it when the uploader asked to, and starts its ladder when it is media.
 pub async fn complete(
@@ -191,13 +224,33 @@ pub async fn complete(
     Ok(receipt)
 }
 
-/// Whether the request may upload: on a node, uploads are stored and published as the
-/// node's agent, so they need the owner's credential; a standalone sidecar takes anyone's.
-pub fn uploader_may_upload(state: &Sidecar, headers: &warp::http::HeaderMap) -> Result<(), ApiError> {
+/// Who is uploading. On a node, uploads are stored and published as its agent, so they
+/// need the owner's credential, unless the operator lets anonymous clients upload
+/// (`--anonymous-uploads`); a standalone sidecar, which publishes nothing, takes anyone's.
+pub fn uploader(state: &Sidecar, headers: &HeaderMap, client: IpAddr) -> Result<Uploader, ApiError> {
     if state.link.get().is_none() || state.owner.presented_by(headers) {
-        return Ok(());
+        return Ok(Uploader::Trusted);
     }
-    Err(ApiError::Unauthorized(
-        "uploads to a node are stored and published as its agent; send the owner's credential".into(),
-    ))
+    match state.anonymous {
+        Some(_) => Ok(Uploader::Anonymous(client)),
+        None => Err(ApiError::Unauthorized(
+            "uploads to a node are stored and published as its agent; send the owner's credential".into(),
+        )),
+    }
+}
+
+/// What an anonymous upload may not ask for, checked before any byte is stored: it is
+/// never published as the node's agent (no title), and says how long it is.
+pub fn check_anonymous(meta: &UploadMeta, declared: Option<u64>) -> Result<(), ApiError> {
+    if Publication::from_meta(meta)?.is_some() {
+        return Err(ApiError::Forbidden(
+            "anonymous uploads are kept unpublished; only the owner publishes (no title)".into(),
+        ));
+    }
+    if declared.is_none() {
+        return Err(ApiError::LengthRequired(
+            "an anonymous upload must declare its length (Content-Length)".into(),
+        ));
+    }
+    Ok(())
 }

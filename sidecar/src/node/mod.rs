@@ -5,5 +5,6 @@ pub mod embedded;
 pub mod link;
 pub mod network;
 pub mod rendezvous;
+pub mod sources;
 
 pub use link::ConductorLink;

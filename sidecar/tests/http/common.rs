@@ -39,6 +39,7 @@ pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Server {
         ui: Default::default(),
         limits: Default::default(),
         network: Default::default(),
+        anonymous_uploads: None,
     };
     adjust(&mut config);
     launch(config, dir)

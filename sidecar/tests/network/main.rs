@@ -107,11 +107,12 @@ struct Node {
 }
 
 impl Node {
-    fn start(name: &str, root: &Path, rendezvous: &str, seed: &str, extra: &[&str]) -> Node {
+    /// Starts a node listening on `host` (an address literal, `[::]` for every address).
+    fn start(name: &str, host: &str, root: &Path, rendezvous: &str, seed: &str, extra: &[&str]) -> Node {
         let dir = root.join(name);
         let port = free_port();
-        let listen = format!("127.0.0.1:{port}");
-        let url = format!("http://{listen}");
+        let listen = format!("{host}:{port}");
+        let url = format!("http://127.0.0.1:{port}");
         let happ = repo_root().join("workdir/elohim_media.happ");
         let mut args = vec![
             "node",
@@ -190,15 +191,27 @@ async fn nodes_in_separate_processes_meet_through_a_rendezvous_and_keep_an_uploa
     let seed = format!("test-{}", std::process::id());
 
     // Alice keeps no one else's media: custodians find her node by the endpoint it publishes.
-    let mut alice = Node::start("alice", root.path(), &rendezvous_url, &seed, &[]);
+    let mut alice = Node::start("alice", "127.0.0.1", root.path(), &rendezvous_url, &seed, &[]);
     let carol = Node::start(
         "carol",
+        "127.0.0.1",
         root.path(),
         &rendezvous_url,
         &seed,
         &["--custodian", "storage:50"],
     );
-    let dave = Node::start("dave", root.path(), &rendezvous_url, &seed, &[]);
+    // Dave listens on every address; his CLI reaches him over IPv4 and IPv6 loopback.
+    let dave = Node::start("dave", "[::]", root.path(), &rendezvous_url, &seed, &[]);
+    let port = dave.url.rsplit(':').next().unwrap().to_string();
+    for url in [format!("http://127.0.0.1:{port}"), format!("http://[::1]:{port}")] {
+        let out = Command::new(BIN)
+            .args(["status", "--node", &url, "--data-dir", dave.dir.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let status: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|_| panic!("status via {url}: {}", String::from_utf8_lossy(&out.stderr)));
+        assert!(status["agent"].is_string(), "status via {url}: {status}");
+    }
 
     // Each finds the others through the rendezvous, and sees who keeps media.
     wait_until("dave knows alice and carol", 120, || async {
@@ -255,21 +268,51 @@ async fn nodes_in_separate_processes_meet_through_a_rendezvous_and_keep_an_uploa
     })
     .await;
 
-    // Alice's process dies; Carol still serves the upload, byte for byte, and Dave lists it.
+    // Alice's process dies; Carol still serves the upload, byte for byte, and Dave lists it
+    // (from what gossip brought him, or from Carol, once Alice is gone).
     assert!(alice.proc.stop(libc::SIGKILL));
     assert_eq!(read(at_carol).await.as_deref(), Some(&data[..]));
-    let listed: Vec<serde_json::Value> = dave
-        .owner()
-        .get(format!("{}/api/content", dave.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
+    wait_until("dave lists alice's upload", 120, || async {
+        let listed: Vec<serde_json::Value> = dave
+            .owner()
+            .get(format!("{}/api/content", dave.url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        listed.iter().any(|c| c["content"]["title"] == "field notes")
+    })
+    .await;
+
+    // Dave keeps no one's media, yet a player pointed at his own node plays the upload: his
+    // node fetches each chunk from Carol (Alice is gone), verifies it and streams it. The
+    // CLI's verified download works against his node too.
+    let at_dave = format!("{}/api/blob/{hash}", dave.url);
+    wait_until("dave's own node serves alice's upload", 60, || {
+        let at_dave = at_dave.clone();
+        let data = &data;
+        async move { read(at_dave).await.as_deref() == Some(&data[..]) }
+    })
+    .await;
+    let out = root.path().join("from-dave.bin");
+    let got = Command::new(BIN)
+        .args([
+            "get",
+            &hash,
+            "--output",
+            out.to_str().unwrap(),
+            "--node",
+            &dave.url,
+        ])
+        .args(["--data-dir", dave.dir.to_str().unwrap()])
+        .output()
         .unwrap();
+    assert!(got.status.success(), "{}", String::from_utf8_lossy(&got.stderr));
     assert!(
-        listed.iter().any(|c| c["content"]["title"] == "field notes"),
-        "{listed:?}"
+        std::fs::read(&out).unwrap() == data,
+        "the CLI's copy is byte-exact"
     );
 
     // SIGTERM stops a node cleanly; the rendezvous stops on it too.

@@ -39,3 +39,70 @@ async fn the_happ_file_installs_and_answers_zome_calls() {
     assert_eq!(view.content.title, "hello");
     assert_eq!(&view.author, cell.agent_pubkey());
 }
+
+/// `hc app pack .` and `hc web-app pack .` (the `hc` CLI's own code, given the arguments
+/// a user types) pack the root manifests into bundles with the same hApp and UI as the
+/// ones `elohim-media pack` wrote, and the hApp they pack installs.
+#[tokio::test(flavor = "multi_thread")]
+async fn hc_app_pack_and_hc_web_app_pack_make_the_same_bundles_from_the_root_manifests() {
+    use clap::Parser;
+    use holochain_cli_bundle::{HcAppBundle, HcWebAppBundle};
+    use holochain_types::web_app::WebAppBundle;
+
+    let root = repo_root();
+    let out = tempfile::tempdir().unwrap();
+    let happ = out.path().join("elohim_media.happ");
+    let webhapp = out.path().join("elohim_media.webhapp");
+    let arg = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    HcAppBundle::try_parse_from(["hc-app", "pack", &arg(&root), "-o", &arg(&happ)])
+        .unwrap()
+        .run()
+        .await
+        .expect("hc app pack . packs happ.yaml");
+    HcWebAppBundle::try_parse_from(["hc-web-app", "pack", &arg(&root), "-o", &arg(&webhapp)])
+        .unwrap()
+        .run()
+        .await
+        .expect("hc web-app pack . packs web-happ.yaml");
+
+    let theirs = WebAppBundle::unpack(std::fs::File::open(&webhapp).unwrap()).unwrap();
+    let ours = WebAppBundle::unpack(std::fs::File::open(root.join("workdir/elohim_media.webhapp")).unwrap())
+        .unwrap();
+    assert_eq!(
+        theirs.web_ui_zip_bytes().await.unwrap(),
+        ours.web_ui_zip_bytes().await.unwrap(),
+        "the same UI"
+    );
+    let dnas = |bundle: &holochain_types::app::AppBundle| {
+        let mut dnas: Vec<Vec<u8>> = bundle
+            .get_all_resources()
+            .values()
+            .map(|b| b.as_ref().to_vec())
+            .collect();
+        dnas.sort();
+        dnas
+    };
+    let (their_happ, our_happ) = (
+        theirs.happ_bundle().await.unwrap(),
+        ours.happ_bundle().await.unwrap(),
+    );
+    assert_eq!(their_happ.manifest(), our_happ.manifest());
+    assert_eq!(dnas(&their_happ), dnas(&our_happ), "the same DNA");
+
+    // The hApp `hc app pack` wrote installs and answers.
+    let conductor = SweetConductor::standard().await;
+    let app = conductor
+        .raw_handle()
+        .install_app_bundle(InstallAppPayload {
+            source: AppBundleSource::Path(happ),
+            agent_key: None,
+            installed_app_id: Some("packed_by_hc".into()),
+            network_seed: None,
+            roles_settings: None,
+            ignore_genesis_failure: false,
+            restore_from_dht: false,
+        })
+        .await
+        .expect("the hc-packed .happ installs");
+    assert_eq!(app.provisioned_cells().next().unwrap().0, ROLE);
+}

@@ -209,9 +209,20 @@ impl NodeSidecar {
 
     /// Stops this sidecar and starts another for `who` on the same data directory, with
     /// the default configuration: a node restarted.
-    pub async fn restart(mut self, net: &Net, who: Agent) -> Self {
+    pub async fn restart(self, net: &Net, who: Agent) -> Self {
+        self.restart_with(net, who, |_| {}).await
+    }
+
+    /// Stops this sidecar and starts another on the same data directory, with its
+    /// configuration changed by `adjust`.
+    pub async fn restart_with(
+        mut self,
+        net: &Net,
+        who: Agent,
+        adjust: impl FnOnce(&mut sidecar::config::Config),
+    ) -> Self {
         self.stop().await;
-        Self::start_in(net, who, self.dir, |_| {}).await
+        Self::start_in(net, who, self.dir, adjust).await
     }
 
     async fn start_in(
@@ -247,6 +258,7 @@ impl NodeSidecar {
             ui: Default::default(),
             limits: Default::default(),
             network: Default::default(),
+            anonymous_uploads: None,
         };
         adjust(&mut config);
         let state = sidecar::state::Sidecar::open(config.clone()).unwrap();
@@ -349,4 +361,32 @@ pub async fn get(url: &str, blob: &str, token: Option<&str>) -> (u16, Vec<u8>) {
     }
     let resp = req.send().await.unwrap();
     (resp.status().as_u16(), resp.bytes().await.unwrap().to_vec())
+}
+
+/// Follows the ladder job an upload's receipt names, as the CLI does, until it ends;
+/// fails unless it ends done.
+pub async fn ladder_of(node: &NodeSidecar, receipt: &serde_json::Value) -> sidecar::ladder::Progress {
+    ladder_ends(node, receipt, sidecar::ladder::Stage::Done).await
+}
+
+/// Waits up to three minutes for the upload's ladder job to end, in `stage`.
+pub async fn ladder_ends(
+    node: &NodeSidecar,
+    receipt: &serde_json::Value,
+    stage: sidecar::ladder::Stage,
+) -> sidecar::ladder::Progress {
+    let path = receipt["ladder"].as_str().expect("a ladder job");
+    let progress = tokio::time::timeout(
+        std::time::Duration::from_secs(180),
+        sidecar::cli::wait_for_ladder_as(
+            &sidecar::cli::client(Some(node.owner())).unwrap(),
+            &node.url,
+            path,
+        ),
+    )
+    .await
+    .expect("the ladder job ends in three minutes")
+    .unwrap();
+    assert_eq!(progress.stage, stage, "{progress:?}");
+    progress
 }

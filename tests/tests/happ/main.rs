@@ -3,11 +3,13 @@
 
 mod common;
 
+mod anonymous_uploads;
 mod bundle;
 mod content;
 mod custodians;
 mod custodians_e2e;
 mod endpoints;
+mod fetch_through;
 mod node_e2e;
 mod owner_credential;
 mod reach_widening;

@@ -6,34 +6,6 @@ use crate::common::*;
 use media::ContentView;
 use media_integrity::media_rules::token::AccessToken;
 
-/// Follows the ladder job an upload's receipt names, as the CLI does, until it ends;
-/// fails unless it ends done.
-async fn ladder_of(node: &NodeSidecar, receipt: &serde_json::Value) -> sidecar::ladder::Progress {
-    ladder_ends(node, receipt, sidecar::ladder::Stage::Done).await
-}
-
-/// Waits up to three minutes for the upload's ladder job to end, in `stage`.
-async fn ladder_ends(
-    node: &NodeSidecar,
-    receipt: &serde_json::Value,
-    stage: sidecar::ladder::Stage,
-) -> sidecar::ladder::Progress {
-    let path = receipt["ladder"].as_str().expect("a ladder job");
-    let progress = tokio::time::timeout(
-        std::time::Duration::from_secs(180),
-        sidecar::cli::wait_for_ladder_as(
-            &sidecar::cli::client(Some(node.owner())).unwrap(),
-            &node.url,
-            path,
-        ),
-    )
-    .await
-    .expect("the ladder job ends in three minutes")
-    .unwrap();
-    assert_eq!(progress.stage, stage, "{progress:?}");
-    progress
-}
-
 /// Uploads a titled 3-second 720p commons talk to the node: its receipt, blob hash and
 /// published content.
 async fn post_talk(node: &NodeSidecar) -> (serde_json::Value, String, holochain_types::prelude::ActionHash) {

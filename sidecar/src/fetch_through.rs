@@ -1,0 +1,165 @@
+//! Blobs a node does not hold, served to its own readers from the nodes that do: a viewer
+//! points a player at their own node and it plays.
+//!
+//! The access check runs first, as for a blob held here (see [`crate::access`]: for a blob
+//! this node does not hold, every author who uses it counts, and the narrowest use wins).
+//! Then the blob's manifest comes from the DHT (the one its author registered), and each
+//! chunk the response needs is fetched when the stream reaches it: from custodians with a
+//! live replica, then the author's node, then the manifest's fallback URLs. Each chunk is
+//! verified against its hash before a byte of it is sent, and kept in the chunk tier, under
+//! its byte budget: never on disk, so a viewer's node does not fill up with what it watched.
+//! Peers apply their own access rule to this node: for content that is not commons it
+//! asks with tokens its own agent signs, so it fetches what its own agent may read.
+
+use crate::blobs::BlobRecord;
+use crate::error::ApiError;
+use crate::hash::Hash32;
+use crate::node::sources::{self, Holders};
+use crate::node::ConductorLink;
+use crate::reader::{ChunkBytes, ChunkReader};
+use crate::replicate::{fetch_chunk, Source};
+use crate::state::Sidecar;
+use media::{ManifestView, ReplicaView};
+use media_rules::{CachePartition, ChunkLayout};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a blob's sources are reused before the DHT is asked again.
+pub const SOURCES_TTL: Duration = Duration::from_secs(60);
+/// A replica status older than this is not asked (its custodian may be gone).
+pub const LIVE_REPLICA: Duration = Duration::from_secs(3600);
+
+/// A blob held elsewhere: its manifest, and where its chunks are.
+pub struct Remote {
+    /// A record made from the author's manifest (not stored: the node keeps it for no one).
+    pub record: Arc<BlobRecord>,
+    sources: Vec<Source>,
+    client: reqwest::Client,
+}
+
+/// Where chunks of the blobs a response streams come from.
+#[derive(Clone)]
+pub enum Chunks {
+    /// This node's store (and cache tiers).
+    Local,
+    /// Fetched from the nodes that hold the blob.
+    Remote(Arc<Remote>),
+}
+
+impl Chunks {
+    /// Chunk `index` (named `hash`) of the blob, verified, for a reader of `partition`.
+    pub async fn chunk(
+        &self,
+        reader: &ChunkReader,
+        index: usize,
+        hash: Hash32,
+        partition: CachePartition,
+    ) -> Result<ChunkBytes, ApiError> {
+        match self {
+            Chunks::Local => reader.chunk(hash, partition).await,
+            Chunks::Remote(remote) => remote.chunk(reader, index, hash, partition).await,
+        }
+    }
+}
+
+/// The sources of remote blobs, briefly cached.
+pub struct RemoteBlobs {
+    known: moka::future::Cache<Hash32, Arc<Remote>>,
+}
+
+impl Default for RemoteBlobs {
+    fn default() -> Self {
+        RemoteBlobs {
+            known: moka::future::Cache::builder()
+                .max_capacity(1_000)
+                .time_to_live(SOURCES_TTL)
+                .build(),
+        }
+    }
+}
+
+impl RemoteBlobs {
+    /// Where `blob`, which this node does not hold, can be fetched from. `public`: whether
+    /// anyone may read it (no tokens needed).
+    pub async fn resolve(
+        &self,
+        state: &Sidecar,
+        link: &ConductorLink,
+        blob: &Hash32,
+        public: bool,
+    ) -> Result<Arc<Remote>, ApiError> {
+        if let Some(known) = self.known.get(blob).await {
+            return Ok(known);
+        }
+        let remote = Arc::new(Remote::find(state, link, blob, public).await?);
+        self.known.insert(*blob, remote.clone()).await;
+        Ok(remote)
+    }
+}
+
+impl Remote {
+    async fn find(
+        state: &Sidecar,
+        link: &ConductorLink,
+        blob: &Hash32,
+        public: bool,
+    ) -> Result<Self, ApiError> {
+        let conductor = |e: crate::node::link::LinkError| ApiError::Conductor(e.to_string());
+        let view: ManifestView = crate::http::node_api::authors_manifest(link, blob).await?;
+        let replicas: Vec<ReplicaView> = link
+            .call("list_replicas", view.id.clone())
+            .await
+            .map_err(conductor)?;
+        let endpoint: Option<String> = match &view.author == link.agent() {
+            true => None,
+            false => link
+                .call("get_agent_endpoint", view.author.clone())
+                .await
+                .map_err(conductor)?,
+        };
+        let holders = Holders {
+            replicas: &replicas,
+            live: LIVE_REPLICA,
+            author: (&view.author, endpoint),
+        };
+        let mut sources = sources::for_blob(link, blob, &view.manifest.0, holders, public).await?;
+        let manifest = view.manifest.0;
+        let allow_private = state.config.allow_private_peers;
+        sources.retain(|s| crate::fetch_policy::check(s.url(), allow_private).is_ok());
+        let client =
+            crate::fetch_policy::client(allow_private).map_err(|e| ApiError::Io(std::io::Error::other(e)))?;
+        let mut record = BlobRecord::new(manifest);
+        record.own = false;
+        record.replica_of = vec![view.author.to_string()];
+        Ok(Remote {
+            record: Arc::new(record),
+            sources,
+            client,
+        })
+    }
+
+    /// Chunk `index`: from this node's store or chunk tier when it is there, else fetched,
+    /// verified and kept in the chunk tier of `partition`.
+    async fn chunk(
+        &self,
+        reader: &ChunkReader,
+        index: usize,
+        hash: Hash32,
+        partition: CachePartition,
+    ) -> Result<ChunkBytes, ApiError> {
+        match reader.chunk(hash, partition).await {
+            Err(ApiError::NotFound(_)) => {}
+            held => return held,
+        }
+        let manifest = &self.record.manifest;
+        let span = ChunkLayout::new(manifest.size, manifest.chunk_size)
+            .and_then(|layout| layout.chunk_range(index as u64))
+            .ok_or(ApiError::NotFound("chunk"))?;
+        let blob: Hash32 = manifest.hash.parse()?;
+        let bytes = fetch_chunk(&self.client, &self.sources, &blob, &hash, span)
+            .await
+            .ok_or(ApiError::NotFound("chunk at any node that holds the blob"))?;
+        reader.keep_fetched(hash, partition, bytes.clone());
+        Ok(ChunkBytes::Memory(bytes))
+    }
+}

@@ -1,0 +1,80 @@
+//! Where a blob's chunks can be fetched from, as the DHT tells it: custodians with a live
+//! replica, then the author's node, then the manifest's fallback URLs. Custodian rounds and
+//! fetch-through ask the same way.
+
+use super::ConductorLink;
+use crate::error::ApiError;
+use crate::hash::Hash32;
+use crate::replicate::Source;
+use holochain_types::prelude::{AgentPubKey, Timestamp};
+use media::{IssueTokenInput, IssuedToken, ReplicaView};
+use media_rules::manifest::BlobManifest;
+use media_rules::ReplicaState;
+use std::time::Duration;
+
+/// Lifetime of the tokens a node signs to fetch content that is not commons.
+pub const TOKEN_TTL_SECS: u32 = 600;
+
+/// Who holds a blob, besides this node.
+pub struct Holders<'a> {
+    /// The replica statuses of the blob's manifest.
+    pub replicas: &'a [ReplicaView],
+    /// A status older than this is not asked (its custodian may be gone).
+    pub live: Duration,
+    /// The author, and where its node is reached (if it published where).
+    pub author: (&'a AgentPubKey, Option<String>),
+}
+
+/// The sources of `blob` (described by `manifest`), in the order to try them. For a blob
+/// that is not `public`, each peer is sent a token this node's agent signs for it.
+pub async fn for_blob(
+    link: &ConductorLink,
+    blob: &Hash32,
+    manifest: &BlobManifest,
+    holders: Holders<'_>,
+    public: bool,
+) -> Result<Vec<Source>, ApiError> {
+    let now = Timestamp::now().as_micros();
+    let live = |r: &ReplicaView| {
+        Duration::from_micros((now - r.updated_at.as_micros()).max(0) as u64) <= holders.live
+    };
+    let mut peers: Vec<(AgentPubKey, String)> = holders
+        .replicas
+        .iter()
+        .filter(|r| &r.custodian != link.agent() && live(r))
+        .filter(|r| ReplicaState::parse(&r.status.state).is_ok_and(ReplicaState::holds_bytes))
+        .filter_map(|r| Some((r.custodian.clone(), r.endpoint.clone()?)))
+        .collect();
+    let (author, endpoint) = holders.author;
+    if author != link.agent() {
+        peers.extend(endpoint.map(|e| (author.clone(), e)));
+    }
+    let mut sources = Vec::new();
+    for (agent, base) in peers {
+        let token = match public {
+            true => None,
+            false => {
+                let issued: IssuedToken = link
+                    .call(
+                        "issue_access_token",
+                        IssueTokenInput {
+                            blob: blob.to_hex(),
+                            audience: agent.to_string(),
+                            ttl_seconds: TOKEN_TTL_SECS,
+                        },
+                    )
+                    .await
+                    .map_err(|e| ApiError::Conductor(e.to_string()))?;
+                Some(issued.token)
+            }
+        };
+        sources.push(Source::Peer { base, token });
+    }
+    sources.extend(
+        manifest
+            .fallback_urls
+            .iter()
+            .map(|url| Source::Fallback { url: url.clone() }),
+    );
+    Ok(sources)
+}
