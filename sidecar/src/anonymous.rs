@@ -160,6 +160,19 @@ impl AnonymousUploads {
     }
 }
 
+impl AnonymousUploads {
+    /// Gives back the bytes of a blob `client` left, which the owner removed.
+    pub fn released(&self, client: IpAddr, bytes: u64) {
+        self.held().sub(
+            client,
+            Usage {
+                bytes,
+                ..Usage::default()
+            },
+        );
+    }
+}
+
 /// An anonymous upload taking bytes, and what it reserved.
 pub struct Stream {
     uploads: Arc<AnonymousUploads>,

@@ -133,6 +133,8 @@ pub fn route_label(path: &str) -> &'static str {
         ["api", "content"] => "/api/content",
         ["api", "token"] => "/api/token",
         ["api", "pull"] => "/api/pull",
+        ["api", "anonymous"] => "/api/anonymous",
+        ["api", "anonymous", _] => "/api/anonymous/{hash}",
         ["api", "uploads"] => "/api/uploads",
         ["api", "uploads", _] => "/api/uploads/{id}",
         _ => "other",

@@ -1,6 +1,7 @@
 //! The HTTP API: routes, and the one place where errors and unmatched requests become
 //! responses.
 
+pub mod anonymous;
 pub mod blob;
 pub mod body;
 pub mod chunk;
@@ -160,6 +161,16 @@ pub fn routes(state: Arc<Sidecar>) -> impl Filter<Extract = (impl Reply,), Error
         .and(warp::header::headers_cloned())
         .and(with_state.clone())
         .then(|headers, s| async move { render(node_api::status(s, headers).await) });
+    let anonymous_list = warp::path!("api" / "anonymous")
+        .and(warp::get())
+        .and(warp::header::headers_cloned())
+        .and(with_state.clone())
+        .then(|headers, s| async move { render(anonymous::list(s, headers).await) });
+    let anonymous_delete = warp::path!("api" / "anonymous" / String)
+        .and(warp::delete())
+        .and(warp::header::headers_cloned())
+        .and(with_state.clone())
+        .then(|hash, headers, s| async move { render(anonymous::delete(s, hash, headers).await) });
     let content = warp::path!("api" / "content")
         .and(warp::get())
         .and(warp::header::headers_cloned())
@@ -247,6 +258,8 @@ pub fn routes(state: Arc<Sidecar>) -> impl Filter<Extract = (impl Reply,), Error
     let routes: BoxedRoute = routes.or(player_js).unify().boxed();
     let routes: BoxedRoute = routes.or(node_status).unify().boxed();
     let routes: BoxedRoute = routes.or(content).unify().boxed();
+    let routes: BoxedRoute = routes.or(anonymous_list).unify().boxed();
+    let routes: BoxedRoute = routes.or(anonymous_delete).unify().boxed();
     let routes: BoxedRoute = routes.or(token).unify().boxed();
     let routes: BoxedRoute = routes.or(pull).unify().boxed();
     let routes: BoxedRoute = routes.or(tus_options).unify().boxed();
@@ -281,14 +294,22 @@ pub fn routes(state: Arc<Sidecar>) -> impl Filter<Extract = (impl Reply,), Error
         }))
 }
 
-/// The paths of the routes that act as the node's agent (see [`crate::owner`]).
-const OWNER_PATHS: [&str; 5] = [
+/// The paths of the routes that act as the node's agent (see [`crate::owner`]), and the
+/// prefix of those that name a blob in their path.
+const OWNER_PATHS: [&str; 6] = [
     "/api/node",
     "/api/content",
     "/api/token",
     "/api/pull",
     "/api/ui/session",
+    "/api/anonymous",
 ];
+const OWNER_PREFIXES: [&str; 1] = ["/api/anonymous/"];
+
+/// Whether `path` is one of the owner's routes.
+fn is_owner_path(path: &str) -> bool {
+    OWNER_PATHS.contains(&path.trim_end_matches('/')) || OWNER_PREFIXES.iter().any(|p| path.starts_with(p))
+}
 
 /// The owner's routes answer no cross-origin request, except from the origins the owner
 /// let in (`--ui-origin`, `let_in`): their responses carry no CORS headers, and a
@@ -296,7 +317,7 @@ const OWNER_PATHS: [&str; 5] = [
 /// request it asks about.
 fn without_cors_for_owner(path: &str, method: &Method, let_in: bool, reply: impl Reply) -> Response<Body> {
     let mut resp = reply.into_response();
-    if let_in || !OWNER_PATHS.contains(&path.trim_end_matches('/')) {
+    if let_in || !is_owner_path(path) {
         return resp;
     }
     if method == Method::OPTIONS {

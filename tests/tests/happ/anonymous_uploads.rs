@@ -206,11 +206,51 @@ async fn anonymous_uploads_land_unpublished_for_the_owner_and_stop_at_their_quot
     let mine = post_blob(&node, data(300 * KB, 8), "application/octet-stream", &[]).await;
     assert_eq!(mine["size"], 300 * KB);
 
-    // Quotas survive a restart: what clients left is counted from the blob index.
+    // The owner sees what strangers left, and removes it; strangers may not look.
+    let owner = sidecar::cli::client(Some(node.owner())).unwrap();
+    let left: Vec<serde_json::Value> = owner
+        .get(format!("{url}/api/anonymous"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let clients: Vec<&str> = left.iter().map(|b| b["client"].as_str().unwrap()).collect();
+    assert_eq!(left.len(), 3, "{left:?}");
+    assert_eq!(
+        clients.iter().filter(|c| **c == "127.0.0.2").count(),
+        1,
+        "{left:?}"
+    );
+    let stranger = one.get(format!("{url}/api/anonymous")).send().await.unwrap();
+    assert_eq!(stranger.status(), 401);
+    let removal = |hash: &str| owner.delete(format!("{url}/api/anonymous/{hash}")).send();
+    assert_eq!(
+        one.delete(format!("{url}/api/anonymous/{hash}"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let own = mine["hash"].as_str().unwrap();
+    assert_eq!(
+        removal(own).await.unwrap().status(),
+        403,
+        "the owner's own upload is not removed here"
+    );
+    assert_eq!(removal(&hash).await.unwrap().status(), 204);
+    assert_eq!(get(&url, &hash, Some(node.owner())).await.0, 404);
+    // Its bytes are back in the client's quota: 50 kB held, 60 kB more fits.
+    let (status, _) = anonymous_post(&one, &url, data(60 * KB, 9), &[]).await;
+    assert_eq!(status, 201);
+
+    // Quotas survive a restart: what clients left is counted from the blob index (110 kB).
     let node = node
         .restart_with(&net, alice, |c| c.anonymous_uploads = Some(quotas()))
         .await;
-    let (status, _) = anonymous_post(&one, &node.url, data(60 * KB, 9), &[]).await;
+    let (status, _) = anonymous_post(&one, &node.url, data(200 * KB, 11), &[]).await;
     assert_eq!(status, 413);
 
     // Turned off (the default), the node refuses anonymous uploads again.

@@ -1,0 +1,77 @@
+//! The owner's view of what anonymous clients left on the node (`--anonymous-uploads`):
+//! `GET /api/anonymous` lists those blobs, `DELETE /api/anonymous/{hash}` removes one (its
+//! chunks go with the next sweep) and gives its bytes back to that client's quota.
+
+use super::json;
+use super::node_api::owner_only;
+use crate::error::ApiError;
+use crate::hash::Hash32;
+use crate::state::Sidecar;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use warp::http::{HeaderMap, Response, StatusCode};
+use warp::hyper::Body;
+
+/// A blob an anonymous client left.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeftBlob {
+    /// Its SHA-256.
+    pub hash: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// The MIME type its uploader declared.
+    pub mime: String,
+    /// The client (IP address) that uploaded it.
+    pub client: String,
+    /// When it was completed, seconds since the Unix epoch.
+    pub created_at: u64,
+}
+
+/// `GET /api/anonymous`: the blobs anonymous clients left, newest first — the owner only.
+pub async fn list(state: Arc<Sidecar>, headers: HeaderMap) -> Result<Response<Body>, ApiError> {
+    owner_only(&state, &headers)?;
+    let blobs = tokio::task::spawn_blocking(move || -> Result<Vec<LeftBlob>, ApiError> {
+        let mut left = Vec::new();
+        for hash in state.blobs.list()? {
+            let Some(record) = state.blobs.get(&hash)? else {
+                continue;
+            };
+            if let Some(client) = &record.anonymous {
+                left.push(LeftBlob {
+                    hash: record.manifest.hash.clone(),
+                    size: record.manifest.size,
+                    mime: record.manifest.mime_type.clone(),
+                    client: client.clone(),
+                    created_at: record.created_at,
+                });
+            }
+        }
+        left.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| a.hash.cmp(&b.hash)));
+        Ok(left)
+    })
+    .await
+    .map_err(std::io::Error::other)??;
+    Ok(json(StatusCode::OK, &blobs))
+}
+
+/// `DELETE /api/anonymous/{hash}`: removes a blob an anonymous client left — the owner
+/// only. Blobs the node keeps for its agent or as replicas are not removed here.
+pub async fn delete(
+    state: Arc<Sidecar>,
+    hash: String,
+    headers: HeaderMap,
+) -> Result<Response<Body>, ApiError> {
+    owner_only(&state, &headers)?;
+    let hash: Hash32 = hash.parse()?;
+    let record = state.blobs.get(&hash)?.ok_or(ApiError::NotFound("blob"))?;
+    let Some(client) = record.anonymous.as_deref() else {
+        return Err(ApiError::Forbidden(
+            "this blob is not an anonymous upload: the node keeps it for its agent or as a replica".into(),
+        ));
+    };
+    state.blobs.delete(&hash)?;
+    if let (Some(quotas), Ok(client)) = (&state.anonymous, client.parse()) {
+        quotas.released(client, record.manifest.size);
+    }
+    super::blob::empty(Response::builder().status(StatusCode::NO_CONTENT))
+}
