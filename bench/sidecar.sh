@@ -135,5 +135,30 @@ if [[ "$which" == *" c "* ]]; then
     kill "$SIDECAR_PID"; wait "$SIDECAR_PID" 2>/dev/null || true
     printf '    %-4s clients, --cache-chunk-mib %-5s anon RSS idle: %5.1f MiB  peak anon RSS: %6.1f MiB  peak RSS (VmHWM): %6.1f MiB  sent: %5.0f MiB\n' \
       "$speed" "$tier" "$(echo "$base/1024" | bc -l)" "$(echo "$anon/1024" | bc -l)" "$(echo "$hwm/1024" | bc -l)" "$(echo "$sent/1048576" | bc -l)"
+    [ "$speed:$tier" = "slow:0" ] && SLOW_ANON=$anon
   done
+  # The reference: nginx (sendfile, two workers) serving the same file to 100 slow clients.
+  mkdir -p "$WORK/cwww" && ln -f "$WORK/big.bin" "$WORK/cwww/big.bin" && chmod -R a+rX "$WORK/cwww"
+  cat >"$WORK/nginx-c.conf" <<NGINX
+worker_processes 2; daemon off; pid $WORK/nginx-c.pid; error_log $WORK/nginx-c-error.log;
+events { worker_connections 1024; }
+http { access_log off; sendfile on; server { listen 127.0.0.1:18806; root $WORK/cwww; } }
+NGINX
+  nginx -c "$WORK/nginx-c.conf" -p "$WORK" & NGINX_PID=$!; PIDS+=($NGINX_PID)
+  sleep 1
+  nginx_anon() { local sum=0 p; for p in $NGINX_PID $(pgrep -P "$NGINX_PID"); do
+    sum=$((sum + $(awk '/RssAnon/ {print $2}' "/proc/$p/status"))); done; echo "$sum"; }
+  CURLS=()
+  for i in $(seq 100); do
+    curl -s --limit-rate 2M -o /dev/null "http://127.0.0.1:18806/big.bin" & CURLS+=($!)
+  done
+  nanon=0
+  for _ in $(seq $((DUR * 5))); do
+    a=$(nginx_anon); [ "$a" -gt "$nanon" ] && nanon=$a
+    sleep 0.2
+  done
+  kill "${CURLS[@]}" 2>/dev/null || true; wait "${CURLS[@]}" 2>/dev/null || true
+  kill "$NGINX_PID"; wait "$NGINX_PID" 2>/dev/null || true
+  printf '    slow clients, nginx (master + 2 workers)  peak anon RSS: %6.1f MiB   sidecar/nginx (tier off): %.2f\n' \
+    "$(echo "$nanon/1024" | bc -l)" "$(echo "$SLOW_ANON / $nanon" | bc -l)"
 fi
