@@ -208,14 +208,7 @@ async fn anonymous_uploads_land_unpublished_for_the_owner_and_stop_at_their_quot
 
     // The owner sees what strangers left, and removes it; strangers may not look.
     let owner = sidecar::cli::client(Some(node.owner())).unwrap();
-    let left: Vec<serde_json::Value> = owner
-        .get(format!("{url}/api/anonymous"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let left: Vec<serde_json::Value> = owner_get(&node, "/api/anonymous").await;
     let clients: Vec<&str> = left.iter().map(|b| b["client"].as_str().unwrap()).collect();
     assert_eq!(left.len(), 3, "{left:?}");
     assert_eq!(

@@ -5,25 +5,30 @@ use holochain::prelude::*;
 use holochain::sweettest::SweetConductor;
 use media::ContentView;
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_happ_file_installs_and_answers_zome_calls() {
-    let path = repo_root().join("workdir/elohim_media.happ");
-    assert!(path.is_file(), "{} missing; run scripts/setup.sh", path.display());
-    let conductor = SweetConductor::standard().await;
-    let handle = conductor.raw_handle();
-    let app = handle
-        .clone()
+/// Installs the `.happ` at `path` as `id`, as a launcher would.
+async fn install(conductor: &SweetConductor, path: std::path::PathBuf, id: &str) -> InstalledApp {
+    conductor
+        .raw_handle()
         .install_app_bundle(InstallAppPayload {
-            source: AppBundleSource::Path(path),
+            source: AppBundleSource::Path(path.clone()),
             agent_key: None,
-            installed_app_id: Some("elohim_media".into()),
+            installed_app_id: Some(id.into()),
             network_seed: None,
             roles_settings: None,
             ignore_genesis_failure: false,
             restore_from_dht: false,
         })
         .await
-        .expect("the .happ installs");
+        .unwrap_or_else(|e| panic!("{} installs: {e}", path.display()))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_happ_file_installs_and_answers_zome_calls() {
+    let path = repo_root().join("workdir/elohim_media.happ");
+    assert!(path.is_file(), "{} missing; run scripts/setup.sh", path.display());
+    let conductor = SweetConductor::standard().await;
+    let handle = conductor.raw_handle();
+    let app = install(&conductor, path, "elohim_media").await;
     handle
         .clone()
         .enable_app(app.id().clone())
@@ -91,18 +96,6 @@ async fn hc_app_pack_and_hc_web_app_pack_make_the_same_bundles_from_the_root_man
 
     // The hApp `hc app pack` wrote installs and answers.
     let conductor = SweetConductor::standard().await;
-    let app = conductor
-        .raw_handle()
-        .install_app_bundle(InstallAppPayload {
-            source: AppBundleSource::Path(happ),
-            agent_key: None,
-            installed_app_id: Some("packed_by_hc".into()),
-            network_seed: None,
-            roles_settings: None,
-            ignore_genesis_failure: false,
-            restore_from_dht: false,
-        })
-        .await
-        .expect("the hc-packed .happ installs");
+    let app = install(&conductor, happ, "packed_by_hc").await;
     assert_eq!(app.provisioned_cells().next().unwrap().0, ROLE);
 }

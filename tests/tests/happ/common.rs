@@ -353,6 +353,19 @@ pub async fn token(net: &Net, who: Agent, blob: &str, audience: String, ttl: u32
     issued.token
 }
 
+/// GETs one of the node's own routes (`path`, e.g. `/api/content`) as its owner: the JSON.
+pub async fn owner_get<T: serde::de::DeserializeOwned>(node: &NodeSidecar, path: &str) -> T {
+    sidecar::cli::client(Some(node.owner()))
+        .unwrap()
+        .get(format!("{}{path}", node.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// GETs a blob from a node, with a token or without: status and body.
 pub async fn get(url: &str, blob: &str, token: Option<&str>) -> (u16, Vec<u8>) {
     let mut req = reqwest::Client::new().get(format!("{url}/api/blob/{blob}"));

@@ -9,12 +9,19 @@ fn data(n: usize, seed: u8) -> Vec<u8> {
     (0..n).map(|i| ((i * 7919) as u8).wrapping_add(seed)).collect()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_viewers_own_node_streams_content_it_does_not_hold_after_the_access_check() {
+/// Alice (an author whose node publishes where it is reached) and Dave (a viewer who keeps
+/// nothing), each with a node.
+async fn author_and_viewer() -> (Net, [Agent; 2], NodeSidecar, NodeSidecar) {
     let (net, [alice, dave]) = setup::<2>().await;
     let a = NodeSidecar::start(&net, alice).await;
     let d = NodeSidecar::start(&net, dave).await;
     let _: ActionHash = net.call(alice, "set_my_endpoint", a.url.clone()).await;
+    (net, [alice, dave], a, d)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_viewers_own_node_streams_content_it_does_not_hold_after_the_access_check() {
+    let (net, [_, dave], a, d) = author_and_viewer().await;
     let open_bytes = data(600_000, 1);
     let open = upload(&a, &open_bytes, "field recording", "commons", None).await;
     let secret = upload(&a, &data(200_000, 2), "diary", "private", None).await;
@@ -78,10 +85,7 @@ async fn a_viewers_own_node_streams_content_it_does_not_hold_after_the_access_ch
 /// playlists name the author's renditions, and every segment is fetched through.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_player_pointed_at_the_viewers_own_node_plays_a_video_it_does_not_hold() {
-    let (net, [alice, dave]) = setup::<2>().await;
-    let a = NodeSidecar::start(&net, alice).await;
-    let d = NodeSidecar::start(&net, dave).await;
-    let _: ActionHash = net.call(alice, "set_my_endpoint", a.url.clone()).await;
+    let (net, _, a, d) = author_and_viewer().await;
     let dir = tempfile::tempdir().unwrap();
     let source = dir.path().join("talk.mp4");
     sidecar::testkit::test_video(&source, 1280, 720, 3, "");

@@ -131,14 +131,7 @@ async fn reach_decides_who_reads_each_upload_over_http() {
 
     // The owner's routes (behind `elohim-media ls`, `token`, `status`).
     let owner = sidecar::cli::client(Some(node.owner())).unwrap();
-    let listed: Vec<serde_json::Value> = owner
-        .get(format!("{url}/api/content"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Vec<serde_json::Value> = owner_get(&node, "/api/content").await;
     let mut titles: Vec<&str> = listed
         .iter()
         .map(|v| v["content"]["title"].as_str().unwrap())
