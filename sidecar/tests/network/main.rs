@@ -2,7 +2,8 @@
 //! relay) and `elohim-media node` processes from the built binary, each with its own data
 //! directory and embedded conductor, talking over loopback only. They find each other
 //! through the rendezvous, a custodian keeps the author's upload, and it still reads back
-//! after the author's process is killed.
+//! after the author's process is killed, from the custodian and through a viewer's own
+//! node. A node whose network does not answer keeps serving and says so.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -319,4 +320,61 @@ async fn nodes_in_separate_processes_meet_through_a_rendezvous_and_keep_an_uploa
     let mut dave = dave;
     assert!(dave.proc.stop(libc::SIGTERM), "dave stops on SIGTERM");
     assert!(rendezvous.stop(libc::SIGTERM), "the rendezvous stops on SIGTERM");
+}
+
+/// CPU time (user + system) a process has used so far, in clock ticks.
+fn cpu_ticks(pid: libc::pid_t) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the command name (which may hold spaces) start after its ')'.
+    let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_node_whose_bootstrap_and_relay_do_not_answer_keeps_serving_and_says_so() {
+    let root = tempfile::tempdir().unwrap();
+    // Nothing listens there: the network is unreachable from the start.
+    let nowhere = format!("http://127.0.0.1:{}", free_port());
+    let node = Node::start("island", "127.0.0.1", root.path(), &nowhere, "test-island", &[]);
+    wait_until("the status says neither server answers", 60, || async {
+        let network = &node.status().await["network"];
+        network["bootstrap_answers"] == false && network["relay_answers"] == false
+    })
+    .await;
+
+    // It serves what it holds.
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let receipt: serde_json::Value = node
+        .owner()
+        .post(format!("{}/api/blob", node.url))
+        .header("content-type", "application/octet-stream")
+        .body(data.clone())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let hash = receipt["hash"].as_str().expect("the upload is stored");
+    let back = node
+        .owner()
+        .get(format!("{}/api/blob/{hash}", node.url))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(back[..] == data[..], "it reads back byte for byte");
+
+    // It retries with backoff rather than spinning: idle for 10 s, it uses well under half
+    // a core (a busy loop would use a whole one).
+    // SAFETY: sysconf only reads a system setting.
+    let ticks_per_sec = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as u64;
+    let before = cpu_ticks(node.proc.pid());
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let used = cpu_ticks(node.proc.pid()) - before;
+    assert!(used < 5 * ticks_per_sec, "{used} ticks of CPU in 10 s idle");
+    let mut node = node;
+    assert!(node.proc.stop(libc::SIGTERM), "it stops on SIGTERM");
 }
