@@ -10,6 +10,7 @@ mod custodians;
 mod custodians_e2e;
 mod endpoints;
 mod fetch_through;
+mod liveness;
 mod node_e2e;
 mod owner_credential;
 mod reach_widening;
