@@ -16,6 +16,14 @@ pub struct Usage {
 }
 
 impl Usage {
+    /// `n` bytes, and nothing else.
+    pub fn of_bytes(n: u64) -> Usage {
+        Usage {
+            bytes: n,
+            ..Usage::default()
+        }
+    }
+
     /// `self` with `more` added (saturating).
     pub fn plus(self, more: Usage) -> Usage {
         Usage {
@@ -144,20 +152,16 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn bytes(n: u64) -> Usage {
-        Usage {
-            bytes: n,
-            ..Usage::default()
-        }
-    }
-
     #[test]
     fn a_client_may_fill_its_quota_exactly_and_no_more() {
         let q = Quotas::default();
         let limit = q.client.bytes;
-        assert_eq!(admit(&q, bytes(0), bytes(0), bytes(limit)), Ok(()));
         assert_eq!(
-            admit(&q, bytes(1), bytes(1), bytes(limit)),
+            admit(&q, Usage::of_bytes(0), Usage::of_bytes(0), Usage::of_bytes(limit)),
+            Ok(())
+        );
+        assert_eq!(
+            admit(&q, Usage::of_bytes(1), Usage::of_bytes(1), Usage::of_bytes(limit)),
             Err(Exceeded::Client(Part::Bytes, limit))
         );
     }
@@ -165,9 +169,9 @@ mod tests {
     #[test]
     fn clients_within_their_own_quota_are_refused_once_the_total_is_used_up() {
         let q = Quotas::default();
-        let total = bytes(q.total.bytes);
+        let total = Usage::of_bytes(q.total.bytes);
         assert_eq!(
-            admit(&q, bytes(0), total, bytes(1)),
+            admit(&q, Usage::of_bytes(0), total, Usage::of_bytes(1)),
             Err(Exceeded::Total(Part::Bytes, q.total.bytes))
         );
     }

@@ -76,16 +76,9 @@ impl AnonymousUploads {
     /// Counts the blobs anonymous clients left in `blobs`.
     pub fn open(quotas: Quotas, blobs: &BlobIndex) -> std::io::Result<Self> {
         let mut held = Held::default();
-        for hash in blobs.list()? {
-            let Some(record) = blobs.get(&hash)? else { continue };
+        for record in blobs.anonymous_records()? {
             if let Some(client) = record.anonymous.as_deref().and_then(|c| c.parse().ok()) {
-                held.add(
-                    client,
-                    Usage {
-                        bytes: record.manifest.size,
-                        ..Usage::default()
-                    },
-                );
+                held.add(client, Usage::of_bytes(record.manifest.size));
             }
         }
         Ok(AnonymousUploads {
@@ -98,10 +91,15 @@ impl AnonymousUploads {
         self.held.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// What `client` and all anonymous clients hold, tus uploads in progress included.
-    fn usage(&self, held: &Held, client: IpAddr, uploads: &TusUploads) -> std::io::Result<(Usage, Usage)> {
-        let (mine, all) = uploads.anonymous_in_progress(client)?;
-        Ok((held.of(client).plus(mine), held.total().plus(all)))
+    /// Admits `ask` for `client`, counting what it and all anonymous clients hold. tus
+    /// uploads in progress are read from disk only when `ask` wants bytes or an upload.
+    fn admit(&self, held: &Held, client: IpAddr, ask: Usage, uploads: &TusUploads) -> Result<(), ApiError> {
+        let (mine, all) = match ask.bytes > 0 || ask.tus_open > 0 {
+            true => uploads.anonymous_in_progress(client)?,
+            false => Default::default(),
+        };
+        let (mine, all) = (held.of(client).plus(mine), held.total().plus(all));
+        admit(&self.quotas, mine, all, ask).map_err(refusal)
     }
 
     /// Admits a tus upload of `length` bytes and creates it with `create`, under one lock,
@@ -114,13 +112,12 @@ impl AnonymousUploads {
         create: impl FnOnce() -> std::io::Result<T>,
     ) -> Result<T, ApiError> {
         let held = self.held();
-        let (mine, all) = self.usage(&held, client, uploads)?;
         let ask = Usage {
             bytes: length,
             streams: 0,
             tus_open: 1,
         };
-        admit(&self.quotas, mine, all, ask).map_err(refusal)?;
+        self.admit(&held, client, ask, uploads)?;
         Ok(create()?)
     }
 
@@ -133,13 +130,12 @@ impl AnonymousUploads {
         uploads: &TusUploads,
     ) -> Result<Stream, ApiError> {
         let mut held = self.held();
-        let (mine, all) = self.usage(&held, client, uploads)?;
         let ask = Usage {
             bytes,
             streams: 1,
             tus_open: 0,
         };
-        admit(&self.quotas, mine, all, ask).map_err(refusal)?;
+        self.admit(&held, client, ask, uploads)?;
         held.add(client, ask);
         Ok(Stream {
             uploads: self.clone(),
@@ -150,26 +146,12 @@ impl AnonymousUploads {
 
     /// Counts a blob that a finished tus upload of `client` left here.
     pub fn stored(&self, client: IpAddr, bytes: u64) {
-        self.held().add(
-            client,
-            Usage {
-                bytes,
-                ..Usage::default()
-            },
-        );
+        self.held().add(client, Usage::of_bytes(bytes));
     }
-}
 
-impl AnonymousUploads {
     /// Gives back the bytes of a blob `client` left, which the owner removed.
     pub fn released(&self, client: IpAddr, bytes: u64) {
-        self.held().sub(
-            client,
-            Usage {
-                bytes,
-                ..Usage::default()
-            },
-        );
+        self.held().sub(client, Usage::of_bytes(bytes));
     }
 }
 

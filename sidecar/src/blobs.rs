@@ -169,23 +169,40 @@ impl BlobIndex {
     /// Records that the node keeps the blob of `manifest` for `keeper`: a new record, or
     /// `keeper` added to the record held. Returns the record.
     pub fn keep(&self, manifest: BlobManifest, keeper: &Keeper) -> io::Result<Arc<BlobRecord>> {
+        Ok(self.keep_new(manifest, keeper)?.0)
+    }
+
+    /// As [`BlobIndex::keep`], and whether the record is new: the node held no blob of
+    /// this hash before.
+    pub fn keep_new(&self, manifest: BlobManifest, keeper: &Keeper) -> io::Result<(Arc<BlobRecord>, bool)> {
         let hash: Hash32 = parse_hash(&manifest.hash)?;
         let _one_writer = self.writing.lock().unwrap_or_else(|e| e.into_inner());
-        match self.get(&hash)? {
-            Some(held) if held.keeps_for(keeper) => Ok(held),
-            Some(held) => {
-                let mut record = (*held).clone();
-                match keeper {
-                    Keeper::Own => record.own = true,
-                    Keeper::ReplicaOf(author) => record.replica_of.push(author.clone()),
-                    Keeper::Anonymous(_) => return Ok(held),
-                }
-                // Kept for someone now, it is no anonymous client's any more.
-                record.anonymous = None;
-                self.put(record)
-            }
-            None => self.put(BlobRecord::kept_for(manifest, keeper)),
+        let held = match self.get(&hash)? {
+            Some(held) => held,
+            None => return Ok((self.put(BlobRecord::kept_for(manifest, keeper))?, true)),
+        };
+        let mut record = (*held).clone();
+        match keeper {
+            _ if held.keeps_for(keeper) => return Ok((held, false)),
+            Keeper::Own => record.own = true,
+            Keeper::ReplicaOf(author) => record.replica_of.push(author.clone()),
+            // (Held already, so kept for it already: see `keeps_for`.)
+            Keeper::Anonymous(_) => return Ok((held, false)),
         }
+        // Kept for someone now, it is no anonymous client's any more.
+        record.anonymous = None;
+        Ok((self.put(record)?, false))
+    }
+
+    /// The records of the blobs anonymous clients left here ([`crate::anonymous`]).
+    pub fn anonymous_records(&self) -> io::Result<Vec<Arc<BlobRecord>>> {
+        let mut left = Vec::new();
+        for hash in self.list()? {
+            if let Some(record) = self.get(&hash)?.filter(|r| r.anonymous.is_some()) {
+                left.push(record);
+            }
+        }
+        Ok(left)
     }
 
     /// Records that the node no longer keeps the blob for the author `replica_of`; the

@@ -181,12 +181,8 @@ impl TusUploads {
     ) -> io::Result<(media_rules::quota::Usage, media_rules::quota::Usage)> {
         use media_rules::quota::Usage;
         let (mut mine, mut all) = (Usage::default(), Usage::default());
-        for entry in std::fs::read_dir(&self.dir)? {
-            let name = entry?.file_name();
-            let Some(id) = name.to_str().and_then(|n| n.strip_suffix(".json")) else {
-                continue;
-            };
-            let Ok((state, _)) = self.load(id) else { continue };
+        for id in self.ids()? {
+            let Ok((state, _)) = self.load(&id) else { continue };
             let Some(creator) = state.anonymous.filter(|_| state.done.is_none()) else {
                 continue;
             };
@@ -201,6 +197,21 @@ impl TusUploads {
             }
         }
         Ok((mine, all))
+    }
+
+    /// The ids of the uploads on disk (by their state files).
+    fn ids(&self) -> io::Result<Vec<String>> {
+        let mut ids = Vec::new();
+        for entry in std::fs::read_dir(&self.dir)? {
+            let name = entry?.file_name();
+            let Some(id) = name.to_str().and_then(|n| n.strip_suffix(".json")) else {
+                continue;
+            };
+            if Self::check_id(id).is_ok() {
+                ids.push(id.to_string());
+            }
+        }
+        Ok(ids)
     }
 
     /// Removes an upload's files.
@@ -219,24 +230,16 @@ impl TusUploads {
     pub fn expire(&self, expiry: std::time::Duration) -> io::Result<usize> {
         let now = std::time::SystemTime::now();
         let mut removed = 0;
-        for entry in std::fs::read_dir(&self.dir)? {
-            let entry = entry?;
-            let name = entry.file_name();
-            let Some(id) = name.to_str().and_then(|n| n.strip_suffix(".json")) else {
-                continue;
-            };
-            if Self::check_id(id).is_err() {
-                continue;
-            }
-            let touched = std::fs::metadata(self.part_path(id))
-                .or_else(|_| entry.metadata())
+        for id in self.ids()? {
+            let touched = std::fs::metadata(self.part_path(&id))
+                .or_else(|_| std::fs::metadata(self.state_path(&id)))
                 .and_then(|m| m.modified())?;
             let idle = now.duration_since(touched).unwrap_or_default();
             // A request in progress holds the upload's lock; leave that upload alone.
-            let lock = self.lock(id);
+            let lock = self.lock(&id);
             let Ok(_held) = lock.try_lock() else { continue };
             if idle >= expiry {
-                self.remove(id)?;
+                self.remove(&id)?;
                 removed += 1;
             }
         }

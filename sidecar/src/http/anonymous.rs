@@ -31,21 +31,18 @@ pub struct LeftBlob {
 pub async fn list(state: Arc<Sidecar>, headers: HeaderMap) -> Result<Response<Body>, ApiError> {
     owner_only(&state, &headers)?;
     let blobs = tokio::task::spawn_blocking(move || -> Result<Vec<LeftBlob>, ApiError> {
-        let mut left = Vec::new();
-        for hash in state.blobs.list()? {
-            let Some(record) = state.blobs.get(&hash)? else {
-                continue;
-            };
-            if let Some(client) = &record.anonymous {
-                left.push(LeftBlob {
-                    hash: record.manifest.hash.clone(),
-                    size: record.manifest.size,
-                    mime: record.manifest.mime_type.clone(),
-                    client: client.clone(),
-                    created_at: record.created_at,
-                });
-            }
-        }
+        let mut left: Vec<LeftBlob> = state
+            .blobs
+            .anonymous_records()?
+            .into_iter()
+            .map(|record| LeftBlob {
+                hash: record.manifest.hash.clone(),
+                size: record.manifest.size,
+                mime: record.manifest.mime_type.clone(),
+                client: record.anonymous.clone().unwrap_or_default(),
+                created_at: record.created_at,
+            })
+            .collect();
         left.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| a.hash.cmp(&b.hash)));
         Ok(left)
     })

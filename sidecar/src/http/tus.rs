@@ -179,10 +179,11 @@ where
     let given = number(&headers, "upload-offset")?;
     let mut checksum = Checksum::from_headers(&headers)?;
     TusUploads::check_id(&id)?;
-    let (upload, _) = state.uploads.load(&id)?;
     // Bytes for an anonymous client's upload count as one of the uploads it has under way.
-    let _stream = match (upload.anonymous, &state.anonymous) {
-        (Some(_), Some(quotas)) => Some(quotas.start(client, 0, &state.uploads)?),
+    let _stream = match &state.anonymous {
+        Some(quotas) if state.uploads.load(&id)?.0.anonymous.is_some() => {
+            Some(quotas.start(client, 0, &state.uploads)?)
+        }
         _ => None,
     };
     let _slot = state.upload_slot()?;

@@ -189,16 +189,16 @@ where
 
 /// Records a finished anonymous upload: kept for its client, unpublished, with no ladder,
 /// unless the node holds the blob already. Answers the receipt, and whether the blob is now
-/// counted against the client.
+/// counted against the client (only a blob new here is: one held already, even for the
+/// same client, is counted once, as a restart counts it).
 pub fn complete_anonymous(
     state: &Sidecar,
     manifest: BlobManifest,
     client: IpAddr,
 ) -> Result<(Receipt, bool), ApiError> {
-    let record = state.blobs.keep(manifest, &Keeper::Anonymous(client))?;
+    let (record, new) = state.blobs.keep_new(manifest, &Keeper::Anonymous(client))?;
     state.metrics.uploads_completed.inc();
-    let counted = record.anonymous.as_deref() == Some(client.to_string().as_str());
-    Ok((Receipt::from(&record.manifest), counted))
+    Ok((Receipt::from(&record.manifest), new))
 }
 
 /// Records a finished blob (atomically; idempotent for a blob already held), on a node

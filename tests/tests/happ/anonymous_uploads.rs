@@ -238,8 +238,13 @@ async fn anonymous_uploads_land_unpublished_for_the_owner_and_stop_at_their_quot
     // Its bytes are back in the client's quota: 50 kB held, 60 kB more fits.
     let (status, _) = anonymous_post(&one, &url, data(60 * KB, 9), &[]).await;
     assert_eq!(status, 201);
+    // The same bytes again are held already: counted once (110 kB), so 150 kB more fits.
+    let (status, _) = anonymous_post(&one, &url, data(60 * KB, 9), &[]).await;
+    assert_eq!(status, 201);
+    let (status, body) = anonymous_post(&one, &url, data(150 * KB, 12), &[]).await;
+    assert_eq!(status, 201, "{body}");
 
-    // Quotas survive a restart: what clients left is counted from the blob index (110 kB).
+    // Quotas survive a restart: what clients left is counted from the blob index (260 kB).
     let node = node
         .restart_with(&net, alice, |c| c.anonymous_uploads = Some(quotas()))
         .await;
