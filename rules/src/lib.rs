@@ -19,6 +19,7 @@ pub mod place;
 pub mod placement;
 pub mod quota;
 pub mod reach;
+pub mod relay;
 pub mod replica;
 pub mod role;
 pub mod token;

@@ -48,6 +48,7 @@ async fn through_the_sidecar(source: &Path, data_dir: &Path) -> (Duration, Strin
         limits: Default::default(),
         network: Default::default(),
         anonymous_uploads: None,
+        rtc: None,
     };
     let state = Sidecar::open(config.clone()).unwrap();
     let (addr, server) = sidecar::server::bind(state, config.listen, std::future::pending()).unwrap();

@@ -38,6 +38,8 @@ pub struct Config {
     /// Whether a node takes uploads without the owner's credential, and the quotas they
     /// count against; `None` (the default): a node refuses them.
     pub anonymous_uploads: Option<media_rules::quota::Quotas>,
+    /// The SFU for live calls (WHIP and WHEP); `None`: calls are off.
+    pub rtc: Option<crate::rtc::RtcSettings>,
 }
 
 /// The node's web UI.
@@ -162,6 +164,17 @@ pub struct ConfigArgs {
     /// Bytes all anonymous clients together may leave on the node (default 64 GiB).
     #[arg(long, env = "ELOHIM_ANONYMOUS_TOTAL_BYTES")]
     pub anonymous_total_bytes: Option<u64>,
+    /// UDP address the SFU takes live media on, or `off` (default: the listen address's
+    /// IP, any free port).
+    #[arg(long, env = "ELOHIM_RTC_UDP")]
+    pub rtc_udp: Option<String>,
+    /// Address the SFU gives clients as its ICE candidate, when it is not the UDP address
+    /// (a public address, a port forward).
+    #[arg(long, env = "ELOHIM_RTC_CANDIDATE")]
+    pub rtc_candidate: Option<SocketAddr>,
+    /// Tracks the SFU forwards to viewers at once; more joins get 503 (default 100).
+    #[arg(long, env = "ELOHIM_RTC_MAX_STREAMS")]
+    pub rtc_max_streams: Option<u32>,
 }
 
 /// The settings a TOML file may hold.
@@ -189,6 +202,9 @@ struct FileConfig {
     anonymous_uploads: Option<bool>,
     anonymous_client_bytes: Option<u64>,
     anonymous_total_bytes: Option<u64>,
+    rtc_udp: Option<String>,
+    rtc_candidate: Option<SocketAddr>,
+    rtc_max_streams: Option<u32>,
 }
 
 /// `ui/dist` under the working directory, when the UI is built there.
@@ -221,11 +237,36 @@ impl ConfigArgs {
             None => FileConfig::default(),
         };
         let defaults = crate::server::ServerLimits::default();
+        let listen = self
+            .listen
+            .or(file.listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default"));
+        let rtc = match self.rtc_udp.clone().or(file.rtc_udp).as_deref() {
+            Some("off") => None,
+            udp => Some(crate::rtc::RtcSettings {
+                udp: match udp {
+                    Some(addr) => addr.parse().map_err(|_| {
+                        ConfigError::Invalid(format!("rtc_udp: '{addr}' is not ADDR:PORT or off"))
+                    })?,
+                    None => SocketAddr::new(listen.ip(), 0),
+                },
+                candidate: self.rtc_candidate.or(file.rtc_candidate),
+                max_streams: self
+                    .rtc_max_streams
+                    .or(file.rtc_max_streams)
+                    .unwrap_or(media_rules::relay::DEFAULT_MAX_STREAMS),
+            }),
+        };
+        if let Some(rtc) = &rtc {
+            media_rules::limits::check_range(
+                "rtc_max_streams",
+                rtc.max_streams,
+                media_rules::limits::CONCURRENT_STREAMS,
+            )
+            .map_err(ConfigError::Invalid)?;
+        }
         let config = Config {
-            listen: self
-                .listen
-                .or(file.listen)
-                .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default")),
+            listen,
             data_dir: self
                 .data_dir
                 .clone()
@@ -307,6 +348,7 @@ impl ConfigArgs {
                     quotas
                 },
             ),
+            rtc,
         };
         media_rules::limits::check_range("max_connections", config.limits.max_connections, 1..=1_000_000)
             .map_err(ConfigError::Invalid)?;

@@ -100,6 +100,9 @@ pub enum ApiError {
         /// Seconds to wait, when waiting helps.
         retry_after: Option<u64>,
     },
+    /// The body is not of a type the route takes.
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(String),
     /// The request must say how long its body is.
     #[error("length required: {0}")]
     LengthRequired(String),
@@ -120,6 +123,7 @@ impl ApiError {
             ApiError::TooLarge { .. } | ApiError::QuotaBytes(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::LengthRequired(_) => StatusCode::LENGTH_REQUIRED,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::HashMismatch { .. } | ApiError::Rejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::OffsetConflict { .. } => StatusCode::CONFLICT,
             // tus's "460 Checksum Mismatch".

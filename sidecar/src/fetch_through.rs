@@ -35,6 +35,9 @@ pub struct Remote {
     pub record: Arc<BlobRecord>,
     sources: Vec<Source>,
     client: reqwest::Client,
+    /// A chunk could be had from none of `sources`: the next request asks the DHT again
+    /// (a custodian's replica may have become known since) instead of waiting out the TTL.
+    exhausted: std::sync::atomic::AtomicBool,
 }
 
 /// Where chunks of the blobs a response streams come from.
@@ -89,7 +92,9 @@ impl RemoteBlobs {
         public: bool,
     ) -> Result<Arc<Remote>, ApiError> {
         if let Some(known) = self.known.get(blob).await {
-            return Ok(known);
+            if !known.exhausted.load(std::sync::atomic::Ordering::Relaxed) {
+                return Ok(known);
+            }
         }
         let remote = Arc::new(Remote::find(state, link, blob, public).await?);
         self.known.insert(*blob, remote.clone()).await;
@@ -135,6 +140,7 @@ impl Remote {
             record: Arc::new(record),
             sources,
             client,
+            exhausted: Default::default(),
         })
     }
 
@@ -156,9 +162,10 @@ impl Remote {
             .and_then(|layout| layout.chunk_range(index as u64))
             .ok_or(ApiError::NotFound("chunk"))?;
         let blob: Hash32 = manifest.hash.parse()?;
-        let bytes = fetch_chunk(&self.client, &self.sources, &blob, &hash, span)
-            .await
-            .ok_or(ApiError::NotFound("chunk at any node that holds the blob"))?;
+        let Some(bytes) = fetch_chunk(&self.client, &self.sources, &blob, &hash, span).await else {
+            self.exhausted.store(true, std::sync::atomic::Ordering::Relaxed);
+            return Err(ApiError::NotFound("chunk at any node that holds the blob"));
+        };
         reader.keep_fetched(hash, partition, bytes.clone());
         Ok(ChunkBytes::Memory(bytes))
     }

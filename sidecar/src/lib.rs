@@ -29,6 +29,7 @@ pub mod owner;
 pub mod publish;
 pub mod reader;
 pub mod replicate;
+pub mod rtc;
 pub mod server;
 pub mod state;
 pub mod store;

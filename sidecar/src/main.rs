@@ -217,9 +217,16 @@ async fn run() -> anyhow::Result<()> {
             let config = config.resolve()?;
             let state = Sidecar::open(config.clone())
                 .with_context(|| format!("opening {}", config.data_dir.display()))?;
+            let rtc = state.rtc.clone();
             let (addr, server) = sidecar::server::bind(state, config.listen, shutdown_signal())?;
             tracing::info!(%addr, data_dir = %config.data_dir.display(), "standalone sidecar listening");
             println!("elohim-media sidecar listening on http://{addr}");
+            if let Some(sfu) = &rtc {
+                println!(
+                    "live calls: POST /api/rtc/{{call}}/whip or /whep, media on udp {}",
+                    sfu.candidate()
+                );
+            }
             server.await;
             Ok(())
         }
@@ -423,6 +430,7 @@ async fn run_node(
     let app_id = link.app_id().to_string();
     state.attach(link);
     let (addr, server) = sidecar::server::bind(state.clone(), config.listen, shutdown_signal())?;
+    let rtc = state.rtc.as_ref().map(|sfu| sfu.candidate());
     if let Some(custodian) = custodian {
         let role = custodian.role.name();
         sidecar::custodian::spawn(state, custodian).await?;
@@ -437,6 +445,12 @@ async fn run_node(
     );
     println!("  app websocket: ws://127.0.0.1:{app_port}  (hApp '{app_id}', role 'media')");
     println!("  admin:         ws://{admin_addr}");
+    match rtc {
+        Some(udp) => println!(
+            "  live calls:    POST /api/rtc/{{call}}/whip or /whep (owner's key), media on udp {udp}"
+        ),
+        None => println!("  live calls:    off"),
+    }
     println!(
         "  owner key:     {}  (the CLI reads it with --data-dir)",
         sidecar::owner::path(&config.data_dir).display()

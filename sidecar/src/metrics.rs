@@ -1,6 +1,6 @@
 //! Prometheus metrics: requests by route and status, bytes in and out, chunk checks.
 
-use prometheus::{Encoder, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{Encoder, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
 
 /// The sidecar's counters, registered in their own registry.
 pub struct Metrics {
@@ -27,6 +27,12 @@ pub struct Metrics {
     pub cache_bytes: IntGaugeVec,
     /// Byte budget, by tier and partition.
     pub cache_budget_bytes: IntGaugeVec,
+    /// Live-call joins refused because the relay's streams were all taken.
+    pub rtc_refused: IntCounter,
+    /// Tracks the SFU forwards to viewers now.
+    pub rtc_streams: IntGauge,
+    /// The most it forwards at once.
+    pub rtc_max_streams: IntGauge,
 }
 
 impl Metrics {
@@ -71,6 +77,18 @@ impl Metrics {
             ),
             cache_bytes: gauge_by_tier("elohim_cache_bytes", "Bytes held in cache"),
             cache_budget_bytes: gauge_by_tier("elohim_cache_budget_bytes", "Cache byte budget"),
+            rtc_refused: counter(
+                "elohim_rtc_refused_total",
+                "Live-call joins refused with 503 because the relay's streams were all taken",
+            ),
+            rtc_streams: register(
+                &registry,
+                IntGauge::new("elohim_rtc_streams", "Tracks the SFU forwards to viewers now"),
+            ),
+            rtc_max_streams: register(
+                &registry,
+                IntGauge::new("elohim_rtc_max_streams", "Tracks the SFU forwards at most"),
+            ),
             requests,
             registry,
         };

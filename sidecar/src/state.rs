@@ -43,6 +43,8 @@ pub struct Sidecar {
     pub remote: crate::fetch_through::RemoteBlobs,
     /// What anonymous uploaders hold, when a node takes their uploads.
     pub anonymous: Option<Arc<crate::anonymous::AnonymousUploads>>,
+    /// The SFU for live calls, when they are on.
+    pub rtc: Option<Arc<crate::rtc::Sfu>>,
 }
 
 impl Sidecar {
@@ -70,7 +72,12 @@ impl Sidecar {
             )?)),
             None => None,
         };
+        let rtc = match &config.rtc {
+            Some(settings) => Some(Arc::new(crate::rtc::Sfu::start(settings)?)),
+            None => None,
+        };
         Ok(Arc::new(Sidecar {
+            rtc,
             reader: Arc::new(ChunkReader::new(store, tiers.clone(), metrics.clone())),
             blobs,
             tiers,

@@ -11,6 +11,7 @@ pub mod node_api;
 pub mod player;
 pub mod playlist;
 pub mod range;
+pub mod rtc;
 pub mod tus;
 pub mod tus_checksum;
 pub mod ui;
@@ -66,6 +67,11 @@ pub fn routes(state: Arc<Sidecar>) -> impl Filter<Extract = (impl Reply,), Error
         .and(with_state.clone())
         .map(|s: Arc<Sidecar>| {
             s.tiers.observe();
+            if let Some(sfu) = &s.rtc {
+                let usage = sfu.usage();
+                s.metrics.rtc_streams.set(i64::from(usage.streams));
+                s.metrics.rtc_max_streams.set(i64::from(usage.max_streams));
+            }
             warp::reply::with_header(s.metrics.render(), "content-type", "text/plain; version=0.0.4")
                 .into_response()
         });
@@ -210,6 +216,33 @@ pub fn routes(state: Arc<Sidecar>) -> impl Filter<Extract = (impl Reply,), Error
         .and(with_state.clone())
         .then(|tail, s| async move { render(ui::file(s, tail).await) });
 
+    let rtc_role = warp::path::param::<String>().and_then(|p: String| async move {
+        match p.as_str() {
+            "whip" => Ok(crate::rtc::Role::Publish),
+            "whep" => Ok(crate::rtc::Role::View),
+            _ => Err(warp::reject::not_found()),
+        }
+    });
+    let rtc_join =
+        warp::path!("api" / "rtc" / String / ..)
+            .and(rtc_role)
+            .and(warp::path::end())
+            .and(warp::post())
+            .and(warp::header::headers_cloned())
+            .and(warp::body::content_length_limit(rtc::MAX_OFFER_BYTES))
+            .and(warp::body::bytes())
+            .and(with_state.clone())
+            .then(|call, role, headers, body, s| async move {
+                render(rtc::join(s, call, role, headers, body).await)
+            });
+    let rtc_leave = warp::path!("api" / "rtc" / String / "session" / String)
+        .and(warp::delete())
+        .and(with_state.clone())
+        .then(|call, session, s| async move { render(rtc::leave(s, call, session).await) });
+    let rtc_patch = warp::path!("api" / "rtc" / String / "session" / String)
+        .and(warp::patch())
+        .map(|_, _| rtc::no_trickle());
+
     let tus_options = warp::path!("api" / "uploads")
         .and(warp::options())
         .and(with_state.clone())
@@ -262,6 +295,9 @@ pub fn routes(state: Arc<Sidecar>) -> impl Filter<Extract = (impl Reply,), Error
     let routes: BoxedRoute = routes.or(anonymous_delete).unify().boxed();
     let routes: BoxedRoute = routes.or(token).unify().boxed();
     let routes: BoxedRoute = routes.or(pull).unify().boxed();
+    let routes: BoxedRoute = routes.or(rtc_join).unify().boxed();
+    let routes: BoxedRoute = routes.or(rtc_leave).unify().boxed();
+    let routes: BoxedRoute = routes.or(rtc_patch).unify().boxed();
     let routes: BoxedRoute = routes.or(tus_options).unify().boxed();
     let routes: BoxedRoute = routes.or(tus_create).unify().boxed();
     let routes: BoxedRoute = routes.or(tus_head).unify().boxed();

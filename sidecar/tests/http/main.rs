@@ -12,6 +12,7 @@ mod limits;
 mod pull;
 mod ranges;
 mod replication_trust;
+mod rtc;
 mod streaming;
 mod sweep;
 mod tus;

@@ -54,7 +54,11 @@ fn spawn(name: &str, args: &[&str], wanted: &str, secs: u64) -> (Proc, String) {
     let mut child = Command::new(BIN)
         .args(args)
         .env("ELOHIM_PASSPHRASE", "test-passphrase")
-        .env("RUST_LOG", "warn")
+        // Without publish failures, which every node logs while it is alone.
+        .env(
+            "RUST_LOG",
+            "warn,holochain::core::workflow::publish_dht_ops_workflow=error",
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -159,19 +163,28 @@ impl Node {
     }
 }
 
+/// Writes a line straight to the process's stderr, past the test harness's capture, so
+/// it stands beside the nodes' own output (and survives a log cut short before the panic).
+fn note(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "[test] {line}");
+}
+
 /// Polls `check` every 500 ms for at most `secs`; panics with `what` if it never holds.
 async fn wait_until<F: std::future::Future<Output = bool>>(
     what: &str,
     secs: u64,
     mut check: impl FnMut() -> F,
 ) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < deadline {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(secs) {
         if check().await {
+            note(&format!("{what}: after {:.1} s", started.elapsed().as_secs_f64()));
             return;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+    note(&format!("TIMED OUT: {what}: not within {secs} s"));
     panic!("{what}: not within {secs} s");
 }
 

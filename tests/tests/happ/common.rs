@@ -259,6 +259,7 @@ impl NodeSidecar {
             limits: Default::default(),
             network: Default::default(),
             anonymous_uploads: None,
+            rtc: None,
         };
         adjust(&mut config);
         let state = sidecar::state::Sidecar::open(config.clone()).unwrap();

@@ -40,7 +40,10 @@ async fn with_renditions(net: &Net, who: Agent, id: &holochain_types::prelude::A
 #[tokio::test(flavor = "multi_thread")]
 async fn reach_decides_who_reads_each_upload_over_http() {
     let (net, [alice, bob, carol]) = setup::<3>().await;
-    let node = NodeSidecar::start(&net, alice).await;
+    let node = NodeSidecar::start_with(&net, alice, |c| {
+        c.rtc = Some(sidecar::rtc::RtcSettings::loopback())
+    })
+    .await;
     let url = node.url.clone();
     let alice_node = net.key(alice).to_string();
 
@@ -184,6 +187,30 @@ async fn reach_decides_who_reads_each_upload_over_http() {
         complete_tier(&url, "elohim_cache_hits_total", "personal").await,
         hits
     );
+
+    // Live calls on a node are its owner's: a stranger's WHEP offer, even with a reader's
+    // token, is refused; the owner's is answered.
+    let offer = viewer_offer();
+    let whep = format!("{url}/api/rtc/standup/whep");
+    let post = |client: reqwest::Client| {
+        let (whep, offer) = (whep.clone(), offer.clone());
+        async move {
+            client
+                .post(whep)
+                .header("content-type", "application/sdp")
+                .body(offer)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(post(reqwest::Client::new()).await, 401);
+    let bobs =
+        sidecar::cli::client(Some(&token(&net, bob, &talk_hash, alice_node.clone(), 600).await)).unwrap();
+    assert_eq!(post(bobs).await, 401);
+    assert_eq!(post(owner.clone()).await, 201);
 }
 
 /// A complete-tier metric of one partition, from the sidecar's `/metrics`.
@@ -540,4 +567,20 @@ async fn renditions_the_app_could_not_take_are_registered_once_it_can_without_a_
     assert!(forgotten(&marker).await, "nothing is left to do");
     let done = ladder_of(&node, &receipt).await;
     assert_eq!(done.variants.len(), 3);
+}
+
+/// A WHEP offer for one video track, from a real WebRTC stack.
+fn viewer_offer() -> String {
+    let mut rtc = str0m::RtcConfig::new()
+        .set_crypto_provider(std::sync::Arc::new(str0m::crypto::from_feature_flags()))
+        .build(std::time::Instant::now());
+    let mut api = rtc.sdp_api();
+    api.add_media(
+        str0m::media::MediaKind::Video,
+        str0m::media::Direction::RecvOnly,
+        None,
+        None,
+        None,
+    );
+    api.apply().unwrap().0.to_sdp_string()
 }

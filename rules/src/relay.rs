@@ -1,0 +1,181 @@
+//! The Relay role's budget for live media: who may join a call's forwarding now, and what
+//! an SDP offer asks of it.
+//!
+//! A *stream* is one forwarded track to one viewer (the unit of `max_concurrent_streams`).
+//! Publishers cost no streams: what they send is forwarded only to viewers.
+
+/// Seconds a refused client is told to wait before it tries again (`Retry-After`).
+pub const RETRY_AFTER_SECS: u32 = 5;
+
+/// What a node's relay holds open at most, when it committed no Relay role (a standalone
+/// sidecar, or a node that only stores).
+pub const DEFAULT_MAX_STREAMS: u32 = 100;
+
+/// What a joining client is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// It may join; the streams it takes are counted.
+    Admit,
+    /// Over budget: it may try again after this many seconds.
+    Refuse {
+        /// For `Retry-After`.
+        retry_after_secs: u32,
+    },
+}
+
+/// Whether a client asking for `asked` streams may join while `in_use` of `max` are taken.
+pub fn admit(in_use: u32, asked: u32, max: u32) -> Admission {
+    match in_use.checked_add(asked) {
+        Some(total) if total <= max => Admission::Admit,
+        _ => Admission::Refuse {
+            retry_after_secs: RETRY_AFTER_SECS,
+        },
+    }
+}
+
+/// Which way media flows on one media section of an offer, from the offerer's side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// The offerer sends and receives (`a=sendrecv`, the default).
+    SendRecv,
+    /// The offerer only sends (`a=sendonly`).
+    SendOnly,
+    /// The offerer only receives (`a=recvonly`).
+    RecvOnly,
+    /// Neither (`a=inactive`, or port 0).
+    Inactive,
+}
+
+impl Flow {
+    /// Whether the offerer sends media on this section.
+    pub fn sends(self) -> bool {
+        matches!(self, Flow::SendRecv | Flow::SendOnly)
+    }
+
+    /// Whether the offerer receives media on this section.
+    pub fn receives(self) -> bool {
+        matches!(self, Flow::SendRecv | Flow::RecvOnly)
+    }
+}
+
+/// One audio or video section of an offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Section {
+    /// `true` for video, `false` for audio.
+    pub video: bool,
+    /// Its direction.
+    pub flow: Flow,
+}
+
+/// The audio and video sections of an SDP offer, in order (data channels and other media
+/// are left out). Reads only the `m=` lines and their direction attributes, so it never
+/// fails: whether the SDP is valid is the WebRTC stack's to say.
+pub fn sections(sdp: &str) -> Vec<Section> {
+    let mut out: Vec<Section> = Vec::new();
+    // Whether the section being read is audio or video (and so in `out`).
+    let mut in_media = false;
+    let mut session_flow = Flow::SendRecv;
+    for line in sdp.lines().map(str::trim) {
+        if let Some(m) = line.strip_prefix("m=") {
+            let mut parts = m.split_whitespace();
+            let kind = parts.next().unwrap_or_default();
+            let port = parts.next().unwrap_or_default();
+            in_media = kind == "audio" || kind == "video";
+            if in_media {
+                out.push(Section {
+                    video: kind == "video",
+                    flow: if port == "0" { Flow::Inactive } else { session_flow },
+                });
+            }
+            continue;
+        }
+        let flow = match line {
+            "a=sendrecv" => Flow::SendRecv,
+            "a=sendonly" => Flow::SendOnly,
+            "a=recvonly" => Flow::RecvOnly,
+            "a=inactive" => Flow::Inactive,
+            _ => continue,
+        };
+        match out.last_mut() {
+            Some(last) if in_media => {
+                if last.flow != Flow::Inactive || flow == Flow::Inactive {
+                    last.flow = flow;
+                }
+            }
+            // Before the first m= line it is the session's default.
+            None => session_flow = flow,
+            Some(_) => {}
+        }
+    }
+    out
+}
+
+/// What a WHIP publisher's or a WHEP viewer's offer must hold, and the streams a viewer
+/// takes; the error says what is wrong.
+pub fn check_offer(sections: &[Section], publishing: bool) -> Result<u32, String> {
+    if sections.is_empty() {
+        return Err("the offer has no audio or video".into());
+    }
+    let active: Vec<&Section> = sections.iter().filter(|s| s.flow != Flow::Inactive).collect();
+    if publishing {
+        if !active.iter().any(|s| s.flow.sends()) {
+            return Err("a WHIP offer must send audio or video".into());
+        }
+        return Ok(0);
+    }
+    let streams = active.iter().filter(|s| s.flow.receives()).count();
+    if streams == 0 {
+        return Err("a WHEP offer must receive audio or video".into());
+    }
+    Ok(streams as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WHEP: &str = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
+        m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=recvonly\r\n\
+        m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\na=recvonly\r\n\
+        m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:2\r\n";
+
+    #[test]
+    fn a_viewer_takes_one_stream_per_track_it_receives() {
+        let s = sections(WHEP);
+        assert_eq!(s.len(), 2, "the data channel is not media");
+        assert_eq!(check_offer(&s, false), Ok(2));
+        assert!(check_offer(&s, true).unwrap_err().contains("must send"));
+    }
+
+    #[test]
+    fn directions_come_from_the_section_then_the_session() {
+        let sdp = "v=0\na=sendonly\nm=audio 9 RTP 111\nm=video 9 RTP 96\na=inactive\nm=video 0 RTP 96\na=sendonly\n";
+        let s = sections(sdp);
+        assert_eq!(
+            s.iter().map(|s| s.flow).collect::<Vec<_>>(),
+            [Flow::SendOnly, Flow::Inactive, Flow::Inactive],
+            "port 0 stays inactive whatever it says"
+        );
+        assert_eq!(check_offer(&s, true), Ok(0));
+        assert!(check_offer(&s, false).is_err());
+    }
+
+    #[test]
+    fn an_offer_without_media_is_refused() {
+        assert!(check_offer(&sections("v=0\r\nm=application 9 DTLS webrtc\r\n"), true).is_err());
+        assert!(check_offer(&sections("not sdp at all"), false).is_err());
+    }
+
+    #[test]
+    fn the_budget_admits_up_to_its_limit_and_no_further() {
+        assert_eq!(admit(0, 2, 2), Admission::Admit);
+        assert_eq!(admit(1, 1, 2), Admission::Admit);
+        assert_eq!(
+            admit(2, 1, 2),
+            Admission::Refuse {
+                retry_after_secs: RETRY_AFTER_SECS
+            }
+        );
+        assert!(matches!(admit(u32::MAX, 1, u32::MAX), Admission::Refuse { .. }));
+    }
+}

@@ -1,0 +1,136 @@
+//! WHIP (RFC 9725) and WHEP: a client `POST`s an SDP offer to publish into or watch a
+//! call, gets `201` with the SDP answer and a `Location`, and `DELETE`s that location to
+//! leave.
+//!
+//! Who may join: anyone, on a standalone sidecar (a call id there is any name, with
+//! commons semantics); on a node, only its owner until calls carry their own tokens.
+//! Ending a session needs its `Location`, which only its creator was told.
+
+use crate::error::ApiError;
+use crate::rtc::{JoinError, Role, Sfu};
+use crate::state::Sidecar;
+use bytes::Bytes;
+use std::sync::Arc;
+use warp::http::{header, HeaderMap, HeaderValue, Response, StatusCode};
+use warp::hyper::Body;
+
+/// The largest offer taken; real offers are a few KiB.
+pub const MAX_OFFER_BYTES: u64 = 64 * 1024;
+
+/// A call id: 1 to 128 of `A-Z a-z 0-9 - _` (a ContentNode id on a node fits).
+fn check_call(call: &str) -> Result<(), ApiError> {
+    let ok = (1..=128).contains(&call.len())
+        && call
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    match ok {
+        true => Ok(()),
+        false => Err(ApiError::BadRequest(
+            "a call id is 1 to 128 letters, digits, '-' or '_'".into(),
+        )),
+    }
+}
+
+fn sfu(state: &Sidecar) -> Result<&Arc<Sfu>, ApiError> {
+    state.rtc.as_ref().ok_or(ApiError::Busy {
+        what: "live calls are off on this sidecar (no --rtc-udp)",
+        retry_after: 3600,
+    })
+}
+
+/// Who may publish into or watch a call here.
+fn may_join(state: &Sidecar, headers: &HeaderMap) -> Result<(), ApiError> {
+    if state.link.get().is_none() {
+        return Ok(());
+    }
+    crate::owner::check(&state.owner, state.config.listen, headers)
+}
+
+/// `POST /api/rtc/{call}/whip` and `/whep`.
+pub async fn join(
+    state: Arc<Sidecar>,
+    call: String,
+    role: Role,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response<Body>, ApiError> {
+    check_call(&call)?;
+    may_join(&state, &headers)?;
+    let sfu = sfu(&state)?.clone();
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    if !essence.eq_ignore_ascii_case("application/sdp") {
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "an offer is application/sdp, not '{content_type}'"
+        )));
+    }
+    let offer = String::from_utf8(body.to_vec())
+        .map_err(|_| ApiError::BadRequest("the offer is not UTF-8".into()))?;
+    // Answering makes a DTLS certificate: CPU work, off the async threads.
+    let joined = {
+        let call = call.clone();
+        tokio::task::spawn_blocking(move || sfu.join(&call, role, &offer))
+            .await
+            .map_err(|e| ApiError::Io(std::io::Error::other(e.to_string())))?
+    };
+    let joined = joined.map_err(|e| match e {
+        JoinError::BadOffer(why) => ApiError::BadRequest(format!("bad offer: {why}")),
+        JoinError::OverBudget { retry_after_secs } => {
+            state.metrics.rtc_refused.inc();
+            ApiError::Busy {
+                what: "the relay carries all the streams it may",
+                retry_after: u64::from(retry_after_secs),
+            }
+        }
+        JoinError::Stopped => ApiError::Busy {
+            what: "the media thread has stopped",
+            retry_after: 60,
+        },
+    })?;
+    tracing::info!(%call, role = role.as_str(), session = %joined.session, "RTC session joined");
+    let location = format!("/api/rtc/{call}/session/{}", joined.session);
+    let mut resp = Response::new(Body::from(joined.answer));
+    *resp.status_mut() = StatusCode::CREATED;
+    let headers = resp.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/sdp"));
+    headers.insert(
+        header::LOCATION,
+        HeaderValue::from_str(&location).map_err(|e| ApiError::BadRequest(e.to_string()))?,
+    );
+    Ok(resp)
+}
+
+/// `DELETE /api/rtc/{call}/session/{id}`: leaves the call.
+pub async fn leave(state: Arc<Sidecar>, call: String, session: String) -> Result<Response<Body>, ApiError> {
+    check_call(&call)?;
+    match sfu(&state)?.leave(&call, &session) {
+        true => Ok(Response::new(Body::empty())),
+        false => Err(ApiError::NotFound("RTC session")),
+    }
+}
+
+/// `PATCH` on a session: trickle ICE and ICE restarts are not taken (RFC 9725 §4.3.1); the
+/// answer holds every candidate.
+pub fn no_trickle() -> Response<Body> {
+    let mut resp = Response::new(Body::empty());
+    *resp.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    resp.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("DELETE"));
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn call_ids_are_short_plain_names() {
+        assert!(check_call("uhCEk-abc_123").is_ok());
+        assert!(check_call("").is_err());
+        assert!(check_call("../etc").is_err());
+        assert!(check_call(&"a".repeat(129)).is_err());
+    }
+}

@@ -1,0 +1,55 @@
+//! Which viewer track carries which publisher track: a decision apart from the media
+//! thread's effects.
+//!
+//! In a call, the publishers' tracks of one kind are ordered by the publishers' joining
+//! order, then by their own order; a viewer's tracks of that kind take them in the same
+//! order. A viewer that offered one video track sees the first publisher's video; one that
+//! offered two sees the first two publishers'.
+
+/// One track of a session, as the forwarding rule sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrackRef {
+    /// Index of the session in the media thread's list.
+    pub session: usize,
+    /// Index of the track among that session's tracks.
+    pub track: usize,
+}
+
+/// For a publisher track `from` (of some kind), the position it holds among the call's
+/// publisher tracks of that kind; `publisher_tracks` lists them in order.
+pub fn slot(publisher_tracks: &[TrackRef], from: TrackRef) -> Option<usize> {
+    publisher_tracks.iter().position(|t| *t == from)
+}
+
+/// The viewer track that slot `slot` goes to, given the viewer's tracks of that kind in
+/// order.
+pub fn target(viewer_tracks: &[usize], slot: usize) -> Option<usize> {
+    viewer_tracks.get(slot).copied()
+}
+
+/// The publisher track that feeds a viewer's `track`, the inverse of [`target`].
+pub fn source(publisher_tracks: &[TrackRef], viewer_tracks: &[usize], track: usize) -> Option<TrackRef> {
+    let slot = viewer_tracks.iter().position(|t| *t == track)?;
+    publisher_tracks.get(slot).copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn viewers_take_publisher_tracks_in_joining_order() {
+        let first = TrackRef { session: 3, track: 1 };
+        let second = TrackRef { session: 0, track: 0 };
+        let publishers = [first, second];
+        assert_eq!(slot(&publishers, second), Some(1));
+        assert_eq!(target(&[4, 7], 1), Some(7));
+        assert_eq!(
+            target(&[4], 1),
+            None,
+            "a viewer with one video track sees only the first"
+        );
+        assert_eq!(source(&publishers, &[4, 7], 4), Some(first));
+        assert_eq!(source(&publishers, &[4, 7], 5), None);
+    }
+}

@@ -1,0 +1,439 @@
+//! The media thread: one UDP socket, every session's [`Rtc`], and the forwarding of frames
+//! from publishers to the viewers of their call.
+//!
+//! Everything here runs on one OS thread, so no lock is held while media moves; the HTTP
+//! handlers hand new sessions over by channel and end them through the [`Registry`]. A
+//! panic inside one session's WebRTC state ends that session only.
+
+use super::forward::{self, TrackRef};
+use super::sessions::{Registry, Role};
+use std::collections::HashMap;
+use std::io::ErrorKind;
+use std::net::{SocketAddr, UdpSocket};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Receiver;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use str0m::media::{KeyframeRequestKind, MediaData, MediaKind, Mid};
+use str0m::net::{Protocol, Receive};
+use str0m::{Event, IceConnectionState, Input, Output, Rtc};
+
+/// The least time between two keyframe requests to one publisher track: a viewer joining
+/// right after another still gets its keyframe, once the window ends.
+const KEYFRAME_INTERVAL: Duration = Duration::from_millis(500);
+/// The longest the thread waits for a packet before it looks at new and ended sessions.
+const MAX_WAIT: Duration = Duration::from_millis(20);
+/// A session whose ICE has not connected by then is dropped.
+const CONNECT_WITHIN: Duration = Duration::from_secs(30);
+
+/// A session the HTTP layer admitted, with its answered offer.
+pub(super) struct NewSession {
+    pub id: String,
+    pub call: String,
+    pub role: Role,
+    pub rtc: Rtc,
+}
+
+/// One media section of a session.
+struct Track {
+    mid: Mid,
+    kind: MediaKind,
+    /// Publisher tracks: a keyframe was asked for and not yet requested.
+    keyframe_wanted: bool,
+    last_keyframe_request: Option<Instant>,
+    /// Publisher tracks: the simulcast layer forwarded (the first one seen).
+    rid: Option<str0m::media::Rid>,
+    /// Viewer tracks: nothing is forwarded before a keyframe, which a decoder can start on.
+    awaiting_keyframe: bool,
+}
+
+struct Session {
+    id: String,
+    call: String,
+    role: Role,
+    rtc: Rtc,
+    tracks: Vec<Track>,
+    created: Instant,
+    connected: bool,
+    next_timeout: Instant,
+    /// Has input or forwarded media that `poll_output` has not yet drained.
+    dirty: bool,
+    /// Its WebRTC state panicked; it is dropped at the next sweep.
+    broken: bool,
+}
+
+impl Session {
+    fn new(n: NewSession) -> Self {
+        let now = Instant::now();
+        Session {
+            id: n.id,
+            call: n.call,
+            role: n.role,
+            rtc: n.rtc,
+            tracks: Vec::new(),
+            created: now,
+            connected: false,
+            next_timeout: now,
+            dirty: true,
+            broken: false,
+        }
+    }
+
+    fn alive(&self) -> bool {
+        !self.broken && self.rtc.is_alive() && (self.connected || self.created.elapsed() < CONNECT_WITHIN)
+    }
+
+    /// Runs `f` on this session's state; a panic marks the session broken instead of
+    /// ending the thread.
+    fn guarded<T>(&mut self, f: impl FnOnce(&mut Rtc) -> T) -> Option<T> {
+        if self.broken {
+            return None;
+        }
+        match catch_unwind(AssertUnwindSafe(|| f(&mut self.rtc))) {
+            Ok(v) => Some(v),
+            Err(_) => {
+                tracing::error!(session = %self.id, call = %self.call, "a WebRTC session panicked; it is closed");
+                self.broken = true;
+                None
+            }
+        }
+    }
+
+    /// Tracks of `kind`, by index, in their order.
+    fn tracks_of(&self, kind: MediaKind) -> Vec<usize> {
+        (0..self.tracks.len())
+            .filter(|i| self.tracks[*i].kind == kind)
+            .collect()
+    }
+}
+
+/// The thread's state.
+pub(super) struct MediaLoop {
+    socket: UdpSocket,
+    local: SocketAddr,
+    sessions: Vec<Session>,
+    /// Which session last accepted packets from an address.
+    by_source: HashMap<SocketAddr, String>,
+    registry: Arc<Registry>,
+    seen_generation: u64,
+}
+
+impl MediaLoop {
+    pub(super) fn new(socket: UdpSocket, local: SocketAddr, registry: Arc<Registry>) -> Self {
+        MediaLoop {
+            socket,
+            local,
+            sessions: Vec::new(),
+            by_source: HashMap::new(),
+            seen_generation: registry.generation(),
+            registry,
+        }
+    }
+
+    /// Runs until `stop` is set.
+    pub(super) fn run(mut self, incoming: Receiver<NewSession>, stop: Arc<AtomicBool>) {
+        let mut buf = vec![0u8; 2000];
+        while !stop.load(Ordering::Acquire) {
+            while let Ok(n) = incoming.try_recv() {
+                self.sessions.push(Session::new(n));
+            }
+            self.sweep();
+            self.drain();
+            self.request_keyframes();
+            self.drain();
+            let now = Instant::now();
+            let next = self.sessions.iter().map(|s| s.next_timeout).min();
+            let wait = next
+                .map_or(MAX_WAIT, |t| t.saturating_duration_since(now))
+                .clamp(Duration::from_millis(1), MAX_WAIT);
+            if self.socket.set_read_timeout(Some(wait)).is_err() {
+                tracing::error!("the RTC socket refuses a read timeout; the media thread stops");
+                return;
+            }
+            match self.socket.recv_from(&mut buf) {
+                Ok((n, source)) => self.receive(&buf[..n], source),
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                Err(e) => tracing::warn!(error = %e, "RTC socket read failed"),
+            }
+            let now = Instant::now();
+            for s in self.sessions.iter_mut().filter(|s| s.next_timeout <= now) {
+                if s.guarded(|rtc| rtc.handle_input(Input::Timeout(now)))
+                    .is_some_and(|r| r.is_err())
+                {
+                    s.rtc.disconnect();
+                }
+                s.dirty = true;
+            }
+        }
+    }
+
+    /// Drops sessions that ended (by `DELETE`), died, or never connected.
+    fn sweep(&mut self) {
+        let generation = self.registry.generation();
+        let registry_changed = generation != self.seen_generation;
+        self.seen_generation = generation;
+        let registry = &self.registry;
+        let mut ended = Vec::new();
+        self.sessions.retain_mut(|s| {
+            let keep = s.alive() && (!registry_changed || registry.contains(&s.id));
+            if !keep {
+                if s.rtc.is_alive() && !s.broken {
+                    s.rtc.disconnect();
+                }
+                ended.push(s.id.clone());
+            }
+            keep
+        });
+        for id in ended {
+            tracing::debug!(session = %id, "RTC session ended");
+            self.registry.forget(&id);
+            self.by_source.retain(|_, v| *v != id);
+        }
+    }
+
+    fn receive(&mut self, packet: &[u8], source: SocketAddr) {
+        let Ok(contents) = packet.try_into() else {
+            return;
+        };
+        let input = Input::Receive(
+            Instant::now(),
+            Receive {
+                proto: Protocol::Udp,
+                source,
+                destination: self.local,
+                contents,
+            },
+        );
+        let known = self
+            .by_source
+            .get(&source)
+            .and_then(|id| self.sessions.iter().position(|s| &s.id == id))
+            .filter(|i| self.sessions[*i].rtc.accepts(&input));
+        let Some(i) = known.or_else(|| self.sessions.iter().position(|s| s.rtc.accepts(&input))) else {
+            return;
+        };
+        let s = &mut self.sessions[i];
+        if s.guarded(|rtc| rtc.handle_input(input))
+            .is_some_and(|r| r.is_err())
+        {
+            s.rtc.disconnect();
+        }
+        s.dirty = true;
+        if known.is_none() {
+            self.by_source.insert(source, s.id.clone());
+        }
+    }
+
+    /// Polls every session with pending work until each waits on time, sends what they
+    /// transmit, and acts on their events (forwarding may make viewers dirty again).
+    fn drain(&mut self) {
+        for _ in 0..4 {
+            let mut events = Vec::new();
+            for (i, s) in self.sessions.iter_mut().enumerate().filter(|(_, s)| s.dirty) {
+                s.dirty = false;
+                loop {
+                    if !s.rtc.is_alive() {
+                        break;
+                    }
+                    match s.guarded(|rtc| rtc.poll_output()) {
+                        Some(Ok(Output::Transmit(t))) => {
+                            if let Err(e) = self.socket.send_to(&t.contents, t.destination) {
+                                tracing::debug!(error = %e, to = %t.destination, "RTC send failed");
+                            }
+                        }
+                        Some(Ok(Output::Timeout(t))) => {
+                            s.next_timeout = t;
+                            break;
+                        }
+                        Some(Ok(Output::Event(e))) => events.push((i, e)),
+                        Some(Err(e)) => {
+                            tracing::debug!(session = %s.id, error = %e, "RTC session failed");
+                            s.rtc.disconnect();
+                            break;
+                        }
+                        None => break,
+                    }
+                }
+            }
+            if events.is_empty() {
+                return;
+            }
+            for (i, event) in events {
+                self.on_event(i, event);
+            }
+        }
+    }
+
+    fn on_event(&mut self, i: usize, event: Event) {
+        match event {
+            Event::Connected => {
+                self.sessions[i].connected = true;
+                if self.sessions[i].role == Role::View {
+                    self.want_keyframes_for(i);
+                }
+            }
+            Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
+                self.sessions[i].rtc.disconnect();
+            }
+            Event::MediaAdded(added) => {
+                let s = &mut self.sessions[i];
+                s.tracks.push(Track {
+                    mid: added.mid,
+                    kind: added.kind,
+                    keyframe_wanted: false,
+                    last_keyframe_request: None,
+                    rid: None,
+                    awaiting_keyframe: added.kind == MediaKind::Video,
+                });
+                // A viewer that joins a call already under way, or a publisher that joins
+                // one already watched: either way, viewers want a keyframe.
+                if s.role == Role::Publish && added.kind == MediaKind::Video {
+                    s.tracks.last_mut().expect("just pushed").keyframe_wanted = true;
+                }
+            }
+            Event::MediaData(data) if self.sessions[i].role == Role::Publish => self.forward(i, data),
+            Event::KeyframeRequest(req) if self.sessions[i].role == Role::View => {
+                let Some(t) = self.sessions[i].tracks.iter().position(|t| t.mid == req.mid) else {
+                    return;
+                };
+                if let Some(from) = self.source_of(i, t) {
+                    self.sessions[from.session].tracks[from.track].keyframe_wanted = true;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The publisher tracks of `kind` in call `call`, in the forwarding order.
+    fn publisher_tracks(&self, call: &str, kind: MediaKind) -> Vec<TrackRef> {
+        let mut out = Vec::new();
+        for (si, s) in self.sessions.iter().enumerate() {
+            if s.role == Role::Publish && s.call == call {
+                out.extend(
+                    s.tracks_of(kind)
+                        .into_iter()
+                        .map(|track| TrackRef { session: si, track }),
+                );
+            }
+        }
+        out
+    }
+
+    /// The publisher track feeding viewer `i`'s track `t`.
+    fn source_of(&self, i: usize, t: usize) -> Option<TrackRef> {
+        let viewer = &self.sessions[i];
+        let kind = viewer.tracks[t].kind;
+        forward::source(
+            &self.publisher_tracks(&viewer.call, kind),
+            &viewer.tracks_of(kind),
+            t,
+        )
+    }
+
+    /// Asks every publisher whose video viewer `i` receives for a keyframe.
+    fn want_keyframes_for(&mut self, i: usize) {
+        let video = self.sessions[i].tracks_of(MediaKind::Video);
+        for t in video {
+            if let Some(from) = self.source_of(i, t) {
+                self.sessions[from.session].tracks[from.track].keyframe_wanted = true;
+            }
+        }
+    }
+
+    /// Sends the keyframe requests that are wanted and out of their throttle window.
+    fn request_keyframes(&mut self) {
+        let now = Instant::now();
+        for s in self
+            .sessions
+            .iter_mut()
+            .filter(|s| s.role == Role::Publish && s.connected)
+        {
+            for t in 0..s.tracks.len() {
+                let track = &s.tracks[t];
+                let throttled = track
+                    .last_keyframe_request
+                    .is_some_and(|at| now.duration_since(at) < KEYFRAME_INTERVAL);
+                if !track.keyframe_wanted || throttled {
+                    continue;
+                }
+                let (mid, rid) = (track.mid, track.rid);
+                s.guarded(|rtc| {
+                    if let Some(mut writer) = rtc.writer(mid) {
+                        let _ = writer.request_keyframe(rid, KeyframeRequestKind::Pli);
+                    }
+                });
+                let track = &mut s.tracks[t];
+                track.keyframe_wanted = false;
+                track.last_keyframe_request = Some(now);
+                s.dirty = true;
+            }
+        }
+    }
+
+    /// Sends a publisher's frame to every viewer of its call whose track takes it. The
+    /// frame's bytes are shared, not copied; each viewer's stack packetizes and encrypts
+    /// them for its own connection.
+    fn forward(&mut self, from_session: usize, data: MediaData) {
+        let Some(t) = self.sessions[from_session]
+            .tracks
+            .iter()
+            .position(|t| t.mid == data.mid)
+        else {
+            return;
+        };
+        let track = &mut self.sessions[from_session].tracks[t];
+        if !data.contiguous && track.kind == MediaKind::Video {
+            track.keyframe_wanted = true;
+        }
+        if data.rid.is_some() {
+            if track.rid.is_none() {
+                track.rid = data.rid;
+            }
+            if track.rid != data.rid {
+                return;
+            }
+        }
+        let kind = track.kind;
+        let call = self.sessions[from_session].call.clone();
+        let publishers = self.publisher_tracks(&call, kind);
+        let Some(slot) = forward::slot(
+            &publishers,
+            TrackRef {
+                session: from_session,
+                track: t,
+            },
+        ) else {
+            return;
+        };
+        let keyframe = data.is_keyframe();
+        for viewer in self.sessions.iter_mut() {
+            if viewer.role != Role::View || viewer.call != call || !viewer.connected {
+                continue;
+            }
+            let Some(vt) = forward::target(&viewer.tracks_of(kind), slot) else {
+                continue;
+            };
+            if viewer.tracks[vt].awaiting_keyframe {
+                if !keyframe {
+                    continue;
+                }
+                viewer.tracks[vt].awaiting_keyframe = false;
+            }
+            let mid = viewer.tracks[vt].mid;
+            let written = viewer.guarded(|rtc| {
+                let writer = rtc.writer(mid)?;
+                let pt = writer.match_params(data.params)?;
+                Some(writer.write(pt, data.network_time, data.time, data.data.clone()))
+            });
+            match written.flatten() {
+                Some(Err(e)) => {
+                    tracing::debug!(session = %viewer.id, error = %e, "forwarding failed; the viewer is dropped");
+                    viewer.rtc.disconnect();
+                }
+                Some(Ok(())) => viewer.dirty = true,
+                None => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! Live calls and live streams: a small SFU that publishers join by WHIP and viewers by
+//! WHEP, on one UDP port and one media thread (issue 19).
+//!
+//! The HTTP handlers admit a session against the Relay budget, answer its SDP offer and
+//! hand it to the media thread; frames then flow from each call's publishers to its
+//! viewers without passing through the async runtime. Who may join is decided above this
+//! module (open on a standalone sidecar; the owner's, on a node).
+
+mod forward;
+mod media;
+pub mod sessions;
+
+pub use sessions::{Role, Usage};
+
+use media_rules::relay::{self, Admission};
+use sessions::{Entry, Registry};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::SyncSender;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use str0m::change::SdpOffer;
+use str0m::crypto::CryptoProvider;
+use str0m::{Candidate, RtcConfig};
+
+/// Where the SFU listens and what it tells clients.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RtcSettings {
+    /// The UDP address media arrives on (port 0 for any free one).
+    pub udp: SocketAddr,
+    /// The address put in answers as the ICE candidate; the UDP address when it is a
+    /// specific one.
+    pub candidate: Option<SocketAddr>,
+    /// Forwarded tracks carried at once (the Relay role's `max_concurrent_streams`).
+    pub max_streams: u32,
+}
+
+impl RtcSettings {
+    /// On loopback, any free port, with the default budget.
+    pub fn loopback() -> Self {
+        RtcSettings {
+            udp: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+            candidate: None,
+            max_streams: relay::DEFAULT_MAX_STREAMS,
+        }
+    }
+}
+
+/// Why a join was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum JoinError {
+    /// The offer is not SDP the SFU can answer, or asks for the wrong direction.
+    #[error("bad offer: {0}")]
+    BadOffer(String),
+    /// The Relay budget is spent.
+    #[error("the relay carries all the streams it may; try again in {retry_after_secs} s")]
+    OverBudget {
+        /// For `Retry-After`.
+        retry_after_secs: u32,
+    },
+    /// The media thread is gone.
+    #[error("the media thread has stopped")]
+    Stopped,
+}
+
+/// An admitted session: its id (the last segment of its `Location`) and the SDP answer.
+#[derive(Debug, Clone)]
+pub struct Joined {
+    /// Unguessable: knowing it is what lets a client end the session.
+    pub session: String,
+    /// The SDP answer.
+    pub answer: String,
+}
+
+/// The running SFU. Dropping it stops the media thread.
+pub struct Sfu {
+    registry: Arc<Registry>,
+    incoming: Mutex<SyncSender<media::NewSession>>,
+    candidate: SocketAddr,
+    crypto: Arc<CryptoProvider>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Sfu {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sfu")
+            .field("candidate", &self.candidate)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sfu {
+    /// Binds the UDP socket and starts the media thread.
+    pub fn start(settings: &RtcSettings) -> std::io::Result<Sfu> {
+        let socket = UdpSocket::bind(settings.udp)?;
+        let bound = socket.local_addr()?;
+        let candidate = settings.candidate.unwrap_or_else(|| {
+            if !bound.ip().is_unspecified() {
+                return bound;
+            }
+            tracing::warn!(%bound, "the RTC socket listens on every address and no --rtc-candidate was given; clients are told loopback");
+            let ip = match bound.ip() {
+                IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+                IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            };
+            SocketAddr::new(ip, bound.port())
+        });
+        let registry = Arc::new(Registry::new(settings.max_streams));
+        let (tx, rx) = std::sync::mpsc::sync_channel(256);
+        let stop = Arc::new(AtomicBool::new(false));
+        let media_loop = media::MediaLoop::new(socket, candidate, registry.clone());
+        let thread_stop = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("rtc-media".into())
+            .spawn(move || media_loop.run(rx, thread_stop))?;
+        tracing::info!(udp = %bound, %candidate, max_streams = settings.max_streams, "SFU listening");
+        Ok(Sfu {
+            registry,
+            incoming: Mutex::new(tx),
+            candidate,
+            crypto: Arc::new(str0m::crypto::from_feature_flags()),
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// The address clients send media to.
+    pub fn candidate(&self) -> SocketAddr {
+        self.candidate
+    }
+
+    /// What the relay carries now.
+    pub fn usage(&self) -> Usage {
+        self.registry.usage()
+    }
+
+    /// Admits a publisher (`Role::Publish`) or viewer into `call` with its SDP offer.
+    pub fn join(&self, call: &str, role: Role, offer: &str) -> Result<Joined, JoinError> {
+        let sections = relay::sections(offer);
+        let streams = relay::check_offer(&sections, role == Role::Publish).map_err(JoinError::BadOffer)?;
+        let parsed = SdpOffer::from_sdp_string(offer).map_err(|e| JoinError::BadOffer(e.to_string()))?;
+        let session = random_id();
+        let entry = Entry {
+            call: call.to_string(),
+            role,
+            streams,
+        };
+        if let Admission::Refuse { retry_after_secs } = self.registry.admit(&session, entry) {
+            return Err(JoinError::OverBudget { retry_after_secs });
+        }
+        let answered = (|| {
+            let mut rtc = RtcConfig::new()
+                .set_crypto_provider(self.crypto.clone())
+                .build(Instant::now());
+            let candidate = Candidate::host(self.candidate, "udp")
+                .map_err(|e| JoinError::BadOffer(format!("the SFU's candidate: {e}")))?;
+            rtc.add_local_candidate(candidate);
+            let answer = rtc
+                .sdp_api()
+                .accept_offer(parsed)
+                .map_err(|e| JoinError::BadOffer(e.to_string()))?;
+            Ok((rtc, answer.to_sdp_string()))
+        })();
+        let (rtc, answer) = match answered {
+            Ok(v) => v,
+            Err(e) => {
+                self.registry.forget(&session);
+                return Err(e);
+            }
+        };
+        let handed = self
+            .incoming
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .send(media::NewSession {
+                id: session.clone(),
+                call: call.to_string(),
+                role,
+                rtc,
+            });
+        if handed.is_err() {
+            self.registry.forget(&session);
+            return Err(JoinError::Stopped);
+        }
+        Ok(Joined { session, answer })
+    }
+
+    /// Ends session `session` of `call`; whether there was one.
+    pub fn leave(&self, call: &str, session: &str) -> bool {
+        self.registry.end(call, session)
+    }
+}
+
+impl Drop for Sfu {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// 128 random bits, hex.
+fn random_id() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}

@@ -1,0 +1,177 @@
+//! Who is in which call, shared by the HTTP handlers (which admit and end sessions) and the
+//! media thread (which drops sessions that died): the one count the Relay budget is
+//! checked against.
+
+use media_rules::relay::{self, Admission};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// What a session does in its call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Sends media (WHIP).
+    Publish,
+    /// Receives media (WHEP).
+    View,
+}
+
+impl Role {
+    /// The protocol's name, for logs and presence.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Publish => "publish",
+            Role::View => "view",
+        }
+    }
+}
+
+/// One admitted session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The call it is in.
+    pub call: String,
+    /// What it does there.
+    pub role: Role,
+    /// Forwarded tracks it takes from the budget (0 for publishers).
+    pub streams: u32,
+}
+
+/// The sessions admitted and not yet ended.
+#[derive(Debug)]
+pub struct Registry {
+    entries: Mutex<HashMap<String, Entry>>,
+    max_streams: u32,
+    /// Bumped on every change, so the media thread re-reads only when something changed.
+    generation: AtomicU64,
+    refused: AtomicU64,
+}
+
+impl Registry {
+    /// An empty registry with a budget of `max_streams` forwarded tracks.
+    pub fn new(max_streams: u32) -> Self {
+        Registry {
+            entries: Mutex::new(HashMap::new()),
+            max_streams,
+            generation: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Admits `entry` as session `id` if the budget allows it, in one step so two joins
+    /// racing for the last stream cannot both get it.
+    pub fn admit(&self, id: &str, entry: Entry) -> Admission {
+        let mut entries = self.lock();
+        let in_use = entries.values().map(|e| e.streams).sum();
+        let admission = relay::admit(in_use, entry.streams, self.max_streams);
+        match admission {
+            Admission::Admit => {
+                entries.insert(id.to_string(), entry);
+                self.generation.fetch_add(1, Ordering::Release);
+            }
+            Admission::Refuse { .. } => {
+                self.refused.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        admission
+    }
+
+    /// Ends session `id` of `call`; whether there was one.
+    pub fn end(&self, call: &str, id: &str) -> bool {
+        let mut entries = self.lock();
+        if entries.get(id).is_none_or(|e| e.call != call) {
+            return false;
+        }
+        entries.remove(id);
+        self.generation.fetch_add(1, Ordering::Release);
+        true
+    }
+
+    /// Forgets session `id`, whatever its call (the media thread, when it died).
+    pub fn forget(&self, id: &str) {
+        if self.lock().remove(id).is_some() {
+            self.generation.fetch_add(1, Ordering::Release);
+        }
+    }
+
+    /// Whether session `id` is still admitted.
+    pub fn contains(&self, id: &str) -> bool {
+        self.lock().contains_key(id)
+    }
+
+    /// A number that changes whenever a session is admitted or ends.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Streams taken now, and the budget.
+    pub fn usage(&self) -> Usage {
+        let entries = self.lock();
+        Usage {
+            streams: entries.values().map(|e| e.streams).sum(),
+            max_streams: self.max_streams,
+            sessions: entries.len(),
+            refused: self.refused.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// What the relay carries now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Usage {
+    /// Forwarded tracks taken.
+    pub streams: u32,
+    /// The most it carries.
+    pub max_streams: u32,
+    /// Sessions admitted (publishers and viewers).
+    pub sessions: usize,
+    /// Joins refused over budget since start.
+    pub refused: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn viewer(call: &str, streams: u32) -> Entry {
+        Entry {
+            call: call.into(),
+            role: Role::View,
+            streams,
+        }
+    }
+
+    #[test]
+    fn a_join_over_budget_is_refused_until_a_session_ends() {
+        let r = Registry::new(2);
+        assert_eq!(r.admit("a", viewer("c", 1)), Admission::Admit);
+        assert_eq!(r.admit("b", viewer("c", 1)), Admission::Admit);
+        assert!(matches!(r.admit("x", viewer("c", 1)), Admission::Refuse { .. }));
+        assert!(!r.contains("x"));
+        assert!(!r.end("other-call", "a"), "a session ends only in its own call");
+        assert!(r.end("c", "a"));
+        assert_eq!(r.admit("x", viewer("c", 1)), Admission::Admit);
+        let usage = r.usage();
+        assert_eq!((usage.streams, usage.sessions, usage.refused), (2, 2, 1));
+    }
+
+    #[test]
+    fn publishers_take_no_streams() {
+        let r = Registry::new(1);
+        let publisher = Entry {
+            call: "c".into(),
+            role: Role::Publish,
+            streams: 0,
+        };
+        assert_eq!(r.admit("p", publisher.clone()), Admission::Admit);
+        assert_eq!(r.admit("q", publisher), Admission::Admit);
+        assert_eq!(r.usage().streams, 0);
+        let before = r.generation();
+        r.forget("p");
+        assert!(r.generation() > before);
+    }
+}

@@ -1,0 +1,476 @@
+//! Live calls: WHIP publishers and WHEP viewers against the sidecar's SFU, with a real
+//! WebRTC stack (str0m) as the client on its own loopback UDP socket, and every status the
+//! two protocols answer with.
+
+use crate::common::{start_with, Server};
+use sidecar::rtc::RtcSettings;
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use str0m::change::{SdpAnswer, SdpPendingOffer};
+use str0m::format::Codec;
+use str0m::media::{Direction, KeyframeRequestKind, MediaKind, MediaTime, Mid};
+use str0m::net::{Protocol, Receive};
+use str0m::{Candidate, Event, Input, Output, Rtc, RtcConfig};
+
+async fn start_sfu(max_streams: u32) -> Server {
+    start_with(|c| {
+        c.rtc = Some(RtcSettings {
+            max_streams,
+            ..RtcSettings::loopback()
+        })
+    })
+    .await
+}
+
+/// A WebRTC client on its own loopback socket, before its offer is answered.
+struct Client {
+    rtc: Rtc,
+    socket: UdpSocket,
+    pending: Option<SdpPendingOffer>,
+    offer: String,
+    mids: Vec<(Mid, MediaKind)>,
+}
+
+impl Client {
+    /// A client that sends (`publish`) or receives `kinds`.
+    fn new(publish: bool, kinds: &[MediaKind]) -> Client {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut rtc = RtcConfig::new()
+            .set_crypto_provider(Arc::new(str0m::crypto::from_feature_flags()))
+            .build(Instant::now());
+        rtc.add_local_candidate(Candidate::host(socket.local_addr().unwrap(), "udp").unwrap());
+        let dir = if publish {
+            Direction::SendOnly
+        } else {
+            Direction::RecvOnly
+        };
+        let mut api = rtc.sdp_api();
+        let mids = kinds
+            .iter()
+            .map(|k| (api.add_media(*k, dir, None, None, None), *k))
+            .collect();
+        let (offer, pending) = api.apply().unwrap();
+        Client {
+            rtc,
+            socket,
+            pending: Some(pending),
+            offer: offer.to_sdp_string(),
+            mids,
+        }
+    }
+
+    fn accept(&mut self, answer: &str) {
+        let answer = SdpAnswer::from_sdp_string(answer).expect("the answer is SDP");
+        let pending = self.pending.take().unwrap();
+        self.rtc.sdp_api().accept_answer(pending, answer).unwrap();
+    }
+
+    fn mid(&self, kind: MediaKind) -> Mid {
+        self.mids.iter().find(|(_, k)| *k == kind).unwrap().0
+    }
+}
+
+/// POSTs `offer` to `url` as application/sdp.
+async fn post_offer(url: &str, offer: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/sdp")
+        .body(offer.to_string())
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Joins `call` by WHIP or WHEP and takes the answer; returns the session's Location.
+async fn join(server: &Server, call: &str, protocol: &str, client: &mut Client) -> String {
+    let resp = post_offer(
+        &format!("{}/api/rtc/{call}/{protocol}", server.url),
+        &client.offer,
+    )
+    .await;
+    assert_eq!(resp.status(), 201, "{protocol} join");
+    assert_eq!(resp.headers()["content-type"], "application/sdp");
+    let location = resp.headers()["location"].to_str().unwrap().to_string();
+    client.accept(&resp.text().await.unwrap());
+    location
+}
+
+/// Drives `rtc` on `socket` until `stop`, calling `tick` every loop turn (to write media)
+/// and `event` for each event.
+fn drive(
+    mut rtc: Rtc,
+    socket: UdpSocket,
+    stop: Arc<AtomicBool>,
+    mut tick: impl FnMut(&mut Rtc),
+    mut event: impl FnMut(&mut Rtc, Event),
+) {
+    let local = socket.local_addr().unwrap();
+    let mut buf = vec![0u8; 2000];
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !stop.load(Ordering::Acquire) && Instant::now() < deadline && rtc.is_alive() {
+        tick(&mut rtc);
+        let timeout = loop {
+            match rtc.poll_output().unwrap() {
+                Output::Timeout(t) => break t,
+                Output::Transmit(t) => {
+                    socket.send_to(&t.contents, t.destination).unwrap();
+                }
+                Output::Event(e) => event(&mut rtc, e),
+            }
+        };
+        let wait = timeout
+            .saturating_duration_since(Instant::now())
+            .clamp(Duration::from_millis(1), Duration::from_millis(5));
+        socket.set_read_timeout(Some(wait)).unwrap();
+        let input = match socket.recv_from(&mut buf) {
+            Ok((n, source)) => Input::Receive(
+                Instant::now(),
+                Receive {
+                    proto: Protocol::Udp,
+                    source,
+                    destination: local,
+                    contents: buf[..n].try_into().unwrap(),
+                },
+            ),
+            Err(_) => Input::Timeout(Instant::now()),
+        };
+        rtc.handle_input(input).unwrap();
+    }
+}
+
+/// Frame `n` of the test video: a VP8 keyframe tag when `key` (the low bit of the first
+/// byte clear), then `n`, then a pattern; several RTP packets long.
+fn video_frame(n: u32, key: bool) -> Vec<u8> {
+    let mut f = vec![if key { 0x10 } else { 0x11 }, 0x02, 0x00, 0x9d, 0x01, 0x2a];
+    f.extend_from_slice(&n.to_be_bytes());
+    f.extend((0..2500u32).map(|i| (i.wrapping_mul(31) ^ n) as u8));
+    f
+}
+
+fn audio_frame(n: u32) -> Vec<u8> {
+    let mut f = n.to_be_bytes().to_vec();
+    f.extend((0..60u32).map(|i| (i ^ n) as u8));
+    f
+}
+
+/// What a viewer received: (is video, bytes), in order of arrival.
+type Received = Arc<Mutex<Vec<(bool, Vec<u8>)>>>;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_whip_publisher_reaches_two_whep_viewers_frame_for_frame() {
+    let server = start_sfu(100).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut threads = Vec::new();
+
+    // Two viewers join first; they get what the publisher sends from its first keyframe.
+    let mut received: Vec<Received> = Vec::new();
+    for _ in 0..2 {
+        let mut viewer = Client::new(false, &[MediaKind::Audio, MediaKind::Video]);
+        join(&server, "standup", "whep", &mut viewer).await;
+        let got: Received = Default::default();
+        received.push(got.clone());
+        let video_mid = viewer.mid(MediaKind::Video);
+        let stop = stop.clone();
+        threads.push(std::thread::spawn(move || {
+            // As a browser does, it asks for a keyframe (PLI) until it has one to start on.
+            let connected = Arc::new(AtomicBool::new(false));
+            let (connected_events, got_events) = (connected.clone(), got.clone());
+            let mut last_ask: Option<Instant> = None;
+            drive(
+                viewer.rtc,
+                viewer.socket,
+                stop,
+                move |rtc| {
+                    let started = got.lock().unwrap().iter().any(|(v, _)| *v);
+                    let due = last_ask.is_none_or(|t| t.elapsed() > Duration::from_millis(500));
+                    if connected.load(Ordering::Acquire) && !started && due {
+                        let _ = rtc
+                            .writer(video_mid)
+                            .unwrap()
+                            .request_keyframe(None, KeyframeRequestKind::Pli);
+                        last_ask = Some(Instant::now());
+                    }
+                },
+                move |_, e| match e {
+                    Event::Connected => connected_events.store(true, Ordering::Release),
+                    Event::MediaData(d) => got_events
+                        .lock()
+                        .unwrap()
+                        .push((d.mid == video_mid, d.data.to_vec())),
+                    _ => {}
+                },
+            )
+        }));
+    }
+
+    // The publisher sends 30 video and 50 audio frames a second, and a keyframe whenever
+    // it is asked for one (the SFU asks when a viewer connects).
+    let mut publisher = Client::new(true, &[MediaKind::Audio, MediaKind::Video]);
+    join(&server, "standup", "whip", &mut publisher).await;
+    let (audio, video) = (publisher.mid(MediaKind::Audio), publisher.mid(MediaKind::Video));
+    let keyframes_asked = Arc::new(Mutex::new(0u32));
+    let sent = Arc::new(Mutex::new((0u32, 0u32)));
+    {
+        let stop = stop.clone();
+        let keyframes_asked = keyframes_asked.clone();
+        let sent = sent.clone();
+        let start = Instant::now();
+        let mut key_wanted = true;
+        threads.push(std::thread::spawn(move || {
+            // Set by events, read by ticks.
+            let (connected, key_flag) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
+            let (connected_events, key_flag_events) = (connected.clone(), key_flag.clone());
+            drive(
+                publisher.rtc,
+                publisher.socket,
+                stop,
+                move |rtc| {
+                    if !connected.load(Ordering::Acquire) {
+                        return;
+                    }
+                    if key_flag.swap(false, Ordering::AcqRel) {
+                        key_wanted = true;
+                    }
+                    let elapsed = start.elapsed();
+                    let mut s = sent.lock().unwrap();
+                    let now = Instant::now();
+                    while s.0 < (elapsed.as_millis() / 33) as u32 {
+                        let n = s.0;
+                        let w = rtc.writer(video).unwrap();
+                        let pt = w
+                            .payload_params()
+                            .find(|p| p.spec().codec == Codec::Vp8)
+                            .unwrap()
+                            .pt();
+                        w.write(
+                            pt,
+                            now,
+                            MediaTime::from_90khz(u64::from(n) * 3000),
+                            video_frame(n, key_wanted),
+                        )
+                        .unwrap();
+                        key_wanted = false;
+                        s.0 += 1;
+                    }
+                    while s.1 < (elapsed.as_millis() / 20) as u32 {
+                        let n = s.1;
+                        let w = rtc.writer(audio).unwrap();
+                        let pt = w
+                            .payload_params()
+                            .find(|p| p.spec().codec == Codec::Opus)
+                            .unwrap()
+                            .pt();
+                        w.write(
+                            pt,
+                            now,
+                            MediaTime::new(u64::from(n) * 960, str0m::media::Frequency::FORTY_EIGHT_KHZ),
+                            audio_frame(n),
+                        )
+                        .unwrap();
+                        s.1 += 1;
+                    }
+                },
+                move |_, e| match e {
+                    Event::Connected => connected_events.store(true, Ordering::Release),
+                    Event::KeyframeRequest(_) => {
+                        *keyframes_asked.lock().unwrap() += 1;
+                        key_flag_events.store(true, Ordering::Release);
+                    }
+                    _ => {}
+                },
+            )
+        }));
+    }
+
+    // Bounded: until each viewer has 60 video frames, at most 30 s.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        let enough = received
+            .iter()
+            .all(|r| r.lock().unwrap().iter().filter(|(v, _)| *v).count() >= 60);
+        if enough {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stop.store(true, Ordering::Release);
+    for t in threads {
+        t.join().unwrap();
+    }
+
+    assert!(
+        *keyframes_asked.lock().unwrap() >= 1,
+        "the SFU asked the publisher for a keyframe"
+    );
+    for (i, got) in received.iter().enumerate() {
+        let got = got.lock().unwrap();
+        let video: Vec<&Vec<u8>> = got.iter().filter(|(v, _)| *v).map(|(_, b)| b).collect();
+        let audio: Vec<&Vec<u8>> = got.iter().filter(|(v, _)| !*v).map(|(_, b)| b).collect();
+        assert!(video.len() >= 60, "viewer {i} got {} video frames", video.len());
+        assert!(audio.len() >= 50, "viewer {i} got {} audio frames", audio.len());
+        assert_eq!(video[0][0] & 1, 0, "viewer {i}'s first video frame is a keyframe");
+        // Every frame is one the publisher sent, byte for byte, with none missing or
+        // reordered after the first.
+        let first = u32::from_be_bytes(video[0][6..10].try_into().unwrap());
+        for (k, frame) in video.iter().enumerate() {
+            let n = first + k as u32;
+            let key = frame[0] & 1 == 0;
+            assert!(
+                **frame == video_frame(n, key),
+                "viewer {i}: video frame {k} is frame {n} exactly"
+            );
+        }
+        let first = u32::from_be_bytes(audio[0][..4].try_into().unwrap());
+        for (k, frame) in audio.iter().enumerate() {
+            assert!(
+                **frame == audio_frame(first + k as u32),
+                "viewer {i}: audio frame {k} in order"
+            );
+        }
+    }
+    let usage = server.state.rtc.as_ref().unwrap().usage();
+    assert_eq!(usage.streams, 4, "two viewers with two tracks each");
+}
+
+/// A viewer's offer for one video track.
+fn one_video_viewer() -> Client {
+    Client::new(false, &[MediaKind::Video])
+}
+
+#[tokio::test]
+async fn whip_and_whep_answer_with_the_statuses_of_their_specs() {
+    let server = start_sfu(2).await;
+    let whep = format!("{}/api/rtc/room-1/whep", server.url);
+    let whip = format!("{}/api/rtc/room-1/whip", server.url);
+    let http = reqwest::Client::new();
+    let offer = one_video_viewer().offer;
+
+    // 415 for what is not SDP; 400 for SDP that is not an offer the SFU can answer, or that
+    // flows the wrong way for the protocol, or a call id that is not a plain name.
+    let resp = http
+        .post(&whep)
+        .header("content-type", "application/json")
+        .body(offer.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 415);
+    assert_eq!(post_offer(&whep, "v=0\r\nthis is not sdp").await.status(), 400);
+    assert_eq!(
+        post_offer(&whip, &offer).await.status(),
+        400,
+        "a WHIP offer that only receives"
+    );
+    let publisher_offer = Client::new(true, &[MediaKind::Video]).offer;
+    assert_eq!(
+        post_offer(&whep, &publisher_offer).await.status(),
+        400,
+        "a WHEP offer that only sends"
+    );
+    let bad_call = format!("{}/api/rtc/..%2Fetc/whep", server.url);
+    assert_eq!(post_offer(&bad_call, &offer).await.status(), 400);
+
+    // 201 with an SDP answer and the session's Location.
+    let resp = post_offer(&whep, &offer).await;
+    assert_eq!(resp.status(), 201);
+    let first = resp.headers()["location"].to_str().unwrap().to_string();
+    assert!(first.starts_with("/api/rtc/room-1/session/"), "{first}");
+    assert!(resp.text().await.unwrap().starts_with("v=0"));
+
+    // The budget is two forwarded tracks: the second viewer gets in, the third is told to
+    // come back later, and gets in once one has left.
+    let second = post_offer(&whep, &one_video_viewer().offer).await;
+    assert_eq!(second.status(), 201);
+    let third = post_offer(&whep, &one_video_viewer().offer).await;
+    assert_eq!(third.status(), 503);
+    assert!(
+        third.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse::<u32>()
+            .unwrap()
+            > 0
+    );
+    // Publishers take no streams: one still gets in.
+    assert_eq!(post_offer(&whip, &publisher_offer).await.status(), 201);
+
+    // PATCH (trickle ICE) is not taken; DELETE ends the session, once.
+    let session = format!("{}{first}", server.url);
+    let resp = http.patch(&session).body("a=candidate").send().await.unwrap();
+    assert_eq!(resp.status(), 405);
+    assert_eq!(resp.headers()["allow"], "DELETE");
+    let wrong_call = session.replace("/room-1/", "/room-2/");
+    assert_eq!(http.delete(&wrong_call).send().await.unwrap().status(), 404);
+    assert_eq!(http.delete(&session).send().await.unwrap().status(), 200);
+    assert_eq!(http.delete(&session).send().await.unwrap().status(), 404);
+    assert_eq!(post_offer(&whep, &one_video_viewer().offer).await.status(), 201);
+
+    // The refusal is on /metrics.
+    let metrics = http
+        .get(format!("{}/metrics", server.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("elohim_rtc_refused_total 1"), "{metrics}");
+    assert!(metrics.contains("elohim_rtc_streams 2"), "{metrics}");
+
+    // A page on another origin may send an offer and read the Location (CORS).
+    let resp = http
+        .request(reqwest::Method::OPTIONS, &whep)
+        .header("origin", "https://call.example")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let resp = http
+        .post(&whep)
+        .header("origin", "https://call.example")
+        .header("content-type", "application/sdp")
+        .body(one_video_viewer().offer)
+        .send()
+        .await
+        .unwrap();
+    let exposed = resp.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(exposed.contains("location"), "{exposed}");
+}
+
+#[tokio::test]
+async fn a_sidecar_without_live_calls_says_so() {
+    let server = crate::common::start().await;
+    let resp = post_offer(
+        &format!("{}/api/rtc/room/whep", server.url),
+        &one_video_viewer().offer,
+    )
+    .await;
+    assert_eq!(resp.status(), 503);
+    assert!(resp.text().await.unwrap().contains("live calls are off"));
+}
+
+/// The address the SFU tells clients, when none is given, is where it listens.
+#[tokio::test]
+async fn the_candidate_is_the_address_the_sfu_listens_on() {
+    let server = start_sfu(10).await;
+    let candidate: SocketAddr = server.state.rtc.as_ref().unwrap().candidate();
+    assert!(
+        candidate.ip().is_loopback() && candidate.port() != 0,
+        "{candidate}"
+    );
+    let resp = post_offer(
+        &format!("{}/api/rtc/room/whep", server.url),
+        &one_video_viewer().offer,
+    )
+    .await;
+    let answer = resp.text().await.unwrap();
+    let wanted = format!("{} {} typ host", candidate.ip(), candidate.port());
+    assert!(answer.contains(&wanted), "{answer}");
+}
