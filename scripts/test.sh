@@ -22,8 +22,13 @@ cargo test --workspace --exclude media --exclude media_integrity --test network
 # A real tus client interrupts and resumes an upload against a running sidecar.
 python3 -c "import tusclient" 2>/dev/null || python3 -m pip install -q --disable-pip-version-check tuspy
 python3 tests/clients/tus_resume.py "$CARGO_TARGET_DIR/debug/elohim-media"
+# An independent WebRTC stack (aiortc) publishes by WHIP and watches by WHEP.
+python3 -c "import aiortc, numpy" 2>/dev/null || python3 -m pip install -q --disable-pip-version-check aiortc numpy
+python3 tests/clients/rtc_interop.py "$CARGO_TARGET_DIR/debug/elohim-media"
 # hls.js (the node's player page, and another origin) and dash.js play and switch quality.
 node tests/clients/players.mjs "$CARGO_TARGET_DIR/debug/elohim-media"
+# A live call in Chromium: a fake camera publishes by WHIP, two pages watch by WHEP.
+node tests/clients/calls.mjs "$CARGO_TARGET_DIR/debug/elohim-media"
 # The web UI in Chromium against two node processes: upload (with a reload), library,
 # watch, share, edit, custodian, and the same bundle under an app host's environment.
 node tests/clients/ui.mjs "$CARGO_TARGET_DIR/debug/elohim-media"

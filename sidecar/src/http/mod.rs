@@ -239,6 +239,12 @@ pub fn routes(state: Arc<Sidecar>) -> impl Filter<Extract = (impl Reply,), Error
         .and(warp::delete())
         .and(with_state.clone())
         .then(|call, session, s| async move { render(rtc::leave(s, call, session).await) });
+    let rtc_events = warp::path!("api" / "rtc" / String / "events")
+        .and(warp::get())
+        .and(warp::header::headers_cloned())
+        .and(warp::sse::last_event_id::<u64>())
+        .and(with_state.clone())
+        .then(|call, headers, last, s| async move { render(rtc::events(s, call, headers, last).await) });
     let rtc_patch = warp::path!("api" / "rtc" / String / "session" / String)
         .and(warp::patch())
         .map(|_, _| rtc::no_trickle());
@@ -298,6 +304,7 @@ pub fn routes(state: Arc<Sidecar>) -> impl Filter<Extract = (impl Reply,), Error
     let routes: BoxedRoute = routes.or(rtc_join).unify().boxed();
     let routes: BoxedRoute = routes.or(rtc_leave).unify().boxed();
     let routes: BoxedRoute = routes.or(rtc_patch).unify().boxed();
+    let routes: BoxedRoute = routes.or(rtc_events).unify().boxed();
     let routes: BoxedRoute = routes.or(tus_options).unify().boxed();
     let routes: BoxedRoute = routes.or(tus_create).unify().boxed();
     let routes: BoxedRoute = routes.or(tus_head).unify().boxed();
@@ -403,6 +410,7 @@ fn cors() -> warp::cors::Builder {
             "x-upload-place",
             "x-upload-filename",
             "x-upload-ladder",
+            "last-event-id",
         ])
         .expose_headers([
             "content-range",

@@ -10,6 +10,7 @@ use crate::error::ApiError;
 use crate::rtc::{JoinError, Role, Sfu};
 use crate::state::Sidecar;
 use bytes::Bytes;
+use futures_util::StreamExt;
 use std::sync::Arc;
 use warp::http::{header, HeaderMap, HeaderValue, Response, StatusCode};
 use warp::hyper::Body;
@@ -110,6 +111,61 @@ pub async fn leave(state: Arc<Sidecar>, call: String, session: String) -> Result
         true => Ok(Response::new(Body::empty())),
         false => Err(ApiError::NotFound("RTC session")),
     }
+}
+
+/// `GET /api/rtc/{call}/events`: Server-Sent Events of who is in the call. First a
+/// `snapshot` event (the members now), or with `Last-Event-ID` the `presence` events missed
+/// since (a snapshot again when more were missed than are kept); then a `presence` event
+/// for each change: `joined`, `publishing`, `stalled`, `watching`, `left`.
+pub async fn events(
+    state: Arc<Sidecar>,
+    call: String,
+    headers: HeaderMap,
+    last_event_id: Option<u64>,
+) -> Result<Response<Body>, ApiError> {
+    use warp::sse::Event;
+    use warp::Reply;
+    check_call(&call)?;
+    may_join(&state, &headers)?;
+    let sfu = sfu(&state)?.clone();
+    let presence = sfu.presence();
+    let change = |c: &crate::rtc::presence::Change| {
+        Event::default()
+            .id(c.id.to_string())
+            .event("presence")
+            .json_data(c)
+            .unwrap_or_default()
+    };
+    let (first, rx) = match last_event_id.and_then(|id| presence.since(&call, id)) {
+        Some((missed, rx)) => (missed.iter().map(change).collect::<Vec<_>>(), rx),
+        None => {
+            let (members, last, rx) = presence.snapshot(&call);
+            let snapshot = Event::default()
+                .id(last.to_string())
+                .event("snapshot")
+                .json_data(&members)
+                .unwrap_or_default();
+            (vec![snapshot], rx)
+        }
+    };
+    let later = futures_util::stream::unfold((rx, call), move |(mut rx, call)| async move {
+        loop {
+            match rx.recv().await {
+                Ok(c) if c.call == call => return Some((change(&c), (rx, call))),
+                Ok(_) => continue,
+                // A client too slow for the changes is told to start over.
+                Err(_) => return None,
+            }
+        }
+    });
+    let events = futures_util::stream::iter(first)
+        .chain(later)
+        .map(Ok::<_, std::convert::Infallible>);
+    // Keep-alive comments keep the connection from looking idle to the server.
+    let stream = warp::sse::keep_alive()
+        .interval(std::time::Duration::from_secs(15))
+        .stream(events);
+    Ok(warp::sse::reply(stream).into_response())
 }
 
 /// `PATCH` on a session: trickle ICE and ICE restarts are not taken (RFC 9725 §4.3.1); the

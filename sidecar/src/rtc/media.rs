@@ -6,6 +6,7 @@
 //! panic inside one session's WebRTC state ends that session only.
 
 use super::forward::{self, TrackRef};
+use super::presence::{Presence, State};
 use super::sessions::{Registry, Role};
 use std::collections::HashMap;
 use std::io::ErrorKind;
@@ -26,6 +27,8 @@ const KEYFRAME_INTERVAL: Duration = Duration::from_millis(500);
 const MAX_WAIT: Duration = Duration::from_millis(20);
 /// A session whose ICE has not connected by then is dropped.
 const CONNECT_WITHIN: Duration = Duration::from_secs(30);
+/// A publisher whose media stops for this long shows as stalled.
+const STALLED_AFTER: Duration = Duration::from_secs(1);
 
 /// A session the HTTP layer admitted, with its answered offer.
 pub(super) struct NewSession {
@@ -61,6 +64,10 @@ struct Session {
     dirty: bool,
     /// Its WebRTC state panicked; it is dropped at the next sweep.
     broken: bool,
+    /// What presence last said of it.
+    state: State,
+    /// When a publisher's last frame arrived.
+    last_media: Option<Instant>,
 }
 
 impl Session {
@@ -77,6 +84,8 @@ impl Session {
             next_timeout: now,
             dirty: true,
             broken: false,
+            state: State::Joined,
+            last_media: None,
         }
     }
 
@@ -117,11 +126,18 @@ pub(super) struct MediaLoop {
     by_source: HashMap<SocketAddr, String>,
     registry: Arc<Registry>,
     seen_generation: u64,
+    presence: Arc<Presence>,
 }
 
 impl MediaLoop {
-    pub(super) fn new(socket: UdpSocket, local: SocketAddr, registry: Arc<Registry>) -> Self {
+    pub(super) fn new(
+        socket: UdpSocket,
+        local: SocketAddr,
+        registry: Arc<Registry>,
+        presence: Arc<Presence>,
+    ) -> Self {
         MediaLoop {
+            presence,
             socket,
             local,
             sessions: Vec::new(),
@@ -136,9 +152,11 @@ impl MediaLoop {
         let mut buf = vec![0u8; 2000];
         while !stop.load(Ordering::Acquire) {
             while let Ok(n) = incoming.try_recv() {
+                self.presence.set(&n.call, &n.id, n.role, State::Joined);
                 self.sessions.push(Session::new(n));
             }
             self.sweep();
+            self.mark_stalled();
             self.drain();
             self.request_keyframes();
             self.drain();
@@ -175,12 +193,14 @@ impl MediaLoop {
         self.seen_generation = generation;
         let registry = &self.registry;
         let mut ended = Vec::new();
+        let presence = &self.presence;
         self.sessions.retain_mut(|s| {
             let keep = s.alive() && (!registry_changed || registry.contains(&s.id));
             if !keep {
                 if s.rtc.is_alive() && !s.broken {
                     s.rtc.disconnect();
                 }
+                presence.set(&s.call, &s.id, s.role, State::Left);
                 ended.push(s.id.clone());
             }
             keep
@@ -189,6 +209,28 @@ impl MediaLoop {
             tracing::debug!(session = %id, "RTC session ended");
             self.registry.forget(&id);
             self.by_source.retain(|_, v| *v != id);
+        }
+    }
+
+    /// Says so of publishers whose media stopped.
+    fn mark_stalled(&mut self) {
+        let now = Instant::now();
+        for s in self.sessions.iter_mut().filter(|s| s.state == State::Publishing) {
+            if s.last_media
+                .is_some_and(|t| now.duration_since(t) >= STALLED_AFTER)
+            {
+                s.state = State::Stalled;
+                self.presence.set(&s.call, &s.id, s.role, State::Stalled);
+            }
+        }
+    }
+
+    /// Records a session's new state, for presence.
+    fn show(&mut self, i: usize, state: State) {
+        let s = &mut self.sessions[i];
+        if s.state != state {
+            s.state = state;
+            self.presence.set(&s.call, &s.id, s.role, state);
         }
     }
 
@@ -270,6 +312,7 @@ impl MediaLoop {
             Event::Connected => {
                 self.sessions[i].connected = true;
                 if self.sessions[i].role == Role::View {
+                    self.show(i, State::Watching);
                     self.want_keyframes_for(i);
                 }
             }
@@ -287,12 +330,21 @@ impl MediaLoop {
                     awaiting_keyframe: added.kind == MediaKind::Video,
                 });
                 // A viewer that joins a call already under way, or a publisher that joins
-                // one already watched: either way, viewers want a keyframe.
-                if s.role == Role::Publish && added.kind == MediaKind::Video {
-                    s.tracks.last_mut().expect("just pushed").keyframe_wanted = true;
+                // one already watched: either way, viewers want a keyframe. (str0m tells of
+                // media after the connection is up, so this is where a new viewer's first
+                // keyframe is asked for.)
+                if added.kind == MediaKind::Video {
+                    match s.role {
+                        Role::Publish => s.tracks.last_mut().expect("just pushed").keyframe_wanted = true,
+                        Role::View => self.want_keyframes_for(i),
+                    }
                 }
             }
-            Event::MediaData(data) if self.sessions[i].role == Role::Publish => self.forward(i, data),
+            Event::MediaData(data) if self.sessions[i].role == Role::Publish => {
+                self.sessions[i].last_media = Some(Instant::now());
+                self.show(i, State::Publishing);
+                self.forward(i, data)
+            }
             Event::KeyframeRequest(req) if self.sessions[i].role == Role::View => {
                 let Some(t) = self.sessions[i].tracks.iter().position(|t| t.mid == req.mid) else {
                     return;

@@ -8,6 +8,7 @@
 
 mod forward;
 mod media;
+pub mod presence;
 pub mod sessions;
 
 pub use sessions::{Role, Usage};
@@ -75,6 +76,7 @@ pub struct Joined {
 /// The running SFU. Dropping it stops the media thread.
 pub struct Sfu {
     registry: Arc<Registry>,
+    presence: Arc<presence::Presence>,
     incoming: Mutex<SyncSender<media::NewSession>>,
     candidate: SocketAddr,
     crypto: Arc<CryptoProvider>,
@@ -109,7 +111,8 @@ impl Sfu {
         let registry = Arc::new(Registry::new(settings.max_streams));
         let (tx, rx) = std::sync::mpsc::sync_channel(256);
         let stop = Arc::new(AtomicBool::new(false));
-        let media_loop = media::MediaLoop::new(socket, candidate, registry.clone());
+        let presence = Arc::new(presence::Presence::default());
+        let media_loop = media::MediaLoop::new(socket, candidate, registry.clone(), presence.clone());
         let thread_stop = stop.clone();
         let thread = std::thread::Builder::new()
             .name("rtc-media".into())
@@ -117,6 +120,7 @@ impl Sfu {
         tracing::info!(udp = %bound, %candidate, max_streams = settings.max_streams, "SFU listening");
         Ok(Sfu {
             registry,
+            presence,
             incoming: Mutex::new(tx),
             candidate,
             crypto: Arc::new(str0m::crypto::from_feature_flags()),
@@ -128,6 +132,11 @@ impl Sfu {
     /// The address clients send media to.
     pub fn candidate(&self) -> SocketAddr {
         self.candidate
+    }
+
+    /// Who is in which call, and what they do.
+    pub fn presence(&self) -> &presence::Presence {
+        &self.presence
     }
 
     /// What the relay carries now.

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use str0m::change::{SdpAnswer, SdpPendingOffer};
 use str0m::format::Codec;
-use str0m::media::{Direction, KeyframeRequestKind, MediaKind, MediaTime, Mid};
+use str0m::media::{Direction, MediaKind, MediaTime, Mid};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Input, Output, Rtc, RtcConfig};
 
@@ -158,52 +158,49 @@ fn audio_frame(n: u32) -> Vec<u8> {
 /// What a viewer received: (is video, bytes), in order of arrival.
 type Received = Arc<Mutex<Vec<(bool, Vec<u8>)>>>;
 
+/// A viewer of audio and video that joins `call` by WHEP and records what it receives on
+/// its own thread until `stop`.
+async fn spawn_viewer(
+    server: &Server,
+    call: &str,
+    stop: Arc<AtomicBool>,
+) -> (Received, std::thread::JoinHandle<()>) {
+    let mut viewer = Client::new(false, &[MediaKind::Audio, MediaKind::Video]);
+    join(server, call, "whep", &mut viewer).await;
+    let got: Received = Default::default();
+    let video_mid = viewer.mid(MediaKind::Video);
+    let recorded = got.clone();
+    let thread = std::thread::spawn(move || {
+        drive(
+            viewer.rtc,
+            viewer.socket,
+            stop,
+            |_| {},
+            move |_, e| {
+                if let Event::MediaData(d) = e {
+                    recorded
+                        .lock()
+                        .unwrap()
+                        .push((d.mid == video_mid, d.data.to_vec()));
+                }
+            },
+        )
+    });
+    (got, thread)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_whip_publisher_reaches_two_whep_viewers_frame_for_frame() {
     let server = start_sfu(100).await;
     let stop = Arc::new(AtomicBool::new(false));
     let mut threads = Vec::new();
 
-    // Two viewers join first; they get what the publisher sends from its first keyframe.
+    // One viewer joins before the publisher, the other once the call is under way (below).
+    // Neither asks for a keyframe itself: the SFU must.
     let mut received: Vec<Received> = Vec::new();
-    for _ in 0..2 {
-        let mut viewer = Client::new(false, &[MediaKind::Audio, MediaKind::Video]);
-        join(&server, "standup", "whep", &mut viewer).await;
-        let got: Received = Default::default();
-        received.push(got.clone());
-        let video_mid = viewer.mid(MediaKind::Video);
-        let stop = stop.clone();
-        threads.push(std::thread::spawn(move || {
-            // As a browser does, it asks for a keyframe (PLI) until it has one to start on.
-            let connected = Arc::new(AtomicBool::new(false));
-            let (connected_events, got_events) = (connected.clone(), got.clone());
-            let mut last_ask: Option<Instant> = None;
-            drive(
-                viewer.rtc,
-                viewer.socket,
-                stop,
-                move |rtc| {
-                    let started = got.lock().unwrap().iter().any(|(v, _)| *v);
-                    let due = last_ask.is_none_or(|t| t.elapsed() > Duration::from_millis(500));
-                    if connected.load(Ordering::Acquire) && !started && due {
-                        let _ = rtc
-                            .writer(video_mid)
-                            .unwrap()
-                            .request_keyframe(None, KeyframeRequestKind::Pli);
-                        last_ask = Some(Instant::now());
-                    }
-                },
-                move |_, e| match e {
-                    Event::Connected => connected_events.store(true, Ordering::Release),
-                    Event::MediaData(d) => got_events
-                        .lock()
-                        .unwrap()
-                        .push((d.mid == video_mid, d.data.to_vec())),
-                    _ => {}
-                },
-            )
-        }));
-    }
+    let (got, thread) = spawn_viewer(&server, "standup", stop.clone()).await;
+    received.push(got);
+    threads.push(thread);
 
     // The publisher sends 30 video and 50 audio frames a second, and a keyframe whenever
     // it is asked for one (the SFU asks when a viewer connects).
@@ -283,6 +280,11 @@ async fn a_whip_publisher_reaches_two_whep_viewers_frame_for_frame() {
             )
         }));
     }
+
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (got, thread) = spawn_viewer(&server, "standup", stop.clone()).await;
+    received.push(got);
+    threads.push(thread);
 
     // Bounded: until each viewer has 60 video frames, at most 30 s.
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -473,4 +475,158 @@ async fn the_candidate_is_the_address_the_sfu_listens_on() {
     let answer = resp.text().await.unwrap();
     let wanted = format!("{} {} typ host", candidate.ip(), candidate.port());
     assert!(answer.contains(&wanted), "{answer}");
+}
+
+/// One Server-Sent Event: (`id`, `event`, `data`).
+type Sse = (String, String, serde_json::Value);
+
+/// Reads `url`'s event stream into a channel (`last` as `Last-Event-ID`).
+async fn subscribe(url: &str, last: Option<&str>) -> tokio::sync::mpsc::UnboundedReceiver<Sse> {
+    use futures_util::StreamExt;
+    let mut req = reqwest::Client::new().get(url);
+    if let Some(id) = last {
+        req = req.header("last-event-id", id);
+    }
+    let resp = req.send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "text/event-stream");
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut body = resp.bytes_stream();
+    tokio::spawn(async move {
+        let mut text = String::new();
+        while let Some(Ok(bytes)) = body.next().await {
+            text.push_str(&String::from_utf8_lossy(&bytes));
+            while let Some(end) = text.find("\n\n") {
+                let block: String = text.drain(..end + 2).collect();
+                let field = |name: &str| {
+                    block
+                        .lines()
+                        .find_map(|l| l.strip_prefix(name))
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                if block.starts_with(':') {
+                    continue; // a keep-alive comment
+                }
+                let data = serde_json::from_str(&field("data:")).unwrap_or_default();
+                if tx.send((field("id:"), field("event:"), data)).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    rx
+}
+
+/// The next event, waiting at most 10 s.
+async fn next_event(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Sse>) -> Sse {
+    tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .expect("an event within 10 s")
+        .expect("the stream is open")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn presence_says_who_joined_publishes_stalls_and_leaves_and_a_reconnect_resumes() {
+    let server = start_sfu(10).await;
+    let events = format!("{}/api/rtc/room/events", server.url);
+    let mut rx = subscribe(&events, None).await;
+    let (_, kind, data) = next_event(&mut rx).await;
+    assert_eq!((kind.as_str(), data), ("snapshot", serde_json::json!([])));
+
+    // A publisher joins and sends video while `sending` holds, a keyframe a second.
+    let mut publisher = Client::new(true, &[MediaKind::Video]);
+    let location = join(&server, "room", "whip", &mut publisher).await;
+    let session = location.rsplit('/').next().unwrap().to_string();
+    let video = publisher.mid(MediaKind::Video);
+    let (stop, sending) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(true)));
+    let thread = {
+        let (stop, sending) = (stop.clone(), sending.clone());
+        std::thread::spawn(move || {
+            let connected = Arc::new(AtomicBool::new(false));
+            let connected_events = connected.clone();
+            let mut n = 0;
+            let mut last = Instant::now();
+            drive(
+                publisher.rtc,
+                publisher.socket,
+                stop,
+                move |rtc| {
+                    if connected.load(Ordering::Acquire)
+                        && sending.load(Ordering::Acquire)
+                        && last.elapsed() > Duration::from_millis(33)
+                    {
+                        last = Instant::now();
+                        let w = rtc.writer(video).unwrap();
+                        let pt = w
+                            .payload_params()
+                            .find(|p| p.spec().codec == Codec::Vp8)
+                            .unwrap()
+                            .pt();
+                        w.write(
+                            pt,
+                            last,
+                            MediaTime::from_90khz(u64::from(n) * 3000),
+                            video_frame(n, n % 30 == 0),
+                        )
+                        .unwrap();
+                        n += 1;
+                    }
+                },
+                move |_, e| {
+                    if matches!(e, Event::Connected) {
+                        connected_events.store(true, Ordering::Release);
+                    }
+                },
+            )
+        })
+    };
+    let mut seen = Vec::new();
+    let mut publishing_id = String::new();
+    while seen.last().map(String::as_str) != Some("publishing") {
+        let (id, kind, data) = next_event(&mut rx).await;
+        assert_eq!(kind, "presence");
+        assert_eq!(
+            (data["session"].as_str(), data["role"].as_str()),
+            (Some(session.as_str()), Some("publish"))
+        );
+        publishing_id = id;
+        seen.push(data["state"].as_str().unwrap().to_string());
+    }
+    assert_eq!(seen, ["joined", "publishing"]);
+
+    // Its media stops: it shows as stalled; it leaves: it shows as left.
+    sending.store(false, Ordering::Release);
+    let stopped = Instant::now();
+    let (_, _, data) = next_event(&mut rx).await;
+    assert_eq!(data["state"], "stalled");
+    eprintln!("stalled shown {:?} after the media stopped", stopped.elapsed());
+    let http = reqwest::Client::new();
+    let resp = http
+        .delete(format!("{}{location}", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let (_, _, data) = next_event(&mut rx).await;
+    assert_eq!(data["state"], "left");
+
+    // A client that reconnects after `publishing` gets what it missed, in order.
+    let mut again = subscribe(&events, Some(&publishing_id)).await;
+    let states =
+        [next_event(&mut again).await, next_event(&mut again).await].map(|(_, k, d)| (k, d["state"].clone()));
+    assert_eq!(
+        states,
+        [
+            ("presence".to_string(), serde_json::json!("stalled")),
+            ("presence".to_string(), serde_json::json!("left"))
+        ]
+    );
+    // One whose id is unknown starts from a snapshot: the room is empty again.
+    let mut fresh = subscribe(&events, Some("999999")).await;
+    let (_, kind, data) = next_event(&mut fresh).await;
+    assert_eq!((kind.as_str(), data), ("snapshot", serde_json::json!([])));
+
+    stop.store(true, Ordering::Release);
+    thread.join().unwrap();
 }
