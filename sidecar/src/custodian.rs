@@ -58,24 +58,34 @@ impl CustodianConfig {
         place: Option<&str>,
         endpoint: String,
     ) -> Result<Self, String> {
-        let (kind, gb) = role
-            .split_once(':')
-            .ok_or_else(|| format!("--custodian wants storage:GB or cache:GB, got '{role}'"))?;
-        let gb: u32 = gb
-            .parse()
-            .map_err(|_| format!("--custodian: '{gb}' is not a number of GB"))?;
+        let (kind, amount) = role.split_once(':').ok_or_else(|| {
+            format!("--custodian wants storage:GB, cache:GB or relay:STREAMS:MBPS, got '{role}'")
+        })?;
+        let number = |text: &str, what: &str| {
+            text.parse::<u32>()
+                .map_err(|_| format!("--custodian: '{text}' is not a number of {what}"))
+        };
         let role = match kind {
             "storage" => MediaRole::Storage {
-                max_storage_gb: gb,
+                max_storage_gb: number(amount, "GB")?,
                 chunk_redundancy: 1,
             },
             "cache" => MediaRole::Cache {
-                max_cache_gb: gb,
+                max_cache_gb: number(amount, "GB")?,
                 serve_to_reach: vec![Reach::Commons.as_str().into()],
             },
+            "relay" => {
+                let (streams, mbps) = amount
+                    .split_once(':')
+                    .ok_or_else(|| format!("--custodian relay wants relay:STREAMS:MBPS, got '{role}'"))?;
+                MediaRole::Relay {
+                    max_concurrent_streams: number(streams, "streams")?,
+                    bandwidth_mbps: number(mbps, "Mbit/s")?,
+                }
+            }
             other => {
                 return Err(format!(
-                    "--custodian: unknown role '{other}'; expected storage or cache"
+                    "--custodian: unknown role '{other}'; expected storage, cache or relay"
                 ))
             }
         };
@@ -678,5 +688,32 @@ impl Worker {
             .await
             .map_err(conductor)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flags(role: &str) -> Result<CustodianConfig, String> {
+        CustodianConfig::from_flags(role, "high", None, "http://127.0.0.1:1".into())
+    }
+
+    #[test]
+    fn roles_are_read_from_the_flag_and_checked() {
+        assert_eq!(
+            flags("relay:40:100").unwrap().role,
+            MediaRole::Relay {
+                max_concurrent_streams: 40,
+                bandwidth_mbps: 100
+            }
+        );
+        assert_eq!(flags("storage:5").unwrap().role.capacity_bytes(), 5_000_000_000);
+        assert!(flags("relay:40").unwrap_err().contains("relay:STREAMS:MBPS"));
+        assert!(flags("relay:0:100")
+            .unwrap_err()
+            .contains("max_concurrent_streams"));
+        assert!(flags("relay:x:100").unwrap_err().contains("'x'"));
+        assert!(flags("mirror:5").unwrap_err().contains("unknown role"));
     }
 }

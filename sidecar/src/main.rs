@@ -37,7 +37,8 @@ enum Command {
         /// The hApp bundle to install when it is not installed yet.
         #[arg(long, env = "ELOHIM_HAPP", default_value = "workdir/elohim_media.happ")]
         happ: PathBuf,
-        /// Serve as custodian, keeping the blobs placement assigns: storage:GB or cache:GB.
+        /// Serve as custodian: storage:GB or cache:GB keep the blobs placement assigns;
+        /// relay:STREAMS:MBPS forwards live calls, at most STREAMS tracks to viewers at once.
         #[arg(long, env = "ELOHIM_CUSTODIAN")]
         custodian: Option<String>,
         /// The custodian's place, region/bioregion/municipality/neighborhood/household.
@@ -259,6 +260,19 @@ async fn run() -> anyhow::Result<()> {
                 ),
                 None => None,
             };
+            // A relay's commitment is the SFU's budget.
+            let mut config = config;
+            if let Some(media_rules::role::MediaRole::Relay {
+                max_concurrent_streams,
+                ..
+            }) = custodian.as_ref().map(|c| &c.role)
+            {
+                let rtc = config
+                    .rtc
+                    .as_mut()
+                    .context("--custodian relay forwards live calls; they are off (--rtc-udp off)")?;
+                rtc.max_streams = *max_concurrent_streams;
+            }
             let defaults = sidecar::node::link::LinkOptions::default();
             let options = sidecar::node::link::LinkOptions {
                 install: app_id.is_none(),

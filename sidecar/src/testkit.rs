@@ -1,5 +1,5 @@
-//! Helpers for tests and benchmarks that drive the real ffmpeg: one way to run it, and test
-//! media made from lavfi's generators.
+//! Helpers for tests and benchmarks that drive the real ffmpeg (one way to run it, and test
+//! media made from lavfi's generators) and the SFU (an offer as a viewer sends it).
 
 use std::ffi::OsStr;
 use std::path::Path;
@@ -39,4 +39,23 @@ pub fn test_video(path: &Path, width: u32, height: u32, seconds: u64, options: &
     let mut args: Vec<&OsStr> = line.split_whitespace().map(OsStr::new).collect();
     args.push(path.as_os_str());
     ffmpeg(args);
+}
+
+/// A WHEP offer for one video track, from a real WebRTC stack (str0m), as a viewer sends.
+pub fn whep_offer() -> String {
+    let mut rtc = str0m::RtcConfig::new()
+        .set_crypto_provider(std::sync::Arc::new(str0m::crypto::from_feature_flags()))
+        .build(std::time::Instant::now());
+    let mut api = rtc.sdp_api();
+    api.add_media(
+        str0m::media::MediaKind::Video,
+        str0m::media::Direction::RecvOnly,
+        None,
+        None,
+        None,
+    );
+    api.apply()
+        .expect("a media section is a change")
+        .0
+        .to_sdp_string()
 }

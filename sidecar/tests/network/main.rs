@@ -215,7 +215,15 @@ async fn nodes_in_separate_processes_meet_through_a_rendezvous_and_keep_an_uploa
         &["--custodian", "storage:50"],
     );
     // Dave listens on every address; his CLI reaches him over IPv4 and IPv6 loopback.
-    let dave = Node::start("dave", "[::]", root.path(), &rendezvous_url, &seed, &[]);
+    // He also relays live calls, for one viewer's track at a time.
+    let dave = Node::start(
+        "dave",
+        "[::]",
+        root.path(),
+        &rendezvous_url,
+        &seed,
+        &["--custodian", "relay:1:10"],
+    );
     let port = dave.url.rsplit(':').next().unwrap().to_string();
     for url in [format!("http://127.0.0.1:{port}"), format!("http://[::1]:{port}")] {
         let out = Command::new(BIN)
@@ -226,6 +234,26 @@ async fn nodes_in_separate_processes_meet_through_a_rendezvous_and_keep_an_uploa
             .unwrap_or_else(|_| panic!("status via {url}: {}", String::from_utf8_lossy(&out.stderr)));
         assert!(status["agent"].is_string(), "status via {url}: {status}");
     }
+
+    // His relay commitment is his SFU's budget: his own WHEP viewer gets in, a second is
+    // told to come back later.
+    let whep = |n: u8| {
+        let url = format!("{}/api/rtc/standup-{n}/whep", dave.url);
+        let owner = dave.owner();
+        async move {
+            owner
+                .post(url)
+                .header("content-type", "application/sdp")
+                .body(sidecar::testkit::whep_offer())
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(whep(1).await, 201);
+    assert_eq!(whep(2).await, 503);
 
     // Each finds the others through the rendezvous, and sees who keeps media.
     wait_until("dave knows alice and carol", 120, || async {

@@ -190,7 +190,7 @@ async fn reach_decides_who_reads_each_upload_over_http() {
 
     // Live calls on a node are its owner's: a stranger's WHEP offer, even with a reader's
     // token, is refused; the owner's is answered.
-    let offer = viewer_offer();
+    let offer = sidecar::testkit::whep_offer();
     let whep = format!("{url}/api/rtc/standup/whep");
     let post = |client: reqwest::Client| {
         let (whep, offer) = (whep.clone(), offer.clone());
@@ -567,20 +567,4 @@ async fn renditions_the_app_could_not_take_are_registered_once_it_can_without_a_
     assert!(forgotten(&marker).await, "nothing is left to do");
     let done = ladder_of(&node, &receipt).await;
     assert_eq!(done.variants.len(), 3);
-}
-
-/// A WHEP offer for one video track, from a real WebRTC stack.
-fn viewer_offer() -> String {
-    let mut rtc = str0m::RtcConfig::new()
-        .set_crypto_provider(std::sync::Arc::new(str0m::crypto::from_feature_flags()))
-        .build(std::time::Instant::now());
-    let mut api = rtc.sdp_api();
-    api.add_media(
-        str0m::media::MediaKind::Video,
-        str0m::media::Direction::RecvOnly,
-        None,
-        None,
-        None,
-    );
-    api.apply().unwrap().0.to_sdp_string()
 }
