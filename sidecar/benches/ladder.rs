@@ -12,16 +12,9 @@
 use sidecar::config::Config;
 use sidecar::ladder::{probe, transcode};
 use sidecar::state::Sidecar;
+use sidecar::testkit::arg;
 use std::path::Path;
 use std::time::{Duration, Instant};
-
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1)?.parse().ok())
-        .unwrap_or(default)
-}
 
 async fn reference(source: &Path, dir: &Path) -> Duration {
     let demuxers = media_rules::ladder::demuxers_for("video/mp4").expect("mp4 gets a ladder");

@@ -36,6 +36,10 @@ pub(super) struct NewSession {
     pub call: String,
     pub role: Role,
     pub rtc: Rtc,
+    /// Told once the thread holds the session, so the answer goes out only when the
+    /// client's first connectivity check will find it (a lost first check costs the
+    /// client a retransmission timeout, about a second).
+    pub taken: std::sync::mpsc::SyncSender<()>,
 }
 
 /// One media section of a session.
@@ -153,7 +157,9 @@ impl MediaLoop {
         while !stop.load(Ordering::Acquire) {
             while let Ok(n) = incoming.try_recv() {
                 self.presence.set(&n.call, &n.id, n.role, State::Joined);
+                let taken = n.taken.clone();
                 self.sessions.push(Session::new(n));
+                let _ = taken.try_send(());
             }
             self.sweep();
             self.mark_stalled();

@@ -161,6 +161,7 @@ impl Sfu {
         let answered = (|| {
             let mut rtc = RtcConfig::new()
                 .set_crypto_provider(self.crypto.clone())
+                .set_ice_lite(true)
                 .build(Instant::now());
             let candidate = Candidate::host(self.candidate, "udp")
                 .map_err(|e| JoinError::BadOffer(format!("the SFU's candidate: {e}")))?;
@@ -178,6 +179,7 @@ impl Sfu {
                 return Err(e);
             }
         };
+        let (taken, held) = std::sync::mpsc::sync_channel(1);
         let handed = self
             .incoming
             .lock()
@@ -187,8 +189,11 @@ impl Sfu {
                 call: call.to_string(),
                 role,
                 rtc,
-            });
-        if handed.is_err() {
+                taken,
+            })
+            .is_ok()
+            && held.recv_timeout(std::time::Duration::from_secs(5)).is_ok();
+        if !handed {
             self.registry.forget(&session);
             return Err(JoinError::Stopped);
         }

@@ -4,15 +4,14 @@
 
 use crate::common::{start_with, Server};
 use sidecar::rtc::RtcSettings;
-use std::net::{SocketAddr, UdpSocket};
+use sidecar::testkit::rtc_client::{audio_frame, drive, video_frame, write_frame, Client};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use str0m::change::{SdpAnswer, SdpPendingOffer};
 use str0m::format::Codec;
-use str0m::media::{Direction, MediaKind, MediaTime, Mid};
-use str0m::net::{Protocol, Receive};
-use str0m::{Candidate, Event, Input, Output, Rtc, RtcConfig};
+use str0m::media::{MediaKind, MediaTime};
+use str0m::Event;
 
 async fn start_sfu(max_streams: u32) -> Server {
     start_with(|c| {
@@ -22,54 +21,6 @@ async fn start_sfu(max_streams: u32) -> Server {
         })
     })
     .await
-}
-
-/// A WebRTC client on its own loopback socket, before its offer is answered.
-struct Client {
-    rtc: Rtc,
-    socket: UdpSocket,
-    pending: Option<SdpPendingOffer>,
-    offer: String,
-    mids: Vec<(Mid, MediaKind)>,
-}
-
-impl Client {
-    /// A client that sends (`publish`) or receives `kinds`.
-    fn new(publish: bool, kinds: &[MediaKind]) -> Client {
-        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let mut rtc = RtcConfig::new()
-            .set_crypto_provider(Arc::new(str0m::crypto::from_feature_flags()))
-            .build(Instant::now());
-        rtc.add_local_candidate(Candidate::host(socket.local_addr().unwrap(), "udp").unwrap());
-        let dir = if publish {
-            Direction::SendOnly
-        } else {
-            Direction::RecvOnly
-        };
-        let mut api = rtc.sdp_api();
-        let mids = kinds
-            .iter()
-            .map(|k| (api.add_media(*k, dir, None, None, None), *k))
-            .collect();
-        let (offer, pending) = api.apply().unwrap();
-        Client {
-            rtc,
-            socket,
-            pending: Some(pending),
-            offer: offer.to_sdp_string(),
-            mids,
-        }
-    }
-
-    fn accept(&mut self, answer: &str) {
-        let answer = SdpAnswer::from_sdp_string(answer).expect("the answer is SDP");
-        let pending = self.pending.take().unwrap();
-        self.rtc.sdp_api().accept_answer(pending, answer).unwrap();
-    }
-
-    fn mid(&self, kind: MediaKind) -> Mid {
-        self.mids.iter().find(|(_, k)| *k == kind).unwrap().0
-    }
 }
 
 /// POSTs `offer` to `url` as application/sdp.
@@ -95,64 +46,6 @@ async fn join(server: &Server, call: &str, protocol: &str, client: &mut Client) 
     let location = resp.headers()["location"].to_str().unwrap().to_string();
     client.accept(&resp.text().await.unwrap());
     location
-}
-
-/// Drives `rtc` on `socket` until `stop`, calling `tick` every loop turn (to write media)
-/// and `event` for each event.
-fn drive(
-    mut rtc: Rtc,
-    socket: UdpSocket,
-    stop: Arc<AtomicBool>,
-    mut tick: impl FnMut(&mut Rtc),
-    mut event: impl FnMut(&mut Rtc, Event),
-) {
-    let local = socket.local_addr().unwrap();
-    let mut buf = vec![0u8; 2000];
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !stop.load(Ordering::Acquire) && Instant::now() < deadline && rtc.is_alive() {
-        tick(&mut rtc);
-        let timeout = loop {
-            match rtc.poll_output().unwrap() {
-                Output::Timeout(t) => break t,
-                Output::Transmit(t) => {
-                    socket.send_to(&t.contents, t.destination).unwrap();
-                }
-                Output::Event(e) => event(&mut rtc, e),
-            }
-        };
-        let wait = timeout
-            .saturating_duration_since(Instant::now())
-            .clamp(Duration::from_millis(1), Duration::from_millis(5));
-        socket.set_read_timeout(Some(wait)).unwrap();
-        let input = match socket.recv_from(&mut buf) {
-            Ok((n, source)) => Input::Receive(
-                Instant::now(),
-                Receive {
-                    proto: Protocol::Udp,
-                    source,
-                    destination: local,
-                    contents: buf[..n].try_into().unwrap(),
-                },
-            ),
-            Err(_) => Input::Timeout(Instant::now()),
-        };
-        rtc.handle_input(input).unwrap();
-    }
-}
-
-/// Frame `n` of the test video: a VP8 keyframe tag when `key` (the low bit of the first
-/// byte clear), then `n`, then a pattern; several RTP packets long.
-fn video_frame(n: u32, key: bool) -> Vec<u8> {
-    let mut f = vec![if key { 0x10 } else { 0x11 }, 0x02, 0x00, 0x9d, 0x01, 0x2a];
-    f.extend_from_slice(&n.to_be_bytes());
-    f.extend((0..2500u32).map(|i| (i.wrapping_mul(31) ^ n) as u8));
-    f
-}
-
-fn audio_frame(n: u32) -> Vec<u8> {
-    let mut f = n.to_be_bytes().to_vec();
-    f.extend((0..60u32).map(|i| (i ^ n) as u8));
-    f
 }
 
 /// What a viewer received: (is video, bytes), in order of arrival.
@@ -232,40 +125,27 @@ async fn a_whip_publisher_reaches_two_whep_viewers_frame_for_frame() {
                     }
                     let elapsed = start.elapsed();
                     let mut s = sent.lock().unwrap();
-                    let now = Instant::now();
                     while s.0 < (elapsed.as_millis() / 33) as u32 {
                         let n = s.0;
-                        let w = rtc.writer(video).unwrap();
-                        let pt = w
-                            .payload_params()
-                            .find(|p| p.spec().codec == Codec::Vp8)
-                            .unwrap()
-                            .pt();
-                        w.write(
-                            pt,
-                            now,
+                        write_frame(
+                            rtc,
+                            video,
+                            Codec::Vp8,
                             MediaTime::from_90khz(u64::from(n) * 3000),
                             video_frame(n, key_wanted),
-                        )
-                        .unwrap();
+                        );
                         key_wanted = false;
                         s.0 += 1;
                     }
                     while s.1 < (elapsed.as_millis() / 20) as u32 {
                         let n = s.1;
-                        let w = rtc.writer(audio).unwrap();
-                        let pt = w
-                            .payload_params()
-                            .find(|p| p.spec().codec == Codec::Opus)
-                            .unwrap()
-                            .pt();
-                        w.write(
-                            pt,
-                            now,
+                        write_frame(
+                            rtc,
+                            audio,
+                            Codec::Opus,
                             MediaTime::new(u64::from(n) * 960, str0m::media::Frequency::FORTY_EIGHT_KHZ),
                             audio_frame(n),
-                        )
-                        .unwrap();
+                        );
                         s.1 += 1;
                     }
                 },
@@ -557,19 +437,13 @@ async fn presence_says_who_joined_publishes_stalls_and_leaves_and_a_reconnect_re
                         && last.elapsed() > Duration::from_millis(33)
                     {
                         last = Instant::now();
-                        let w = rtc.writer(video).unwrap();
-                        let pt = w
-                            .payload_params()
-                            .find(|p| p.spec().codec == Codec::Vp8)
-                            .unwrap()
-                            .pt();
-                        w.write(
-                            pt,
-                            last,
+                        write_frame(
+                            rtc,
+                            video,
+                            Codec::Vp8,
                             MediaTime::from_90khz(u64::from(n) * 3000),
                             video_frame(n, n % 30 == 0),
-                        )
-                        .unwrap();
+                        );
                         n += 1;
                     }
                 },

@@ -244,7 +244,7 @@ async fn nodes_in_separate_processes_meet_through_a_rendezvous_and_keep_an_uploa
             owner
                 .post(url)
                 .header("content-type", "application/sdp")
-                .body(sidecar::testkit::whep_offer())
+                .body(sidecar::testkit::rtc_client::whep_offer())
                 .send()
                 .await
                 .unwrap()

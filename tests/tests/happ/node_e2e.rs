@@ -190,7 +190,7 @@ async fn reach_decides_who_reads_each_upload_over_http() {
 
     // Live calls on a node are its owner's: a stranger's WHEP offer, even with a reader's
     // token, is refused; the owner's is answered.
-    let offer = sidecar::testkit::whep_offer();
+    let offer = sidecar::testkit::rtc_client::whep_offer();
     let whep = format!("{url}/api/rtc/standup/whep");
     let post = |client: reqwest::Client| {
         let (whep, offer) = (whep.clone(), offer.clone());

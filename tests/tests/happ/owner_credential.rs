@@ -65,15 +65,22 @@ async fn the_nodes_own_routes_need_the_owners_credential_and_its_own_host_name()
     assert_eq!(rebound.status(), 403);
 
     // No CORS for these routes: a preflight is refused and answers carry no CORS headers.
-    let preflight = stranger
-        .request(reqwest::Method::OPTIONS, format!("{url}/api/token"))
-        .header("origin", "https://evil.example")
-        .header("access-control-request-method", "POST")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(preflight.status(), 403);
-    assert!(preflight.headers().get("access-control-allow-origin").is_none());
+    let anonymous_blob = format!("/api/anonymous/{}", "ab".repeat(32));
+    for (path, method) in [
+        ("/api/token", "POST"),
+        ("/api/anonymous", "GET"),
+        (anonymous_blob.as_str(), "DELETE"),
+    ] {
+        let preflight = stranger
+            .request(reqwest::Method::OPTIONS, format!("{url}{path}"))
+            .header("origin", "https://evil.example")
+            .header("access-control-request-method", method)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(preflight.status(), 403, "preflight for {method} {path}");
+        assert!(preflight.headers().get("access-control-allow-origin").is_none());
+    }
     let answer = owner
         .get(format!("{url}/api/node"))
         .header("origin", "https://evil.example")

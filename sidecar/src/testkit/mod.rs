@@ -1,6 +1,8 @@
 //! Helpers for tests and benchmarks that drive the real ffmpeg (one way to run it, and test
 //! media made from lavfi's generators) and the SFU (an offer as a viewer sends it).
 
+pub mod rtc_client;
+
 use std::ffi::OsStr;
 use std::path::Path;
 use std::process::Command;
@@ -41,21 +43,11 @@ pub fn test_video(path: &Path, width: u32, height: u32, seconds: u64, options: &
     ffmpeg(args);
 }
 
-/// A WHEP offer for one video track, from a real WebRTC stack (str0m), as a viewer sends.
-pub fn whep_offer() -> String {
-    let mut rtc = str0m::RtcConfig::new()
-        .set_crypto_provider(std::sync::Arc::new(str0m::crypto::from_feature_flags()))
-        .build(std::time::Instant::now());
-    let mut api = rtc.sdp_api();
-    api.add_media(
-        str0m::media::MediaKind::Video,
-        str0m::media::Direction::RecvOnly,
-        None,
-        None,
-        None,
-    );
-    api.apply()
-        .expect("a media section is a change")
-        .0
-        .to_sdp_string()
+/// A benchmark's numeric argument `name VALUE` from the command line, or `default`.
+pub fn arg(name: &str, default: u64) -> u64 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1)?.parse().ok())
+        .unwrap_or(default)
 }
