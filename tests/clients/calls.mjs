@@ -7,12 +7,12 @@
 // lets them join. Every page leaves by DELETE on its Location. Exits non-zero on the
 // first failure.
 
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import puppeteer from 'puppeteer-core';
+import { check, startSidecar } from './sidecar.mjs';
 
 const bin = process.argv[2];
 if (!bin) throw new Error('usage: calls.mjs path/to/elohim-media');
@@ -20,27 +20,6 @@ const chromium = process.env.CHROMIUM || '/usr/bin/chromium';
 const work = mkdtempSync(join(tmpdir(), 'elohim-calls-'));
 const children = [];
 let browser;
-
-function check(ok, what) {
-  if (!ok) throw new Error(what);
-  console.log('ok -', what);
-}
-
-async function startSidecar() {
-  const child = spawn(bin, ['serve', '--standalone', '--listen', '127.0.0.1:0', '--data-dir', join(work, 'data')],
-    { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d.toString();
-      const http = /listening on (http:\/\/\S+)/.exec(out);
-      const udp = /media on udp (\S+)/.exec(out);
-      if (http && udp) resolve({ base: http[1], udp: udp[1] });
-    });
-    child.on('exit', (code) => reject(new Error(`sidecar exited with ${code}`)));
-  });
-}
 
 /// A blank page on another origin (a secure context: 127.0.0.1).
 function startPages() {
@@ -113,7 +92,8 @@ const framesEncoded = (page) => page.evaluate(async () => {
 });
 
 try {
-  const { base, udp } = await startSidecar();
+  const { base, udp } = await startSidecar(bin, join(work, 'data'), children,
+    { base: /listening on (http:\/\/\S+)\n/, udp: /media on udp (\S+)\n/ });
   check(/^127\.0\.0\.1:\d+$/.test(udp), `the SFU takes media on loopback (${udp})`);
   const pages = await startPages();
   const call = `${base}/api/rtc/standup`;

@@ -8,13 +8,14 @@
 // Each player must advance currentTime and switch to a forced quality (the video's
 // decoded height changes). Exits non-zero on the first failure.
 
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import puppeteer from 'puppeteer-core';
+import { check, startSidecar } from './sidecar.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const bin = process.argv[2];
@@ -23,24 +24,6 @@ const chromium = process.env.CHROMIUM || '/usr/bin/chromium';
 const work = mkdtempSync(join(tmpdir(), 'elohim-players-'));
 const children = [];
 let browser;
-
-function check(ok, what) {
-  if (!ok) throw new Error(what);
-  console.log('ok -', what);
-}
-
-async function startSidecar() {
-  const child = spawn(bin, ['serve', '--standalone', '--listen', '127.0.0.1:0', '--data-dir', join(work, 'data')],
-    { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    child.stdout.on('data', (d) => {
-      const m = /listening on (http:\/\/\S+)/.exec(d.toString());
-      if (m) resolve(m[1]);
-    });
-    child.on('exit', (code) => reject(new Error(`sidecar exited with ${code}`)));
-  });
-}
 
 async function upload(base) {
   const source = join(work, 'source.mp4');
@@ -121,7 +104,7 @@ async function playHls(page, label) {
 }
 
 try {
-  const base = await startSidecar();
+  const { base } = await startSidecar(bin, join(work, 'data'), children, { base: /listening on (http:\/\/\S+)\n/ });
   const { hash, variants } = await upload(base);
   check(variants.map((v) => v.label).join() === '720p,480p,audio', `ladder ${variants.map((v) => v.label)}`);
   const pages = await startPages();
