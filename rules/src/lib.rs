@@ -7,6 +7,7 @@
 pub mod access;
 pub mod bandwidth;
 pub mod cache;
+pub mod call;
 pub mod chunks;
 pub mod content;
 pub mod endpoint;
@@ -15,6 +16,7 @@ pub mod ladder;
 pub mod lifecycle;
 pub mod limits;
 pub mod manifest;
+pub mod membership;
 pub mod place;
 pub mod placement;
 pub mod quota;

@@ -1,6 +1,8 @@
-//! Access tokens: an agent's signed claim "I may read this blob until then, at that node".
-//! The coordinator zome signs [`TokenClaims::signing_bytes`] with the agent's own key; the
-//! sidecar parses the token with [`AccessToken::parse`] and checks the ed25519 signature.
+//! Access tokens: an agent's signed claim "I may read this blob (or join this call) until
+//! then, at that node". The coordinator zome signs [`TokenClaims::signing_bytes`] with the
+//! agent's own key; the sidecar parses the token with [`AccessToken::parse`] and checks the
+//! ed25519 signature. Blob and call tokens sign under different domain strings and travel
+//! with different prefixes, so neither can be passed off as the other.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
@@ -10,8 +12,8 @@ use base64::Engine;
 pub struct TokenClaims {
     /// The agent's key in Holochain's 39-byte form (prefix, 32-byte ed25519 key, location).
     pub agent: Vec<u8>,
-    /// The blob's SHA-256, lowercase hex.
-    pub blob: String,
+    /// What the token opens.
+    pub subject: Subject,
     /// Who should accept the token: the serving node's agent key (`uhCAk…`). A URL is not
     /// accepted: several nodes can share one, and a token must open one node only.
     pub audience: String,
@@ -28,8 +30,56 @@ pub struct AccessToken {
     pub signature: [u8; 64],
 }
 
-const DOMAIN: &[u8] = b"elohim-media-token/v1\n";
-const PREFIX: &str = "v1";
+/// What a token opens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    /// One blob (and the renditions its record lists): its SHA-256, lowercase hex.
+    Blob(String),
+    /// One live call or stream: its ContentNode id as printed (`uhCkk…`).
+    Call(String),
+}
+
+impl Subject {
+    /// The domain string the signature is made under.
+    fn domain(&self) -> &'static [u8] {
+        match self {
+            Subject::Blob(_) => b"elohim-media-token/v1\n",
+            Subject::Call(_) => b"elohim-media-call-token/v1\n",
+        }
+    }
+
+    /// The first part of the encoded token.
+    fn prefix(&self) -> &'static str {
+        match self {
+            Subject::Blob(_) => "v1",
+            Subject::Call(_) => "c1",
+        }
+    }
+
+    /// The blob hash or call id.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Subject::Blob(s) | Subject::Call(s) => s,
+        }
+    }
+
+    /// What kind of thing it names, for error messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Subject::Blob(_) => "blob",
+            Subject::Call(_) => "call",
+        }
+    }
+
+    /// Checks the shape of the hash or id.
+    fn check(&self) -> Result<(), String> {
+        match self {
+            Subject::Blob(hex) => crate::hash::check_sha256_hex("blob", hex),
+            Subject::Call(id) if is_action_hash(id) => Ok(()),
+            Subject::Call(_) => Err("call must be a ContentNode id (uhCkk…)".into()),
+        }
+    }
+}
 /// Longest token string accepted (bounds parsing work on hostile input).
 pub const MAX_TOKEN_LEN: usize = 2_048;
 /// The longest a token may live (one day): the zome signs no longer one, and a sidecar
@@ -41,10 +91,19 @@ pub const CLOCK_SKEW_SECS: u32 = 60;
 /// Whether `audience` has the shape of a Holochain agent key as printed: `uhCAk` and 48
 /// more URL-safe base64 characters.
 pub fn is_agent_key(audience: &str) -> bool {
-    audience.len() == 53
-        && audience.starts_with("uhCAk")
-        && audience
-            .bytes()
+    is_printed_hash(audience, "uhCAk")
+}
+
+/// Whether `id` has the shape of a Holochain action hash as printed (`uhCkk…`), the id of
+/// a ContentNode.
+pub fn is_action_hash(id: &str) -> bool {
+    is_printed_hash(id, "uhCkk")
+}
+
+fn is_printed_hash(s: &str, prefix: &str) -> bool {
+    s.len() == 53
+        && s.starts_with(prefix)
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
@@ -52,11 +111,13 @@ impl TokenClaims {
     /// The exact bytes the agent signs; domain-separated so no other signature of the
     /// agent's can be passed off as a token.
     pub fn signing_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(DOMAIN.len() + 39 + 64 + self.audience.len() + 11);
-        out.extend_from_slice(DOMAIN);
+        let domain = self.subject.domain();
+        let subject = self.subject.as_str();
+        let mut out = Vec::with_capacity(domain.len() + 39 + subject.len() + self.audience.len() + 11);
+        out.extend_from_slice(domain);
         out.extend_from_slice(&self.agent);
         out.push(b'\n');
-        out.extend_from_slice(self.blob.as_bytes());
+        out.extend_from_slice(subject.as_bytes());
         out.push(b'\n');
         out.extend_from_slice(self.audience.as_bytes());
         out.push(b'\n');
@@ -76,7 +137,7 @@ impl TokenClaims {
         if self.ed25519_key().is_none() {
             return Err("agent must be a 39-byte agent key".into());
         }
-        crate::hash::check_sha256_hex("blob", &self.blob)?;
+        self.subject.check()?;
         if !is_agent_key(&self.audience) {
             return Err("audience must be the serving node's agent key (uhCAk…)".into());
         }
@@ -104,9 +165,10 @@ impl AccessToken {
     pub fn encode(&self) -> String {
         let c = &self.claims;
         format!(
-            "{PREFIX}.{}.{}.{}.{}.{}",
+            "{}.{}.{}.{}.{}.{}",
+            c.subject.prefix(),
             B64.encode(&c.agent),
-            c.blob,
+            c.subject.as_str(),
             B64.encode(c.audience.as_bytes()),
             c.expires_at_micros,
             B64.encode(self.signature)
@@ -119,12 +181,14 @@ impl AccessToken {
             return Err("token is too long".into());
         }
         let parts: Vec<&str> = token.split('.').collect();
-        let [prefix, agent, blob, audience, expires, signature] = parts[..] else {
+        let [prefix, agent, subject, audience, expires, signature] = parts[..] else {
             return Err("token must have six dot-separated parts".into());
         };
-        if prefix != PREFIX {
-            return Err(format!("token version '{prefix}' is not supported"));
-        }
+        let subject = match prefix {
+            "v1" => Subject::Blob(subject.to_string()),
+            "c1" => Subject::Call(subject.to_string()),
+            _ => return Err(format!("token version '{prefix}' is not supported")),
+        };
         let decode = |field: &str, s: &str| {
             B64.decode(s)
                 .map_err(|_| format!("token {field} is not base64url"))
@@ -133,7 +197,7 @@ impl AccessToken {
             .map_err(|_| "token audience is not UTF-8".to_string())?;
         let claims = TokenClaims {
             agent: decode("agent", agent)?,
-            blob: blob.to_string(),
+            subject,
             audience,
             expires_at_micros: expires
                 .parse()
@@ -158,7 +222,7 @@ mod tests {
         AccessToken {
             claims: TokenClaims {
                 agent: (0..39).collect(),
-                blob: "ab".repeat(32),
+                subject: Subject::Blob("ab".repeat(32)),
                 audience: NODE.into(),
                 expires_at_micros: 1_700_000_000_000_000,
             },
@@ -215,11 +279,42 @@ mod tests {
             .contains("version"));
         assert!(AccessToken::parse("garbage").unwrap_err().contains("six"));
         let mut t = token();
-        t.claims.blob = "zz".into();
+        t.claims.subject = Subject::Blob("zz".into());
         assert!(AccessToken::parse(&t.encode()).unwrap_err().contains("blob"));
         let mut t = token();
         t.claims.agent.truncate(10);
         assert!(AccessToken::parse(&t.encode()).unwrap_err().contains("agent"));
+    }
+
+    const CALL: &str = "uhCkkq4vZzp0bk2l5xQa3V2zF9wJ0m6eK1YyRjTtUuGgHhIiLlMmN";
+
+    #[test]
+    fn a_call_token_round_trips_and_signs_under_its_own_domain() {
+        let mut t = token();
+        t.claims.subject = Subject::Call(CALL.into());
+        let encoded = t.encode();
+        assert!(encoded.starts_with("c1."));
+        assert_eq!(AccessToken::parse(&encoded), Ok(t.clone()));
+        let bytes = t.claims.signing_bytes();
+        assert!(bytes.starts_with(b"elohim-media-call-token/v1\n"));
+        // The same claims as a blob token would sign other bytes: a signature made for one
+        // kind never verifies as the other.
+        let blob = token().claims.signing_bytes();
+        assert_ne!(bytes[..26], blob[..26]);
+    }
+
+    #[test]
+    fn a_call_token_names_a_content_id() {
+        assert!(is_action_hash(CALL));
+        assert!(!is_action_hash(NODE), "an agent key is no content id");
+        let mut t = token();
+        t.claims.subject = Subject::Call("ab".repeat(32));
+        assert!(AccessToken::parse(&t.encode())
+            .unwrap_err()
+            .contains("ContentNode id"));
+        // A blob token's hash under the call prefix is refused, and the other way round.
+        let swapped = token().encode().replacen("v1.", "c1.", 1);
+        assert!(AccessToken::parse(&swapped).is_err());
     }
 
     proptest! {

@@ -184,6 +184,9 @@ async fn main() {
             "127.0.0.1:0",
             "--rtc-max-streams",
             "100000",
+            // Forwarding alone is measured: the recorder is another thread's work.
+            "--rtc-record",
+            "false",
         ])
         .arg("--data-dir")
         .arg(dir.path())

@@ -19,7 +19,7 @@ use media_rules::bandwidth::DeliveryCap;
 use media_rules::ladder::audio_kbps;
 use media_rules::manifest::{BlobManifest, Variant};
 use media_rules::reach::Audience;
-use media_rules::token::AccessToken;
+use media_rules::token::{AccessToken, Subject};
 use media_rules::{CachePartition, Lifecycle, Place, Reach};
 use std::sync::Arc;
 use std::time::Duration;
@@ -60,6 +60,11 @@ impl AccessCache {
     /// Forgets what is known about `blob` (after this node changed its content).
     pub async fn invalidate(&self, blob: &Hash32) {
         self.blobs.invalidate(blob).await;
+    }
+
+    /// Forgets `agent`'s place (after this node declared, founded or vouched for one).
+    pub async fn forget_place(&self, agent: &AgentPubKey) {
+        self.places.invalidate(agent).await;
     }
 }
 
@@ -185,8 +190,12 @@ async fn reader_grant(
         // The owner's credential reads as the node's own agent.
         (link.agent().clone(), hex)
     } else {
-        let covers = |named: &str| named == hex || rendition_of(state, named, blob).is_some();
-        verify_token(token, covers, &audiences(link))?
+        let covers = |named: &Subject| match named {
+            Subject::Blob(named) => named == &hex || rendition_of(state, named, blob).is_some(),
+            Subject::Call(_) => false,
+        };
+        let (agent, named) = verify_token(token, "blob", covers, &audiences(link))?;
+        (agent, named.as_str().to_string())
     };
     let reach = if &reader == link.agent() && counted.is_empty() {
         Reach::Private // A blob this node holds but has not published: its own agent may read it.
@@ -319,17 +328,18 @@ fn uses(facts: &[BlobAccess]) -> Vec<Use<'_, AgentPubKey>> {
 }
 
 /// The audience this node answers to: its agent key (a URL could be shared by nodes).
-fn audiences(link: &ConductorLink) -> [String; 1] {
+pub fn audiences(link: &ConductorLink) -> [String; 1] {
     [link.agent().to_string()]
 }
 
-/// Parses and checks a token for a blob `covers` accepts; returns the agent who signed it
-/// and the blob the token names (hex).
+/// Parses and checks a token for something `covers` accepts (`wanted` is what the request
+/// asks for: `blob` or `call`, to name in a refusal); returns the agent who signed it and what it names.
 pub fn verify_token(
     token: &str,
-    covers: impl Fn(&str) -> bool,
+    wanted: &str,
+    covers: impl Fn(&Subject) -> bool,
     audiences: &[String],
-) -> Result<(AgentPubKey, String), ApiError> {
+) -> Result<(AgentPubKey, Subject), ApiError> {
     let token = AccessToken::parse(token).map_err(ApiError::Forbidden)?;
     let claims = &token.claims;
     let key = claims
@@ -339,8 +349,12 @@ pub fn verify_token(
         .map_err(|_| ApiError::Forbidden("token agent is not an ed25519 key".into()))?;
     key.verify_strict(&claims.signing_bytes(), &Signature::from_bytes(&token.signature))
         .map_err(|_| ApiError::Forbidden("token signature does not match its agent".into()))?;
-    if !covers(&claims.blob) {
-        return Err(ApiError::Forbidden("token is for another blob".into()));
+    if !covers(&claims.subject) {
+        let named = claims.subject.kind();
+        return Err(ApiError::Forbidden(match named == wanted {
+            true => format!("token is for another {named}"),
+            false => format!("token is for a {named}, not a {wanted}"),
+        }));
     }
     if !audiences.iter().any(|a| a == &claims.audience) {
         return Err(ApiError::Forbidden("token is for another node".into()));
@@ -352,7 +366,7 @@ pub fn verify_token(
     claims.check_lifetime(now).map_err(ApiError::Forbidden)?;
     let agent = AgentPubKey::try_from_raw_39(claims.agent.clone())
         .map_err(|_| ApiError::Forbidden("token agent is malformed".into()))?;
-    Ok((agent, claims.blob.clone()))
+    Ok((agent, token.claims.subject))
 }
 
 async fn blob_facts(
@@ -364,7 +378,8 @@ async fn blob_facts(
     cached(&state.access.blobs, *blob, ask, Arc::new).await
 }
 
-async fn reader_place(
+/// The place `reader` declared, as the DHT says (cached).
+pub async fn reader_place(
     state: &Sidecar,
     link: &ConductorLink,
     reader: &AgentPubKey,

@@ -332,3 +332,13 @@ fn verified_prefix(
     file.seek(SeekFrom::End(0))?;
     Ok(good)
 }
+
+/// What `elohim-media call start` and `call join` print: the call, and where to join it
+/// (`node` is the URL of the node that answered, the host unless `joining` names another).
+pub fn joining_text(node: &str, joining: &crate::http::calls::Joining) -> String {
+    let host = joining.host.as_deref().unwrap_or(node).trim_end_matches('/');
+    format!(
+        "call:      {}\njoin page: {host}{}\nwhip:      {host}{}\nwhep:      {host}{}\npresence:  {host}{}\ntoken:     {}\n",
+        joining.call, joining.page, joining.whip, joining.whep, joining.events, joining.token
+    )
+}

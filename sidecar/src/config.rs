@@ -175,6 +175,9 @@ pub struct ConfigArgs {
     /// Tracks the SFU forwards to viewers at once; more joins get 503 (default 100).
     #[arg(long, env = "ELOHIM_RTC_MAX_STREAMS")]
     pub rtc_max_streams: Option<u32>,
+    /// Whether live calls' publishers are recorded into blobs (default true).
+    #[arg(long, env = "ELOHIM_RTC_RECORD")]
+    pub rtc_record: Option<bool>,
 }
 
 /// The settings a TOML file may hold.
@@ -205,6 +208,7 @@ struct FileConfig {
     rtc_udp: Option<String>,
     rtc_candidate: Option<SocketAddr>,
     rtc_max_streams: Option<u32>,
+    rtc_record: Option<bool>,
 }
 
 /// `ui/dist` under the working directory, when the UI is built there.
@@ -255,6 +259,7 @@ impl ConfigArgs {
                     .rtc_max_streams
                     .or(file.rtc_max_streams)
                     .unwrap_or(media_rules::relay::DEFAULT_MAX_STREAMS),
+                record: self.rtc_record.or(file.rtc_record).unwrap_or(true),
             }),
         };
         if let Some(rtc) = &rtc {

@@ -141,11 +141,113 @@ enum Command {
         #[command(flatten)]
         node: NodeUrl,
     },
+    /// Starts a live call or stream on a node, or joins one.
+    Call {
+        #[command(subcommand)]
+        action: CallCommand,
+    },
+    /// Declares, founds and vouches for places, which place-bound reaches admit by.
+    Place {
+        #[command(subcommand)]
+        action: PlaceCommand,
+    },
     /// Packs workdir/media.dna and workdir/elohim_media.happ from the manifests.
     Pack {
         /// The repository root.
         #[arg(long, default_value = ".")]
         root: PathBuf,
+    },
+}
+
+/// What `elohim-media place` does (as the node's agent).
+#[derive(Subcommand)]
+enum PlaceCommand {
+    /// Shows the agent's place as far as it is proven, and the vouches in its region.
+    Show {
+        /// Another agent (default: this node's).
+        #[arg(long)]
+        agent: Option<String>,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
+    /// Declares where this node's agent lives (admits to nothing until proven).
+    Set {
+        /// region/bioregion/municipality/neighborhood/household
+        place: String,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
+    /// Declares the place and founds it at every level nobody founded before.
+    Found {
+        /// region/bioregion/municipality/neighborhood/household
+        place: String,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
+    /// Vouches that an agent belongs to a place, down to a level.
+    Vouch {
+        /// The member's agent key.
+        member: String,
+        /// Their place, region/bioregion/municipality/neighborhood/household.
+        place: String,
+        /// How far down: region, bioregion, municipality, neighborhood or household.
+        #[arg(long, default_value = "household")]
+        level: String,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
+    /// Revokes one of this agent's vouches (its id as `show` lists it).
+    Revoke {
+        /// The vouch's id.
+        id: String,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
+}
+
+/// What `elohim-media call` does.
+#[derive(Subcommand)]
+enum CallCommand {
+    /// Starts a call hosted by the node (its ContentNode, with no blobs yet) and prints
+    /// the join page and the WHIP, WHEP and presence URLs.
+    Start {
+        /// The call's title.
+        #[arg(long)]
+        title: String,
+        /// Description.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Reach: private, invited, local, neighborhood, municipal, bioregional, regional, commons.
+        #[arg(long, default_value = "invited")]
+        reach: String,
+        /// An agent to invite (repeatable; invited reach).
+        #[arg(long)]
+        invite: Vec<String>,
+        /// Place, region/bioregion/municipality/neighborhood/household (local…regional reach).
+        #[arg(long)]
+        place: Option<String>,
+        /// A live stream (only the author and invitees publish) instead of a call.
+        #[arg(long)]
+        live: bool,
+        #[command(flatten)]
+        node: NodeUrl,
+    },
+    /// Signs a call token with this node's agent and prints where to join: by default at
+    /// the call author's node, as its published endpoint says.
+    Join {
+        /// The call's id (its ContentNode).
+        id: String,
+        /// The hosting node's URL, when it is not the author's published endpoint.
+        #[arg(long)]
+        host: Option<String>,
+        /// The hosting node's agent key, when it is not the author's node.
+        #[arg(long, requires = "host")]
+        host_agent: Option<String>,
+        /// Token lifetime in seconds (at most a day).
+        #[arg(long, default_value_t = 14_400)]
+        ttl: u32,
+        #[command(flatten)]
+        node: NodeUrl,
     },
 }
 
@@ -388,6 +490,88 @@ async fn run() -> anyhow::Result<()> {
         Command::Status { node } => {
             let s: serde_json::Value = fetch(node.client()?.get(format!("{}/api/node", node.url))).await?;
             println!("{}", serde_json::to_string_pretty(&s)?);
+            Ok(())
+        }
+        Command::Place { action } => {
+            let request = match action {
+                PlaceCommand::Show { agent, node } => {
+                    let query = agent.map(|a| format!("?agent={a}")).unwrap_or_default();
+                    node.client()?.get(format!("{}/api/place{query}", node.url))
+                }
+                PlaceCommand::Set { place, node } => node
+                    .client()?
+                    .put(format!("{}/api/place", node.url))
+                    .json(&serde_json::json!({ "place": place })),
+                PlaceCommand::Found { place, node } => node
+                    .client()?
+                    .post(format!("{}/api/place/found", node.url))
+                    .json(&serde_json::json!({ "place": place })),
+                PlaceCommand::Vouch {
+                    member,
+                    place,
+                    level,
+                    node,
+                } => node
+                    .client()?
+                    .post(format!("{}/api/place/vouch", node.url))
+                    .json(&serde_json::json!({ "member": member, "place": place, "level": level })),
+                PlaceCommand::Revoke { id, node } => {
+                    let resp = node
+                        .client()?
+                        .delete(format!("{}/api/place/vouch/{id}", node.url))
+                        .send()
+                        .await
+                        .context("reaching the node")?;
+                    anyhow::ensure!(
+                        resp.status().is_success(),
+                        "{} {}",
+                        resp.status(),
+                        resp.text().await?
+                    );
+                    println!("revoked {id}");
+                    return Ok(());
+                }
+            };
+            let answer: serde_json::Value = fetch(request).await?;
+            println!("{}", serde_json::to_string_pretty(&answer)?);
+            Ok(())
+        }
+        Command::Call { action } => {
+            let (node, request) = match action {
+                CallCommand::Start {
+                    title,
+                    description,
+                    reach,
+                    invite,
+                    place,
+                    live,
+                    node,
+                } => {
+                    let body = serde_json::json!({
+                        "title": title, "description": description, "reach": reach,
+                        "invitees": invite, "place": place, "live_stream": live,
+                    });
+                    let request = node.client()?.post(format!("{}/api/calls", node.url)).json(&body);
+                    (node, request)
+                }
+                CallCommand::Join {
+                    id,
+                    host,
+                    host_agent,
+                    ttl,
+                    node,
+                } => {
+                    let body =
+                        serde_json::json!({ "host": host, "host_agent": host_agent, "ttl_seconds": ttl });
+                    let request = node
+                        .client()?
+                        .post(format!("{}/api/calls/{id}/join", node.url))
+                        .json(&body);
+                    (node, request)
+                }
+            };
+            let joining: sidecar::http::calls::Joining = fetch(request).await?;
+            print!("{}", sidecar::cli::joining_text(&node.url, &joining));
             Ok(())
         }
         Command::Pack { root } => {

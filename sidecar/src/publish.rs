@@ -186,7 +186,24 @@ pub async fn publish_ladder(state: &Sidecar, source: &Manifest) -> Result<(), Ap
             continue;
         };
         let mut content = view.content.clone();
-        content.blobs = ids.clone();
+        // The content's other blobs stay (a call lists each publisher's recording); this
+        // source's earlier manifests and renditions give way to the ones just registered.
+        let mut kept = Vec::new();
+        for id in &view.content.blobs {
+            let other: Option<ManifestView> = link
+                .call("get_blob_manifest", id.clone())
+                .await
+                .map_err(rejected)?;
+            let ours = other.is_some_and(|m| {
+                m.manifest.0.hash == source.hash
+                    || source.variants.iter().any(|v| v.blob == m.manifest.0.hash)
+            });
+            if !ours && !ids.contains(id) {
+                kept.push(id.clone());
+            }
+        }
+        kept.extend(ids.iter().cloned());
+        content.blobs = kept;
         content.codecs = codecs.clone();
         if source.variants.iter().any(|v| v.height > 0) {
             content.embed_strategy = EmbedStrategy::Hls.as_str().into();

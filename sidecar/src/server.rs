@@ -56,8 +56,9 @@ impl Default for ServerLimits {
 
 /// Binds the sidecar's routes to `addr` (port 0 picks one) and returns the bound address
 /// and the server future, which ends when `shutdown` resolves. The hourly sweep of unowned
-/// chunks and expired uploads ([`crate::gc`]) starts with it, and ladder jobs a restart cut
-/// short are run again ([`crate::ladder::resume`]).
+/// chunks and expired uploads ([`crate::gc`]) starts with it, ladder jobs a restart cut
+/// short are run again ([`crate::ladder::resume`]), and call recordings are stored
+/// ([`crate::recordings`]).
 pub fn bind(
     state: Arc<Sidecar>,
     addr: SocketAddr,
@@ -103,6 +104,7 @@ pub fn bind(
     .serve(make)
     .with_graceful_shutdown(shutdown);
     crate::ladder::resume(&state);
+    crate::recordings::spawn(&state);
     crate::gc::spawn(state);
     Ok((local, async move {
         if let Err(e) = server.await {

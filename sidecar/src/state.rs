@@ -73,7 +73,10 @@ impl Sidecar {
             None => None,
         };
         let rtc = match &config.rtc {
-            Some(settings) => Some(Arc::new(crate::rtc::Sfu::start(settings)?)),
+            Some(settings) => Some(Arc::new(crate::rtc::Sfu::start(
+                settings,
+                &config.data_dir.join(crate::recordings::DIR),
+            )?)),
             None => None,
         };
         Ok(Arc::new(Sidecar {

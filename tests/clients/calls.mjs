@@ -1,5 +1,9 @@
 // A live call in headless Chromium: one page publishes its (fake) camera and microphone
 // by WHIP, two pages watch by WHEP, and both decode video at the camera's frame rate.
+// The call's recording becomes a blob whose ladder plays in hls.js. Then the node's own
+// join page (/call/{id}): two tabs join with their cameras and each sees the other (not
+// itself), a third watches both, and presence lists them all. Last, a sidecar killed
+// mid-call turns the partial recording into a playable blob at its next start.
 //
 //   node tests/clients/calls.mjs path/to/elohim-media
 //
@@ -7,6 +11,7 @@
 // lets them join. Every page leaves by DELETE on its Location. Exits non-zero on the
 // first failure.
 
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -91,9 +96,46 @@ const framesEncoded = (page) => page.evaluate(async () => {
   return n;
 });
 
+/// Calls `fn` every 500 ms until it returns something truthy (at most `seconds`).
+async function poll(fn, seconds, what) {
+  const deadline = Date.now() + seconds * 1000;
+  while (Date.now() < deadline) {
+    const got = await fn();
+    if (got) {
+      check(true, what);
+      return got;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`${what}: not within ${seconds} s`);
+}
+
+/// ffprobe's codecs and duration of blob `hash`, fetched from `base`.
+function probe(base, hash) {
+  const file = join(work, `${hash}.webm`);
+  execFileSync('curl', ['-sf', '-o', file, `${base}/api/blob/${hash}`]);
+  return execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name:format=duration',
+    '-of', 'default=nw=1', file]).toString();
+}
+
+/// The duration in a `probe` output, in seconds.
+const duration = (probed) => Number(/duration=([\d.]+)/.exec(probed)?.[1] || 0);
+
+/// Waits (at most 30 s) until `cond(arg)` holds in the page; fails with `what` otherwise.
+async function waitFor(page, cond, what, arg) {
+  try {
+    await page.waitForFunction(cond, { timeout: 30_000, polling: 200 }, arg);
+  } catch (e) {
+    const status = await page.evaluate(() => document.getElementById('status')?.textContent);
+    throw new Error(`${what}: not within 30 s (status: ${status})`);
+  }
+  check(true, what);
+}
+
 try {
-  const { base, udp } = await startSidecar(bin, join(work, 'data'), children,
+  const first = await startSidecar(bin, join(work, 'data'), children,
     { base: /listening on (http:\/\/\S+)\n/, udp: /media on udp (\S+)\n/ });
+  const { base, udp } = first;
   check(/^127\.0\.0\.1:\d+$/.test(udp), `the SFU takes media on loopback (${udp})`);
   const pages = await startPages();
   const call = `${base}/api/rtc/standup`;
@@ -136,8 +178,85 @@ try {
     const status = await p.evaluate(async (base) => (await fetch(base + window.location_, { method: 'DELETE' })).status, base);
     check(status === 200, `${what} leaves with DELETE (${status})`);
   }
-  const metrics = await (await fetch(`${base}/metrics`)).text();
+  let metrics = await (await fetch(`${base}/metrics`)).text();
   check(/elohim_rtc_streams 0/.test(metrics), 'no stream is left open');
+
+  // The publisher left: its recording is stored as a blob, and its ladder plays in hls.js
+  // on the sidecar's player page.
+  const [recording] = await poll(async () => {
+    const list = await (await fetch(`${base}/api/rtc/standup/recordings`)).json();
+    return list.length ? list : null;
+  }, 60, 'the recording is stored once the publisher left');
+  check(recording.mime === 'video/webm', `the recording is video with its audio (${JSON.stringify(recording)})`);
+  const probed = probe(base, recording.hash);
+  check(probed.includes('vp8') && probed.includes('opus') && duration(probed) >= 2,
+    `ffprobe reads VP8 and Opus, over 2 s (${probed.replace(/\n/g, ' ')})`);
+  await poll(async () => {
+    const p = await (await fetch(base + recording.ladder)).json();
+    if (p.stage === 'failed') throw new Error(`the recording's ladder failed: ${p.error}`);
+    return p.stage === 'done';
+  }, 180, "the recording's ladder is done");
+  const player = await browser.newPage();
+  await player.goto(`${base}/player?src=${recording.hash}`);
+  await waitFor(player, () => document.getElementById('video').currentTime > 1, 'the recording plays in hls.js');
+  await player.close();
+
+  // The join page: two tabs speak, a third watches.
+  const room = `${base}/call/standup-page`;
+  const tabs = await Promise.all([browser.newPage(), browser.newPage(), browser.newPage()]);
+  for (const t of tabs) {
+    t.on('pageerror', (e) => console.log('page error:', e.message));
+    await t.goto(room);
+  }
+  const [ann, ben, watcher] = tabs;
+  await ann.click('#join');
+  await waitFor(ann, () => document.getElementById('status').textContent === 'In the call.', 'Ann is in the call');
+  await ben.click('#join');
+  await waitFor(ben, () => document.getElementById('status').textContent === 'In the call.', 'Ben is in the call');
+  await watcher.click('#watch');
+  await waitFor(watcher, () => document.getElementById('status').textContent === 'Watching the call.', 'the watcher watches');
+  // Remote videos that play: decoded frames keep coming.
+  const playing = (t) => t.evaluate(() => [...document.querySelectorAll('video')]
+    .filter((v) => v.getAttribute('aria-label') !== 'You' && v.videoWidth > 0)
+    .map((v) => ({ w: v.videoWidth, frames: v.getVideoPlaybackQuality().totalVideoFrames })));
+  for (const [t, who, n] of [[ann, 'Ann', 1], [ben, 'Ben', 1], [watcher, 'the watcher', 2]]) {
+    await waitFor(t, (n) => [...document.querySelectorAll('video')]
+      .filter((v) => v.getAttribute('aria-label') !== 'You' && v.videoWidth > 0).length === n, `${who} sees ${n} speaker(s)`, n);
+    const before = await playing(t);
+    await new Promise((r) => setTimeout(r, 1500));
+    const after = await playing(t);
+    check(after.length === n && after.every((v, i) => v.frames > before[i].frames + 10),
+      `${who} sees ${n} other speaker(s) playing, never their own camera (${JSON.stringify(after)})`);
+  }
+  await waitFor(watcher, () => [...document.querySelectorAll('#people li')]
+    .filter((li) => li.textContent.startsWith('speaking: publishing')).length === 2, 'presence lists two speakers');
+  const people = await watcher.evaluate(() => document.querySelectorAll('#people li').length);
+  check(people === 5, `presence lists two speakers and three watchers (${people})`);
+  for (const t of tabs) await t.click('#leave');
+  const deadlineLeft = Date.now() + 10_000;
+  do {
+    metrics = await (await fetch(`${base}/metrics`)).text();
+    if (/elohim_rtc_streams 0/.test(metrics)) break;
+    await new Promise((r) => setTimeout(r, 200));
+  } while (Date.now() < deadlineLeft);
+  check(/elohim_rtc_streams 0/.test(metrics), 'leaving the join page frees every stream');
+
+  // A sidecar killed mid-call: at its next start the partial recording becomes a blob.
+  const crashPage = await browser.newPage();
+  await crashPage.goto(`${pages}/`);
+  const crashed = await publish(crashPage, `${base}/api/rtc/crash/whip`);
+  check(crashed.status === 201, 'a publisher joins the call that will crash');
+  await new Promise((r) => setTimeout(r, 5000)); // past a sync to disk
+  first.child.kill('SIGKILL');
+  await new Promise((r) => first.child.once('exit', r));
+  const again = await startSidecar(bin, join(work, 'data'), children, { base: /listening on (http:\/\/\S+)\n/ });
+  const [partial] = await poll(async () => {
+    const list = await (await fetch(`${again.base}/api/rtc/crash/recordings`)).json();
+    return list.length ? list : null;
+  }, 60, 'after a restart, the killed call\'s recording is stored');
+  const partialProbe = probe(again.base, partial.hash);
+  check(partialProbe.includes('vp8') && duration(partialProbe) >= 2,
+    `the partial recording plays (${partialProbe.replace(/\n/g, ' ')})`);
   console.log('the live call passed');
 } finally {
   if (browser) await browser.close();

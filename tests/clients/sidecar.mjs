@@ -11,7 +11,8 @@ export function check(ok, what) {
 
 /// Starts `bin serve --standalone` on a free loopback port with `dataDir`, adds it to
 /// `children` (to be killed), and resolves once its output has matched every pattern of
-/// `wanted` (name → regex with one group, ending at a line end so no value is cut short) with the groups by name.
+/// `wanted` (name → regex with one group, ending at a line end so no value is cut short) with the groups by name
+/// and the `child` process.
 export function startSidecar(bin, dataDir, children, wanted) {
   const child = spawn(bin, ['serve', '--standalone', '--listen', '127.0.0.1:0', '--data-dir', dataDir],
     { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -21,7 +22,7 @@ export function startSidecar(bin, dataDir, children, wanted) {
     child.stdout.on('data', (d) => {
       out += d.toString();
       const found = Object.entries(wanted).map(([name, re]) => [name, re.exec(out)?.[1]]);
-      if (found.every(([, v]) => v)) resolve(Object.fromEntries(found));
+      if (found.every(([, v]) => v)) resolve({ ...Object.fromEntries(found), child });
     });
     child.on('exit', (code) => reject(new Error(`sidecar exited with ${code}`)));
   });

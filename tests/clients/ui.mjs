@@ -11,6 +11,8 @@
 //   - it is in the library; it plays and the quality menu switches the picture to 480p;
 //   - an invited item is shared with Bob on the share screen and appears in Bob's UI;
 //   - Bob's custodian screen shows his replica of Alice's video;
+//   - Alice starts a call with Bob on the calls screen; Bob's calls screen signs his way
+//     in at Alice's node, and his join page there watches the call;
 //   - the same bundle, served from another origin with a Kangaroo-style injected
 //     environment, lists Alice's library;
 //   - every control on every screen has an accessible name, and at 400 px wide nothing
@@ -392,6 +394,41 @@ async function main() {
   await allNamed(bobPage, 'custodian');
   await fitsNarrow(bobPage, 'custodian');
   await shot(bobPage, 'custodian');
+
+  // Calls: Alice starts one with Bob from her calls screen; Bob's screen signs his way in
+  // at Alice's node, and his join page watches the call there.
+  await go(page, alice.url, 'calls');
+  await page.waitForSelector('#call-title', { timeout: 30000 });
+  await page.type('#call-title', 'Standup');
+  await page.select('#call-reach', 'invited');
+  await page.type('#call-invitees', bob.agent);
+  await page.click('form button[type=submit]');
+  const aliceLink = await until('the calls screen starts a call', 60, () =>
+    page.$eval('#call-link', (i) => i.value).catch(() => ''));
+  check(aliceLink.startsWith(`${alice.url}/call/uhCkk`) && aliceLink.includes('token=c1.'),
+    `the calls screen gives a join page with a call token (${aliceLink.slice(0, 60)}…)`);
+  const callId = /\/call\/([^?]+)/.exec(aliceLink)[1];
+  await allNamed(page, 'calls');
+  await fitsNarrow(page, 'calls');
+  await shot(page, 'calls');
+  await go(bobPage, bob.url, 'calls');
+  await bobPage.waitForSelector('#call-id', { timeout: 30000 });
+  await bobPage.type('#call-id', callId);
+  await bobPage.type('#call-host', alice.url);
+  await bobPage.evaluate(() => [...document.querySelectorAll('button')].find((b) => b.textContent === 'Get my way in').click());
+  const bobLink = await until('Bob’s calls screen signs his way in', 120, () =>
+    bobPage.$eval('#call-link', (i) => i.value).catch(() => ''));
+  check(bobLink.startsWith(`${alice.url}/call/${callId}?token=c1.`), 'Bob’s join page is on Alice’s node, with his token');
+  const joinPage = await browser.newPage();
+  await joinPage.goto(bobLink, { waitUntil: 'domcontentloaded' });
+  await joinPage.click('#watch');
+  const watching = await until('Bob watches the call from its join page', 30, async () => {
+    const t = await text(joinPage, '#status');
+    return /Watching|Could not/.test(t) ? t : '';
+  });
+  check(watching === 'Watching the call.', `Bob’s join page watches Alice’s call ("${watching}")`);
+  await allNamed(joinPage, 'call page');
+  await joinPage.close();
 
   // The same bundle on another origin, as Kangaroo serves it, with what a host injects.
   const session = await (await fetch(`${alice.url}/api/ui/session`, {

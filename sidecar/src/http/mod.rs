@@ -4,10 +4,12 @@
 pub mod anonymous;
 pub mod blob;
 pub mod body;
+pub mod calls;
 pub mod chunk;
 pub mod conditional;
 pub mod digest;
 pub mod node_api;
+pub mod places;
 pub mod player;
 pub mod playlist;
 pub mod range;
@@ -223,18 +225,18 @@ pub fn routes(state: Arc<Sidecar>) -> impl Filter<Extract = (impl Reply,), Error
             _ => Err(warp::reject::not_found()),
         }
     });
-    let rtc_join =
-        warp::path!("api" / "rtc" / String / ..)
-            .and(rtc_role)
-            .and(warp::path::end())
-            .and(warp::post())
-            .and(warp::header::headers_cloned())
-            .and(warp::body::content_length_limit(rtc::MAX_OFFER_BYTES))
-            .and(warp::body::bytes())
-            .and(with_state.clone())
-            .then(|call, role, headers, body, s| async move {
-                render(rtc::join(s, call, role, headers, body).await)
-            });
+    let rtc_join = warp::path!("api" / "rtc" / String / ..)
+        .and(rtc_role)
+        .and(warp::path::end())
+        .and(warp::post())
+        .and(warp::header::headers_cloned())
+        .and(query)
+        .and(warp::body::content_length_limit(rtc::MAX_OFFER_BYTES))
+        .and(warp::body::bytes())
+        .and(with_state.clone())
+        .then(|call, role, headers, query, body, s| async move {
+            render(rtc::join(s, call, role, headers, query, body).await)
+        });
     let rtc_leave = warp::path!("api" / "rtc" / String / "session" / String)
         .and(warp::delete())
         .and(with_state.clone())
@@ -242,9 +244,72 @@ pub fn routes(state: Arc<Sidecar>) -> impl Filter<Extract = (impl Reply,), Error
     let rtc_events = warp::path!("api" / "rtc" / String / "events")
         .and(warp::get())
         .and(warp::header::headers_cloned())
+        .and(query)
         .and(warp::sse::last_event_id::<u64>())
         .and(with_state.clone())
-        .then(|call, headers, last, s| async move { render(rtc::events(s, call, headers, last).await) });
+        .then(|call, headers, query, last, s| async move {
+            render(rtc::events(s, call, headers, query, last).await)
+        });
+    let rtc_recordings = warp::path!("api" / "rtc" / String / "recordings")
+        .and(warp::get())
+        .and(warp::header::headers_cloned())
+        .and(query)
+        .and(with_state.clone())
+        .then(
+            |call, headers, query, s| async move { render(rtc::recordings(s, call, headers, query).await) },
+        );
+    let place_declare = warp::path!("api" / "place")
+        .and(warp::put())
+        .and(warp::header::headers_cloned())
+        .and(warp::body::content_length_limit(64 * 1024))
+        .and(warp::body::json())
+        .and(with_state.clone())
+        .then(|headers, body, s| async move { render(places::declare(s, headers, body, false).await) });
+    let place_found = warp::path!("api" / "place" / "found")
+        .and(warp::post())
+        .and(warp::header::headers_cloned())
+        .and(warp::body::content_length_limit(64 * 1024))
+        .and(warp::body::json())
+        .and(with_state.clone())
+        .then(|headers, body, s| async move { render(places::declare(s, headers, body, true).await) });
+    let place_vouch = warp::path!("api" / "place" / "vouch")
+        .and(warp::post())
+        .and(warp::header::headers_cloned())
+        .and(warp::body::content_length_limit(64 * 1024))
+        .and(warp::body::json())
+        .and(with_state.clone())
+        .then(|headers, body, s| async move { render(places::vouch(s, headers, body).await) });
+    let place_revoke = warp::path!("api" / "place" / "vouch" / String)
+        .and(warp::delete())
+        .and(warp::header::headers_cloned())
+        .and(with_state.clone())
+        .then(|id, headers, s| async move { render(places::revoke(s, headers, id).await) });
+    let place_show = warp::path!("api" / "place")
+        .and(warp::get())
+        .and(warp::header::headers_cloned())
+        .and(query)
+        .and(with_state.clone())
+        .then(|headers, query, s| async move { render(places::show(s, headers, query).await) });
+    let call_start = warp::path!("api" / "calls")
+        .and(warp::post())
+        .and(warp::header::headers_cloned())
+        .and(warp::body::content_length_limit(64 * 1024))
+        .and(warp::body::json())
+        .and(with_state.clone())
+        .then(|headers, req, s| async move { render(calls::start(s, headers, req).await) });
+    let call_join = warp::path!("api" / "calls" / String / "join")
+        .and(warp::post())
+        .and(warp::header::headers_cloned())
+        .and(warp::body::content_length_limit(64 * 1024))
+        .and(warp::body::json())
+        .and(with_state.clone())
+        .then(|id, headers, req, s| async move { render(calls::join(s, id, headers, req).await) });
+    let call_page = warp::path!("call" / String)
+        .and(warp::get())
+        .map(|_call: String| player::call_page());
+    let call_js = warp::path!("call" / "assets" / "call.js")
+        .and(warp::get())
+        .map(player::call_js);
     let rtc_patch = warp::path!("api" / "rtc" / String / "session" / String)
         .and(warp::patch())
         .map(|_, _| rtc::no_trickle());
@@ -305,6 +370,16 @@ pub fn routes(state: Arc<Sidecar>) -> impl Filter<Extract = (impl Reply,), Error
     let routes: BoxedRoute = routes.or(rtc_leave).unify().boxed();
     let routes: BoxedRoute = routes.or(rtc_patch).unify().boxed();
     let routes: BoxedRoute = routes.or(rtc_events).unify().boxed();
+    let routes: BoxedRoute = routes.or(rtc_recordings).unify().boxed();
+    let routes: BoxedRoute = routes.or(place_declare).unify().boxed();
+    let routes: BoxedRoute = routes.or(place_found).unify().boxed();
+    let routes: BoxedRoute = routes.or(place_vouch).unify().boxed();
+    let routes: BoxedRoute = routes.or(place_revoke).unify().boxed();
+    let routes: BoxedRoute = routes.or(place_show).unify().boxed();
+    let routes: BoxedRoute = routes.or(call_start).unify().boxed();
+    let routes: BoxedRoute = routes.or(call_join).unify().boxed();
+    let routes: BoxedRoute = routes.or(call_js).unify().boxed();
+    let routes: BoxedRoute = routes.or(call_page).unify().boxed();
     let routes: BoxedRoute = routes.or(tus_options).unify().boxed();
     let routes: BoxedRoute = routes.or(tus_create).unify().boxed();
     let routes: BoxedRoute = routes.or(tus_head).unify().boxed();
@@ -339,15 +414,17 @@ pub fn routes(state: Arc<Sidecar>) -> impl Filter<Extract = (impl Reply,), Error
 
 /// The paths of the routes that act as the node's agent (see [`crate::owner`]), and the
 /// prefix of those that name a blob in their path.
-const OWNER_PATHS: [&str; 6] = [
+const OWNER_PATHS: [&str; 8] = [
     "/api/node",
+    "/api/calls",
+    "/api/place",
     "/api/content",
     "/api/token",
     "/api/pull",
     "/api/ui/session",
     "/api/anonymous",
 ];
-const OWNER_PREFIXES: [&str; 1] = ["/api/anonymous/"];
+const OWNER_PREFIXES: [&str; 3] = ["/api/anonymous/", "/api/calls/", "/api/place/"];
 
 /// Whether `path` is one of the owner's routes.
 fn is_owner_path(path: &str) -> bool {

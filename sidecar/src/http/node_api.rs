@@ -60,7 +60,8 @@ pub fn owner_only(state: &Sidecar, headers: &HeaderMap) -> Result<(), ApiError> 
     crate::owner::check(&state.owner, state.config.listen, headers)
 }
 
-pub(super) fn link_error(e: LinkError) -> ApiError {
+/// A conductor failure as an API error: a zome's refusal is `422` with its words.
+pub fn link_error(e: LinkError) -> ApiError {
     match e {
         LinkError::Call { message, .. } => ApiError::Rejected(message),
         other => ApiError::Conductor(other.to_string()),

@@ -2,9 +2,10 @@
 //! call, gets `201` with the SDP answer and a `Location`, and `DELETE`s that location to
 //! leave.
 //!
-//! Who may join: anyone, on a standalone sidecar (a call id there is any name, with
-//! commons semantics); on a node, only its owner until calls carry their own tokens.
-//! Ending a session needs its `Location`, which only its creator was told.
+//! Who may join is [`crate::call_access`]'s to say: anyone on a standalone sidecar; on a
+//! node, as the call's ContentNode allows, proven by a call token (`Authorization: Bearer`
+//! or `?token=`, which `EventSource` and the join page need). Ending a session needs its
+//! `Location`, which only its creator was told.
 
 use crate::error::ApiError;
 use crate::rtc::{JoinError, Role, Sfu};
@@ -39,24 +40,29 @@ fn sfu(state: &Sidecar) -> Result<&Arc<Sfu>, ApiError> {
     })
 }
 
-/// Who may publish into or watch a call here.
-fn may_join(state: &Sidecar, headers: &HeaderMap) -> Result<(), ApiError> {
-    if state.link.get().is_none() {
-        return Ok(());
-    }
-    crate::owner::check(&state.owner, state.config.listen, headers)
+/// Admits the request's bearer into `call` as `role`.
+async fn may_join(
+    state: &Sidecar,
+    call: &str,
+    role: Role,
+    headers: &HeaderMap,
+    query: &str,
+) -> Result<(), ApiError> {
+    crate::call_access::admit(state, call, role, crate::access::token_of(headers, query)).await
 }
 
-/// `POST /api/rtc/{call}/whip` and `/whep`.
+/// `POST /api/rtc/{call}/whip` and `/whep` (`?besides={session}` on WHEP: leave out the
+/// viewer's own publishing session).
 pub async fn join(
     state: Arc<Sidecar>,
     call: String,
     role: Role,
     headers: HeaderMap,
+    query: String,
     body: Bytes,
 ) -> Result<Response<Body>, ApiError> {
     check_call(&call)?;
-    may_join(&state, &headers)?;
+    may_join(&state, &call, role, &headers, &query).await?;
     let sfu = sfu(&state)?.clone();
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -70,10 +76,21 @@ pub async fn join(
     }
     let offer = String::from_utf8(body.to_vec())
         .map_err(|_| ApiError::BadRequest("the offer is not UTF-8".into()))?;
+    let besides = match crate::access::query_param(&query, "besides") {
+        None => None,
+        Some(s) if role == Role::View && s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            Some(s.to_string())
+        }
+        Some(_) => {
+            return Err(ApiError::BadRequest(
+                "besides names a viewer's own publishing session: 32 hex digits, on WHEP only".into(),
+            ))
+        }
+    };
     // Answering makes a DTLS certificate: CPU work, off the async threads.
     let joined = {
         let call = call.clone();
-        tokio::task::spawn_blocking(move || sfu.join(&call, role, &offer))
+        tokio::task::spawn_blocking(move || sfu.join(&call, role, &offer, besides))
             .await
             .map_err(|e| ApiError::Io(std::io::Error::other(e.to_string())))?
     };
@@ -121,12 +138,13 @@ pub async fn events(
     state: Arc<Sidecar>,
     call: String,
     headers: HeaderMap,
+    query: String,
     last_event_id: Option<u64>,
 ) -> Result<Response<Body>, ApiError> {
     use warp::sse::Event;
     use warp::Reply;
     check_call(&call)?;
-    may_join(&state, &headers)?;
+    may_join(&state, &call, Role::View, &headers, &query).await?;
     let sfu = sfu(&state)?.clone();
     let presence = sfu.presence();
     let change = |c: &crate::rtc::presence::Change| {
@@ -166,6 +184,20 @@ pub async fn events(
         .interval(std::time::Duration::from_secs(15))
         .stream(events);
     Ok(warp::sse::reply(stream).into_response())
+}
+
+/// `GET /api/rtc/{call}/recordings`: what the call's recordings became (blob, type, ladder),
+/// for whoever may watch the call.
+pub async fn recordings(
+    state: Arc<Sidecar>,
+    call: String,
+    headers: HeaderMap,
+    query: String,
+) -> Result<Response<Body>, ApiError> {
+    check_call(&call)?;
+    may_join(&state, &call, Role::View, &headers, &query).await?;
+    let stored = crate::recordings::list(&state, &call)?;
+    Ok(super::json(StatusCode::OK, &stored))
 }
 
 /// `PATCH` on a session: trickle ICE and ICE restarts are not taken (RFC 9725 §4.3.1); the

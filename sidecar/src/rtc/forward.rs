@@ -4,7 +4,9 @@
 //! In a call, the publishers' tracks of one kind are ordered by the publishers' joining
 //! order, then by their own order; a viewer's tracks of that kind take them in the same
 //! order. A viewer that offered one video track sees the first publisher's video; one that
-//! offered two sees the first two publishers'.
+//! offered two sees the first two publishers'. A viewer may leave one session out (its own
+//! publishing session: nobody wants to see and hear themselves back); the others then move
+//! up one place for it.
 
 /// One track of a session, as the forwarding rule sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,9 +18,18 @@ pub struct TrackRef {
 }
 
 /// For a publisher track `from` (of some kind), the position it holds among the call's
-/// publisher tracks of that kind; `publisher_tracks` lists them in order.
-pub fn slot(publisher_tracks: &[TrackRef], from: TrackRef) -> Option<usize> {
-    publisher_tracks.iter().position(|t| *t == from)
+/// publisher tracks of that kind that a viewer leaving out session `besides` sees;
+/// `publisher_tracks` lists them in order.
+pub fn slot(publisher_tracks: &[TrackRef], from: TrackRef, besides: Option<usize>) -> Option<usize> {
+    seen(publisher_tracks, besides).position(|t| t == from)
+}
+
+/// The publisher tracks a viewer leaving out session `besides` sees, in order.
+fn seen(publisher_tracks: &[TrackRef], besides: Option<usize>) -> impl Iterator<Item = TrackRef> + '_ {
+    publisher_tracks
+        .iter()
+        .copied()
+        .filter(move |t| Some(t.session) != besides)
 }
 
 /// The viewer track that slot `slot` goes to, given the viewer's tracks of that kind in
@@ -28,9 +39,14 @@ pub fn target(viewer_tracks: &[usize], slot: usize) -> Option<usize> {
 }
 
 /// The publisher track that feeds a viewer's `track`, the inverse of [`target`].
-pub fn source(publisher_tracks: &[TrackRef], viewer_tracks: &[usize], track: usize) -> Option<TrackRef> {
+pub fn source(
+    publisher_tracks: &[TrackRef],
+    viewer_tracks: &[usize],
+    track: usize,
+    besides: Option<usize>,
+) -> Option<TrackRef> {
     let slot = viewer_tracks.iter().position(|t| *t == track)?;
-    publisher_tracks.get(slot).copied()
+    seen(publisher_tracks, besides).nth(slot)
 }
 
 #[cfg(test)]
@@ -42,14 +58,29 @@ mod tests {
         let first = TrackRef { session: 3, track: 1 };
         let second = TrackRef { session: 0, track: 0 };
         let publishers = [first, second];
-        assert_eq!(slot(&publishers, second), Some(1));
+        assert_eq!(slot(&publishers, second, None), Some(1));
         assert_eq!(target(&[4, 7], 1), Some(7));
         assert_eq!(
             target(&[4], 1),
             None,
             "a viewer with one video track sees only the first"
         );
-        assert_eq!(source(&publishers, &[4, 7], 4), Some(first));
-        assert_eq!(source(&publishers, &[4, 7], 5), None);
+        assert_eq!(source(&publishers, &[4, 7], 4, None), Some(first));
+        assert_eq!(source(&publishers, &[4, 7], 5, None), None);
+    }
+
+    #[test]
+    fn a_viewer_that_leaves_out_its_own_session_sees_the_others_move_up() {
+        let own = TrackRef { session: 3, track: 1 };
+        let other = TrackRef { session: 0, track: 0 };
+        let publishers = [own, other];
+        assert_eq!(
+            slot(&publishers, own, Some(3)),
+            None,
+            "its own track is not sent back"
+        );
+        assert_eq!(slot(&publishers, other, Some(3)), Some(0));
+        assert_eq!(source(&publishers, &[4, 7], 4, Some(3)), Some(other));
+        assert_eq!(source(&publishers, &[4, 7], 7, Some(3)), None);
     }
 }

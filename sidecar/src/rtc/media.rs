@@ -36,6 +36,8 @@ pub(super) struct NewSession {
     pub call: String,
     pub role: Role,
     pub rtc: Rtc,
+    /// A viewer's own publishing session, which it is not sent.
+    pub besides: Option<String>,
     /// Told once the thread holds the session, so the answer goes out only when the
     /// client's first connectivity check will find it (a lost first check costs the
     /// client a retransmission timeout, about a second).
@@ -60,6 +62,8 @@ struct Session {
     call: String,
     role: Role,
     rtc: Rtc,
+    /// A viewer's own publishing session, which it is not sent.
+    besides: Option<String>,
     tracks: Vec<Track>,
     created: Instant,
     connected: bool,
@@ -82,6 +86,7 @@ impl Session {
             call: n.call,
             role: n.role,
             rtc: n.rtc,
+            besides: n.besides,
             tracks: Vec::new(),
             created: now,
             connected: false,
@@ -131,6 +136,7 @@ pub(super) struct MediaLoop {
     registry: Arc<Registry>,
     seen_generation: u64,
     presence: Arc<Presence>,
+    recorder: Option<super::record::Recorder>,
 }
 
 impl MediaLoop {
@@ -139,9 +145,11 @@ impl MediaLoop {
         local: SocketAddr,
         registry: Arc<Registry>,
         presence: Arc<Presence>,
+        recorder: Option<super::record::Recorder>,
     ) -> Self {
         MediaLoop {
             presence,
+            recorder,
             socket,
             local,
             sessions: Vec::new(),
@@ -200,6 +208,7 @@ impl MediaLoop {
         let registry = &self.registry;
         let mut ended = Vec::new();
         let presence = &self.presence;
+        let recorder = &self.recorder;
         self.sessions.retain_mut(|s| {
             let keep = s.alive() && (!registry_changed || registry.contains(&s.id));
             if !keep {
@@ -207,6 +216,9 @@ impl MediaLoop {
                     s.rtc.disconnect();
                 }
                 presence.set(&s.call, &s.id, s.role, State::Left);
+                if let (Some(recorder), Role::Publish) = (recorder, s.role) {
+                    recorder.end(&s.id);
+                }
                 ended.push(s.id.clone());
             }
             keep
@@ -347,6 +359,9 @@ impl MediaLoop {
                 }
             }
             Event::MediaData(data) if self.sessions[i].role == Role::Publish => {
+                if let Some(recorder) = &self.recorder {
+                    recorder.frame(&self.sessions[i].id, &self.sessions[i].call, &data);
+                }
                 self.sessions[i].last_media = Some(Instant::now());
                 self.show(i, State::Publishing);
                 self.forward(i, data)
@@ -378,6 +393,12 @@ impl MediaLoop {
         out
     }
 
+    /// The index of the session viewer `i` leaves out, if it is here.
+    fn besides(&self, i: usize) -> Option<usize> {
+        let besides = self.sessions[i].besides.as_deref()?;
+        self.sessions.iter().position(|s| s.id == besides)
+    }
+
     /// The publisher track feeding viewer `i`'s track `t`.
     fn source_of(&self, i: usize, t: usize) -> Option<TrackRef> {
         let viewer = &self.sessions[i];
@@ -386,6 +407,7 @@ impl MediaLoop {
             &self.publisher_tracks(&viewer.call, kind),
             &viewer.tracks_of(kind),
             t,
+            self.besides(i),
         )
     }
 
@@ -455,23 +477,27 @@ impl MediaLoop {
         let kind = track.kind;
         let call = self.sessions[from_session].call.clone();
         let publishers = self.publisher_tracks(&call, kind);
-        let Some(slot) = forward::slot(
-            &publishers,
-            TrackRef {
-                session: from_session,
-                track: t,
-            },
-        ) else {
+        let from = TrackRef {
+            session: from_session,
+            track: t,
+        };
+        let Some(slot) = forward::slot(&publishers, from, None) else {
             return;
         };
         let keyframe = data.is_keyframe();
-        for viewer in self.sessions.iter_mut() {
+        for vi in 0..self.sessions.len() {
+            let viewer = &self.sessions[vi];
             if viewer.role != Role::View || viewer.call != call || !viewer.connected {
                 continue;
             }
-            let Some(vt) = forward::target(&viewer.tracks_of(kind), slot) else {
+            let slot = match viewer.besides {
+                None => Some(slot),
+                Some(_) => forward::slot(&publishers, from, self.besides(vi)),
+            };
+            let Some(vt) = slot.and_then(|slot| forward::target(&viewer.tracks_of(kind), slot)) else {
                 continue;
             };
+            let viewer = &mut self.sessions[vi];
             if viewer.tracks[vt].awaiting_keyframe {
                 if !keyframe {
                     continue;

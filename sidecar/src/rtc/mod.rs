@@ -9,6 +9,7 @@
 mod forward;
 mod media;
 pub mod presence;
+pub mod record;
 pub mod sessions;
 
 pub use sessions::{Role, Usage};
@@ -34,6 +35,13 @@ pub struct RtcSettings {
     pub candidate: Option<SocketAddr>,
     /// Forwarded tracks carried at once (the Relay role's `max_concurrent_streams`).
     pub max_streams: u32,
+    /// Whether publishers are recorded.
+    #[serde(default = "recording_on")]
+    pub record: bool,
+}
+
+fn recording_on() -> bool {
+    true
 }
 
 impl RtcSettings {
@@ -43,6 +51,7 @@ impl RtcSettings {
             udp: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
             candidate: None,
             max_streams: relay::DEFAULT_MAX_STREAMS,
+            record: true,
         }
     }
 }
@@ -82,6 +91,8 @@ pub struct Sfu {
     crypto: Arc<CryptoProvider>,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
+    finished: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<record::Finished>>>,
+    recordings: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Sfu {
@@ -93,8 +104,9 @@ impl std::fmt::Debug for Sfu {
 }
 
 impl Sfu {
-    /// Binds the UDP socket and starts the media thread.
-    pub fn start(settings: &RtcSettings) -> std::io::Result<Sfu> {
+    /// Binds the UDP socket and starts the media thread; with `settings.record`, the
+    /// recorder too, writing under `recordings`.
+    pub fn start(settings: &RtcSettings, recordings: &std::path::Path) -> std::io::Result<Sfu> {
         let socket = UdpSocket::bind(settings.udp)?;
         let bound = socket.local_addr()?;
         let candidate = settings.candidate.unwrap_or_else(|| {
@@ -112,7 +124,13 @@ impl Sfu {
         let (tx, rx) = std::sync::mpsc::sync_channel(256);
         let stop = Arc::new(AtomicBool::new(false));
         let presence = Arc::new(presence::Presence::default());
-        let media_loop = media::MediaLoop::new(socket, candidate, registry.clone(), presence.clone());
+        let (done, finished) = tokio::sync::mpsc::unbounded_channel();
+        let recorder = match settings.record {
+            true => Some(record::Recorder::start(recordings.to_path_buf(), done)?),
+            false => None,
+        };
+        let media_loop =
+            media::MediaLoop::new(socket, candidate, registry.clone(), presence.clone(), recorder);
         let thread_stop = stop.clone();
         let thread = std::thread::Builder::new()
             .name("rtc-media".into())
@@ -126,7 +144,20 @@ impl Sfu {
             crypto: Arc::new(str0m::crypto::from_feature_flags()),
             stop,
             thread: Some(thread),
+            finished: Mutex::new(Some(finished)),
+            recordings: settings.record.then(|| recordings.to_path_buf()),
         })
+    }
+
+    /// Where recordings are written, when publishers are recorded.
+    pub fn recordings(&self) -> Option<&std::path::Path> {
+        self.recordings.as_deref()
+    }
+
+    /// The recordings whose publishers left, as they come (once: the first caller takes
+    /// them).
+    pub fn take_finished(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<record::Finished>> {
+        self.finished.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 
     /// The address clients send media to.
@@ -144,8 +175,16 @@ impl Sfu {
         self.registry.usage()
     }
 
-    /// Admits a publisher (`Role::Publish`) or viewer into `call` with its SDP offer.
-    pub fn join(&self, call: &str, role: Role, offer: &str) -> Result<Joined, JoinError> {
+    /// Admits a publisher (`Role::Publish`) or viewer into `call` with its SDP offer. A
+    /// viewer may name a publishing session of the call that it is not to be sent
+    /// (`besides`: its own).
+    pub fn join(
+        &self,
+        call: &str,
+        role: Role,
+        offer: &str,
+        besides: Option<String>,
+    ) -> Result<Joined, JoinError> {
         let sections = relay::sections(offer);
         let streams = relay::check_offer(&sections, role == Role::Publish).map_err(JoinError::BadOffer)?;
         let parsed = SdpOffer::from_sdp_string(offer).map_err(|e| JoinError::BadOffer(e.to_string()))?;
@@ -189,6 +228,7 @@ impl Sfu {
                 call: call.to_string(),
                 role,
                 rtc,
+                besides,
                 taken,
             })
             .is_ok()

@@ -1,6 +1,10 @@
 //! Who is in a call and what they are doing, as the media thread sees it: the state behind
 //! `GET /api/rtc/{call}/events`.
 //!
+//! A member is named by a public id derived from its session ([`member_id`]), never by the
+//! session id: that one is the capability to end the session, and presence goes to
+//! everyone in the call.
+//!
 //! Every change gets the next id. The last [`KEPT`] changes are kept so a client that
 //! reconnects with `Last-Event-ID` gets what it missed; one that missed more starts again
 //! from a snapshot.
@@ -37,8 +41,8 @@ pub struct Change {
     pub id: u64,
     /// The call.
     pub call: String,
-    /// The session.
-    pub session: String,
+    /// The member's public id.
+    pub member: String,
     /// `publish` or `view`.
     pub role: &'static str,
     /// What it does now.
@@ -48,8 +52,8 @@ pub struct Change {
 /// A session as a snapshot lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Member {
-    /// The session.
-    pub session: String,
+    /// The member's public id.
+    pub member: String,
     /// `publish` or `view`.
     pub role: &'static str,
     /// What it does now.
@@ -60,7 +64,7 @@ pub struct Member {
 struct Inner {
     next_id: u64,
     log: VecDeque<Change>,
-    /// Session → (call, role, state), for sessions not yet left.
+    /// Member id → (call, role, state), for sessions not yet left.
     now: HashMap<String, (String, &'static str, State)>,
 }
 
@@ -79,6 +83,17 @@ impl Default for Presence {
     }
 }
 
+/// The public id of `session` in presence: 16 hex digits of a domain-separated SHA-256,
+/// which tells nothing of the session id it comes from.
+pub fn member_id(session: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(b"elohim-media-presence/v1\n")
+        .chain_update(session.as_bytes())
+        .finalize();
+    hex::encode(&digest[..8])
+}
+
 impl Presence {
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
@@ -86,24 +101,25 @@ impl Presence {
 
     /// Records that `session` of `call` is now in `state`, if that is a change.
     pub fn set(&self, call: &str, session: &str, role: Role, state: State) {
+        let member = member_id(session);
         let mut inner = self.lock();
-        if inner.now.get(session).map(|(_, _, s)| *s) == Some(state) {
+        if inner.now.get(&member).map(|(_, _, s)| *s) == Some(state) {
             return;
         }
         if state == State::Left {
-            if inner.now.remove(session).is_none() {
+            if inner.now.remove(&member).is_none() {
                 return;
             }
         } else {
             inner
                 .now
-                .insert(session.to_string(), (call.to_string(), role.as_str(), state));
+                .insert(member.clone(), (call.to_string(), role.as_str(), state));
         }
         inner.next_id += 1;
         let change = Change {
             id: inner.next_id,
             call: call.to_string(),
-            session: session.to_string(),
+            member,
             role: role.as_str(),
             state,
         };
@@ -123,13 +139,13 @@ impl Presence {
             .now
             .iter()
             .filter(|(_, (c, _, _))| c == call)
-            .map(|(session, (_, role, state))| Member {
-                session: session.clone(),
+            .map(|(member, (_, role, state))| Member {
+                member: member.clone(),
                 role,
                 state: *state,
             })
             .collect();
-        members.sort_by(|a, b| a.session.cmp(&b.session));
+        members.sort_by(|a, b| a.member.cmp(&b.member));
         (members, inner.next_id, self.tx.subscribe())
     }
 

@@ -7,24 +7,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-/// What a session does in its call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// Sends media (WHIP).
-    Publish,
-    /// Receives media (WHEP).
-    View,
-}
-
-impl Role {
-    /// The protocol's name, for logs and presence.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Publish => "publish",
-            Role::View => "view",
-        }
-    }
-}
+/// What a session does in its call (the rule's own notion).
+pub use media_rules::call::Role;
 
 /// One admitted session.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -157,3 +157,72 @@ pub fn audio_frame(n: u32) -> Vec<u8> {
 pub fn whep_offer() -> String {
     Client::new(false, &[MediaKind::Video]).offer
 }
+
+/// A client that publishes one video track.
+pub fn video_publisher() -> Client {
+    Client::new(true, &[MediaKind::Video])
+}
+
+/// A publisher's offer of one video track, for tests that need only a WHIP request.
+pub fn whip_offer() -> String {
+    Client::new(true, &[MediaKind::Video]).offer
+}
+
+/// The frames of a VP8 IVF file made by ffmpeg, with their timestamps in 90 kHz ticks: real
+/// video for tests that record a call.
+pub fn vp8_frames(seconds: u32) -> Vec<(u64, Vec<u8>)> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("test.ivf");
+    let line = format!(
+        "-f lavfi -i testsrc2=size=320x240:rate=30:duration={seconds} -c:v libvpx -deadline realtime -g 30 -b:v 300k"
+    );
+    let mut args: Vec<String> = line.split_whitespace().map(String::from).collect();
+    args.push(path.display().to_string());
+    super::ffmpeg(args);
+    let bytes = std::fs::read(&path).unwrap();
+    let den = u64::from(u32::from_le_bytes(bytes[16..20].try_into().unwrap()));
+    let num = u64::from(u32::from_le_bytes(bytes[20..24].try_into().unwrap()));
+    let mut frames = Vec::new();
+    let mut at = 32;
+    while at + 12 <= bytes.len() {
+        let size = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        let pts = u64::from_le_bytes(bytes[at + 4..at + 12].try_into().unwrap());
+        frames.push((pts * num * 90_000 / den, bytes[at + 12..at + 12 + size].to_vec()));
+        at += 12 + size;
+    }
+    frames
+}
+
+/// Publishes `frames` (90 kHz timestamps, VP8) on `client`'s video track at their own pace
+/// once connected, then returns (at most 60 s).
+pub fn publish_frames(client: Client, frames: Vec<(u64, Vec<u8>)>) {
+    let video = client.mid(MediaKind::Video);
+    let stop = Arc::new(AtomicBool::new(false));
+    let connected = Arc::new(std::sync::Mutex::new(None::<Instant>));
+    let seen = connected.clone();
+    let done = stop.clone();
+    let mut next = 0;
+    drive(
+        client.rtc,
+        client.socket,
+        stop,
+        move |rtc| {
+            let Some(since) = *connected.lock().unwrap() else {
+                return;
+            };
+            while let Some((pts, frame)) = frames.get(next) {
+                if since.elapsed() < Duration::from_micros(pts * 1_000_000 / 90_000) {
+                    return;
+                }
+                write_frame(rtc, video, Codec::Vp8, MediaTime::from_90khz(*pts), frame.clone());
+                next += 1;
+            }
+            done.store(true, Ordering::Release);
+        },
+        move |_, e| {
+            if matches!(e, Event::Connected) {
+                *seen.lock().unwrap() = Some(Instant::now());
+            }
+        },
+    );
+}

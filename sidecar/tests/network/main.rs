@@ -163,6 +163,51 @@ impl Node {
     }
 }
 
+/// Runs the CLI against `node` as its owner: its output, or `None` (with its error noted)
+/// when it fails.
+fn cli(node: &Node, args: &[&str]) -> Option<String> {
+    let out = Command::new(BIN)
+        .args(args)
+        .args(["--node", &node.url, "--data-dir", node.dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    if !out.status.success() {
+        note(&format!(
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+        return None;
+    }
+    Some(String::from_utf8(out.stdout).unwrap())
+}
+
+/// The value of the line `name` in the CLI's output.
+fn field(output: &str, name: &str) -> String {
+    output
+        .lines()
+        .find_map(|l| l.strip_prefix(name))
+        .unwrap_or_else(|| panic!("no '{name}' in {output}"))
+        .trim()
+        .to_string()
+}
+
+/// A WHEP offer posted to `url` with a call token: the status and the session's Location.
+async fn whep(url: String, token: String) -> (u16, Option<String>) {
+    let resp = reqwest::Client::new()
+        .post(url)
+        .bearer_auth(token)
+        .header("content-type", "application/sdp")
+        .body(sidecar::testkit::rtc_client::whep_offer())
+        .send()
+        .await
+        .unwrap();
+    let location = resp
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_string());
+    (resp.status().as_u16(), location)
+}
+
 /// Writes a line straight to the process's stderr, past the test harness's capture, so
 /// it stands beside the nodes' own output (and survives a log cut short before the panic).
 fn note(line: &str) {
@@ -235,26 +280,6 @@ async fn nodes_in_separate_processes_meet_through_a_rendezvous_and_keep_an_uploa
         assert!(status["agent"].is_string(), "status via {url}: {status}");
     }
 
-    // His relay commitment is his SFU's budget: his own WHEP viewer gets in, a second is
-    // told to come back later.
-    let whep = |n: u8| {
-        let url = format!("{}/api/rtc/standup-{n}/whep", dave.url);
-        let owner = dave.owner();
-        async move {
-            owner
-                .post(url)
-                .header("content-type", "application/sdp")
-                .body(sidecar::testkit::rtc_client::whep_offer())
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }
-    };
-    assert_eq!(whep(1).await, 201);
-    assert_eq!(whep(2).await, 503);
-
     // Each finds the others through the rendezvous, and sees who keeps media.
     wait_until("dave knows alice and carol", 120, || async {
         dave.status().await["network"]["peers"]
@@ -277,6 +302,49 @@ async fn nodes_in_separate_processes_meet_through_a_rendezvous_and_keep_an_uploa
             })
     })
     .await;
+
+    // Dave starts a call from the CLI, with Carol invited. His relay commitment is his
+    // SFU's budget (one track): his own viewer gets in; Carol, joining from her own node
+    // with a token it signs for Dave's, is told to come back later, and gets in once he
+    // leaves.
+    let carol_key = carol.status().await["agent"].as_str().unwrap().to_string();
+    let started = cli(
+        &dave,
+        &[
+            "call", "start", "--title", "standup", "--reach", "invited", "--invite", &carol_key,
+        ],
+    )
+    .expect("dave starts a call");
+    let call = field(&started, "call:");
+    let page = reqwest::get(field(&started, "join page:")).await.unwrap();
+    assert_eq!(page.status(), 200, "the join page");
+    let (status, daves) = whep(field(&started, "whep:"), field(&started, "token:")).await;
+    assert_eq!(status, 201);
+    let started_at = Instant::now();
+    let joined = loop {
+        // Carol's node signs once it sees the call (gossip brings it).
+        if let Some(out) = cli(&carol, &["call", "join", &call, "--host", &dave.url]) {
+            break out;
+        }
+        assert!(
+            started_at.elapsed() < Duration::from_secs(120),
+            "carol's node never saw the call"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    note(&format!(
+        "carol's node signs her into dave's call: after {:.1} s",
+        started_at.elapsed().as_secs_f64()
+    ));
+    let (carol_whep, carol_token) = (field(&joined, "whep:"), field(&joined, "token:"));
+    assert_eq!(whep(carol_whep.clone(), carol_token.clone()).await.0, 503);
+    let left = reqwest::Client::new()
+        .delete(format!("{}{}", dave.url, daves.unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(left.status(), 200);
+    assert_eq!(whep(carol_whep, carol_token).await.0, 201);
 
     // Alice uploads a commons file through her own node.
     let data: Vec<u8> = (0..3 * 1024 * 1024u32)

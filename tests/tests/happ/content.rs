@@ -7,12 +7,27 @@ use media::{ContentView, SetLifecycleInput, UpdateContentInput};
 async fn each_agent_sees_what_reach_allows() {
     let (net, [alice, bob, carol]) = setup::<3>().await;
 
-    // Alice and Bob live in the same neighborhood; Carol lives across town.
+    // Alice and Bob live in the same neighborhood (Alice founded it and vouches for Bob);
+    // Carol lives across town.
     let _: holochain::prelude::ActionHash = net
         .call(alice, "set_my_place", place("victoria", "fernwood", "alice-home"))
         .await;
+    let _: Vec<media::VouchView> = net
+        .call(alice, "found_place", place("victoria", "fernwood", "alice-home"))
+        .await;
     let _: holochain::prelude::ActionHash = net
         .call(bob, "set_my_place", place("victoria", "fernwood", "bob-home"))
+        .await;
+    let _: media::VouchView = net
+        .call(
+            alice,
+            "vouch_for_place",
+            media::VouchInput {
+                member: net.key(bob),
+                place: place("victoria", "fernwood", "bob-home"),
+                level: "neighborhood".into(),
+            },
+        )
         .await;
     let _: holochain::prelude::ActionHash = net
         .call(

@@ -126,10 +126,22 @@ async fn custodians_keep_media_alive_after_the_author_leaves() {
         .try_init();
     let (mut net, [alice, bob, carol, dave, erin]) = setup::<5>().await;
     let custodians = [bob, carol, erin];
+    // Alice founded Fremont; she vouches her neighbors in.
+    let _: Vec<media::VouchView> = net
+        .call(alice, "found_place", place("seattle", "fremont", "a"))
+        .await;
     for (who, household) in [(alice, "a"), (bob, "b"), (carol, "c"), (dave, "d"), (erin, "e")] {
         let _: holochain_types::prelude::ActionHash = net
             .call(who, "set_my_place", place("seattle", "fremont", household))
             .await;
+        if who.0 != alice.0 {
+            let vouch = media::VouchInput {
+                member: net.key(who),
+                place: place("seattle", "fremont", household),
+                level: "neighborhood".into(),
+            };
+            let _: media::VouchView = net.call(alice, "vouch_for_place", vouch).await;
+        }
     }
     // Alice's node publishes its endpoint by committing too; Bob, Carol and Erin keep media.
     let mut alice_node = NodeSidecar::start(&net, alice).await;

@@ -5,6 +5,7 @@ mod common;
 
 mod anonymous_uploads;
 mod bundle;
+mod calls;
 mod content;
 mod custodians;
 mod custodians_e2e;
@@ -13,6 +14,7 @@ mod fetch_through;
 mod liveness;
 mod node_e2e;
 mod owner_credential;
+mod place_membership;
 mod reach_widening;
 mod tokens;
 mod validation;

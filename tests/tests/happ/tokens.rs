@@ -3,7 +3,7 @@
 use crate::common::*;
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 use media::{IssueTokenInput, IssuedToken};
-use media_integrity::media_rules::token::AccessToken;
+use media_integrity::media_rules::token::{AccessToken, Subject};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_token_is_signed_by_the_caller_for_one_blob_and_audience() {
@@ -18,7 +18,7 @@ async fn a_token_is_signed_by_the_caller_for_one_blob_and_audience() {
     assert_eq!(issued.agent, net.key(alice));
 
     let token = AccessToken::parse(&issued.token).expect("token parses");
-    assert_eq!(token.claims.blob, blob);
+    assert_eq!(token.claims.subject, Subject::Blob(blob.clone()));
     assert_eq!(token.claims.agent, net.key(alice).get_raw_39().to_vec());
     assert_eq!(token.claims.expires_at_micros, issued.expires_at.as_micros());
     let key = VerifyingKey::from_bytes(&token.claims.ed25519_key().unwrap()).unwrap();

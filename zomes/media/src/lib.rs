@@ -4,6 +4,7 @@
 use hdk::prelude::*;
 
 mod blobs;
+mod calls;
 mod content;
 mod custodians;
 mod endpoints;
@@ -13,10 +14,12 @@ mod tokens;
 mod versions;
 
 pub use blobs::{BlobAccess, ManifestView};
+pub use calls::StartCallInput;
 pub use content::{ContentView, SetLifecycleInput, UpdateContentInput};
 pub use custodians::{CommitmentView, UpdateCommitmentInput};
+pub use places::{VouchInput, VouchView};
 pub use replicas::{LinkReplicaInput, RefreshReplicaInput, ReplicaView};
-pub use tokens::{IssueTokenInput, IssuedToken};
+pub use tokens::{IssueCallTokenInput, IssueTokenInput, IssuedToken};
 
 use media_integrity::{AgentPlace, BlobManifest, ContentNode, CustodianCommitment, ReplicaStatus};
 use media_rules::Place;
@@ -134,6 +137,36 @@ pub fn get_agent_endpoint(agent: AgentPubKey) -> ExternResult<Option<String>> {
 #[hdk_extern]
 pub fn issue_access_token(input: IssueTokenInput) -> ExternResult<IssuedToken> {
     tokens::issue_access_token(input)
+}
+
+#[hdk_extern]
+pub fn vouch_for_place(input: VouchInput) -> ExternResult<VouchView> {
+    places::vouch_for_place(input)
+}
+
+#[hdk_extern]
+pub fn found_place(place: Place) -> ExternResult<Vec<VouchView>> {
+    places::found_place(place)
+}
+
+#[hdk_extern]
+pub fn revoke_place_vouch(id: ActionHash) -> ExternResult<ActionHash> {
+    places::revoke_place_vouch(id)
+}
+
+#[hdk_extern]
+pub fn list_place_vouches(region: String) -> ExternResult<Vec<VouchView>> {
+    places::list_place_vouches(region)
+}
+
+#[hdk_extern]
+pub fn issue_call_token(input: IssueCallTokenInput) -> ExternResult<IssuedToken> {
+    tokens::issue_call_token(input)
+}
+
+#[hdk_extern]
+pub fn start_call(input: StartCallInput) -> ExternResult<ContentView> {
+    calls::start_call(input)
 }
 
 /// The calling agent's key.

@@ -1,9 +1,10 @@
-//! Access tokens: the calling agent signs, with its own key, a claim to read one blob at
-//! one node until an expiry. The format is `media_rules::token`, which the sidecar parses.
+//! Access tokens: the calling agent signs, with its own key, a claim to read one blob (or
+//! to join one call) at one node until an expiry. The format is `media_rules::token`, which
+//! the sidecar parses.
 
 use crate::{me, refuse};
 use hdk::prelude::*;
-use media_rules::token::{AccessToken, TokenClaims, MAX_LIFETIME_SECS as MAX_TTL_SECONDS};
+use media_rules::token::{AccessToken, Subject, TokenClaims, MAX_LIFETIME_SECS as MAX_TTL_SECONDS};
 
 /// What to sign.
 #[derive(Serialize, Deserialize, Debug, Clone)]
@@ -11,6 +12,17 @@ pub struct IssueTokenInput {
     /// The blob's SHA-256, lowercase hex.
     pub blob: String,
     /// The node that should accept it: its agent key.
+    pub audience: String,
+    /// How long it lives, at most a day.
+    pub ttl_seconds: u32,
+}
+
+/// What to sign for a call.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct IssueCallTokenInput {
+    /// The call's ContentNode id.
+    pub call: ActionHash,
+    /// The node that hosts the call: its agent key.
     pub audience: String,
     /// How long it lives, at most a day.
     pub ttl_seconds: u32,
@@ -27,18 +39,31 @@ pub struct IssuedToken {
     pub expires_at: Timestamp,
 }
 
-/// Signs a token for the caller.
+/// Signs a blob token for the caller.
 pub fn issue_access_token(input: IssueTokenInput) -> ExternResult<IssuedToken> {
-    if input.ttl_seconds == 0 || input.ttl_seconds > MAX_TTL_SECONDS {
+    sign(Subject::Blob(input.blob), input.audience, input.ttl_seconds)
+}
+
+/// Signs a call token for the caller. Whether the call admits the caller is the hosting
+/// node's to decide when the token is used: signing says only who the caller is.
+pub fn issue_call_token(input: IssueCallTokenInput) -> ExternResult<IssuedToken> {
+    sign(
+        Subject::Call(input.call.to_string()),
+        input.audience,
+        input.ttl_seconds,
+    )
+}
+
+fn sign(subject: Subject, audience: String, ttl_seconds: u32) -> ExternResult<IssuedToken> {
+    if ttl_seconds == 0 || ttl_seconds > MAX_TTL_SECONDS {
         return Err(refuse(format!("ttl_seconds must be 1 to {MAX_TTL_SECONDS}")));
     }
     let agent = me()?;
-    let expires_at =
-        Timestamp::from_micros(sys_time()?.as_micros() + i64::from(input.ttl_seconds) * 1_000_000);
+    let expires_at = Timestamp::from_micros(sys_time()?.as_micros() + i64::from(ttl_seconds) * 1_000_000);
     let claims = TokenClaims {
         agent: agent.get_raw_39().to_vec(),
-        blob: input.blob,
-        audience: input.audience,
+        subject,
+        audience,
         expires_at_micros: expires_at.as_micros(),
     };
     claims.check().map_err(refuse)?;

@@ -33,3 +33,8 @@ pub fn blob_path(blob_hash_hex: &str) -> Path {
 pub fn custodians_path() -> Path {
     Path::from(vec![Component::from("custodians")])
 }
+
+/// The path every vouch for a place in `region` hangs from.
+pub fn vouches_path(region: &str) -> Path {
+    Path::from(vec![Component::from("place-vouches"), Component::from(region)])
+}

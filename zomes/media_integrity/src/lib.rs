@@ -23,6 +23,7 @@ mod content_node;
 mod custodian_commitment;
 mod links;
 mod node_endpoint;
+mod place_vouch;
 mod records;
 mod replica_status;
 
@@ -32,6 +33,7 @@ pub use content_node::{CodecFact, ContentNode};
 pub use custodian_commitment::CustodianCommitment;
 pub use media_rules;
 pub use node_endpoint::NodeEndpoint;
+pub use place_vouch::PlaceVouch;
 pub use replica_status::ReplicaStatus;
 
 /// Every entry type of the media DNA.
@@ -44,6 +46,7 @@ pub enum EntryTypes {
     ReplicaStatus(ReplicaStatus),
     AgentPlace(AgentPlace),
     NodeEndpoint(NodeEndpoint),
+    PlaceVouch(PlaceVouch),
 }
 
 /// Every link type of the media DNA; [`links`] says what each may join.
@@ -71,6 +74,8 @@ pub enum LinkTypes {
     Updates,
     /// Agent key → the NodeEndpoint it published.
     AgentToEndpoint,
+    /// A region's vouches anchor → a PlaceVouch for a place in that region.
+    RegionToVouch,
 }
 
 /// Validates every op; nothing is accepted by default.
@@ -159,6 +164,7 @@ fn validate_create(entry: EntryTypes, action: &ActionHeader) -> ExternResult<Val
         EntryTypes::ReplicaStatus(e) => replica_status::validate_create_replica_status(action, &e),
         EntryTypes::AgentPlace(e) => agent_place::validate_create_agent_place(&e),
         EntryTypes::NodeEndpoint(e) => node_endpoint::validate_create_node_endpoint(&e),
+        EntryTypes::PlaceVouch(e) => place_vouch::validate_create_place_vouch(&e),
     }
 }
 
@@ -196,6 +202,9 @@ fn validate_update(
         }
         (EntryTypes::NodeEndpoint(new), EntryTypes::NodeEndpoint(_)) => {
             node_endpoint::validate_create_node_endpoint(&new)
+        }
+        (EntryTypes::PlaceVouch(_), EntryTypes::PlaceVouch(_)) => {
+            invalid("PlaceVouch cannot be updated: revoke it (delete) and vouch again")
         }
         _ => invalid("an update must keep the entry type of the entry it updates"),
     }

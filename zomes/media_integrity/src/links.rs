@@ -1,7 +1,7 @@
 //! Link validation: each link type joins one kind of base to one kind of target, and only
 //! the link's author may delete it.
 
-use crate::anchors::{blob_path, custodians_path, reach_path};
+use crate::anchors::{blob_path, custodians_path, reach_path, vouches_path};
 use crate::records::{entry_of, is_version_of, must_get_content, must_get_manifest};
 use crate::{invalid, verdict, EntryTypes, LinkTypes};
 use hdi::prelude::*;
@@ -23,6 +23,7 @@ pub fn validate_create_link(
         LinkTypes::AgentToPlace => agent_to_own(action, "AgentPlace")?,
         LinkTypes::Updates => updates(action)?,
         LinkTypes::AgentToEndpoint => agent_to_own(action, "NodeEndpoint")?,
+        LinkTypes::RegionToVouch => region_to_vouch(action)?,
     };
     verdict(&format!("{link_type:?} link"), result)
 }
@@ -154,6 +155,19 @@ fn agent_to_own(action: &TypedAction<CreateLinkData>, wanted: &str) -> Rule {
     } else {
         Err("base must be the author's own agent key".into())
     })
+}
+
+/// The target is the link author's own PlaceVouch, and the base its region's anchor.
+fn region_to_vouch(action: &TypedAction<CreateLinkData>) -> Rule {
+    let vouch = rule!(own_entry(action, "PlaceVouch")?);
+    let EntryTypes::PlaceVouch(vouch) = vouch else {
+        return Ok(Err("target must be a PlaceVouch".into()));
+    };
+    base_is(
+        action,
+        &vouches_path(&vouch.place.region),
+        "vouches of the place's region",
+    )
 }
 
 fn manifest_to_replica(action: &TypedAction<CreateLinkData>) -> Rule {

@@ -23,6 +23,7 @@ pub fn type_name(entry: &EntryTypes) -> &'static str {
         UnitEntryTypes::ReplicaStatus => "ReplicaStatus",
         UnitEntryTypes::AgentPlace => "AgentPlace",
         UnitEntryTypes::NodeEndpoint => "NodeEndpoint",
+        UnitEntryTypes::PlaceVouch => "PlaceVouch",
     }
 }
 

@@ -1,0 +1,61 @@
+//! Live calls and streams are content: starting one creates its ContentNode, with no blobs
+//! until its recording is stored. Who may host, publish and watch is `media_rules::call`.
+
+use crate::content::{create_content, ContentView};
+use hdk::prelude::*;
+use media_integrity::ContentNode;
+use media_rules::content::{ContentFormat, EmbedStrategy};
+use media_rules::Place;
+
+/// A call or live stream to start.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct StartCallInput {
+    /// Title, 1–300 bytes.
+    pub title: String,
+    /// Description.
+    #[serde(default)]
+    pub description: String,
+    /// A reach name, e.g. `invited`.
+    pub reach: String,
+    /// Who is invited (invited reach only).
+    #[serde(default)]
+    pub invitees: Vec<AgentPubKey>,
+    /// The place, for local…regional reach.
+    #[serde(default)]
+    pub place: Option<Place>,
+    /// A broadcast (`live-stream`: only the author and invitees publish) rather than a call
+    /// (`call-recording`: everyone admitted speaks).
+    #[serde(default)]
+    pub live_stream: bool,
+}
+
+/// Days a call's recording is kept after the call is deprecated or archived.
+pub const RETENTION_DAYS: u32 = 30;
+
+/// The ContentNode of a new call: published at once, no blobs yet, its recording to be
+/// played by HLS.
+pub fn call_node(input: StartCallInput) -> ContentNode {
+    let format = match input.live_stream {
+        true => ContentFormat::LiveStream,
+        false => ContentFormat::CallRecording,
+    };
+    ContentNode {
+        title: input.title,
+        description: input.description,
+        content_format: format.as_str().into(),
+        reach: input.reach,
+        lifecycle: "published".into(),
+        refresh_interval_days: None,
+        retention_days: RETENTION_DAYS,
+        embed_strategy: EmbedStrategy::Hls.as_str().into(),
+        blobs: vec![],
+        invitees: input.invitees,
+        place: input.place,
+        codecs: vec![],
+    }
+}
+
+/// Starts a call as the caller: validation checks its fields as for any content.
+pub fn start_call(input: StartCallInput) -> ExternResult<ContentView> {
+    create_content(call_node(input))
+}
