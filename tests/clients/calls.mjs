@@ -96,6 +96,9 @@ const framesEncoded = (page) => page.evaluate(async () => {
   return n;
 });
 
+/// Clicks the element `selector` in the page (a background tab takes no mouse events).
+const press = (page, selector) => page.evaluate((s) => document.querySelector(s).click(), selector);
+
 /// Calls `fn` every 500 ms until it returns something truthy (at most `seconds`).
 async function poll(fn, seconds, what) {
   const deadline = Date.now() + seconds * 1000;
@@ -209,11 +212,11 @@ try {
     await t.goto(room);
   }
   const [ann, ben, watcher] = tabs;
-  await ann.click('#join');
+  await press(ann, '#join');
   await waitFor(ann, () => document.getElementById('status').textContent === 'In the call.', 'Ann is in the call');
-  await ben.click('#join');
+  await press(ben, '#join');
   await waitFor(ben, () => document.getElementById('status').textContent === 'In the call.', 'Ben is in the call');
-  await watcher.click('#watch');
+  await press(watcher, '#watch');
   await waitFor(watcher, () => document.getElementById('status').textContent === 'Watching the call.', 'the watcher watches');
   // Remote videos that play: decoded frames keep coming.
   const playing = (t) => t.evaluate(() => [...document.querySelectorAll('video')]
@@ -232,7 +235,7 @@ try {
     .filter((li) => li.textContent.startsWith('speaking: publishing')).length === 2, 'presence lists two speakers');
   const people = await watcher.evaluate(() => document.querySelectorAll('#people li').length);
   check(people === 5, `presence lists two speakers and three watchers (${people})`);
-  for (const t of tabs) await t.click('#leave');
+  for (const t of tabs) await press(t, '#leave');
   const deadlineLeft = Date.now() + 10_000;
   do {
     metrics = await (await fetch(`${base}/metrics`)).text();
