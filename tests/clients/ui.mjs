@@ -397,12 +397,13 @@ async function main() {
 
   // Calls: Alice starts one with Bob from her calls screen; Bob's screen signs his way in
   // at Alice's node, and his join page watches the call there.
+  await page.bringToFront();
   await go(page, alice.url, 'calls');
   await page.waitForSelector('#call-title', { timeout: 30000 });
   await page.type('#call-title', 'Standup');
   await page.select('#call-reach', 'invited');
   await page.type('#call-invitees', bob.agent);
-  await page.click('form button[type=submit]');
+  await page.evaluate(() => document.querySelector('form button[type=submit]').click());
   const aliceLink = await until('the calls screen starts a call', 60, () =>
     page.$eval('#call-link', (i) => i.value).catch(() => ''));
   check(aliceLink.startsWith(`${alice.url}/call/uhCkk`) && aliceLink.includes('token=c1.'),
@@ -411,6 +412,7 @@ async function main() {
   await allNamed(page, 'calls');
   await fitsNarrow(page, 'calls');
   await shot(page, 'calls');
+  await bobPage.bringToFront();
   await go(bobPage, bob.url, 'calls');
   await bobPage.waitForSelector('#call-id', { timeout: 30000 });
   await bobPage.type('#call-id', callId);
@@ -420,8 +422,9 @@ async function main() {
     bobPage.$eval('#call-link', (i) => i.value).catch(() => ''));
   check(bobLink.startsWith(`${alice.url}/call/${callId}?token=c1.`), 'Bob’s join page is on Alice’s node, with his token');
   const joinPage = await browser.newPage();
+  await joinPage.bringToFront();
   await joinPage.goto(bobLink, { waitUntil: 'domcontentloaded' });
-  await joinPage.click('#watch');
+  await joinPage.evaluate(() => document.getElementById('watch').click());
   const watching = await until('Bob watches the call from its join page', 30, async () => {
     const t = await text(joinPage, '#status');
     return /Watching|Could not/.test(t) ? t : '';
