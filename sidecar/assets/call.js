@@ -102,7 +102,8 @@ function presence() {
     list.replaceChildren();
     for (const m of members.values()) {
       const li = document.createElement('li');
-      li.textContent = `${m.role === 'publish' ? 'speaking' : 'watching'}: ${m.state} (${m.member.slice(0, 6)})`;
+      li.textContent = `${m.role === 'publish' ? 'speaking' : 'watching'}: ${m.state} (${m.member.slice(0, 6)})`
+        + (m.recording ? ' · recorded' : '');
       list.append(li);
     }
   };

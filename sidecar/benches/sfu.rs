@@ -11,6 +11,10 @@
 //! - anonymous memory per down-track (the sidecar's RSS with N viewers, less without).
 //!
 //! Run: `cargo bench -p sidecar --bench sfu --profile dev -- --viewers 20 --seconds 10`.
+//!
+//! With `--record 1` the call runs twice, without and then with the recorder, and the
+//! recorder's memory is the difference: anonymous RSS at the start and the end of the steady
+//! state (growth would mean memory that is not bounded), against the same call unrecorded.
 
 use sidecar::testkit::arg;
 use sidecar::testkit::rtc_client::{drive_counting, video_frame, write_frame, Client};
@@ -171,10 +175,58 @@ fn reference(viewers: usize, packets_per_sec: u64, seconds: u64) -> f64 {
     forwarded as f64 / cpu
 }
 
+/// Memory figures of one run.
+struct Memory {
+    /// Anonymous RSS when the steady state starts, KiB.
+    start: u64,
+    /// At its end, KiB.
+    end: u64,
+    /// Bytes under the data directory's `recordings/`.
+    recorded: u64,
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let viewers = arg("--viewers", 20) as usize;
     let seconds = arg("--seconds", 10);
+    if arg("--record", 0) == 0 {
+        run(viewers, seconds, false).await;
+        return;
+    }
+    let off = run(viewers, seconds, false).await;
+    let on = run(viewers, seconds, true).await;
+    println!("Recorder, {seconds} s of 600 kbit/s video, same call without and with it:");
+    println!(
+        "  anon RSS, steady start → end:  without {} → {} KiB; with {} → {} KiB",
+        off.start, off.end, on.start, on.end
+    );
+    println!(
+        "  the recorder's memory:         {} KiB at the end ({:+} KiB over the {seconds} s with it, {:+} without)",
+        on.end as i64 - off.end as i64,
+        on.end as i64 - on.start as i64,
+        off.end as i64 - off.start as i64
+    );
+    println!(
+        "  recorded on disk:              {:.1} MiB",
+        on.recorded as f64 / 1048576.0
+    );
+}
+
+/// Bytes of the files under `dir`.
+fn disk_bytes(dir: &std::path::Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => disk_bytes(&e.path()),
+            _ => e.metadata().map_or(0, |m| m.len()),
+        })
+        .sum()
+}
+
+async fn run(viewers: usize, seconds: u64, record: bool) -> Memory {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_elohim-media"))
         .args([
@@ -184,9 +236,8 @@ async fn main() {
             "127.0.0.1:0",
             "--rtc-max-streams",
             "100000",
-            // Forwarding alone is measured: the recorder is another thread's work.
             "--rtc-record",
-            "false",
+            if record { "true" } else { "false" },
         ])
         .arg("--data-dir")
         .arg(dir.path())
@@ -324,9 +375,11 @@ async fn main() {
         })
     };
     let (cpu0, (frames0, packets0), sent0) = (cpu_secs(pid), count(&watching), sent.load(Ordering::Relaxed));
+    let rss_start = anon_kib(pid);
     tokio::time::sleep(Duration::from_secs(seconds)).await;
     let (cpu1, (frames1, packets1), sent1) = (cpu_secs(pid), count(&watching), sent.load(Ordering::Relaxed));
     let rss_with = anon_kib(pid);
+    let recorded = disk_bytes(&dir.path().join("recordings"));
     stop.store(true, Ordering::Release);
     for t in threads {
         let _ = t.join();
@@ -346,7 +399,10 @@ async fn main() {
     joins.sort();
     let mut ups: Vec<Duration> = watching.iter().map(|v| v.connected).collect();
     ups.sort();
-    println!("SFU: 1 publisher (600 kbit/s video) → {viewers} viewers, {seconds} s, over loopback");
+    let recording = if record { ", recorded" } else { "" };
+    println!(
+        "SFU: 1 publisher (600 kbit/s video{recording}) → {viewers} viewers, {seconds} s, over loopback"
+    );
     println!(
         "  forwarded packets/s:           {:.0}",
         forwarded / seconds as f64
@@ -378,4 +434,9 @@ async fn main() {
         rss_with,
         rss_before
     );
+    Memory {
+        start: rss_start,
+        end: rss_with,
+        recorded,
+    }
 }

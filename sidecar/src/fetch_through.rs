@@ -26,6 +26,10 @@ use std::time::Duration;
 
 /// How long a blob's sources are reused before the DHT is asked again.
 pub const SOURCES_TTL: Duration = Duration::from_secs(60);
+
+/// Live custodians that no replica status names yet, asked last (see
+/// [`sources::unlisted_custodians`]).
+pub const UNLISTED_CUSTODIANS: usize = 8;
 /// A replica status older than this is not asked (its custodian may be gone).
 pub const LIVE_REPLICA: Duration = Duration::from_secs(3600);
 
@@ -128,6 +132,12 @@ impl Remote {
             author: (&view.author, endpoint),
         };
         let mut sources = sources::for_blob(link, blob, &view.manifest.0, holders, public).await?;
+        let commitments: Vec<media::CommitmentView> =
+            link.call("list_live_commitments", ()).await.map_err(conductor)?;
+        let unlisted =
+            sources::unlisted_custodians(link, blob, &commitments, &sources, public, UNLISTED_CUSTODIANS)
+                .await?;
+        sources.extend(unlisted);
         let manifest = view.manifest.0;
         let allow_private = state.config.allow_private_peers;
         sources.retain(|s| crate::fetch_policy::check(s.url(), allow_private).is_ok());

@@ -645,7 +645,7 @@ async fn run_node(
     println!("  admin:         ws://{admin_addr}");
     match rtc {
         Some(udp) => println!(
-            "  live calls:    POST /api/rtc/{{call}}/whip or /whep (owner's key), media on udp {udp}"
+            "  live calls:    POST /api/rtc/{{call}}/whip or /whep (`elohim-media call start` for a call and its tokens), media on udp {udp}"
         ),
         None => println!("  live calls:    off"),
     }

@@ -232,7 +232,8 @@ try {
       `${who} sees ${n} other speaker(s) playing, never their own camera (${JSON.stringify(after)})`);
   }
   await waitFor(watcher, () => [...document.querySelectorAll('#people li')]
-    .filter((li) => li.textContent.startsWith('speaking: publishing')).length === 2, 'presence lists two speakers');
+    .filter((li) => li.textContent.startsWith('speaking: publishing') && li.textContent.endsWith('· recorded')).length === 2,
+  'presence lists two speakers, each said to be recorded');
   const people = await watcher.evaluate(() => document.querySelectorAll('#people li').length);
   check(people === 5, `presence lists two speakers and three watchers (${people})`);
   for (const t of tabs) await press(t, '#leave');

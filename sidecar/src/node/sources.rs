@@ -49,6 +49,24 @@ pub async fn for_blob(
     if author != link.agent() {
         peers.extend(endpoint.map(|e| (author.clone(), e)));
     }
+    let mut sources = peer_sources(link, blob, peers, public).await?;
+    sources.extend(
+        manifest
+            .fallback_urls
+            .iter()
+            .map(|url| Source::Fallback { url: url.clone() }),
+    );
+    Ok(sources)
+}
+
+/// Peers as sources of `blob`, each with a token this node's agent signs for it when the
+/// blob is not `public`.
+async fn peer_sources(
+    link: &ConductorLink,
+    blob: &Hash32,
+    peers: Vec<(AgentPubKey, String)>,
+    public: bool,
+) -> Result<Vec<Source>, ApiError> {
     let mut sources = Vec::new();
     for (agent, base) in peers {
         let token = match public {
@@ -70,11 +88,38 @@ pub async fn for_blob(
         };
         sources.push(Source::Peer { base, token });
     }
-    sources.extend(
-        manifest
-            .fallback_urls
-            .iter()
-            .map(|url| Source::Fallback { url: url.clone() }),
-    );
     Ok(sources)
+}
+
+/// Custodians that keep blobs (storage or cache), live and not among `known`, as the last
+/// sources of `blob`, at most `most` of them. A replica status travels the DHT more slowly
+/// than the bytes it reports: a custodian may already serve a blob that no status lists yet.
+/// One that does not hold it answers `404` at once.
+pub async fn unlisted_custodians(
+    link: &ConductorLink,
+    blob: &Hash32,
+    commitments: &[media::CommitmentView],
+    known: &[Source],
+    public: bool,
+    most: usize,
+) -> Result<Vec<Source>, ApiError> {
+    let listed = |url: &str| {
+        known
+            .iter()
+            .any(|s| matches!(s, Source::Peer { base, .. } if base.trim_end_matches('/') == url.trim_end_matches('/')))
+    };
+    let peers: Vec<(AgentPubKey, String)> = commitments
+        .iter()
+        .filter(|c| c.live && &c.author != link.agent())
+        .filter(|c| {
+            !matches!(
+                c.commitment.media_role,
+                media_rules::role::MediaRole::Relay { .. }
+            )
+        })
+        .filter(|c| !c.commitment.endpoint.is_empty() && !listed(&c.commitment.endpoint))
+        .take(most)
+        .map(|c| (c.author.clone(), c.commitment.endpoint.clone()))
+        .collect();
+    peer_sources(link, blob, peers, public).await
 }

@@ -123,7 +123,7 @@ impl Sfu {
         let registry = Arc::new(Registry::new(settings.max_streams));
         let (tx, rx) = std::sync::mpsc::sync_channel(256);
         let stop = Arc::new(AtomicBool::new(false));
-        let presence = Arc::new(presence::Presence::default());
+        let presence = Arc::new(presence::Presence::new(settings.record));
         let (done, finished) = tokio::sync::mpsc::unbounded_channel();
         let recorder = match settings.record {
             true => Some(record::Recorder::start(recordings.to_path_buf(), done)?),

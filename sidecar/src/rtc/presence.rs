@@ -47,6 +47,8 @@ pub struct Change {
     pub role: &'static str,
     /// What it does now.
     pub state: State,
+    /// Whether what it publishes is being recorded.
+    pub recording: bool,
 }
 
 /// A session as a snapshot lists it.
@@ -58,6 +60,8 @@ pub struct Member {
     pub role: &'static str,
     /// What it does now.
     pub state: State,
+    /// Whether what it publishes is being recorded.
+    pub recording: bool,
 }
 
 #[derive(Default)]
@@ -72,14 +76,13 @@ struct Inner {
 pub struct Presence {
     inner: Mutex<Inner>,
     tx: broadcast::Sender<Change>,
+    /// Whether this SFU records its publishers.
+    recorded: bool,
 }
 
 impl Default for Presence {
     fn default() -> Self {
-        Presence {
-            inner: Mutex::default(),
-            tx: broadcast::channel(KEPT).0,
-        }
+        Presence::new(false)
     }
 }
 
@@ -95,6 +98,21 @@ pub fn member_id(session: &str) -> String {
 }
 
 impl Presence {
+    /// Presence for an SFU that records its publishers (`recorded`) or not.
+    pub fn new(recorded: bool) -> Self {
+        Presence {
+            inner: Mutex::default(),
+            tx: broadcast::channel(KEPT).0,
+            recorded,
+        }
+    }
+
+    /// Whether a member in `role` and `state` is being recorded: a publisher whose media
+    /// arrives (or has stalled), on an SFU that records.
+    fn recording(&self, role: &str, state: State) -> bool {
+        self.recorded && role == Role::Publish.as_str() && matches!(state, State::Publishing | State::Stalled)
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -122,6 +140,7 @@ impl Presence {
             member,
             role: role.as_str(),
             state,
+            recording: self.recording(role.as_str(), state),
         };
         if inner.log.len() == KEPT {
             inner.log.pop_front();
@@ -143,6 +162,7 @@ impl Presence {
                 member: member.clone(),
                 role,
                 state: *state,
+                recording: self.recording(role, *state),
             })
             .collect();
         members.sort_by(|a, b| a.member.cmp(&b.member));

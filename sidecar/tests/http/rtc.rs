@@ -468,6 +468,8 @@ async fn presence_says_who_joined_publishes_stalls_and_leaves_and_a_reconnect_re
             (Some(member_id(&session).as_str()), Some("publish"))
         );
         assert!(!data.to_string().contains(&session));
+        // This SFU records its publishers, and says so once one's media arrives.
+        assert_eq!(data["recording"], data["state"] == "publishing", "{data}");
         publishing_id = id;
         seen.push(data["state"].as_str().unwrap().to_string());
     }

@@ -368,7 +368,11 @@ async fn nodes_in_separate_processes_meet_through_a_rendezvous_and_keep_an_uploa
 
     // Carol's custodian rounds fetch it from Alice's node.
     let read = |url: String| async move {
-        let resp = reqwest::get(url).await.ok().filter(|r| r.status() == 200)?;
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(20))
+            .build()
+            .unwrap();
+        let resp = client.get(url).send().await.ok().filter(|r| r.status() == 200)?;
         resp.bytes().await.ok()
     };
     let at_carol = format!("{}/api/blob/{hash}", carol.url);
