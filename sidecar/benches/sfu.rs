@@ -247,16 +247,16 @@ async fn run(viewers: usize, seconds: u64, record: bool) -> Memory {
         .expect("the sidecar starts");
     let pid = child.id();
     let mut base = String::new();
-    for line in BufReader::new(child.stdout.take().unwrap())
-        .lines()
-        .map_while(Result::ok)
-        .take(10)
-    {
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in lines.by_ref().map_while(Result::ok).take(10) {
         if let Some(url) = line.strip_prefix("elohim-media sidecar listening on ") {
             base = url.trim().to_string();
             break;
         }
     }
+    // The rest of its output is read and dropped: a closed pipe would end the sidecar at its
+    // next line.
+    std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
     assert!(!base.is_empty(), "the sidecar printed its address");
     let call = format!("{base}/api/rtc/bench");
     let limit = Duration::from_secs(seconds + 30 + viewers as u64);
