@@ -9,10 +9,8 @@ use crate::error::ApiError;
 use crate::state::Sidecar;
 use holochain_types::prelude::{ActionHash, AgentPubKey};
 use media::ContentView;
-use media_rules::access::Use;
 use media_rules::call::{self, Agent, Call, Refusal, Role};
 use media_rules::content::ContentFormat;
-use media_rules::reach::Audience;
 use media_rules::token::Subject;
 
 /// Admits `token`'s bearer (or an anonymous client) into `call` as `role`, or says why not:
@@ -41,18 +39,9 @@ pub async fn admit(state: &Sidecar, call: &str, role: Role, token: Option<&str>)
         Some(agent) => reader_place(state, link, agent).await?,
         None => None,
     };
-    let node = &view.content;
     let facts = Call {
-        format: ContentFormat::parse(&node.content_format).ok(),
-        content: Use {
-            reach: node.reach().ok(),
-            lifecycle: node.lifecycle().ok(),
-            audience: Audience {
-                author: &view.author,
-                invitees: &node.invitees,
-                place: node.place.as_ref(),
-            },
-        },
+        format: ContentFormat::parse(&view.content.content_format).ok(),
+        content: media::use_of(&view),
     };
     let host = Agent {
         key: link.agent(),

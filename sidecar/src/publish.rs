@@ -3,7 +3,7 @@
 
 use crate::error::ApiError;
 use crate::hash::Hash32;
-use crate::node::link::LinkError;
+use crate::http::node_api::link_error as rejected;
 use crate::state::Sidecar;
 use crate::upload_meta::UploadMeta;
 use holochain_types::prelude::AgentPubKey;
@@ -208,27 +208,28 @@ pub async fn publish_ladder(state: &Sidecar, source: &Manifest) -> Result<(), Ap
         if source.variants.iter().any(|v| v.height > 0) {
             content.embed_strategy = EmbedStrategy::Hls.as_str().into();
         }
-        let _: ContentView = link
-            .call(
-                "update_content",
-                UpdateContentInput {
-                    id: view.id.clone(),
-                    previous_version: view.version.clone(),
-                    content,
-                },
-            )
-            .await
-            .map_err(rejected)?;
+        replace_content(link, &view, content).await?;
     }
     state.access.invalidate(&source.hash.parse()?).await;
     Ok(())
 }
 
-fn rejected(e: LinkError) -> ApiError {
-    match e {
-        LinkError::Call { message, .. } => ApiError::Rejected(message),
-        other => ApiError::Conductor(other.to_string()),
-    }
+/// Writes `content` as the next version of `view`'s content.
+pub async fn replace_content(
+    link: &crate::node::ConductorLink,
+    view: &ContentView,
+    content: ContentNode,
+) -> Result<ContentView, ApiError> {
+    link.call(
+        "update_content",
+        UpdateContentInput {
+            id: view.id.clone(),
+            previous_version: view.version.clone(),
+            content,
+        },
+    )
+    .await
+    .map_err(rejected)
 }
 
 /// Publishes `url` as where this node's sidecar is reached, unless it is published already.
@@ -242,10 +243,7 @@ pub async fn publish_endpoint(link: &crate::node::ConductorLink, url: &str) -> R
         let _: holochain_types::prelude::ActionHash = link
             .call("set_my_endpoint", url.to_string())
             .await
-            .map_err(|e| match e {
-                crate::node::link::LinkError::Call { message, .. } => ApiError::Rejected(message),
-                other => conductor(other),
-            })?;
+            .map_err(rejected)?;
     }
     Ok(())
 }

@@ -13,7 +13,7 @@ use crate::ladder::sandbox;
 use crate::rtc::record::{self, Finished, Meta};
 use crate::state::Sidecar;
 use holochain_types::prelude::ActionHash;
-use media::{ContentView, ManifestView, UpdateContentInput};
+use media::{ContentView, ManifestView};
 use media_rules::manifest::BlobManifest;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -225,17 +225,7 @@ async fn publish(state: &Sidecar, call: &str, manifest: &BlobManifest) -> Result
         .map_err(conductor)?;
     let mut content = view.content.clone();
     content.blobs.push(registered.id.clone());
-    let _: ContentView = link
-        .call(
-            "update_content",
-            UpdateContentInput {
-                id: view.id.clone(),
-                previous_version: view.version.clone(),
-                content,
-            },
-        )
-        .await
-        .map_err(conductor)?;
+    crate::publish::replace_content(link, &view, content).await?;
     state.access.invalidate(&manifest.hash.parse()?).await;
     Ok(Some(registered.id.to_string()))
 }

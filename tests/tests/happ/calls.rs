@@ -38,6 +38,20 @@ async fn call_token(net: &Net, agent: Agent, call: &str, host: Agent) -> String 
     issued.token
 }
 
+/// Starts a call on `node` as its owner with the `POST /api/calls` body `body`; asserts the
+/// `201` and returns where to join.
+async fn start_call(node: &NodeSidecar, body: serde_json::Value) -> Joining {
+    let resp = sidecar::cli::client(Some(node.owner()))
+        .unwrap()
+        .post(format!("{}/api/calls", node.url))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    resp.json().await.unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_invited_call_admits_its_author_and_invitee_and_refuses_strangers() {
     let (net, [alice, bob, carol]) = setup::<3>().await;
@@ -48,17 +62,10 @@ async fn an_invited_call_admits_its_author_and_invitee_and_refuses_strangers() {
     let url = alices.url.clone();
 
     // Alice starts a call with Bob from her node: it is content, with no blobs yet.
-    let started = sidecar::cli::client(Some(alices.owner()))
-        .unwrap()
-        .post(format!("{url}/api/calls"))
-        .json(&serde_json::json!({
-            "title": "standup", "reach": "invited", "invitees": [net.key(bob).to_string()],
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(started.status(), 201);
-    let started: Joining = started.json().await.unwrap();
+    let invited = serde_json::json!({
+        "title": "standup", "reach": "invited", "invitees": [net.key(bob).to_string()],
+    });
+    let started = start_call(&alices, invited).await;
     let call = started.call.clone();
     assert_eq!(started.host, None, "hosted by the node that started it");
     assert_eq!(started.page, format!("/call/{call}?token={}", started.token));
@@ -162,16 +169,8 @@ async fn anyone_watches_a_commons_live_stream_and_only_its_author_broadcasts() {
     })
     .await;
     let url = alices.url.clone();
-    let owner = sidecar::cli::client(Some(alices.owner())).unwrap();
-    let started: Joining = owner
-        .post(format!("{url}/api/calls"))
-        .json(&serde_json::json!({ "title": "a talk", "reach": "commons", "live_stream": true }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stream = serde_json::json!({ "title": "a talk", "reach": "commons", "live_stream": true });
+    let started = start_call(&alices, stream).await;
     let call = started.call.clone();
     net.sync().await;
 
@@ -203,18 +202,10 @@ async fn a_calls_recording_becomes_its_content_and_only_its_audience_reads_it() 
     })
     .await;
     let url = alices.url.clone();
-    let started: Joining = sidecar::cli::client(Some(alices.owner()))
-        .unwrap()
-        .post(format!("{url}/api/calls"))
-        .json(&serde_json::json!({
-            "title": "design review", "reach": "invited", "invitees": [net.key(bob).to_string()],
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let invited = serde_json::json!({
+        "title": "design review", "reach": "invited", "invitees": [net.key(bob).to_string()],
+    });
+    let started = start_call(&alices, invited).await;
     let call = started.call.clone();
 
     // Alice publishes three seconds of real VP8, then hangs up.

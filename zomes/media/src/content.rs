@@ -150,6 +150,11 @@ pub fn list_visible_content() -> ExternResult<Vec<ContentView>> {
 /// Whether `reader` (who declared `place`) may see `content` now: the shared access rule
 /// (the reach table; only the author sees drafts and forgotten content).
 pub fn may_see(content: &ContentView, reader: &AgentPubKey, place: Option<&Place>) -> bool {
+    use_of(content).admits(reader, place)
+}
+
+/// Content as the shared access rules see it: reach, lifecycle, author, invitees and place.
+pub fn use_of(content: &ContentView) -> Use<'_, AgentPubKey> {
     let node = &content.content;
     Use {
         reach: node.reach().ok(),
@@ -160,7 +165,6 @@ pub fn may_see(content: &ContentView, reader: &AgentPubKey, place: Option<&Place
             place: node.place.as_ref(),
         },
     }
-    .admits(reader, place)
 }
 
 /// Links a version to its new invitees and blobs (what the previous version lacked).

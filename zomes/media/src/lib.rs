@@ -15,7 +15,7 @@ mod versions;
 
 pub use blobs::{BlobAccess, ManifestView};
 pub use calls::StartCallInput;
-pub use content::{ContentView, SetLifecycleInput, UpdateContentInput};
+pub use content::{use_of, ContentView, SetLifecycleInput, UpdateContentInput};
 pub use custodians::{CommitmentView, UpdateCommitmentInput};
 pub use places::{VouchInput, VouchView};
 pub use replicas::{LinkReplicaInput, RefreshReplicaInput, ReplicaView};
