@@ -254,6 +254,22 @@ async fn whip_and_whep_answer_with_the_statuses_of_their_specs() {
     );
     let bad_call = format!("{}/api/rtc/..%2Fetc/whep", server.url);
     assert_eq!(post_offer(&bad_call, &offer).await.status(), 400);
+    // `besides` names a viewer's own publishing session: 32 hex digits, and only on WHEP.
+    let besides = |url: &str, value: &str| format!("{url}?besides={value}");
+    assert_eq!(post_offer(&besides(&whep, "../x"), &offer).await.status(), 400);
+    assert_eq!(
+        post_offer(&besides(&whep, &"a".repeat(33)), &offer)
+            .await
+            .status(),
+        400
+    );
+    assert_eq!(
+        post_offer(&besides(&whip, &"a".repeat(32)), &publisher_offer)
+            .await
+            .status(),
+        400,
+        "a publisher has no own session to leave out"
+    );
 
     // 201 with an SDP answer and the session's Location.
     let resp = post_offer(&whep, &offer).await;
