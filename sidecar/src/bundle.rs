@@ -98,8 +98,7 @@ mod tests {
     /// the built UI, with its page and assets, and the hApp with its media DNA.
     #[tokio::test]
     async fn the_webhapp_holds_the_ui_and_the_happ() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-        let path = root.join("workdir/elohim_media.webhapp");
+        let path = crate::testkit::repo_root().join("workdir/elohim_media.webhapp");
         let file = std::fs::File::open(&path)
             .unwrap_or_else(|e| panic!("{}: {e} (scripts/setup.sh packs it)", path.display()));
         let bundle = WebAppBundle::unpack(file).unwrap();

@@ -297,11 +297,13 @@ fn main() -> anyhow::Result<()> {
     // user's alone.
     // SAFETY: umask only sets this process's file mode mask.
     unsafe { libc::umask(0o077) };
-    tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .max_blocking_threads(MAX_BLOCKING_THREADS)
-        .build()?
-        .block_on(run())
+        .build()?;
+    let result = runtime.block_on(run());
+    runtime.shutdown_timeout(TASKS_STOP);
+    result
 }
 
 async fn run() -> anyhow::Result<()> {
@@ -673,15 +675,27 @@ async fn run_node(
     use std::io::Write;
     std::io::stdout().flush()?;
     server.await;
+    tracing::info!("the HTTP server has stopped");
     if let Some(embedded) = embedded {
-        embedded
-            .handle
-            .shutdown()
-            .await
-            .map_err(|e| anyhow::anyhow!("{e:?}"))??;
+        // A conductor task that never ends must not keep a stopped node running: its
+        // databases survive being left mid-write (the same as a crash).
+        match tokio::time::timeout(CONDUCTOR_STOP, embedded.handle.shutdown()).await {
+            Ok(stopped) => stopped.map_err(|e| anyhow::anyhow!("{e:?}"))??,
+            Err(_) => {
+                tracing::warn!(wait = ?CONDUCTOR_STOP, "the conductor did not stop in time; leaving it")
+            }
+        }
+        tracing::info!("the conductor has stopped");
     }
     Ok(())
 }
+
+/// How long a stopping node waits for its embedded conductor to shut down.
+const CONDUCTOR_STOP: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How long, once the node has stopped, its leftover tasks (a fetch, a recording being
+/// stored) get before the process exits without them.
+const TASKS_STOP: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The address a browser on this machine opens for a server listening on `addr`.
 fn browsable(addr: std::net::SocketAddr) -> std::net::SocketAddr {

@@ -39,6 +39,10 @@ pub struct ServerLimits {
 /// the largest request head taken): one streaming piece.
 pub const WRITE_QUEUE: usize = crate::http::body::PIECE as usize;
 
+/// After the shutdown signal, how long requests still being answered (a stream, a call's
+/// presence feed) may go on before the server stops without them.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
 /// How long this node's own HTTP clients keep an idle connection: well under a server's
 /// head deadline, so a request never goes out on a connection the server is closing.
 pub const CLIENT_IDLE: Duration = Duration::from_secs(10);
@@ -55,7 +59,8 @@ impl Default for ServerLimits {
 }
 
 /// Binds the sidecar's routes to `addr` (port 0 picks one) and returns the bound address
-/// and the server future, which ends when `shutdown` resolves. The hourly sweep of unowned
+/// and the server future, which ends when `shutdown` resolves and the requests in flight
+/// are answered, or [`SHUTDOWN_GRACE`] after it at the latest. The hourly sweep of unowned
 /// chunks and expired uploads ([`crate::gc`]) starts with it, ladder jobs a restart cut
 /// short are run again ([`crate::ladder::resume`]), and call recordings are stored
 /// ([`crate::recordings`]).
@@ -101,14 +106,29 @@ pub fn bind(
     // polling the body; a slow reader would hold that much. One piece in the queue (plus
     // the one being written) is enough to keep a fast socket busy.
     .http1_max_buf_size(WRITE_QUEUE)
-    .serve(make)
-    .with_graceful_shutdown(shutdown);
+    .serve(make);
+    let signalled = Arc::new(tokio::sync::Notify::new());
+    let heard = signalled.clone();
+    let server = server.with_graceful_shutdown(async move {
+        shutdown.await;
+        heard.notify_one();
+    });
     crate::ladder::resume(&state);
     crate::recordings::spawn(&state);
     crate::gc::spawn(state);
     Ok((local, async move {
-        if let Err(e) = server.await {
-            tracing::error!(error = %e, "the HTTP server stopped");
+        let grace_over = async {
+            signalled.notified().await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        };
+        tokio::select! {
+            served = server => if let Err(e) = served {
+                tracing::error!(error = %e, "the HTTP server stopped");
+            },
+            () = grace_over => tracing::warn!(
+                grace = ?SHUTDOWN_GRACE,
+                "stopping with requests still open"
+            ),
         }
     }))
 }

@@ -4,8 +4,21 @@
 pub mod rtc_client;
 
 use std::ffi::OsStr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// The repository root: the parent of the running test's package, as cargo names it when
+/// the test runs (a binary built in another clone that shares the target dir would carry
+/// that clone's path in `env!`).
+pub fn repo_root() -> PathBuf {
+    let package = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    package
+        .parent()
+        .expect("a package directory has a parent")
+        .to_path_buf()
+}
 
 /// Runs ffmpeg with `args` (quietly, overwriting its outputs) and returns its stdout.
 /// Panics with ffmpeg's own messages if it fails or reports any error: for tests and

@@ -97,12 +97,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
+use sidecar::testkit::repo_root;
 
 /// A node process and what a client needs to act as its owner.
 struct Node {
@@ -488,6 +483,43 @@ async fn a_node_whose_bootstrap_and_relay_do_not_answer_keeps_serving_and_says_s
     tokio::time::sleep(Duration::from_secs(10)).await;
     let used = cpu_ticks(node.proc.pid()) - before;
     assert!(used < 5 * ticks_per_sec, "{used} ticks of CPU in 10 s idle");
+
+    // A call's presence feed, which never ends by itself, is open when the node is told to
+    // stop: it stops anyway (the feed is given a few seconds, then cut).
+    let call: serde_json::Value = node
+        .owner()
+        .post(format!("{}/api/calls", node.url))
+        .json(&serde_json::json!({"title": "island talk", "reach": "commons"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let events = call["events"].as_str().expect("the call has a presence feed");
+    let mut feed = reqwest::Client::new()
+        .get(format!("{}{events}", node.url))
+        .bearer_auth(call["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(feed.status(), 200, "the presence feed opens");
+    let first = feed
+        .chunk()
+        .await
+        .unwrap()
+        .expect("the feed starts with a snapshot");
+    assert!(String::from_utf8_lossy(&first).contains("snapshot"));
     let mut node = node;
+    let stopping = Instant::now();
     assert!(node.proc.stop(libc::SIGTERM), "it stops on SIGTERM");
+    eprintln!(
+        "[test] stopped {:.1} s after SIGTERM",
+        stopping.elapsed().as_secs_f64()
+    );
+    let rest = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Ok(Some(_)) = feed.chunk().await {}
+    })
+    .await;
+    assert!(rest.is_ok(), "the feed ended with the node");
 }

@@ -9,18 +9,11 @@ use media_integrity::media_rules::role::MediaRole;
 use media_integrity::{BlobManifest, ContentNode, CustodianCommitment};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use std::path::PathBuf;
 
 /// The role name of the media DNA in `happ.yaml`.
 pub const ROLE: &str = "media";
 
-/// The repository root.
-pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ has a parent")
-        .to_path_buf()
-}
+pub use sidecar::testkit::repo_root;
 
 /// The packed DNA.
 pub async fn media_dna() -> DnaFile {
