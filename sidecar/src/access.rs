@@ -403,7 +403,7 @@ where
     if let Some(known) = cache.get(&key).await {
         return Ok(known);
     }
-    let answer = keep(ask.await.map_err(|e| ApiError::Conductor(e.to_string()))?);
+    let answer = keep(ask.await.map_err(ApiError::from)?);
     cache.insert(key, answer.clone()).await;
     Ok(answer)
 }

@@ -24,7 +24,7 @@ pub async fn admit(state: &Sidecar, call: &str, role: Role, token: Option<&str>)
     let view: Option<ContentView> = link
         .call("get_latest_content", id)
         .await
-        .map_err(|e| ApiError::Conductor(e.to_string()))?;
+        .map_err(ApiError::from)?;
     let view = view.ok_or(ApiError::NotFound("call"))?;
     let joining: Option<AgentPubKey> = match token {
         None => None,

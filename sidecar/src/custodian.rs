@@ -193,10 +193,6 @@ pub async fn spawn(
     Ok(tokio::spawn(worker.run()))
 }
 
-fn conductor(e: crate::node::link::LinkError) -> ApiError {
-    ApiError::Conductor(e.to_string())
-}
-
 fn now() -> Timestamp {
     Timestamp::now()
 }
@@ -221,22 +217,19 @@ impl Worker {
             endpoint: config.endpoint.clone(),
             expires_at: later(config.commitment_ttl),
         };
-        let live: Vec<CommitmentView> = link.call("list_live_commitments", ()).await.map_err(conductor)?;
+        let live: Vec<CommitmentView> = link.call("list_live_commitments", ()).await?;
         let commitment: CommitmentView = match live.into_iter().find(|c| &c.author == link.agent()) {
-            Some(existing) => link
-                .call(
+            Some(existing) => {
+                link.call(
                     "update_commitment",
                     media::UpdateCommitmentInput {
                         id: existing.id,
                         commitment,
                     },
                 )
-                .await
-                .map_err(conductor)?,
-            None => link
-                .call("commit_as_custodian", commitment)
-                .await
-                .map_err(conductor)?,
+                .await?
+            }
+            None => link.call("commit_as_custodian", commitment).await?,
         };
         Ok(Worker {
             state,
@@ -274,9 +267,8 @@ impl Worker {
         {
             self.renew(&link).await?;
         }
-        let commitments: Vec<CommitmentView> =
-            link.call("list_live_commitments", ()).await.map_err(conductor)?;
-        let contents: Vec<ContentView> = link.call("list_visible_content", ()).await.map_err(conductor)?;
+        let commitments: Vec<CommitmentView> = link.call("list_live_commitments", ()).await?;
+        let contents: Vec<ContentView> = link.call("list_visible_content", ()).await?;
         let mut report = RoundReport::default();
         let mut keep: HashSet<Hash32> = HashSet::new();
         // Our replicas that clearly should go now: retired content, or extra copies of a
@@ -302,15 +294,11 @@ impl Worker {
             for manifest_id in &content.content.blobs {
                 let Some(view) = link
                     .call::<_, Option<ManifestView>>("get_blob_manifest", manifest_id.clone())
-                    .await
-                    .map_err(conductor)?
+                    .await?
                 else {
                     continue;
                 };
-                let replicas: Vec<ReplicaView> = link
-                    .call("list_replicas", manifest_id.clone())
-                    .await
-                    .map_err(conductor)?;
+                let replicas: Vec<ReplicaView> = link.call("list_replicas", manifest_id.clone()).await?;
                 let blob: Hash32 = view.manifest.hash.parse()?;
                 let own = replicas.iter().find(|r| {
                     r.custodian == me
@@ -338,7 +326,15 @@ impl Worker {
                 keep.insert(blob);
                 // One blob that cannot be fetched or recorded does not hold up the others.
                 let held = self
-                    .hold(&link, content, reach, &view, &commitments, &replicas, &mut report)
+                    .hold(
+                        &link,
+                        content,
+                        reach,
+                        &view,
+                        (&commitments, &holders),
+                        &replicas,
+                        &mut report,
+                    )
                     .await;
                 let recorded = match held {
                     Ok(true) => self.record(&link, content, manifest_id, &view, &mut report).await,
@@ -485,7 +481,7 @@ impl Worker {
         content: &ContentView,
         reach: Reach,
         view: &ManifestView,
-        commitments: &[CommitmentView],
+        (commitments, placed): (&[CommitmentView], &[AgentPubKey]),
         replicas: &[ReplicaView],
         report: &mut RoundReport,
     ) -> Result<bool, ApiError> {
@@ -507,15 +503,22 @@ impl Worker {
         // The author's node: where its commitment says, or the endpoint it published.
         let author_endpoint = match commitments.iter().find(|c| c.author == content.author) {
             Some(c) => Some(c.commitment.endpoint.clone()),
-            None => link
-                .call::<_, Option<String>>("get_agent_endpoint", content.author.clone())
-                .await
-                .map_err(conductor)?,
+            None => {
+                link.call::<_, Option<String>>("get_agent_endpoint", content.author.clone())
+                    .await?
+            }
         };
         let holders = Holders {
             replicas,
             live: self.config.replica_ttl,
             author: (&content.author, author_endpoint),
+            // The others placed on it pull it now too: the swarm shares their chunks.
+            assigned: placed
+                .iter()
+                .filter_map(|agent| commitments.iter().find(|c| &c.author == agent))
+                .filter(|c| !c.commitment.endpoint.is_empty())
+                .map(|c| (c.author.clone(), c.commitment.endpoint.clone()))
+                .collect(),
         };
         let sources = sources::for_blob(link, &blob, &view.manifest, holders, reach.is_public()).await?;
         match pull(&self.state, &view.manifest, &sources, &keeper).await {
@@ -596,10 +599,9 @@ impl Worker {
                         status,
                     },
                 )
-                .await
-                .map_err(conductor)?
+                .await?
             }
-            None => link.call("record_replica", status).await.map_err(conductor)?,
+            None => link.call("record_replica", status).await?,
         };
         report.recorded += 1;
         self.mine.insert(
@@ -667,8 +669,7 @@ impl Worker {
                         status,
                     },
                 )
-                .await
-                .map_err(conductor)?;
+                .await?;
             tracing::info!(blob = %blob, "evicted");
         }
         Ok(gone.len())
@@ -685,8 +686,7 @@ impl Worker {
                     commitment,
                 },
             )
-            .await
-            .map_err(conductor)?;
+            .await?;
         Ok(())
     }
 }

@@ -106,6 +106,9 @@ pub enum ApiError {
     /// The request must say how long its body is.
     #[error("length required: {0}")]
     LengthRequired(String),
+    /// A fault of this node's own making (a bug, or a zome of another version).
+    #[error("internal error: {0}")]
+    Internal(String),
     /// Disk or other local I/O failure.
     #[error("storage error: {0}")]
     Io(#[from] std::io::Error),
@@ -135,7 +138,7 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Corrupt(_) => StatusCode::BAD_GATEWAY,
             ApiError::Conductor(_) | ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Io(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Io(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::FinishFailed { status, .. } => {
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
             }

@@ -17,7 +17,7 @@ use crate::hash::Hash32;
 use crate::node::sources::{self, Holders};
 use crate::node::ConductorLink;
 use crate::reader::{ChunkBytes, ChunkReader};
-use crate::replicate::{fetch_chunk, Source};
+use crate::replicate::{fetch_chunk, Sources};
 use crate::state::Sidecar;
 use media::{ManifestView, ReplicaView};
 use media_rules::{CachePartition, ChunkLayout};
@@ -37,7 +37,7 @@ pub const LIVE_REPLICA: Duration = Duration::from_secs(3600);
 pub struct Remote {
     /// A record made from the author's manifest (not stored: the node keeps it for no one).
     pub record: Arc<BlobRecord>,
-    sources: Vec<Source>,
+    sources: Sources,
     client: reqwest::Client,
     /// A chunk could be had from none of `sources`: the next request asks the DHT again
     /// (a custodian's replica may have become known since) instead of waiting out the TTL.
@@ -113,34 +113,30 @@ impl Remote {
         blob: &Hash32,
         public: bool,
     ) -> Result<Self, ApiError> {
-        let conductor = |e: crate::node::link::LinkError| ApiError::Conductor(e.to_string());
         let view: ManifestView = crate::http::node_api::authors_manifest(link, blob).await?;
-        let replicas: Vec<ReplicaView> = link
-            .call("list_replicas", view.id.clone())
-            .await
-            .map_err(conductor)?;
+        let replicas: Vec<ReplicaView> = link.call("list_replicas", view.id.clone()).await?;
         let endpoint: Option<String> = match &view.author == link.agent() {
             true => None,
-            false => link
-                .call("get_agent_endpoint", view.author.clone())
-                .await
-                .map_err(conductor)?,
+            false => link.call("get_agent_endpoint", view.author.clone()).await?,
         };
         let holders = Holders {
             replicas: &replicas,
             live: LIVE_REPLICA,
             author: (&view.author, endpoint),
+            assigned: Vec::new(),
         };
         let mut sources = sources::for_blob(link, blob, &view.manifest.0, holders, public).await?;
-        let commitments: Vec<media::CommitmentView> =
-            link.call("list_live_commitments", ()).await.map_err(conductor)?;
+        let commitments: Vec<media::CommitmentView> = link.call("list_live_commitments", ()).await?;
         let unlisted =
             sources::unlisted_custodians(link, blob, &commitments, &sources, public, UNLISTED_CUSTODIANS)
                 .await?;
-        sources.extend(unlisted);
+        sources.then.extend(unlisted);
         let manifest = view.manifest.0;
         let allow_private = state.config.allow_private_peers;
-        sources.retain(|s| crate::fetch_policy::check(s.url(), allow_private).is_ok());
+        let allowed =
+            |s: &crate::replicate::Source| crate::fetch_policy::check(s.url(), allow_private).is_ok();
+        sources.swarm.retain(allowed);
+        sources.then.retain(allowed);
         let client =
             crate::fetch_policy::client(allow_private).map_err(|e| ApiError::Io(std::io::Error::other(e)))?;
         let mut record = BlobRecord::new(manifest);
@@ -172,7 +168,7 @@ impl Remote {
             .and_then(|layout| layout.chunk_range(index as u64))
             .ok_or(ApiError::NotFound("chunk"))?;
         let blob: Hash32 = manifest.hash.parse()?;
-        let Some(bytes) = fetch_chunk(&self.client, &self.sources, &blob, &hash, span).await else {
+        let Some(bytes) = fetch_chunk(&self.client, &self.sources, &blob, (index, &hash), span).await else {
             self.exhausted.store(true, std::sync::atomic::Ordering::Relaxed);
             return Err(ApiError::NotFound("chunk at any node that holds the blob"));
         };

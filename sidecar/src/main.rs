@@ -130,6 +130,10 @@ enum Command {
         /// A peer sidecar to fetch from (repeatable, tried in order).
         #[arg(long)]
         from: Vec<String>,
+        /// A peer pulling or holding the blob too (repeatable): chunks are spread over
+        /// these before `--from` is asked, each chunk asking them in its own rotation.
+        #[arg(long)]
+        swarm: Vec<String>,
         /// A plain URL of the whole blob, range-requested when no peer has a chunk (repeatable).
         #[arg(long)]
         fallback: Vec<String>,
@@ -471,19 +475,22 @@ async fn run() -> anyhow::Result<()> {
         Command::Pull {
             hash,
             from,
+            swarm,
             fallback,
             node,
         } => {
+            let peer = |base: &String| serde_json::json!({ "kind": "peer", "base": base });
+            let swarm: Vec<serde_json::Value> = swarm.iter().map(peer).collect();
             let sources: Vec<serde_json::Value> = from
                 .iter()
-                .map(|base| serde_json::json!({ "kind": "peer", "base": base }))
+                .map(peer)
                 .chain(
                     fallback
                         .iter()
                         .map(|url| serde_json::json!({ "kind": "fallback", "url": url })),
                 )
                 .collect();
-            let body = serde_json::json!({ "hash": hash, "from": sources });
+            let body = serde_json::json!({ "hash": hash, "swarm": swarm, "from": sources });
             let report: serde_json::Value =
                 fetch(node.client()?.post(format!("{}/api/pull", node.url)).json(&body)).await?;
             println!("{}", serde_json::to_string_pretty(&report)?);

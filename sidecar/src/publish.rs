@@ -3,7 +3,6 @@
 
 use crate::error::ApiError;
 use crate::hash::Hash32;
-use crate::http::node_api::link_error as rejected;
 use crate::state::Sidecar;
 use crate::upload_meta::UploadMeta;
 use holochain_types::prelude::AgentPubKey;
@@ -122,12 +121,10 @@ pub async fn publish(
     })?;
     let view: ManifestView = link
         .call("register_blob_manifest", BlobManifest(manifest.clone()))
-        .await
-        .map_err(rejected)?;
+        .await?;
     let content: ContentView = link
         .call("create_content", publication.content_node(&view))
-        .await
-        .map_err(rejected)?;
+        .await?;
     let hash: Hash32 = manifest.hash.parse()?;
     state.access.invalidate(&hash).await;
     Ok(Published {
@@ -144,10 +141,7 @@ pub async fn publish_ladder(state: &Sidecar, source: &Manifest) -> Result<(), Ap
     let Some(link) = state.link.get() else {
         return Ok(());
     };
-    let uses: Vec<BlobAccess> = link
-        .call("get_blob_access", source.hash.clone())
-        .await
-        .map_err(rejected)?;
+    let uses: Vec<BlobAccess> = link.call("get_blob_access", source.hash.clone()).await?;
     let mine: Vec<&BlobAccess> = uses.iter().filter(|a| &a.author == link.agent()).collect();
     if mine.is_empty() {
         return Ok(());
@@ -155,16 +149,14 @@ pub async fn publish_ladder(state: &Sidecar, source: &Manifest) -> Result<(), Ap
     let mut ids = Vec::new();
     let source_view: ManifestView = link
         .call("register_blob_manifest", BlobManifest(source.clone()))
-        .await
-        .map_err(rejected)?;
+        .await?;
     ids.push(source_view.id);
     for variant in &source.variants {
         let hash: Hash32 = variant.blob.parse()?;
         let record = state.blobs.get(&hash)?.ok_or(ApiError::NotFound("rendition"))?;
         let view: ManifestView = link
             .call("register_blob_manifest", BlobManifest(record.manifest.clone()))
-            .await
-            .map_err(rejected)?;
+            .await?;
         ids.push(view.id);
         state.access.invalidate(&hash).await;
     }
@@ -178,10 +170,8 @@ pub async fn publish_ladder(state: &Sidecar, source: &Manifest) -> Result<(), Ap
         }
     }
     for access in mine {
-        let Some(view): Option<ContentView> = link
-            .call("get_latest_content", access.content_id.clone())
-            .await
-            .map_err(rejected)?
+        let Some(view): Option<ContentView> =
+            link.call("get_latest_content", access.content_id.clone()).await?
         else {
             continue;
         };
@@ -190,10 +180,7 @@ pub async fn publish_ladder(state: &Sidecar, source: &Manifest) -> Result<(), Ap
         // source's earlier manifests and renditions give way to the ones just registered.
         let mut kept = Vec::new();
         for id in &view.content.blobs {
-            let other: Option<ManifestView> = link
-                .call("get_blob_manifest", id.clone())
-                .await
-                .map_err(rejected)?;
+            let other: Option<ManifestView> = link.call("get_blob_manifest", id.clone()).await?;
             let ours = other.is_some_and(|m| {
                 m.manifest.0.hash == source.hash
                     || source.variants.iter().any(|v| v.blob == m.manifest.0.hash)
@@ -229,21 +216,14 @@ pub async fn replace_content(
         },
     )
     .await
-    .map_err(rejected)
+    .map_err(ApiError::from)
 }
 
 /// Publishes `url` as where this node's sidecar is reached, unless it is published already.
 pub async fn publish_endpoint(link: &crate::node::ConductorLink, url: &str) -> Result<(), ApiError> {
-    let conductor = |e: crate::node::link::LinkError| ApiError::Conductor(e.to_string());
-    let published: Option<String> = link
-        .call("get_agent_endpoint", link.agent().clone())
-        .await
-        .map_err(conductor)?;
+    let published: Option<String> = link.call("get_agent_endpoint", link.agent().clone()).await?;
     if published.as_deref() != Some(url) {
-        let _: holochain_types::prelude::ActionHash = link
-            .call("set_my_endpoint", url.to_string())
-            .await
-            .map_err(rejected)?;
+        let _: holochain_types::prelude::ActionHash = link.call("set_my_endpoint", url.to_string()).await?;
     }
     Ok(())
 }

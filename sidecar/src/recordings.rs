@@ -211,8 +211,7 @@ async fn publish(state: &Sidecar, call: &str, manifest: &BlobManifest) -> Result
     let Ok(id) = ActionHash::try_from(call.to_string()) else {
         return Ok(None);
     };
-    let conductor = crate::http::node_api::link_error;
-    let view: Option<ContentView> = link.call("get_latest_content", id).await.map_err(conductor)?;
+    let view: Option<ContentView> = link.call("get_latest_content", id).await?;
     let Some(view) = view.filter(|v| &v.author == link.agent()) else {
         return Ok(None);
     };
@@ -221,8 +220,7 @@ async fn publish(state: &Sidecar, call: &str, manifest: &BlobManifest) -> Result
             "register_blob_manifest",
             media_integrity::BlobManifest(manifest.clone()),
         )
-        .await
-        .map_err(conductor)?;
+        .await?;
     let mut content = view.content.clone();
     content.blobs.push(registered.id.clone());
     crate::publish::replace_content(link, &view, content).await?;

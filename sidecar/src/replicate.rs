@@ -1,9 +1,15 @@
 //! Pulling a blob's chunks from elsewhere: from peer sidecars (`/api/chunk/{hash}`), then
-//! from the manifest's fallback URLs (range requests on a plain URL of the whole blob), in
-//! the order given. Every chunk must hash to its name before it is stored; a source that
-//! sends other bytes is skipped for that chunk. A few chunks are fetched at once; a source
-//! that fails for a transient reason is retried with backoff. The blob becomes visible only
-//! when all its chunks are held and they hash, in order, to the blob's own hash.
+//! from the manifest's fallback URLs (range requests on a plain URL of the whole blob).
+//! Every chunk must hash to its name before it is stored; a source that sends other bytes
+//! is skipped for that chunk. A few chunks are fetched at once; a source that fails for a
+//! transient reason is retried with backoff. The blob becomes visible only when all its
+//! chunks are held and they hash, in order, to the blob's own hash.
+//!
+//! A swarm pull ([`Sources::swarm`]): each chunk asks the holders in its own rotation, so
+//! the load spreads over all of them, and a pull starts at a random chunk, so custodians
+//! pulling the same blob at once fetch different chunks first and then take each other's.
+//! While a pull runs, the chunks it has are served to peers ([`Pulling`]). The author's
+//! node comes after the swarm: its uplink is the scarce one.
 
 use crate::blobs::Keeper;
 use crate::error::ApiError;
@@ -16,6 +22,7 @@ use media_rules::manifest::BlobManifest;
 use media_rules::ChunkLayout;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Chunks fetched at once for one blob.
@@ -54,6 +61,87 @@ impl Source {
     }
 }
 
+/// Where a pull takes chunks from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sources {
+    /// Holders to spread over (custodians, those still pulling among them): each chunk
+    /// asks them in its own rotation. One that lacks a chunk answers `404` at once.
+    pub swarm: Vec<Source>,
+    /// Asked in order after the swarm: the author's node, then fallback URLs.
+    pub then: Vec<Source>,
+}
+
+impl Sources {
+    /// Sources asked in the order given, with no swarm.
+    pub fn in_order(then: Vec<Source>) -> Self {
+        Sources {
+            swarm: Vec::new(),
+            then,
+        }
+    }
+
+    /// The order chunk `index` asks its sources in.
+    pub fn for_chunk(&self, index: usize) -> impl Iterator<Item = &Source> {
+        let start = index.checked_rem(self.swarm.len()).unwrap_or(0);
+        let (before, after) = self.swarm.split_at(start);
+        after.iter().chain(before).chain(&self.then)
+    }
+
+    /// Every source, the swarm first.
+    pub fn all(&self) -> impl Iterator<Item = &Source> {
+        self.swarm.iter().chain(&self.then)
+    }
+
+    /// Drops the sources `keep` refuses.
+    fn retain(&mut self, mut keep: impl FnMut(&Source) -> bool) {
+        self.swarm.retain(&mut keep);
+        self.then.retain(keep);
+    }
+}
+
+/// The blobs being pulled here, with the chunks each lists: peers may take the chunks a
+/// pull already has before the blob is whole (see [`crate::http::chunk`]).
+#[derive(Default)]
+pub struct Pulling(std::sync::Mutex<std::collections::HashMap<Hash32, PullEntry>>);
+
+/// A blob's chunks, and how many pulls of it run.
+type PullEntry = (Arc<Vec<Hash32>>, usize);
+
+impl Pulling {
+    /// Whether a pull of `blob` runs here and its manifest lists `chunk`.
+    pub fn lists(&self, blob: &Hash32, chunk: &Hash32) -> bool {
+        let pulls = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        pulls.get(blob).is_some_and(|(chunks, _)| chunks.contains(chunk))
+    }
+
+    fn enter(&self, blob: Hash32, chunks: &[Hash32]) -> PullGuard<'_> {
+        let mut pulls = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        pulls
+            .entry(blob)
+            .or_insert_with(|| (Arc::new(chunks.to_vec()), 0))
+            .1 += 1;
+        PullGuard { pulling: self, blob }
+    }
+}
+
+/// Ends a pull's entry in [`Pulling`] (the last of concurrent pulls of one blob removes it).
+struct PullGuard<'a> {
+    pulling: &'a Pulling,
+    blob: Hash32,
+}
+
+impl Drop for PullGuard<'_> {
+    fn drop(&mut self) {
+        let mut pulls = self.pulling.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(entry) = pulls.get_mut(&self.blob) {
+            entry.1 -= 1;
+            if entry.1 == 0 {
+                pulls.remove(&self.blob);
+            }
+        }
+    }
+}
+
 /// What a pull did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PullReport {
@@ -63,6 +151,9 @@ pub struct PullReport {
     pub already_held: usize,
     /// Chunks fetched from peers.
     pub from_peers: usize,
+    /// Of those, chunks fetched from the swarm (not the author's node).
+    #[serde(default)]
+    pub from_swarm: usize,
     /// Chunks fetched from fallback URLs.
     pub from_fallbacks: usize,
     /// Responses rejected because their bytes did not hash to the chunk's name.
@@ -84,7 +175,7 @@ enum Miss {
 pub async fn pull(
     state: &Sidecar,
     manifest: &BlobManifest,
-    sources: &[Source],
+    sources: &Sources,
     keeper: &Keeper,
 ) -> Result<PullReport, ApiError> {
     manifest.check().map_err(ApiError::BadRequest)?;
@@ -98,28 +189,35 @@ pub async fn pull(
     let blob: Hash32 = manifest.hash.parse()?;
     let allow_private = state.config.allow_private_peers;
     let client = fetch_policy::client(allow_private).map_err(|e| ApiError::Io(std::io::Error::other(e)))?;
-    let sources: Vec<&Source> = sources
-        .iter()
-        .filter(|source| match fetch_policy::check(source.url(), allow_private) {
-            Ok(()) => true,
-            Err(why) => {
-                tracing::warn!(?source, %why, "source refused");
-                false
-            }
-        })
-        .collect();
-    if sources.is_empty() && !hashes.is_empty() {
+    let mut sources = sources.clone();
+    sources.retain(|source| match fetch_policy::check(source.url(), allow_private) {
+        Ok(()) => true,
+        Err(why) => {
+            tracing::warn!(?source, %why, "source refused");
+            false
+        }
+    });
+    if sources.all().next().is_none() && !hashes.is_empty() {
         return Err(ApiError::BadRequest(
             "no source to fetch from: every one given was refused (private or malformed address)".into(),
         ));
     }
-    let sources = &sources[..];
+    let sources = &sources;
+    let _pulling = state.pulling.enter(blob, &hashes);
+    // Pulls of one blob on several nodes start at different chunks (see the module notes).
+    let start = match hashes.len() {
+        0 => 0,
+        n => rand::Rng::gen_range(&mut rand::thread_rng(), 0..n),
+    };
     let mut report = PullReport {
         hash: manifest.hash.clone(),
         ..Default::default()
     };
     let store = state.reader.store().clone();
-    let jobs = hashes.iter().copied().enumerate().map(|(index, hash)| {
+    let unreachable = std::sync::Mutex::new(std::collections::HashSet::new());
+    let unreachable = &unreachable;
+    let order = (start..hashes.len()).chain(0..start);
+    let jobs = order.map(|index| (index, hashes[index])).map(|(index, hash)| {
         let client = &client;
         let store = store.clone();
         let span = layout.chunk_range(index as u64);
@@ -129,19 +227,33 @@ pub async fn pull(
                 return Ok::<_, ApiError>((None, 0));
             }
             let mut rejected = 0;
-            for &source in sources {
+            for source in sources.for_chunk(index) {
+                let in_swarm = sources.swarm.iter().any(|s| std::ptr::eq(s, source));
+                if in_swarm && unreachable.lock().unwrap_or_else(|e| e.into_inner()).contains(source.url()) {
+                    continue;
+                }
                 let want = Want {
                     blob: &blob,
                     hash: &hash,
                     span: span.clone(),
                 };
-                match fetch(client, source, &want).await {
+                // A swarm member that does not answer is not waited for again: the others,
+                // and the author's node after them, have the chunk.
+                let fetched = match in_swarm {
+                    true => fetch_once(client, source, &want).await,
+                    false => fetch(client, source, &want).await,
+                };
+                match fetched {
                     Ok(bytes) => {
                         let store = store.clone();
                         tokio::task::spawn_blocking(move || store.put(&hash, &[&bytes]))
                             .await
                             .map_err(std::io::Error::other)??;
-                        return Ok((Some(source), rejected));
+                        return Ok((Some((source, in_swarm)), rejected));
+                    }
+                    Err(Miss::Transient(why)) if in_swarm => {
+                        tracing::debug!(?source, why, "swarm member unreachable; not asked again in this pull");
+                        unreachable.lock().unwrap_or_else(|e| e.into_inner()).insert(source.url().to_string());
                     }
                     Err(Miss::WrongBytes) => {
                         rejected += 1;
@@ -162,8 +274,11 @@ pub async fn pull(
         report.rejected += rejected;
         match source {
             None => report.already_held += 1,
-            Some(Source::Peer { .. }) => report.from_peers += 1,
-            Some(Source::Fallback { .. }) => report.from_fallbacks += 1,
+            Some((Source::Peer { .. }, in_swarm)) => {
+                report.from_peers += 1;
+                report.from_swarm += usize::from(in_swarm);
+            }
+            Some((Source::Fallback { .. }, _)) => report.from_fallbacks += 1,
         }
     }
     drop(results);
@@ -189,16 +304,17 @@ async fn check_whole(state: &Sidecar, blob: &Hash32, hashes: &[Hash32]) -> Resul
     Ok(())
 }
 
-/// One chunk of `blob`, lying at `span` in it, from the first of `sources` that sends bytes
-/// hashing to `hash`; `None` when none does. (For streaming: one chunk at a time.)
+/// Chunk `index` of `blob`, named `hash` and lying at `span` in it, from the first of
+/// `sources` (in the chunk's order, [`Sources::for_chunk`]) that sends bytes hashing to
+/// `hash`; `None` when none does. (For streaming: one chunk at a time.)
 pub async fn fetch_chunk(
     client: &reqwest::Client,
-    sources: &[Source],
+    sources: &Sources,
     blob: &Hash32,
-    hash: &Hash32,
+    (index, hash): (usize, &Hash32),
     span: std::ops::Range<u64>,
 ) -> Option<Bytes> {
-    for source in sources {
+    for source in sources.for_chunk(index) {
         let want = Want {
             blob,
             hash,
@@ -290,6 +406,49 @@ async fn fetch_once(client: &reqwest::Client, source: &Source, want: &Want<'_>) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn peer(n: u8) -> Source {
+        Source::Peer {
+            base: format!("http://10.0.0.{n}:8788"),
+            token: None,
+        }
+    }
+
+    #[test]
+    fn each_chunk_asks_the_swarm_in_its_own_rotation_and_the_author_last() {
+        let sources = Sources {
+            swarm: vec![peer(1), peer(2), peer(3)],
+            then: vec![peer(9)],
+        };
+        let order = |i| sources.for_chunk(i).cloned().collect::<Vec<_>>();
+        assert_eq!(order(0), [peer(1), peer(2), peer(3), peer(9)]);
+        assert_eq!(order(1), [peer(2), peer(3), peer(1), peer(9)]);
+        assert_eq!(order(5), [peer(3), peer(1), peer(2), peer(9)]);
+        let firsts: Vec<Source> = (0..30).map(|i| order(i)[0].clone()).collect();
+        for n in 1..=3 {
+            assert_eq!(firsts.iter().filter(|s| **s == peer(n)).count(), 10);
+        }
+        let alone = Sources::in_order(vec![peer(9), peer(8)]);
+        assert_eq!(
+            alone.for_chunk(7).cloned().collect::<Vec<_>>(),
+            [peer(9), peer(8)]
+        );
+    }
+
+    #[test]
+    fn a_pull_lists_its_chunks_while_it_runs() {
+        let pulling = Pulling::default();
+        let blob = Hash32::of(b"blob");
+        let chunk = Hash32::of(b"chunk");
+        let first = pulling.enter(blob, &[chunk]);
+        let second = pulling.enter(blob, &[chunk]);
+        assert!(pulling.lists(&blob, &chunk));
+        assert!(!pulling.lists(&blob, &Hash32::of(b"other")));
+        drop(first);
+        assert!(pulling.lists(&blob, &chunk), "another pull of it still runs");
+        drop(second);
+        assert!(!pulling.lists(&blob, &chunk));
+    }
 
     #[test]
     fn sources_read_as_tagged_json() {

@@ -41,6 +41,8 @@ pub struct Sidecar {
     pub upload_slots: Arc<tokio::sync::Semaphore>,
     /// Where blobs this node does not hold can be fetched from, briefly cached.
     pub remote: crate::fetch_through::RemoteBlobs,
+    /// Blobs being pulled here, whose chunks peers may already take.
+    pub pulling: crate::replicate::Pulling,
     /// What anonymous uploaders hold, when a node takes their uploads.
     pub anonymous: Option<Arc<crate::anonymous::AnonymousUploads>>,
     /// The SFU for live calls, when they are on.
@@ -94,6 +96,7 @@ impl Sidecar {
             custodian: Default::default(),
             upload_slots,
             remote: Default::default(),
+            pulling: Default::default(),
             anonymous,
         }))
     }

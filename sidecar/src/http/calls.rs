@@ -8,7 +8,7 @@
 //! URLs, which take the token as `Authorization: Bearer`.
 
 use super::json;
-use super::node_api::{link_error, linked, owner_only};
+use super::node_api::{linked, owner_only};
 use crate::error::ApiError;
 use crate::state::Sidecar;
 use holochain_types::prelude::{ActionHash, AgentPubKey};
@@ -114,7 +114,7 @@ pub async fn start(
         place,
         live_stream: req.live_stream,
     };
-    let view: ContentView = link.call("start_call", input).await.map_err(link_error)?;
+    let view: ContentView = link.call("start_call", input).await?;
     let joining = sign(link, &view.id, None, link.agent().to_string(), DEFAULT_TTL_SECS).await?;
     Ok(json(StatusCode::CREATED, &joining))
 }
@@ -131,20 +131,14 @@ pub async fn join(
     let link = linked(&state)?;
     let id = ActionHash::try_from(id)
         .map_err(|_| ApiError::BadRequest("a call id is a ContentNode id (uhCkk…)".into()))?;
-    let view: Option<ContentView> = link
-        .call("get_latest_content", id.clone())
-        .await
-        .map_err(link_error)?;
+    let view: Option<ContentView> = link.call("get_latest_content", id.clone()).await?;
     let view = view.ok_or(ApiError::NotFound("call this node's agent may see"))?;
     let (host, audience) = match (req.host, req.host_agent) {
         (Some(host), Some(agent)) => (Some(host), agent),
         (Some(host), None) => (Some(host), view.author.to_string()),
         (None, _) if &view.author == link.agent() => (None, link.agent().to_string()),
         (None, _) => {
-            let endpoint: Option<String> = link
-                .call("get_agent_endpoint", view.author.clone())
-                .await
-                .map_err(link_error)?;
+            let endpoint: Option<String> = link.call("get_agent_endpoint", view.author.clone()).await?;
             let endpoint = endpoint.ok_or_else(|| {
                 ApiError::BadRequest(
                     "the call's author published no endpoint; say where the call is hosted (host)".into(),
@@ -170,7 +164,7 @@ async fn sign(
         audience,
         ttl_seconds,
     };
-    let issued: IssuedToken = link.call("issue_call_token", input).await.map_err(link_error)?;
+    let issued: IssuedToken = link.call("issue_call_token", input).await?;
     let call = id.to_string();
     Ok(Joining {
         page: format!("/call/{call}?token={}", issued.token),

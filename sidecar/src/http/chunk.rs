@@ -53,7 +53,8 @@ pub fn send_chunk(
 
 /// `GET`/`HEAD /api/chunk/{hash}`. A standalone sidecar serves any chunk. A node serves a
 /// chunk only as part of a blob the request may read: `?blob=<hash>` names the blob, which
-/// must contain the chunk and pass the blob's access rule (commons, or a token).
+/// must contain the chunk and pass the blob's access rule (commons, or a token). A blob
+/// still being pulled here gives the chunks it has so far (a swarm pull).
 pub async fn get_chunk(
     state: Arc<Sidecar>,
     hash: String,
@@ -67,21 +68,30 @@ pub async fn get_chunk(
         let blob = crate::access::query_param(&query, "blob").ok_or_else(|| {
             ApiError::Unauthorized("name the blob this chunk belongs to with ?blob=<hash>".into())
         })?;
-        let readable = super::blob::readable_blob(
-            &state,
-            blob,
-            &headers,
-            &query,
-            Purpose::Exchange,
-            super::blob::Serve::Held,
-        )
-        .await?;
-        if !readable.record.manifest.chunks.contains(&hash.to_hex()) {
-            return Err(ApiError::Forbidden(
-                "the chunk is not part of the named blob".into(),
-            ));
+        let named: Hash32 = blob.parse()?;
+        // A blob this node is still pulling: peers pulling it too take the chunks it has.
+        let pulling = state.blobs.get(&named)?.is_none() && state.pulling.lists(&named, &hash);
+        if pulling {
+            let token = crate::access::token_of(&headers, &query);
+            let grant = crate::access::authorize(&state, &named, token, Purpose::Exchange).await?;
+            (partition, public) = (grant.partition, grant.public);
+        } else {
+            let readable = super::blob::readable_blob(
+                &state,
+                blob,
+                &headers,
+                &query,
+                Purpose::Exchange,
+                super::blob::Serve::Held,
+            )
+            .await?;
+            if !readable.record.manifest.chunks.contains(&hash.to_hex()) {
+                return Err(ApiError::Forbidden(
+                    "the chunk is not part of the named blob".into(),
+                ));
+            }
+            (partition, public) = (readable.partition, readable.public);
         }
-        (partition, public) = (readable.partition, readable.public);
     }
     let chunk = state.reader.chunk(hash, partition).await?;
     send_chunk(&state, hash, chunk, public, &method)

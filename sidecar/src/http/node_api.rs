@@ -8,7 +8,6 @@ use crate::blobs::Keeper;
 use crate::error::ApiError;
 use crate::hash::Hash32;
 use crate::http::upload::Receipt;
-use crate::node::link::LinkError;
 use crate::replicate::Source;
 use crate::state::Sidecar;
 use media::{ContentView, IssueTokenInput, IssuedToken, ManifestView};
@@ -60,14 +59,6 @@ pub fn owner_only(state: &Sidecar, headers: &HeaderMap) -> Result<(), ApiError> 
     crate::owner::check(&state.owner, state.config.listen, headers)
 }
 
-/// A conductor failure as an API error: a zome's refusal is `422` with its words.
-pub fn link_error(e: LinkError) -> ApiError {
-    match e {
-        LinkError::Call { message, .. } => ApiError::Rejected(message),
-        other => ApiError::Conductor(other.to_string()),
-    }
-}
-
 pub(super) fn linked(state: &Sidecar) -> Result<&crate::node::ConductorLink, ApiError> {
     state
         .link
@@ -81,8 +72,7 @@ pub async fn status(state: Arc<Sidecar>, headers: HeaderMap) -> Result<Response<
     owner_only(&state, &headers)?;
     let (custodians, network) = match state.link.get() {
         Some(link) => {
-            let live: Vec<media::CommitmentView> =
-                link.call("list_live_commitments", ()).await.map_err(link_error)?;
+            let live: Vec<media::CommitmentView> = link.call("list_live_commitments", ()).await?;
             let infos = link.agent_infos().await.unwrap_or_default();
             let peers = crate::node::network::peers(&infos, link.agent(), &live);
             let network = crate::node::network::status(link.network(), peers).await;
@@ -104,10 +94,7 @@ pub async fn status(state: Arc<Sidecar>, headers: HeaderMap) -> Result<Response<
 /// `GET /api/content`: the content the node's agent may see.
 pub async fn list(state: Arc<Sidecar>, headers: HeaderMap) -> Result<Response<Body>, ApiError> {
     owner_only(&state, &headers)?;
-    let views: Vec<ContentView> = linked(&state)?
-        .call("list_visible_content", ())
-        .await
-        .map_err(link_error)?;
+    let views: Vec<ContentView> = linked(&state)?.call("list_visible_content", ()).await?;
     let listed: Vec<serde_json::Value> = views.iter().map(listed_view).collect();
     Ok(json(StatusCode::OK, &listed))
 }
@@ -158,7 +145,7 @@ pub async fn token(
         audience: req.audience.unwrap_or_else(|| link.agent().to_string()),
         ttl_seconds: req.ttl_seconds.unwrap_or(3600),
     };
-    let issued: IssuedToken = link.call("issue_access_token", input).await.map_err(link_error)?;
+    let issued: IssuedToken = link.call("issue_access_token", input).await?;
     let url = format!(
         "http://{}/api/blob/{hash}?token={}",
         state.config.listen, issued.token
@@ -177,6 +164,10 @@ pub struct PullRequest {
     /// Peers and URLs to fetch from, in order (the manifest's fallback URLs come last).
     #[serde(default)]
     pub from: Vec<Source>,
+    /// Peers to spread over before `from`, each chunk asking them in its own rotation
+    /// (custodians pulling the same blob at once: see [`crate::replicate`]).
+    #[serde(default)]
+    pub swarm: Vec<Source>,
 }
 
 /// `POST /api/pull`: fetches a blob's missing chunks from peers and fallback URLs,
@@ -197,17 +188,26 @@ pub async fn pull(
             (view.manifest.0, Keeper::ReplicaOf(view.author.to_string()))
         }
         None => (
-            manifest_from_peers(&hash, &req.from, state.config.allow_private_peers).await?,
+            manifest_from_peers(
+                &hash,
+                &[&req.swarm[..], &req.from[..]].concat(),
+                state.config.allow_private_peers,
+            )
+            .await?,
             Keeper::Own,
         ),
     };
-    let mut sources = req.from;
-    sources.extend(
+    let mut then = req.from;
+    then.extend(
         manifest
             .fallback_urls
             .iter()
             .map(|url| Source::Fallback { url: url.clone() }),
     );
+    let sources = crate::replicate::Sources {
+        swarm: req.swarm,
+        then,
+    };
     let report = crate::replicate::pull(&state, &manifest, &sources, &keeper).await?;
     Ok(json(StatusCode::OK, &report))
 }
@@ -220,14 +220,8 @@ pub async fn authors_manifest(
     link: &crate::node::ConductorLink,
     hash: &Hash32,
 ) -> Result<ManifestView, ApiError> {
-    let found: Vec<ManifestView> = link
-        .call("find_blob_manifests", hash.to_hex())
-        .await
-        .map_err(link_error)?;
-    let uses: Vec<media::BlobAccess> = link
-        .call("get_blob_access", hash.to_hex())
-        .await
-        .map_err(link_error)?;
+    let found: Vec<ManifestView> = link.call("find_blob_manifests", hash.to_hex()).await?;
+    let uses: Vec<media::BlobAccess> = link.call("get_blob_access", hash.to_hex()).await?;
     let mut found: Vec<ManifestView> = found
         .into_iter()
         .filter(|v| v.manifest.0.hash == hash.to_hex())

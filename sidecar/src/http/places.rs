@@ -10,7 +10,7 @@
 //!   every vouch in its region.
 
 use super::json;
-use super::node_api::{link_error, linked, owner_only};
+use super::node_api::{linked, owner_only};
 use crate::error::ApiError;
 use crate::state::Sidecar;
 use holochain_types::prelude::{ActionHash, AgentPubKey};
@@ -62,13 +62,9 @@ pub async fn declare(
     let place = parse(&body.place)?;
     let _: ActionHash = link
         .call("set_my_place", AgentPlace { place: place.clone() })
-        .await
-        .map_err(link_error)?;
+        .await?;
     let founded: Vec<VouchView> = match found {
-        true => link
-            .call("found_place", place.clone())
-            .await
-            .map_err(link_error)?,
+        true => link.call("found_place", place.clone()).await?,
         false => Vec::new(),
     };
     state.access.forget_place(link.agent()).await;
@@ -96,7 +92,7 @@ pub async fn vouch(
         place: parse(&body.place)?,
         level,
     };
-    let view: VouchView = link.call("vouch_for_place", input).await.map_err(link_error)?;
+    let view: VouchView = link.call("vouch_for_place", input).await?;
     state.access.forget_place(&member).await;
     Ok(json(StatusCode::CREATED, &listed(&view)))
 }
@@ -107,7 +103,7 @@ pub async fn revoke(state: Arc<Sidecar>, headers: HeaderMap, id: String) -> Resu
     let link = linked(&state)?;
     let id = ActionHash::try_from(id)
         .map_err(|_| ApiError::BadRequest("a vouch id is an action hash (uhCkk…)".into()))?;
-    let _: ActionHash = link.call("revoke_place_vouch", id).await.map_err(link_error)?;
+    let _: ActionHash = link.call("revoke_place_vouch", id).await?;
     Ok(Response::new(Body::empty()))
 }
 
@@ -129,15 +125,9 @@ pub async fn show(
 
 async fn mine(state: &Sidecar, agent: AgentPubKey) -> Result<serde_json::Value, ApiError> {
     let link = linked(state)?;
-    let proven: Option<Place> = link
-        .call("get_agent_place", agent.clone())
-        .await
-        .map_err(link_error)?;
+    let proven: Option<Place> = link.call("get_agent_place", agent.clone()).await?;
     let vouches: Vec<VouchView> = match &proven {
-        Some(p) => link
-            .call("list_place_vouches", p.region.clone())
-            .await
-            .map_err(link_error)?,
+        Some(p) => link.call("list_place_vouches", p.region.clone()).await?,
         None => Vec::new(),
     };
     let proven_path = proven

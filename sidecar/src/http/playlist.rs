@@ -88,12 +88,11 @@ async fn source_blob(state: &Sidecar, name: String) -> Result<String, ApiError> 
     let (Some(link), Ok(id)) = (state.link.get(), ActionHash::try_from(name.as_str())) else {
         return Ok(name);
     };
-    let conductor = |e: crate::node::link::LinkError| ApiError::Conductor(e.to_string());
-    let view: Option<ContentView> = link.call("get_latest_content", id).await.map_err(conductor)?;
+    let view: Option<ContentView> = link.call("get_latest_content", id).await?;
     let first = view
         .and_then(|v| v.content.blobs.first().cloned())
         .ok_or(ApiError::NotFound("content"))?;
-    let manifest: Option<ManifestView> = link.call("get_blob_manifest", first).await.map_err(conductor)?;
+    let manifest: Option<ManifestView> = link.call("get_blob_manifest", first).await?;
     Ok(manifest
         .ok_or(ApiError::NotFound("blob manifest"))?
         .manifest

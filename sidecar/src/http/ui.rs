@@ -172,10 +172,7 @@ pub async fn session(
             ))
         }
     };
-    let session = link
-        .ui_session(&origin, grant)
-        .await
-        .map_err(super::node_api::link_error)?;
+    let session = link.ui_session(&origin, grant).await?;
     Ok(json(
         StatusCode::OK,
         &serde_json::json!({

@@ -2,6 +2,7 @@
 //! admin websocket (install, app interface, auth token, signing credentials) and signed
 //! zome calls on an app websocket; it reconnects with backoff when the conductor restarts.
 
+use crate::error::ApiError;
 use holochain_client::{
     AdminWebsocket, AppWebsocket, AuthorizeSigningCredentialsPayload, ClientAgentSigner, ZomeCallTarget,
 };
@@ -101,6 +102,19 @@ pub enum LinkError {
     /// The payload could not be (de)serialized.
     #[error("payload encoding: {0}")]
     Encoding(String),
+}
+
+/// The one classification of conductor failures, the same on every route: a zome's refusal
+/// (validation, bad input) is `422` with its words, a conductor that cannot be reached is
+/// `503`, and a payload that does not (de)serialize is the node's own fault, `500`.
+impl From<LinkError> for ApiError {
+    fn from(e: LinkError) -> Self {
+        match e {
+            LinkError::Call { message, .. } => ApiError::Rejected(message),
+            LinkError::Unreachable(why) => ApiError::Conductor(why),
+            LinkError::Encoding(why) => ApiError::Internal(format!("zome payload encoding: {why}")),
+        }
+    }
 }
 
 struct Connected {
@@ -427,4 +441,27 @@ async fn open_app(
         Some(options.origin.clone()),
     )
     .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every route answers a conductor failure with the status of its kind.
+    #[test]
+    fn a_conductor_failure_has_one_status_whatever_the_route() {
+        let status = |e: LinkError| ApiError::from(e).status().as_u16();
+        let refused = LinkError::Call {
+            function: "vouch_for_place".into(),
+            message: "a place is vouched for by its members only".into(),
+        };
+        assert_eq!(status(refused), 422);
+        assert_eq!(status(LinkError::Unreachable("connection refused".into())), 503);
+        assert_eq!(status(LinkError::Encoding("missing field `id`".into())), 500);
+        let said = ApiError::from(LinkError::Call {
+            function: "start_call".into(),
+            message: "the title is empty".into(),
+        });
+        assert!(said.to_string().contains("the title is empty"), "{said}");
+    }
 }

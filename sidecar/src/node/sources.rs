@@ -1,11 +1,12 @@
 //! Where a blob's chunks can be fetched from, as the DHT tells it: custodians with a live
-//! replica, then the author's node, then the manifest's fallback URLs. Custodian rounds and
-//! fetch-through ask the same way.
+//! replica and those placed on the blob (a swarm, see [`crate::replicate`]), then the
+//! author's node, then the manifest's fallback URLs. Custodian rounds and fetch-through
+//! ask the same way.
 
 use super::ConductorLink;
 use crate::error::ApiError;
 use crate::hash::Hash32;
-use crate::replicate::Source;
+use crate::replicate::{Source, Sources};
 use holochain_types::prelude::{AgentPubKey, Timestamp};
 use media::{IssueTokenInput, IssuedToken, ReplicaView};
 use media_rules::manifest::BlobManifest;
@@ -23,17 +24,20 @@ pub struct Holders<'a> {
     pub live: Duration,
     /// The author, and where its node is reached (if it published where).
     pub author: (&'a AgentPubKey, Option<String>),
+    /// Other custodians placed on the blob, and where they are reached: they may still be
+    /// pulling it, and give the chunks they have.
+    pub assigned: Vec<(AgentPubKey, String)>,
 }
 
-/// The sources of `blob` (described by `manifest`), in the order to try them. For a blob
-/// that is not `public`, each peer is sent a token this node's agent signs for it.
+/// The sources of `blob` (described by `manifest`). For a blob that is not `public`, each
+/// peer is sent a token this node's agent signs for it.
 pub async fn for_blob(
     link: &ConductorLink,
     blob: &Hash32,
     manifest: &BlobManifest,
     holders: Holders<'_>,
     public: bool,
-) -> Result<Vec<Source>, ApiError> {
+) -> Result<Sources, ApiError> {
     let now = Timestamp::now().as_micros();
     let live = |r: &ReplicaView| {
         Duration::from_micros((now - r.updated_at.as_micros()).max(0) as u64) <= holders.live
@@ -45,18 +49,27 @@ pub async fn for_blob(
         .filter(|r| ReplicaState::parse(&r.status.state).is_ok_and(ReplicaState::holds_bytes))
         .filter_map(|r| Some((r.custodian.clone(), r.endpoint.clone()?)))
         .collect();
-    let (author, endpoint) = holders.author;
-    if author != link.agent() {
-        peers.extend(endpoint.map(|e| (author.clone(), e)));
+    for (agent, endpoint) in holders.assigned {
+        if &agent != link.agent() && !peers.iter().any(|(a, _)| a == &agent) {
+            peers.push((agent, endpoint));
+        }
     }
-    let mut sources = peer_sources(link, blob, peers, public).await?;
-    sources.extend(
+    let (author, endpoint) = holders.author;
+    let author = match author != link.agent() {
+        true => endpoint.map(|e| vec![(author.clone(), e)]).unwrap_or_default(),
+        false => Vec::new(),
+    };
+    let mut then = peer_sources(link, blob, author, public).await?;
+    then.extend(
         manifest
             .fallback_urls
             .iter()
             .map(|url| Source::Fallback { url: url.clone() }),
     );
-    Ok(sources)
+    Ok(Sources {
+        swarm: peer_sources(link, blob, peers, public).await?,
+        then,
+    })
 }
 
 /// Peers as sources of `blob`, each with a token this node's agent signs for it when the
@@ -82,7 +95,7 @@ async fn peer_sources(
                         },
                     )
                     .await
-                    .map_err(|e| ApiError::Conductor(e.to_string()))?;
+                    .map_err(ApiError::from)?;
                 Some(issued.token)
             }
         };
@@ -99,13 +112,13 @@ pub async fn unlisted_custodians(
     link: &ConductorLink,
     blob: &Hash32,
     commitments: &[media::CommitmentView],
-    known: &[Source],
+    known: &Sources,
     public: bool,
     most: usize,
 ) -> Result<Vec<Source>, ApiError> {
     let listed = |url: &str| {
         known
-            .iter()
+            .all()
             .any(|s| matches!(s, Source::Peer { base, .. } if base.trim_end_matches('/') == url.trim_end_matches('/')))
     };
     let peers: Vec<(AgentPubKey, String)> = commitments

@@ -117,9 +117,19 @@ impl Server {
 
     /// Asks this sidecar, as its owner, to pull blob `hash` from the sources in `from`.
     pub async fn pull(&self, hash: &str, from: serde_json::Value) -> reqwest::Response {
+        self.swarm_pull(hash, serde_json::json!([]), from).await
+    }
+
+    /// `POST /api/pull` spreading over `swarm` before asking `from` in order.
+    pub async fn swarm_pull(
+        &self,
+        hash: &str,
+        swarm: serde_json::Value,
+        from: serde_json::Value,
+    ) -> reqwest::Response {
         self.client()
             .post(format!("{}/api/pull", self.url))
-            .json(&serde_json::json!({ "hash": hash, "from": from }))
+            .json(&serde_json::json!({ "hash": hash, "swarm": swarm, "from": from }))
             .send()
             .await
             .unwrap()

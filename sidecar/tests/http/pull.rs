@@ -34,6 +34,52 @@ async fn a_blob_is_pulled_from_a_peer_and_then_served_here() {
 }
 
 #[tokio::test]
+async fn a_custodian_takes_what_another_already_holds_and_the_author_sends_the_blob_once() {
+    let author = start().await;
+    let first = start().await;
+    let second = start().await;
+    let data = bytes(24 * CHUNK as usize + 5, 26);
+    let hash = author.upload_hash(&data, "video/mp4").await;
+    let from_author = json!([{ "kind": "peer", "base": author.url }]);
+    let report: serde_json::Value = first
+        .swarm_pull(
+            &hash,
+            json!([{ "kind": "peer", "base": second.url }]),
+            from_author.clone(),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(report["from_swarm"], 0, "the second had nothing yet: {report}");
+    assert_eq!(report["from_peers"], 25, "{report}");
+    // The second spreads over the first and a swarm member that does not answer (asked
+    // once, then left alone), before the author.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let gone = format!("http://127.0.0.1:{port}");
+    let swarm = json!([{ "kind": "peer", "base": gone }, { "kind": "peer", "base": first.url }]);
+    let resp = second.swarm_pull(&hash, swarm, from_author).await;
+    assert_eq!(resp.status(), 200);
+    let report: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(
+        report["from_swarm"], 25,
+        "every chunk came from the swarm: {report}"
+    );
+    let sent = author.metric("elohim_bytes_out_total").await;
+    assert!(
+        sent >= data.len() as f64 && sent < data.len() as f64 * 1.05,
+        "the author's node sent {sent} bytes for a blob of {}",
+        data.len()
+    );
+    let resp = second.get(&format!("/api/blob/{hash}"), &[]).await;
+    assert_eq!(resp.bytes().await.unwrap().to_vec(), data);
+}
+
+#[tokio::test]
 async fn fallback_urls_are_range_requested_and_wrong_bytes_are_skipped() {
     let origin = start().await;
     let mirror = start().await;
@@ -128,9 +174,14 @@ async fn keep_as_replica(s: &Server, origin: &Server, hash: &str) {
         token: None,
     }];
     let keeper = sidecar::blobs::Keeper::ReplicaOf(AUTHOR.into());
-    sidecar::replicate::pull(&s.state, &record.manifest, &from, &keeper)
-        .await
-        .unwrap();
+    sidecar::replicate::pull(
+        &s.state,
+        &record.manifest,
+        &sidecar::replicate::Sources::in_order(from.to_vec()),
+        &keeper,
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test]

@@ -95,7 +95,7 @@ async fn a_node_refuses_private_addresses_unless_its_operator_allows_them() {
     let refused = sidecar::replicate::pull(
         &edge.state,
         &record.manifest,
-        &sources,
+        &sidecar::replicate::Sources::in_order(sources.to_vec()),
         &sidecar::blobs::Keeper::Own,
     )
     .await

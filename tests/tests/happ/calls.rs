@@ -61,6 +61,49 @@ async fn an_invited_call_admits_its_author_and_invitee_and_refuses_strangers() {
     let carols = NodeSidecar::start_with(&net, carol, rtc).await;
     let url = alices.url.clone();
 
+    // Bad input to the owner's call and place routes is 400 and says what is wrong; what the
+    // zome refuses (a call with no title) is 422 with its words, as on every route.
+    let owner = sidecar::cli::client(Some(alices.owner())).unwrap();
+    let bob_key = net.key(bob).to_string();
+    let bad = [
+        owner.post(format!("{url}/api/calls")).json(&serde_json::json!({
+            "title": "t", "reach": "invited", "invitees": ["not-a-key"],
+        })),
+        owner
+            .put(format!("{url}/api/place"))
+            .json(&serde_json::json!({ "place": "a//b" })),
+        owner
+            .post(format!("{url}/api/place/vouch"))
+            .json(&serde_json::json!({
+                "member": "not-a-key", "place": "r/b/m/n/h",
+            })),
+        owner
+            .post(format!("{url}/api/place/vouch"))
+            .json(&serde_json::json!({
+                "member": bob_key, "place": "r/b/m/n/h", "level": "galaxy",
+            })),
+        owner.delete(format!("{url}/api/place/vouch/uhCkk-not-a-vouch")),
+        owner
+            .post(format!("{url}/api/calls/not-a-call/join"))
+            .json(&serde_json::json!({})),
+    ];
+    for req in bad {
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let said: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(status, 400, "{said}");
+        assert!(said["error"].as_str().is_some_and(|e| !e.is_empty()), "{said}");
+    }
+    let untitled = owner
+        .post(format!("{url}/api/calls"))
+        .json(&serde_json::json!({ "title": " ", "reach": "commons" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(untitled.status(), 422);
+    let said: serde_json::Value = untitled.json().await.unwrap();
+    assert!(said["error"].as_str().unwrap().contains("rejected"), "{said}");
+
     // Alice starts a call with Bob from her node: it is content, with no blobs yet.
     let invited = serde_json::json!({
         "title": "standup", "reach": "invited", "invitees": [net.key(bob).to_string()],

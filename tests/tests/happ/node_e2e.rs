@@ -341,9 +341,14 @@ async fn an_invited_video_streams_to_its_invitee_from_one_signed_master_url() {
         let views: Vec<media::ManifestView> =
             net.call(bob, "find_blob_manifests", variant.blob.clone()).await;
         let keeper = sidecar::blobs::Keeper::ReplicaOf(views[0].author.to_string());
-        sidecar::replicate::pull(&bob_node.state, &views[0].manifest, &from_alice, &keeper)
-            .await
-            .unwrap();
+        sidecar::replicate::pull(
+            &bob_node.state,
+            &views[0].manifest,
+            &sidecar::replicate::Sources::in_order(from_alice.to_vec()),
+            &keeper,
+        )
+        .await
+        .unwrap();
         pulled.push((variant, views[0].manifest.chunks[0].clone()));
     }
     for (variant, chunk) in pulled {

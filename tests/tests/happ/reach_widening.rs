@@ -28,9 +28,14 @@ async fn commons_content_cannot_list_anothers_private_manifest_nor_a_copy_of_it(
         token: Some(t),
     }];
     let for_alice = Keeper::ReplicaOf(alices.author.to_string());
-    sidecar::replicate::pull(&carol_node.state, &alices.manifest, &from_alice, &for_alice)
-        .await
-        .unwrap();
+    sidecar::replicate::pull(
+        &carol_node.state,
+        &alices.manifest,
+        &sidecar::replicate::Sources::in_order(from_alice.to_vec()),
+        &for_alice,
+    )
+    .await
+    .unwrap();
 
     // Route one: Mallory lists Alice's manifest in commons content. Rejected.
     let mut theft = content("free recording", "commons");
