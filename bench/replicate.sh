@@ -16,7 +16,7 @@ trap cleanup EXIT
 MIB="${BENCH_MIB:-1024}"
 
 start() { # port dir
-  "$BIN" serve --standalone --listen "127.0.0.1:$1" --data-dir "$2" >"$WORK/log-$1" 2>&1 & PIDS+=($!)
+  "$BIN" serve --standalone --allow-private-peers --listen "127.0.0.1:$1" --data-dir "$2" >"$WORK/log-$1" 2>&1 & PIDS+=($!)
   for _ in $(seq 50); do curl -sf "http://127.0.0.1:$1/health" >/dev/null && return; sleep 0.1; done
   echo "sidecar on $1 did not start" >&2; exit 1
 }
@@ -28,7 +28,7 @@ rm -f "$WORK/blob.bin"; sync
 
 t0=$(date +%s.%N)
 for p in 18902 18903 18904; do
-  "$BIN" pull "$HASH" --from http://127.0.0.1:18901 --node "http://127.0.0.1:$p" >"$WORK/pull-$p.json" &
+  "$BIN" pull "$HASH" --from http://127.0.0.1:18901 --node "http://127.0.0.1:$p" --data-dir "$WORK/c$p" >"$WORK/pull-$p.json" &
   PULLS+=($!)
 done
 for p in "${PULLS[@]}"; do wait "$p"; done

@@ -12,14 +12,14 @@ cargo build --manifest-path "$ROOT/Cargo.toml" --quiet -p sidecar --bin elohim-m
 BIN="$CARGO_TARGET_DIR/debug/elohim-media"
 WORK="$(mktemp -d /tmp/elohim-swarm.XXXXXX)"
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
+cleanup() { pkill -f -- "--data-dir $WORK/" 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 MIB="${BENCH_MIB:-1024}"
 AUTHOR=18950
 CUSTODIANS=(18951 18952 18953 18954 18955)
 
 start() { # port dir
-  "$BIN" serve --standalone --listen "127.0.0.1:$1" --data-dir "$2" >"$WORK/log-$1" 2>&1 & PIDS+=($!)
+  "$BIN" serve --standalone --allow-private-peers --listen "127.0.0.1:$1" --data-dir "$2" >"$WORK/log-$1" 2>&1 & PIDS+=($!)
   for _ in $(seq 50); do curl -sf "http://127.0.0.1:$1/health" >/dev/null && return; sleep 0.1; done
   echo "sidecar on $1 did not start" >&2; exit 1
 }
@@ -40,7 +40,7 @@ run() { # mode: first-source | swarm; prints "seconds bytes-sent"
     if [ "$mode" = swarm ]; then
       for q in "${CUSTODIANS[@]}"; do [ "$q" = "$p" ] || swarm+=(--swarm "http://127.0.0.1:$q"); done
     fi
-    "$BIN" pull "$HASH" "${swarm[@]}" --from "http://127.0.0.1:$AUTHOR" --node "http://127.0.0.1:$p" \
+    "$BIN" pull "$HASH" "${swarm[@]}" --from "http://127.0.0.1:$AUTHOR" --node "http://127.0.0.1:$p" --data-dir "$WORK/$mode-$p" \
       >"$WORK/pull-$mode-$p.json" & pulls+=($!)
   done
   for p in "${pulls[@]}"; do wait "$p"; done
