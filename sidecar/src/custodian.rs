@@ -16,6 +16,7 @@ use crate::node::sources::{self, Holders};
 use crate::node::ConductorLink;
 use crate::replicate::pull;
 use crate::state::Sidecar;
+use futures_util::StreamExt;
 use holochain_types::prelude::{ActionHash, AgentPubKey, Timestamp};
 use media::{CommitmentView, ContentView, ManifestView, RefreshReplicaInput, ReplicaView};
 use media_integrity::{CustodianCommitment, ReplicaStatus};
@@ -176,6 +177,25 @@ pub struct Worker {
     scrubbed: HashMap<Hash32, std::time::Instant>,
 }
 
+/// Blobs a custodian pulls at once in a round.
+pub const PARALLEL_PULLS: usize = 3;
+
+/// Where an assigned blob stands before a round pulls.
+enum Hold {
+    /// Here and intact.
+    Held,
+    /// Not here, and no room for it.
+    NoRoom,
+    /// To pull, from these sources.
+    Pull(PullJob),
+}
+
+/// A pull a round runs, with the others, once it knows them all.
+struct PullJob {
+    sources: crate::replicate::Sources,
+    keeper: Keeper,
+}
+
 fn link(state: &Sidecar) -> Result<Arc<ConductorLink>, ApiError> {
     state
         .link
@@ -275,6 +295,7 @@ impl Worker {
         // blob whose placed custodians are all verified.
         let mut settled: HashSet<ActionHash> = HashSet::new();
         let mut repair_queue = Vec::new();
+        let mut pulls = Vec::new();
         for content in &contents {
             let Ok(lifecycle) = Lifecycle::parse(&content.content.lifecycle) else {
                 continue;
@@ -326,20 +347,16 @@ impl Worker {
                 keep.insert(blob);
                 // One blob that cannot be fetched or recorded does not hold up the others.
                 let held = self
-                    .hold(
-                        &link,
-                        content,
-                        reach,
-                        &view,
-                        (&commitments, &holders),
-                        &replicas,
-                        &mut report,
-                    )
+                    .hold(&link, content, reach, &view, (&commitments, &holders), &replicas)
                     .await;
                 let recorded = match held {
-                    Ok(true) => self.record(&link, content, manifest_id, &view, &mut report).await,
-                    Ok(false) => {
+                    Ok(Hold::Held) => self.record(&link, content, manifest_id, &view, &mut report).await,
+                    Ok(Hold::NoRoom) => {
                         repair_queue.push(blob.to_hex());
+                        Ok(())
+                    }
+                    Ok(Hold::Pull(job)) => {
+                        pulls.push((content.clone(), manifest_id.clone(), view, job));
                         Ok(())
                     }
                     Err(e) => Err(e),
@@ -348,6 +365,34 @@ impl Worker {
                     tracing::warn!(%blob, error = %e, "custodian: this blob is not kept yet");
                     repair_queue.push(blob.to_hex());
                 }
+            }
+        }
+        // Several blobs are pulled at once, at most PARALLEL_PULLS, then recorded.
+        let state = self.state.clone();
+        let pulled: Vec<_> =
+            futures_util::stream::iter(pulls.into_iter().map(|(content, manifest_id, view, job)| {
+                let state = state.clone();
+                async move {
+                    let result = pull(&state, &view.manifest, &job.sources, &job.keeper).await;
+                    (content, manifest_id, view, result)
+                }
+            }))
+            .buffer_unordered(PARALLEL_PULLS)
+            .collect()
+            .await;
+        for (content, manifest_id, view, result) in pulled {
+            let blob = view.manifest.hash.clone();
+            let recorded = match result {
+                Ok(_) => {
+                    report.pulled += 1;
+                    self.record(&link, &content, &manifest_id, &view, &mut report)
+                        .await
+                }
+                Err(e) => Err(e),
+            };
+            if let Err(e) = recorded {
+                tracing::warn!(%blob, error = %e, "custodian: this blob is not kept yet");
+                repair_queue.push(blob);
             }
         }
         report.evicted = self.evict_unwanted(&link, &keep, &settled).await?;
@@ -473,8 +518,7 @@ impl Worker {
         })
     }
 
-    /// Makes sure the blob is here and intact; returns whether it is.
-    #[allow(clippy::too_many_arguments)]
+    /// Whether the blob is here and intact, or what pulling it takes.
     async fn hold(
         &mut self,
         link: &ConductorLink,
@@ -483,13 +527,12 @@ impl Worker {
         view: &ManifestView,
         (commitments, placed): (&[CommitmentView], &[AgentPubKey]),
         replicas: &[ReplicaView],
-        report: &mut RoundReport,
-    ) -> Result<bool, ApiError> {
+    ) -> Result<Hold, ApiError> {
         let blob: Hash32 = view.manifest.hash.parse()?;
         let keeper = Keeper::ReplicaOf(content.author.to_string());
         if self.held_intact(&blob).await? {
             self.state.blobs.keep(view.manifest.0.clone(), &keeper)?;
-            return Ok(true);
+            return Ok(Hold::Held);
         }
         let free = self
             .config
@@ -498,7 +541,7 @@ impl Worker {
             .saturating_sub(self.state.reader.store().bytes_used()?);
         if free < view.manifest.size {
             tracing::warn!(blob = %blob, "no room left for an assigned blob");
-            return Ok(false);
+            return Ok(Hold::NoRoom);
         }
         // The author's node: where its commitment says, or the endpoint it published.
         let author_endpoint = match commitments.iter().find(|c| c.author == content.author) {
@@ -521,16 +564,7 @@ impl Worker {
                 .collect(),
         };
         let sources = sources::for_blob(link, &blob, &view.manifest, holders, reach.is_public()).await?;
-        match pull(&self.state, &view.manifest, &sources, &keeper).await {
-            Ok(_) => {
-                report.pulled += 1;
-                Ok(true)
-            }
-            Err(e) => {
-                tracing::warn!(blob = %blob, error = %e, "could not pull an assigned blob yet");
-                Ok(false)
-            }
-        }
+        Ok(Hold::Pull(PullJob { sources, keeper }))
     }
 
     /// Whether every chunk of a held blob is here; once per scrub interval, also whether
