@@ -6,20 +6,7 @@
 # Usage: bench/replicate.sh   (BENCH_MIB sets the blob size, default 1024)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-source "$ROOT/scripts/setup.sh"
-cargo build --manifest-path "$ROOT/Cargo.toml" --quiet -p sidecar --bin elohim-media
-BIN="$CARGO_TARGET_DIR/debug/elohim-media"
-WORK="$(mktemp -d /tmp/elohim-repl.XXXXXX)"
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
-trap cleanup EXIT
-MIB="${BENCH_MIB:-1024}"
-
-start() { # port dir
-  "$BIN" serve --standalone --allow-private-peers --listen "127.0.0.1:$1" --data-dir "$2" >"$WORK/log-$1" 2>&1 & PIDS+=($!)
-  for _ in $(seq 50); do curl -sf "http://127.0.0.1:$1/health" >/dev/null && return; sleep 0.1; done
-  echo "sidecar on $1 did not start" >&2; exit 1
-}
+source "$ROOT/bench/standalone.sh" repl
 start 18901 "$WORK/origin"
 for p in 18902 18903 18904; do start "$p" "$WORK/c$p"; done
 head -c $((MIB * 1024 * 1024)) /dev/urandom >"$WORK/blob.bin"

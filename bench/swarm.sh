@@ -7,22 +7,9 @@
 # Usage: bench/swarm.sh   (BENCH_MIB sets the blob size, default 1024)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-source "$ROOT/scripts/setup.sh"
-cargo build --manifest-path "$ROOT/Cargo.toml" --quiet -p sidecar --bin elohim-media
-BIN="$CARGO_TARGET_DIR/debug/elohim-media"
-WORK="$(mktemp -d /tmp/elohim-swarm.XXXXXX)"
-PIDS=()
-cleanup() { pkill -f -- "--data-dir $WORK/" 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
-MIB="${BENCH_MIB:-1024}"
+source "$ROOT/bench/standalone.sh" swarm
 AUTHOR=18950
 CUSTODIANS=(18951 18952 18953 18954 18955)
-
-start() { # port dir
-  "$BIN" serve --standalone --allow-private-peers --listen "127.0.0.1:$1" --data-dir "$2" >"$WORK/log-$1" 2>&1 & PIDS+=($!)
-  for _ in $(seq 50); do curl -sf "http://127.0.0.1:$1/health" >/dev/null && return; sleep 0.1; done
-  echo "sidecar on $1 did not start" >&2; exit 1
-}
 sent() { curl -sf "http://127.0.0.1:$AUTHOR/metrics" | awk '/^elohim_bytes_out_total/ {print $2}'; }
 
 start "$AUTHOR" "$WORK/author"

@@ -133,10 +133,7 @@ impl Remote {
         sources.then.extend(unlisted);
         let manifest = view.manifest.0;
         let allow_private = state.config.allow_private_peers;
-        let allowed =
-            |s: &crate::replicate::Source| crate::fetch_policy::check(s.url(), allow_private).is_ok();
-        sources.swarm.retain(allowed);
-        sources.then.retain(allowed);
+        sources.retain(|s| crate::fetch_policy::check(s.url(), allow_private).is_ok());
         let client =
             crate::fetch_policy::client(allow_private).map_err(|e| ApiError::Io(std::io::Error::other(e)))?;
         let mut record = BlobRecord::new(manifest);

@@ -22,7 +22,6 @@ use media_rules::manifest::BlobManifest;
 use media_rules::ChunkLayout;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Chunks fetched at once for one blob.
@@ -93,7 +92,7 @@ impl Sources {
     }
 
     /// Drops the sources `keep` refuses.
-    fn retain(&mut self, mut keep: impl FnMut(&Source) -> bool) {
+    pub fn retain(&mut self, mut keep: impl FnMut(&Source) -> bool) {
         self.swarm.retain(&mut keep);
         self.then.retain(keep);
     }
@@ -105,7 +104,7 @@ impl Sources {
 pub struct Pulling(std::sync::Mutex<std::collections::HashMap<Hash32, PullEntry>>);
 
 /// A blob's chunks, and how many pulls of it run.
-type PullEntry = (Arc<Vec<Hash32>>, usize);
+type PullEntry = (std::collections::HashSet<Hash32>, usize);
 
 impl Pulling {
     /// Whether a pull of `blob` runs here and its manifest lists `chunk`.
@@ -118,7 +117,7 @@ impl Pulling {
         let mut pulls = self.0.lock().unwrap_or_else(|e| e.into_inner());
         pulls
             .entry(blob)
-            .or_insert_with(|| (Arc::new(chunks.to_vec()), 0))
+            .or_insert_with(|| (chunks.iter().copied().collect(), 0))
             .1 += 1;
         PullGuard { pulling: self, blob }
     }
