@@ -204,7 +204,20 @@ fn link(state: &Sidecar) -> Result<Arc<ConductorLink>, ApiError> {
         .ok_or_else(|| ApiError::BadRequest("a custodian needs a conductor".into()))
 }
 
-/// Commits as custodian and runs the worker in the background.
+/// Commits as custodian and runs the worker, all in the background: a node whose network
+/// does not answer yet (its peers are unreachable, or went away while it was down) keeps
+/// running and commits once it can ([`crate::node::retry`]).
+pub fn spawn_when_committed(state: Arc<Sidecar>, config: CustodianConfig) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let worker = crate::node::retry::until_ok("committing as custodian", || {
+            Worker::start(state.clone(), config.clone())
+        })
+        .await;
+        worker.run().await
+    })
+}
+
+/// Commits as custodian, then runs the worker in the background.
 pub async fn spawn(
     state: Arc<Sidecar>,
     config: CustodianConfig,

@@ -50,6 +50,12 @@ enum Command {
         /// Seconds between custodian rounds.
         #[arg(long, env = "ELOHIM_CUSTODIAN_INTERVAL_SECS", default_value_t = 30)]
         custodian_interval_secs: u64,
+        /// Seconds a custodian's replica may go unrefreshed, or its commitment unrenewed,
+        /// before custodians count it as lost and place its blobs elsewhere. The custodians
+        /// of one network should agree on it.
+        #[arg(long, env = "ELOHIM_REPLICA_TTL_SECS", default_value_t = 3600,
+              value_parser = clap::value_parser!(u64).range(10..))]
+        replica_ttl_secs: u64,
         /// With --admin-url: the id an app host installed the hApp under. Given, the node
         /// never installs the hApp itself (a second copy would be a second agent).
         #[arg(long, env = "ELOHIM_APP_ID", requires = "admin_url")]
@@ -102,7 +108,8 @@ enum Command {
         /// Where to write it.
         #[arg(short, long)]
         output: PathBuf,
-        /// An access token (non-commons content).
+        /// An access token (non-commons content). Without one, the owner's credential
+        /// from the data directory reads what the node's agent may read.
         #[arg(long, env = "ELOHIM_TOKEN")]
         token: Option<String>,
         #[command(flatten)]
@@ -346,6 +353,7 @@ async fn run() -> anyhow::Result<()> {
             custodian_place,
             endpoint,
             custodian_interval_secs,
+            replica_ttl_secs,
             app_id,
             admin_origin,
             config,
@@ -363,6 +371,7 @@ async fn run() -> anyhow::Result<()> {
                     .map_err(anyhow::Error::msg)
                     .map(|c| sidecar::custodian::CustodianConfig {
                         interval: std::time::Duration::from_secs(custodian_interval_secs.max(1)),
+                        replica_ttl: std::time::Duration::from_secs(replica_ttl_secs),
                         ..c
                     })?,
                 ),
@@ -446,7 +455,9 @@ async fn run() -> anyhow::Result<()> {
             token,
             node,
         } => {
-            sidecar::cli::get(&node.url, &hash, &output, token.as_deref()).await?;
+            // Without a token, the owner's credential reads what the node's agent may read.
+            let credential = token.or_else(|| node.owner());
+            sidecar::cli::get(&node.url, &hash, &output, credential.as_deref()).await?;
             println!("{} verified, saved to {}", hash, output.display());
             Ok(())
         }
@@ -630,9 +641,17 @@ async fn run_node(
     let state =
         Sidecar::open(config.clone()).with_context(|| format!("opening {}", config.data_dir.display()))?;
     let link = std::sync::Arc::new(link);
-    if let Some(url) = &endpoint {
-        // Custodians fetch this node's uploads there, custodian or not.
-        sidecar::publish::publish_endpoint(&link, url).await?;
+    if let Some(url) = endpoint {
+        // Custodians fetch this node's uploads there, custodian or not. A node restarting
+        // among peers that went away may wait on the DHT: it runs meanwhile.
+        let link = link.clone();
+        tokio::spawn(async move {
+            sidecar::node::retry::until_ok("publishing this node's endpoint", || {
+                let (link, url) = (link.clone(), url.clone());
+                async move { sidecar::publish::publish_endpoint(&link, &url).await }
+            })
+            .await
+        });
     }
     let app_id = link.app_id().to_string();
     state.attach(link);
@@ -640,8 +659,8 @@ async fn run_node(
     let rtc = state.rtc.as_ref().map(|sfu| sfu.candidate());
     if let Some(custodian) = custodian {
         let role = custodian.role.name();
-        sidecar::custodian::spawn(state, custodian).await?;
-        println!("  custodian:     {role}, committed");
+        sidecar::custodian::spawn_when_committed(state, custodian);
+        println!("  custodian:     {role} (its commitment and holdings: `elohim-media status`)");
     }
     println!("elohim-media node is running");
     println!("  agent:         {agent}");

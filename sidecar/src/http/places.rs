@@ -15,7 +15,6 @@ use crate::error::ApiError;
 use crate::state::Sidecar;
 use holochain_types::prelude::{ActionHash, AgentPubKey};
 use media::{VouchInput, VouchView};
-use media_integrity::AgentPlace;
 use media_rules::{Place, PlaceLevel};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -60,9 +59,7 @@ pub async fn declare(
     owner_only(&state, &headers)?;
     let link = linked(&state)?;
     let place = parse(&body.place)?;
-    let _: ActionHash = link
-        .call("set_my_place", AgentPlace { place: place.clone() })
-        .await?;
+    let _: ActionHash = link.call("set_my_place", place.clone()).await?;
     let founded: Vec<VouchView> = match found {
         true => link.call("found_place", place.clone()).await?,
         false => Vec::new(),

@@ -5,6 +5,7 @@ pub mod embedded;
 pub mod link;
 pub mod network;
 pub mod rendezvous;
+pub mod retry;
 pub mod sources;
 
 pub use link::ConductorLink;
