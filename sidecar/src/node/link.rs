@@ -132,6 +132,8 @@ pub struct ConductorLink {
     conn: RwLock<Connected>,
     network: Option<crate::config::NetworkSettings>,
     options: LinkOptions,
+    /// Zome calls made so far (what a custodian round costs is measured by it).
+    calls: std::sync::atomic::AtomicU64,
 }
 
 impl ConductorLink {
@@ -224,7 +226,13 @@ impl ConductorLink {
             conn: RwLock::new(Connected { app: conn, admin }),
             network: None,
             options,
+            calls: Default::default(),
         })
+    }
+
+    /// How many zome calls this link has made.
+    pub fn calls_made(&self) -> u64 {
+        self.calls.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Records the network settings of the conductor this node embeds (an attached
@@ -314,6 +322,7 @@ impl ConductorLink {
         O: DeserializeOwned + std::fmt::Debug,
     {
         let payload = ExternIO::encode(input).map_err(|e| LinkError::Encoding(e.to_string()))?;
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut attempt = 0;
         loop {
             let result = {

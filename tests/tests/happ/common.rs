@@ -228,12 +228,20 @@ impl NodeSidecar {
             .raw_handle()
             .get_arbitrary_admin_websocket_port()
             .expect("admin port");
-        let link = sidecar::node::ConductorLink::connect(
-            &format!("127.0.0.1:{port}"),
-            &repo_root().join("workdir/elohim_media.happ"),
-        )
-        .await
-        .expect("link to the conductor");
+        // A conductor just started may close the first admin connection: a few tries.
+        let happ = repo_root().join("workdir/elohim_media.happ");
+        let mut tries = 0;
+        let link = loop {
+            match sidecar::node::ConductorLink::connect(&format!("127.0.0.1:{port}"), &happ).await {
+                Ok(link) => break link,
+                Err(e) if tries < 3 => {
+                    tries += 1;
+                    eprintln!("linking to the conductor (try {tries}): {e:#}");
+                    tokio::time::sleep(std::time::Duration::from_millis(500 * tries)).await;
+                }
+                Err(e) => panic!("link to the conductor: {e:#}"),
+            }
+        };
         assert_eq!(
             link.agent(),
             &net.key(who),

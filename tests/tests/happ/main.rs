@@ -16,6 +16,7 @@ mod node_e2e;
 mod owner_credential;
 mod place_membership;
 mod reach_widening;
+mod round_cost;
 mod tokens;
 mod validation;
 mod versions;

@@ -104,8 +104,9 @@ pub fn get_visible_content(id: ActionHash) -> ExternResult<Option<ContentView>> 
 }
 
 /// Every piece of content the caller may see: their own, what invites them, commons, and
-/// place-bound content of the places they declared.
-pub fn list_visible_content() -> ExternResult<Vec<ContentView>> {
+/// place-bound content of the places they declared. With `since`, only the content indexed
+/// after it (new content: a custodian tops up what it knows without reading it all again).
+pub fn list_visible_content(since: Option<Timestamp>) -> ExternResult<Vec<ContentView>> {
     let reader = me()?;
     let place = get_agent_place(reader.clone())?;
     let mut ids: Vec<ActionHash> = Vec::new();
@@ -129,7 +130,11 @@ pub fn list_visible_content() -> ExternResult<Vec<ContentView>> {
         }
     }
     for (base, link_type) in bases {
-        for link in get_links(LinkQuery::try_new(base, link_type)?, GetStrategy::default())? {
+        let mut query = LinkQuery::try_new(base, link_type)?;
+        if let Some(since) = since {
+            query = query.after(since);
+        }
+        for link in get_links(query, GetStrategy::default())? {
             if let Some(id) = link.target.into_action_hash() {
                 if !ids.contains(&id) {
                     ids.push(id);

@@ -51,7 +51,13 @@ pub fn delete_content(id: ActionHash) -> ExternResult<ActionHash> {
 
 #[hdk_extern]
 pub fn list_visible_content(_: ()) -> ExternResult<Vec<ContentView>> {
-    content::list_visible_content()
+    content::list_visible_content(None)
+}
+
+/// The visible content indexed after `since` (what is new since a custodian last looked).
+#[hdk_extern]
+pub fn list_visible_content_since(since: Timestamp) -> ExternResult<Vec<ContentView>> {
+    content::list_visible_content(Some(since))
 }
 
 #[hdk_extern]

@@ -8,6 +8,13 @@
 //! Repair needs no coordinator: a replica whose status was not refreshed within the TTL
 //! counts as lost, so every node's ranking skips that custodian and the next one in
 //! rendezvous order takes the blob over.
+//!
+//! A round does not grow with the whole library: the content is read whole only every few
+//! rounds ([`catalog`]), manifests are read once (they never change), and a blob's
+//! replicas are read only when this custodian keeps it or stands within [`LOST_MARGIN`]
+//! places of the wanted count in the ranking by commitments alone.
+
+pub mod catalog;
 
 use crate::blobs::Keeper;
 use crate::error::ApiError;
@@ -115,6 +122,8 @@ pub struct RoundReport {
     pub recorded: usize,
     /// Blobs dropped.
     pub evicted: usize,
+    /// Blobs placed far from this custodian: their replicas were not read.
+    pub skipped: usize,
 }
 
 /// What a custodian is doing, as its owner's status shows it (`GET /api/node`): written
@@ -175,7 +184,22 @@ pub struct Worker {
     unwanted_since: HashMap<ActionHash, std::time::Instant>,
     /// When each held blob was last scrubbed.
     scrubbed: HashMap<Hash32, std::time::Instant>,
+    /// The content it knows of.
+    catalog: catalog::Catalog,
+    /// What placement needs of each manifest seen (`None`: not a manifest).
+    facts: HashMap<ActionHash, Option<(Hash32, u64)>>,
+    /// Whole manifests of the blobs it keeps or stands near.
+    manifests: HashMap<ActionHash, Arc<ManifestView>>,
+    /// Whether the next round reads the replicas of every blob (the first one does, so a
+    /// restarted custodian finds the replicas it wrote before).
+    scan_all: bool,
 }
+
+/// How far past the wanted count a custodian may stand in a blob's ranking by commitments
+/// and still read its replicas each round: it is placed on the blob once that many ranked
+/// before it lost their replicas while still committed. A custodian that stops
+/// altogether goes silent and leaves the ranking by its commitment alone.
+pub const LOST_MARGIN: usize = 3;
 
 /// Blobs a custodian pulls at once in a round.
 pub const PARALLEL_PULLS: usize = 3;
@@ -271,6 +295,10 @@ impl Worker {
             mine: HashMap::new(),
             unwanted_since: HashMap::new(),
             scrubbed: HashMap::new(),
+            catalog: catalog::Catalog::default(),
+            facts: HashMap::new(),
+            manifests: HashMap::new(),
+            scan_all: true,
         })
     }
 
@@ -278,7 +306,7 @@ impl Worker {
     pub async fn run(mut self) {
         loop {
             match self.round().await {
-                Ok(report) if report != RoundReport::default() => {
+                Ok(report) if report.pulled + report.recorded + report.evicted > 0 => {
                     tracing::info!(?report, "custodian round");
                 }
                 Ok(_) => {}
@@ -301,7 +329,7 @@ impl Worker {
             self.renew(&link).await?;
         }
         let commitments: Vec<CommitmentView> = link.call("list_live_commitments", ()).await?;
-        let contents: Vec<ContentView> = link.call("list_visible_content", ()).await?;
+        let (contents, _) = self.catalog.refresh(&link).await?;
         let mut report = RoundReport::default();
         let mut keep: HashSet<Hash32> = HashSet::new();
         // Our replicas that clearly should go now: retired content, or extra copies of a
@@ -326,14 +354,34 @@ impl Worker {
                 continue;
             };
             for manifest_id in &content.content.blobs {
-                let Some(view) = link
-                    .call::<_, Option<ManifestView>>("get_blob_manifest", manifest_id.clone())
-                    .await?
-                else {
+                let Some((blob, size)) = self.facts_of(&link, manifest_id).await? else {
                     continue;
                 };
-                let replicas: Vec<ReplicaView> = link.call("list_replicas", manifest_id.clone()).await?;
-                let blob: Hash32 = view.manifest.hash.parse()?;
+                // Where this custodian stands by the commitments alone (silent ones are
+                // out): placed whatever the replicas say, near enough to read them, or far.
+                let wanted = reach.replicas_wanted() as usize;
+                let order = self.ranked(content, reach, (&blob, size), &commitments, &HashSet::new());
+                let position = order.iter().position(|a| a == &me);
+                let known = self.mine.contains_key(manifest_id);
+                let sure = known && position.is_some_and(|p| p < wanted);
+                let near = position.is_some_and(|p| p < wanted + LOST_MARGIN);
+                let far = !(known || near);
+                if far && !self.scan_all {
+                    // Only its facts stay in memory.
+                    self.manifests.remove(manifest_id);
+                    report.skipped += 1;
+                    continue;
+                }
+                let Some(view) = self.manifest(&link, manifest_id).await? else {
+                    continue;
+                };
+                if far {
+                    self.manifests.remove(manifest_id);
+                }
+                let replicas: Vec<ReplicaView> = match sure {
+                    true => Vec::new(),
+                    false => link.call("list_replicas", manifest_id.clone()).await?,
+                };
                 let own = replicas.iter().find(|r| {
                     r.custodian == me
                         && ReplicaState::parse(&r.status.state).is_ok_and(ReplicaState::holds_bytes)
@@ -346,7 +394,14 @@ impl Worker {
                         author: content.author.clone(),
                     });
                 }
-                let holders = self.holders(content, reach, &view, &commitments, &replicas);
+                let holders: Vec<AgentPubKey> = match sure {
+                    true => order.into_iter().take(wanted).collect(),
+                    false => {
+                        let lost = self.lost(&replicas);
+                        let order = self.ranked(content, reach, (&blob, size), &commitments, &lost);
+                        order.into_iter().take(wanted).collect()
+                    }
+                };
                 if holders.contains(&me) {
                     report.assigned += 1;
                 } else if !self.mine.contains_key(manifest_id) {
@@ -409,6 +464,7 @@ impl Worker {
             }
         }
         report.evicted = self.evict_unwanted(&link, &keep, &settled).await?;
+        self.scan_all = false;
         self.publish_snapshot(repair_queue);
         Ok(report)
     }
@@ -438,21 +494,17 @@ impl Worker {
         *self.state.custodian.lock().unwrap_or_else(|e| e.into_inner()) = Some(snapshot);
     }
 
-    /// The custodians that should hold a blob now: rendezvous order over the live
-    /// commitments, skipping those whose replica went stale or failed, as many as the
-    /// reach wants.
-    fn holders(
+    /// The custodians in the order placement gives a blob (the first as many as its reach
+    /// wants hold it): rendezvous order over the live commitments, skipping those whose
+    /// commitment went silent and those in `lost` (their replica went stale or failed).
+    fn ranked(
         &self,
         content: &ContentView,
         reach: Reach,
-        view: &ManifestView,
+        (hash, size): (&Hash32, u64),
         commitments: &[CommitmentView],
-        replicas: &[ReplicaView],
+        lost: &HashSet<&AgentPubKey>,
     ) -> Vec<AgentPubKey> {
-        let Ok(hash) = media_rules::hash::parse_sha256_hex(&view.manifest.hash) else {
-            return Vec::new();
-        };
-        let lost = self.lost(replicas);
         let keys: Vec<Vec<u8>> = commitments
             .iter()
             .map(|c| c.author.get_raw_39().to_vec())
@@ -477,8 +529,8 @@ impl Worker {
             })
             .collect();
         let blob = Blob {
-            hash: &hash,
-            size: view.manifest.size,
+            hash: &hash.0,
+            size,
             reach,
             audience: Audience {
                 author: &content.author,
@@ -488,9 +540,42 @@ impl Worker {
         };
         rank(&blob, &candidates)
             .into_iter()
-            .take(reach.replicas_wanted() as usize)
             .map(|c| c.agent.clone())
             .collect()
+    }
+
+    /// What placement needs of a manifest (its blob's hash and size), read once.
+    async fn facts_of(
+        &mut self,
+        link: &ConductorLink,
+        id: &ActionHash,
+    ) -> Result<Option<(Hash32, u64)>, ApiError> {
+        if let Some(facts) = self.facts.get(id) {
+            return Ok(*facts);
+        }
+        let facts = match self.manifest(link, id).await? {
+            Some(view) => Some((view.manifest.hash.parse()?, view.manifest.size)),
+            None => None,
+        };
+        self.facts.insert(id.clone(), facts);
+        Ok(facts)
+    }
+
+    /// A whole manifest, read once while this custodian keeps or stands near its blob.
+    async fn manifest(
+        &mut self,
+        link: &ConductorLink,
+        id: &ActionHash,
+    ) -> Result<Option<Arc<ManifestView>>, ApiError> {
+        if let Some(view) = self.manifests.get(id) {
+            return Ok(Some(view.clone()));
+        }
+        let view: Option<ManifestView> = link.call("get_blob_manifest", id.clone()).await?;
+        let view = view.map(Arc::new);
+        if let Some(view) = &view {
+            self.manifests.insert(id.clone(), view.clone());
+        }
+        Ok(view)
     }
 
     /// Custodians whose newest status for this blob says they hold it but went stale, or

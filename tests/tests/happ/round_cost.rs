@@ -1,0 +1,112 @@
+//! What a custodian round costs as the library grows (a benchmark, run by
+//! `bench/rounds.sh`, not by the test command): one author publishes N commons items, one
+//! custodian keeps them all, and rounds are timed and their zome calls counted. The reads
+//! the round made before the catalog (every content item, and each blob's manifest and
+//! replicas, every round) are replayed in the same run for comparison.
+
+use crate::common::*;
+use media::{ContentView, ManifestView, ReplicaView};
+use media_integrity::media_rules::manifest::BlobManifest as Manifest;
+use media_integrity::BlobManifest;
+use sidecar::custodian::{CustodianConfig, Worker};
+use std::time::{Duration, Instant};
+
+/// The library sizes measured: `ROUND_COST_SIZES=100,1000`, or these.
+fn sizes() -> Vec<usize> {
+    std::env::var("ROUND_COST_SIZES")
+        .unwrap_or_else(|_| "100,1000,10000".into())
+        .split(',')
+        .filter_map(|n| n.trim().parse().ok())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "a benchmark: bench/rounds.sh"]
+async fn custodian_round_cost_by_library_size() {
+    println!("| contents | round | zome calls | seconds | previous round's reads: calls | seconds |");
+    println!("|---:|---|---:|---:|---:|---:|");
+    for n in sizes() {
+        measure(n).await;
+    }
+}
+
+async fn measure(n: usize) {
+    let (net, [alice, bob]) = setup::<2>().await;
+    let bob_node = NodeSidecar::start(&net, bob).await;
+    // Bob keeps every blob already (stored on his node), so rounds measure bookkeeping, not
+    // transfers; Alice publishes each as commons content.
+    let started = Instant::now();
+    for i in 0..n {
+        let data = format!("item {i} of {n}: {}", "x".repeat(200)).into_bytes();
+        let receipt = post_blob(&bob_node, data, "application/octet-stream", &[]).await;
+        let manifest = BlobManifest(Manifest {
+            hash: receipt["hash"].as_str().unwrap().into(),
+            size: receipt["size"].as_u64().unwrap(),
+            mime_type: "application/octet-stream".into(),
+            codec: None,
+            chunk_size: receipt["chunk_size"].as_u64().unwrap() as u32,
+            chunks: serde_json::from_value(receipt["chunks"].clone()).unwrap(),
+            bitrate_kbps: None,
+            duration_ms: None,
+            variants: vec![],
+            segments: None,
+            fallback_urls: vec![],
+        });
+        let view: ManifestView = net.call(alice, "register_blob_manifest", manifest).await;
+        let mut item = content(&format!("item {i}"), "commons");
+        item.content_format = "document".into();
+        item.blobs = vec![view.id];
+        let _: ContentView = net.call(alice, "create_content", item).await;
+    }
+    eprintln!("{n} items published in {:.0} s", started.elapsed().as_secs_f64());
+    let synced = Instant::now();
+    net.sync().await;
+    eprintln!("synced in {:.0} s", synced.elapsed().as_secs_f64());
+
+    let mut config = CustodianConfig::from_flags("storage:100", "high", None, bob_node.url.clone()).unwrap();
+    // Long enough that no refresh falls due while the measured rounds run.
+    config.replica_ttl = Duration::from_secs(7 * 86_400);
+    let mut worker = Worker::start(bob_node.state.clone(), config).await.unwrap();
+    let link = bob_node.state.link.get().unwrap().clone();
+    let previous = replay_previous_reads(&link).await;
+    for round in 1..=catalog_rounds() {
+        let calls = link.calls_made();
+        let at = Instant::now();
+        let report = worker.round().await.unwrap();
+        let (calls, secs) = (link.calls_made() - calls, at.elapsed().as_secs_f64());
+        let what = match round {
+            1 => "first (records every replica)".to_string(),
+            r if (r - 1) % sidecar::custodian::catalog::FULL_LISTING_ROUNDS as usize == 0 => {
+                format!("{round} (reads the catalog whole)")
+            }
+            r => format!("{r}"),
+        };
+        if round <= 3 || round == catalog_rounds() {
+            println!(
+                "| {n} | {what} | {calls} | {secs:.2} | {} | {:.2} |",
+                previous.0, previous.1
+            );
+        }
+        assert_eq!(report.assigned, n, "every item is placed on the one custodian");
+    }
+}
+
+/// Rounds run per size: enough to reach one whole reading after the first.
+fn catalog_rounds() -> usize {
+    sidecar::custodian::catalog::FULL_LISTING_ROUNDS as usize + 1
+}
+
+/// The reads a round made before the catalog, replayed: zome calls and seconds.
+async fn replay_previous_reads(link: &sidecar::node::ConductorLink) -> (u64, f64) {
+    let at = Instant::now();
+    let before = link.calls_made();
+    let _: Vec<media::CommitmentView> = link.call("list_live_commitments", ()).await.unwrap();
+    let contents: Vec<ContentView> = link.call("list_visible_content", ()).await.unwrap();
+    for c in &contents {
+        for m in &c.content.blobs {
+            let _: Option<ManifestView> = link.call("get_blob_manifest", m.clone()).await.unwrap();
+            let _: Vec<ReplicaView> = link.call("list_replicas", m.clone()).await.unwrap();
+        }
+    }
+    (link.calls_made() - before, at.elapsed().as_secs_f64())
+}
