@@ -320,14 +320,7 @@ impl Worker {
     pub async fn round(&mut self) -> Result<RoundReport, ApiError> {
         let link = link(&self.state)?;
         let me = link.agent().clone();
-        // Renewing is also the heartbeat: others take a custodian whose commitment was
-        // last renewed more than a replica TTL ago for silent (`media_rules::replica`).
-        let left = self.commitment.commitment.expires_at.as_micros() - now().as_micros();
-        if left < (self.config.commitment_ttl / 2).as_micros() as i64
-            || age(self.commitment.updated_at) >= self.config.replica_ttl / 3
-        {
-            self.renew(&link).await?;
-        }
+        self.renew_if_due(&link).await?;
         let commitments: Vec<CommitmentView> = link.call("list_live_commitments", ()).await?;
         let (contents, _) = self.catalog.refresh(&link).await?;
         let mut report = RoundReport::default();
@@ -437,7 +430,7 @@ impl Worker {
         }
         // Several blobs are pulled at once, at most PARALLEL_PULLS, then recorded.
         let state = self.state.clone();
-        let pulled: Vec<_> =
+        let mut pulling =
             futures_util::stream::iter(pulls.into_iter().map(|(content, manifest_id, view, job)| {
                 let state = state.clone();
                 async move {
@@ -445,9 +438,25 @@ impl Worker {
                     (content, manifest_id, view, result)
                 }
             }))
-            .buffer_unordered(PARALLEL_PULLS)
-            .collect()
-            .await;
+            .buffer_unordered(PARALLEL_PULLS);
+        // Pulls can outlast a TTL (gigabytes over a slow link): the heartbeat goes on
+        // meanwhile, or the others would take this custodian for silent and place elsewhere.
+        let mut heartbeat = tokio::time::interval(self.config.replica_ttl / 6);
+        heartbeat.tick().await;
+        let mut pulled = Vec::new();
+        loop {
+            tokio::select! {
+                next = pulling.next() => match next {
+                    Some(done) => pulled.push(done),
+                    None => break,
+                },
+                _ = heartbeat.tick() => {
+                    if let Err(e) = self.renew_if_due(&link).await {
+                        tracing::warn!(error = %e, "custodian: renewing the commitment during pulls failed");
+                    }
+                }
+            }
+        }
         for (content, manifest_id, view, result) in pulled {
             let blob = view.manifest.hash.clone();
             let recorded = match result {
@@ -467,6 +476,19 @@ impl Worker {
         self.scan_all = false;
         self.publish_snapshot(repair_queue);
         Ok(report)
+    }
+
+    /// Renews the commitment when it is half-way to expiry or a third of a TTL old.
+    /// Renewing is also the heartbeat: others take a custodian whose commitment was last
+    /// renewed more than a replica TTL ago for silent (`media_rules::replica`).
+    async fn renew_if_due(&mut self, link: &ConductorLink) -> Result<(), ApiError> {
+        let left = self.commitment.commitment.expires_at.as_micros() - now().as_micros();
+        if left < (self.config.commitment_ttl / 2).as_micros() as i64
+            || age(self.commitment.updated_at) >= self.config.replica_ttl / 3
+        {
+            self.renew(link).await?;
+        }
+        Ok(())
     }
 
     /// Shows what this custodian holds and still has to fetch in the node's status.

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_elohim-media");
 
 /// Every node's replica TTL here: a custodian silent this long counts as lost.
-const REPLICA_TTL: Duration = Duration::from_secs(20);
+const REPLICA_TTL: Duration = Duration::from_secs(30);
 
 /// Fremont, where Alice founded her household and her neighbors live.
 fn fremont(household: &str) -> String {
@@ -560,8 +560,8 @@ async fn nodes_in_separate_processes_keep_media_alive_after_its_author_dies_and_
         keepers(&custodians, &video_blobs).await == 3 && keepers(&custodians, &podcast_blobs).await == 3
     })
     .await;
-    wait_until("two custodians keep the notes", 120, || async {
-        keepers(&custodians, &notes_blobs).await == 2
+    wait_until("at least two custodians keep the notes", 120, || async {
+        keepers(&custodians, &notes_blobs).await >= 2
     })
     .await;
 
@@ -615,11 +615,15 @@ async fn nodes_in_separate_processes_keep_media_alive_after_its_author_dies_and_
             break now;
         }
         assert!(
-            started.elapsed() < Duration::from_secs(120),
+            started.elapsed() < Duration::from_secs(180),
             "not two holders of the notes: {now:?}"
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
+    note(&format!(
+        "exactly two custodians keep the notes: after {:.1} s",
+        started.elapsed().as_secs_f64()
+    ));
     let mut custodians = vec![carol, erin, frank];
     let mut victim = custodians.remove(holders[0]);
     note(&format!("killing {}, a holder of the notes", victim.name));
