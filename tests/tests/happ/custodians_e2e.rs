@@ -229,7 +229,18 @@ async fn custodians_keep_media_alive_after_the_author_leaves() {
         previous_version: view.version.clone(),
         content: node,
     };
-    let _: ContentView = net.call(alice, "update_content", input).await;
+    // Alice's own worker writes to her chain too (its heartbeat): a write that lands
+    // between the two is refused with HeadMoved, and is tried again, as a UI would.
+    let mut tries = 0;
+    loop {
+        let updated: Result<ContentView, String> =
+            net.try_call(alice, "update_content", input.clone()).await;
+        match updated {
+            Ok(_) => break,
+            Err(e) if e.contains("HeadMoved") && tries < 5 => tries += 1,
+            Err(e) => panic!("update_content: {e}"),
+        }
+    }
     for (_, n, _) in &nodes {
         let dir = n.dir.path().to_path_buf();
         let old_blob = old_hash.clone();
