@@ -233,8 +233,7 @@ async fn custodians_keep_media_alive_after_the_author_leaves() {
     // between the two is refused with HeadMoved, and is tried again, as a UI would.
     let mut tries = 0;
     loop {
-        let updated: Result<ContentView, String> =
-            net.try_call(alice, "update_content", input.clone()).await;
+        let updated: Result<ContentView, String> = net.try_call(alice, "update_content", input.clone()).await;
         match updated {
             Ok(_) => break,
             Err(e) if e.contains("HeadMoved") && tries < 5 => tries += 1,
