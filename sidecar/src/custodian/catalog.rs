@@ -28,20 +28,11 @@ pub struct Catalog {
     top_ups: u32,
 }
 
-/// What a reading was, for the round's report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reading {
-    /// Every visible content item was read.
-    Whole,
-    /// Only what was indexed lately.
-    TopUp,
-}
-
 impl Catalog {
     /// Reads the catalog whole or tops it up, as due; the content it knows, newest first.
-    pub async fn refresh(&mut self, link: &ConductorLink) -> Result<(Vec<ContentView>, Reading), ApiError> {
+    pub async fn refresh(&mut self, link: &ConductorLink) -> Result<Vec<ContentView>, ApiError> {
         let started = Timestamp::now();
-        let reading = match self.read_at {
+        match self.read_at {
             Some(at) if self.top_ups + 1 < FULL_LISTING_ROUNDS => {
                 let since = Timestamp::from_micros(at.as_micros() - LATE_LINKS.as_micros() as i64);
                 let fresh: Vec<ContentView> = link.call("list_visible_content_since", since).await?;
@@ -49,18 +40,16 @@ impl Catalog {
                     self.contents.insert(view.id.clone(), view);
                 }
                 self.top_ups += 1;
-                Reading::TopUp
             }
             _ => {
                 let all: Vec<ContentView> = link.call("list_visible_content", ()).await?;
                 self.contents = all.into_iter().map(|v| (v.id.clone(), v)).collect();
                 self.top_ups = 0;
-                Reading::Whole
             }
-        };
+        }
         self.read_at = Some(started);
         let mut contents: Vec<ContentView> = self.contents.values().cloned().collect();
         contents.sort_by_key(|v| std::cmp::Reverse(v.updated_at));
-        Ok((contents, reading))
+        Ok(contents)
     }
 }

@@ -322,7 +322,7 @@ impl Worker {
         let me = link.agent().clone();
         self.renew_if_due(&link).await?;
         let commitments: Vec<CommitmentView> = link.call("list_live_commitments", ()).await?;
-        let (contents, _) = self.catalog.refresh(&link).await?;
+        let contents = self.catalog.refresh(&link).await?;
         let mut report = RoundReport::default();
         let mut keep: HashSet<Hash32> = HashSet::new();
         // Our replicas that clearly should go now: retired content, or extra copies of a
@@ -353,7 +353,7 @@ impl Worker {
                 // Where this custodian stands by the commitments alone (silent ones are
                 // out): placed whatever the replicas say, near enough to read them, or far.
                 let wanted = reach.replicas_wanted() as usize;
-                let order = self.ranked(content, reach, (&blob, size), &commitments, &HashSet::new());
+                let order = self.ranked(content, reach, (&blob, size), &commitments);
                 let position = order.iter().position(|a| a == &me);
                 let known = self.mine.contains_key(manifest_id);
                 let sure = known && position.is_some_and(|p| p < wanted);
@@ -387,14 +387,14 @@ impl Worker {
                         author: content.author.clone(),
                     });
                 }
-                let holders: Vec<AgentPubKey> = match sure {
-                    true => order.into_iter().take(wanted).collect(),
-                    false => {
-                        let lost = self.lost(&replicas);
-                        let order = self.ranked(content, reach, (&blob, size), &commitments, &lost);
-                        order.into_iter().take(wanted).collect()
-                    }
-                };
+                // Leaving out the lost keeps the others' order (each custodian's score is
+                // its own), so the placed ones come from the same ranking.
+                let lost = self.lost(&replicas);
+                let holders: Vec<AgentPubKey> = order
+                    .into_iter()
+                    .filter(|a| !lost.contains(&a))
+                    .take(wanted)
+                    .collect();
                 if holders.contains(&me) {
                     report.assigned += 1;
                 } else if !self.mine.contains_key(manifest_id) {
@@ -516,16 +516,15 @@ impl Worker {
         *self.state.custodian.lock().unwrap_or_else(|e| e.into_inner()) = Some(snapshot);
     }
 
-    /// The custodians in the order placement gives a blob (the first as many as its reach
-    /// wants hold it): rendezvous order over the live commitments, skipping those whose
-    /// commitment went silent and those in `lost` (their replica went stale or failed).
+    /// The custodians in the order placement gives a blob: rendezvous order over the live
+    /// commitments, skipping those whose commitment went silent. The first as many as its
+    /// reach wants that are not lost hold it.
     fn ranked(
         &self,
         content: &ContentView,
         reach: Reach,
         (hash, size): (&Hash32, u64),
         commitments: &[CommitmentView],
-        lost: &HashSet<&AgentPubKey>,
     ) -> Vec<AgentPubKey> {
         let keys: Vec<Vec<u8>> = commitments
             .iter()
@@ -539,7 +538,6 @@ impl Worker {
         let candidates: Vec<Custodian<'_, AgentPubKey>> = commitments
             .iter()
             .enumerate()
-            .filter(|(_, c)| !lost.contains(&c.author))
             .filter(|(_, c)| !replica::is_silent(age(c.updated_at).as_secs(), ttl))
             .map(|(i, c)| Custodian {
                 agent: &c.author,

@@ -56,6 +56,31 @@ pub fn test_video(path: &Path, width: u32, height: u32, seconds: u64, options: &
     ffmpeg(args);
 }
 
+/// How many video frames ffmpeg, as a player, decodes from the first video stream at `url`
+/// (a playlist or a file), every one of them read through whatever serves it.
+pub fn decoded_frames(url: &str) -> usize {
+    let out = ffmpeg(["-i", url, "-map", "0:v:0", "-f", "framemd5", "-"]);
+    String::from_utf8_lossy(&out)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .count()
+}
+
+/// `len` random bytes from a seed (not compressible, not repetitive), the same for the
+/// same seed.
+pub fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
 /// A benchmark's numeric argument `name VALUE` from the command line, or `default`.
 pub fn arg(name: &str, default: u64) -> u64 {
     let args: Vec<String> = std::env::args().collect();

@@ -509,7 +509,7 @@ async fn nodes_in_separate_processes_keep_media_alive_after_its_author_dies_and_
         podcast.to_str().unwrap(),
     ]);
     let notes = root.path().join("notes.bin");
-    std::fs::write(&notes, noise(2_000_000, 7)).unwrap();
+    std::fs::write(&notes, sidecar::testkit::noise(2_000_000, 7)).unwrap();
     let upload = |file: &Path, args: &[&str]| {
         let mut all = vec!["upload", file.to_str().unwrap()];
         all.extend_from_slice(args);
@@ -592,13 +592,9 @@ async fn nodes_in_separate_processes_keep_media_alive_after_its_author_dies_and_
     let master = format!("{}/api/manifest/{video_hash}/hls.m3u8", dave.url);
     let text = reqwest::get(&master).await.unwrap().text().await.unwrap();
     assert!(text.contains("#EXT-X-STREAM-INF"), "{text}");
-    let frames = tokio::task::spawn_blocking(move || {
-        let out = sidecar::testkit::ffmpeg(["-i", &master, "-map", "0:v:0", "-f", "framemd5", "-"]);
-        String::from_utf8(out).unwrap()
-    })
-    .await
-    .unwrap();
-    let decoded = frames.lines().filter(|l| !l.starts_with('#')).count();
+    let decoded = tokio::task::spawn_blocking(move || sidecar::testkit::decoded_frames(&master))
+        .await
+        .unwrap();
     assert!(decoded >= 6 * 30 - 1, "decoded {decoded} frames");
     assert!(
         dave.verified().await.is_empty(),
@@ -648,7 +644,7 @@ async fn nodes_in_separate_processes_keep_media_alive_after_its_author_dies_and_
     // While Alice is away, Dave shares a note with everyone from his node. Alice's node
     // starts again on the same data: it meets the network again and catches up: it lists
     // Dave's note and reads it through her own node.
-    let hello = noise(300_000, 9);
+    let hello = sidecar::testkit::noise(300_000, 9);
     let receipt: serde_json::Value = dave
         .owner()
         .post(format!("{}/api/blob", dave.url))
@@ -693,20 +689,6 @@ async fn nodes_in_separate_processes_keep_media_alive_after_its_author_dies_and_
     let mut dave = dave;
     assert!(dave.proc.stop(libc::SIGTERM), "dave stops on SIGTERM");
     assert!(rendezvous.stop(libc::SIGTERM), "the rendezvous stops on SIGTERM");
-}
-
-/// Random bytes from a seed (not compressible, not repetitive).
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(len);
-    out
 }
 
 /// Calls `attempt` every 500 ms for at most `secs` until it gives a value.

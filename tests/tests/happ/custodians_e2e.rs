@@ -24,20 +24,6 @@ fn custodian(endpoint: &str, household: &str) -> CustodianConfig {
     config
 }
 
-/// Random bytes from a seed (not compressible, not repetitive).
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
-
 /// Uploads through Alice's node and publishes; returns (blob hash, content id).
 async fn publish(
     node: &NodeSidecar,
@@ -160,10 +146,10 @@ async fn custodians_keep_media_alive_after_the_author_leaves() {
 
     // Alice uploads a commons video (60 MB), a neighborhood podcast, a call for her three
     // custodian friends, and an old episode she will deprecate.
-    let video = noise(60_000_000, 1);
-    let podcast = noise(3_000_000, 2);
-    let call = noise(2_000_000, 3);
-    let old = noise(1_500_000, 4);
+    let video = sidecar::testkit::noise(60_000_000, 1);
+    let podcast = sidecar::testkit::noise(3_000_000, 2);
+    let call = sidecar::testkit::noise(2_000_000, 3);
+    let old = sidecar::testkit::noise(1_500_000, 4);
     let home = (
         "x-upload-place",
         "cascadia/salish-sea/seattle/fremont/a".to_string(),

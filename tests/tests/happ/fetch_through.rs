@@ -113,13 +113,9 @@ async fn a_player_pointed_at_the_viewers_own_node_plays_a_video_it_does_not_hold
     assert!(master.contains("RESOLUTION=1280x720"), "{master}");
 
     // ffmpeg, as a player, decodes every frame through Dave's node.
-    let frames = tokio::task::spawn_blocking(move || {
-        let out = sidecar::testkit::ffmpeg(["-i", &master_url, "-map", "0:v:0", "-f", "framemd5", "-"]);
-        String::from_utf8(out).unwrap()
-    })
-    .await
-    .unwrap();
-    let decoded = frames.lines().filter(|l| !l.starts_with('#')).count();
+    let decoded = tokio::task::spawn_blocking(move || sidecar::testkit::decoded_frames(&master_url))
+        .await
+        .unwrap();
     assert!(decoded >= 3 * 30 - 1, "decoded {decoded} frames");
     assert!(
         d.state.reader.store().list().unwrap().is_empty(),
