@@ -32,6 +32,7 @@ pub mod reader;
 pub mod recordings;
 pub mod replicate;
 pub mod rtc;
+pub(crate) mod seal;
 pub mod server;
 pub mod state;
 pub mod store;

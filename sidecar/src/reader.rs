@@ -1,22 +1,27 @@
 //! Reading chunks for serving: every chunk is verified against its hash before any of its
-//! bytes go out. A verification is remembered for a short while so a chunk read by many
-//! clients or many small ranges is hashed once, not once per request; a chunk asked for
-//! again within that while is hot, and is kept whole in the chunk tier of its audience.
+//! bytes go out. A verified chunk file is sealed ([`crate::seal`]): while it stays the same
+//! file, unchanged, it is trusted again after one `fstat` instead of hashing it; any write
+//! to it breaks the seal and the next read hashes it again. Chunks on disk are sent from a
+//! read-only mapping, so their bytes never pass through a buffer of ours. A chunk asked for
+//! again within [`HOT_FOR`] is hot, and is kept whole in the chunk tier of its audience.
 
 use crate::blobs::BlobRecord;
 use crate::error::ApiError;
 use crate::hash::Hash32;
 use crate::metrics::Metrics;
-use crate::store::{self, ChunkFile, ChunkStore, Verified};
+use crate::seal::Seal;
+use crate::store::{self, ChunkFile, ChunkStore, Intact, Verified};
 use crate::tiers::Tiers;
 use bytes::{Bytes, BytesMut};
 use media_rules::CachePartition;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-/// How long a verification is trusted. Chunk files are immutable and replaced only by
-/// rename, so this bounds only the window for silent disk corruption.
-pub const VERIFIED_TTL: Duration = Duration::from_secs(60);
+/// A chunk read again within this while is hot (worth a place in the chunk tier).
+pub const HOT_FOR: Duration = Duration::from_secs(60);
+
+/// How many chunk files are kept open and mapped between requests.
+pub const OPEN_CHUNKS: u64 = 256;
 
 /// Whether a verification counts as a read (and so marks the chunk as read lately).
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -25,33 +30,54 @@ enum Remember {
     No,
 }
 
-/// A verified chunk's bytes: in memory (cached), or an open file to stream from.
+/// A verified chunk's bytes.
 pub enum ChunkBytes {
-    /// The whole chunk, from the chunk tier.
+    /// The whole chunk, from the chunk tier (or fetched from a peer).
     Memory(Bytes),
-    /// The chunk on disk, verified lately.
-    Disk(Arc<dyn ChunkFile>),
+    /// The whole chunk, mapped from its file on disk.
+    Mapped(Bytes),
+}
+
+impl ChunkBytes {
+    /// The chunk's bytes, wherever they are.
+    pub fn bytes(&self) -> &Bytes {
+        match self {
+            ChunkBytes::Memory(bytes) | ChunkBytes::Mapped(bytes) => bytes,
+        }
+    }
+}
+
+/// A chunk file kept open, with its mapping.
+struct Open {
+    file: Box<dyn ChunkFile>,
+    bytes: Bytes,
 }
 
 /// Verified, cached access to a chunk store.
 pub struct ChunkReader {
     store: Arc<dyn ChunkStore>,
     tiers: Arc<Tiers>,
-    verified: moka::sync::Cache<Hash32, ()>,
+    /// The seal of every chunk verified lately.
+    seals: moka::sync::Cache<Hash32, Seal>,
+    /// Chunks read within [`HOT_FOR`].
+    lately: moka::sync::Cache<Hash32, ()>,
+    /// Chunk files open and mapped, most used first.
+    open: moka::sync::Cache<Hash32, Arc<Open>>,
     metrics: Arc<Metrics>,
 }
 
 impl ChunkReader {
     /// Wraps `store`, caching in `tiers`.
     pub fn new(store: Arc<dyn ChunkStore>, tiers: Arc<Tiers>, metrics: Arc<Metrics>) -> Self {
-        let verified = moka::sync::Cache::builder()
-            .max_capacity(1 << 20)
-            .time_to_live(VERIFIED_TTL)
-            .build();
         ChunkReader {
             store,
             tiers,
-            verified,
+            seals: moka::sync::Cache::builder().max_capacity(1 << 20).build(),
+            lately: moka::sync::Cache::builder()
+                .max_capacity(1 << 20)
+                .time_to_live(HOT_FOR)
+                .build(),
+            open: moka::sync::Cache::builder().max_capacity(OPEN_CHUNKS).build(),
             metrics,
         }
     }
@@ -61,55 +87,47 @@ impl ChunkReader {
         &self.store
     }
 
-    /// Makes sure `hash` is stored and intact, verifying it unless that was done lately.
-    pub async fn ensure_verified(&self, hash: Hash32) -> Result<(), ApiError> {
-        if self.verified.contains_key(&hash) {
-            return Ok(());
-        }
-        self.checked(hash, store::verify, Remember::Yes).await.map(drop)
-    }
-
     /// Reads a whole chunk and verifies it in the same pass.
     pub async fn load(&self, hash: Hash32) -> Result<Bytes, ApiError> {
-        self.checked(hash, store::load, Remember::Yes)
-            .await
-            .map(Bytes::from)
+        let intact = self.checked(hash, true, Remember::Yes).await?;
+        Ok(Bytes::from(intact.data))
     }
 
     /// Verifies a chunk now, whatever was verified lately, without counting as a read: a
     /// scrub must not make the chunk look hot to the cache.
     pub async fn scrub(&self, hash: Hash32) -> Result<(), ApiError> {
-        self.checked(hash, store::verify, Remember::No).await.map(drop)
+        self.checked(hash, false, Remember::No).await.map(drop)
     }
 
     /// Reads and verifies a whole chunk without counting as a read (replication checks).
     pub async fn load_quietly(&self, hash: Hash32) -> Result<Bytes, ApiError> {
-        self.checked(hash, store::load, Remember::No)
-            .await
-            .map(Bytes::from)
+        let intact = self.checked(hash, true, Remember::No).await?;
+        Ok(Bytes::from(intact.data))
     }
 
-    /// Runs a check of the stored chunk on the blocking pool and judges its outcome.
-    async fn checked<T: Send + 'static>(
-        &self,
-        hash: Hash32,
-        check: fn(&dyn ChunkStore, &Hash32) -> std::io::Result<Verified<T>>,
-        remember: Remember,
-    ) -> Result<T, ApiError> {
+    /// Reads the stored chunk through on the blocking pool, checks its hash, and judges the
+    /// outcome; a good one seals the file.
+    async fn checked(&self, hash: Hash32, keep: bool, remember: Remember) -> Result<Intact, ApiError> {
         let store = self.store.clone();
-        let result = tokio::task::spawn_blocking(move || check(store.as_ref(), &hash))
+        let started = SystemTime::now();
+        let result = tokio::task::spawn_blocking(move || store::read_checked(store.as_ref(), &hash, keep))
             .await
             .map_err(std::io::Error::other)??;
-        self.accept(hash, result, remember)
+        let intact = self.accept(hash, result, remember)?;
+        match Seal::of(intact.before, intact.after, started) {
+            Some(seal) => self.seals.insert(hash, seal),
+            None => self.seals.invalidate(&hash),
+        }
+        Ok(intact)
     }
 
-    /// Counts a verification's outcome and, if asked, remembers a good one.
+    /// Counts a verification's outcome and, if asked, remembers the read.
     fn accept<T>(&self, hash: Hash32, result: Verified<T>, remember: Remember) -> Result<T, ApiError> {
         match result {
             Verified::Good(value) => {
                 self.metrics.chunks_verified.inc();
                 if remember == Remember::Yes {
-                    self.verified.insert(hash, ());
+                    self.mark_read(hash);
                 }
                 Ok(value)
             }
@@ -126,7 +144,8 @@ impl ChunkReader {
     /// Forgets that `hash` was verified and drops it from the caches (after it is deleted,
     /// replaced or found corrupt).
     pub fn forget(&self, hash: &Hash32) {
-        self.verified.invalidate(hash);
+        self.seals.invalidate(hash);
+        self.open.invalidate(hash);
         self.tiers.forget_chunk(hash);
     }
 
@@ -141,18 +160,71 @@ impl ChunkReader {
     }
 
     /// A verified chunk for a reader of `partition`: from the chunk tier; or, when the chunk
-    /// is hot (read lately), loaded whole into it; or else opened on disk to stream.
+    /// is hot (read lately), loaded whole into it; or else mapped from its file.
     pub async fn chunk(&self, hash: Hash32, partition: CachePartition) -> Result<ChunkBytes, ApiError> {
         let tier = self.tiers.chunks(partition);
         if let Some(bytes) = tier.get(&hash) {
             return Ok(ChunkBytes::Memory(bytes));
         }
-        if tier.enabled() && self.verified.contains_key(&hash) {
+        if tier.enabled() && self.lately.contains_key(&hash) {
             let bytes = self.load(hash).await?;
             tier.insert(hash, bytes.clone());
             return Ok(ChunkBytes::Memory(bytes));
         }
-        Ok(ChunkBytes::Disk(self.open(hash).await?))
+        Ok(ChunkBytes::Mapped(self.mapped(hash).await?))
+    }
+
+    /// The chunk's file, mapped, after checking it is still the file its seal was made on
+    /// (one `fstat`); a chunk without a holding seal is read through and hashed first.
+    async fn mapped(&self, hash: Hash32) -> Result<Bytes, ApiError> {
+        if let Some(open) = self.open.get(&hash) {
+            if self.sealed(&hash, open.file.as_ref())? {
+                self.mark_read(hash);
+                return Ok(open.bytes.clone());
+            }
+            self.open.invalidate(&hash);
+        }
+        let store = self.store.clone();
+        let file = tokio::task::spawn_blocking(move || store.open(&hash))
+            .await
+            .map_err(std::io::Error::other)??
+            .ok_or(ApiError::NotFound("chunk"))?;
+        let bytes = file.map()?;
+        let file = if self.sealed(&hash, file.as_ref())? {
+            self.mark_read(hash);
+            Open { file, bytes }
+        } else {
+            let intact = self.checked(hash, false, Remember::Yes).await?;
+            let bytes = intact.file.map()?;
+            // The mapping must show the bytes that were hashed.
+            if intact.before != intact.after || intact.file.identity()? != intact.before {
+                return Err(ApiError::Io(std::io::Error::other(
+                    "the chunk's file changed while it was verified",
+                )));
+            }
+            Open {
+                file: intact.file,
+                bytes,
+            }
+        };
+        let open = Arc::new(file);
+        self.open.insert(hash, open.clone());
+        Ok(open.bytes.clone())
+    }
+
+    /// Marks a chunk as read now, unless it was read lately already.
+    fn mark_read(&self, hash: Hash32) {
+        if !self.lately.contains_key(&hash) {
+            self.lately.insert(hash, ());
+        }
+    }
+
+    /// Whether `file` is unchanged since the seal on `hash` was made, and that is recent.
+    fn sealed(&self, hash: &Hash32, file: &dyn ChunkFile) -> Result<bool, ApiError> {
+        let Some(seal) = self.seals.get(hash) else {
+            return Ok(false);
+        };
+        Ok(seal.holds_for(&file.identity()?, SystemTime::now()))
     }
 
     /// The whole of a small blob, from the complete tier of `partition` or read, verified
@@ -179,36 +251,5 @@ impl ChunkReader {
         }
         tier.insert(blob, whole.clone());
         Ok(whole)
-    }
-
-    /// Opens a verified chunk.
-    pub async fn open(&self, hash: Hash32) -> Result<Arc<dyn ChunkFile>, ApiError> {
-        self.ensure_verified(hash).await?;
-        let store = self.store.clone();
-        let file = tokio::task::spawn_blocking(move || store.open(&hash))
-            .await
-            .map_err(std::io::Error::other)??;
-        file.map(Arc::from).ok_or(ApiError::NotFound("chunk"))
-    }
-
-    /// Reads `len` bytes at `offset` of an open chunk.
-    pub async fn read(file: Arc<dyn ChunkFile>, offset: u64, len: usize) -> std::io::Result<Bytes> {
-        tokio::task::spawn_blocking(move || {
-            let mut buf = vec![0u8; len];
-            let mut filled = 0;
-            while filled < len {
-                let n = file.read_at(&mut buf[filled..], offset + filled as u64)?;
-                if n == 0 {
-                    return Err(std::io::Error::new(
-                        std::io::ErrorKind::UnexpectedEof,
-                        "chunk shorter than expected",
-                    ));
-                }
-                filled += n;
-            }
-            Ok(Bytes::from(buf))
-        })
-        .await
-        .map_err(std::io::Error::other)?
     }
 }

@@ -36,8 +36,9 @@ pub struct ServerLimits {
 }
 
 /// The most of a response queued per connection before the body is polled again (also
-/// the largest request head taken): one streaming piece.
-pub const WRITE_QUEUE: usize = crate::http::body::PIECE as usize;
+/// the largest request head taken). Chunk bytes are queued as references to a mapped file
+/// or to the chunk tier, so this bounds copies made for a connection, not chunk bytes.
+pub const WRITE_QUEUE: usize = 64 * 1024;
 
 /// After the shutdown signal, how long requests still being answered (a stream, a call's
 /// presence feed) may go on before the server stops without them.

@@ -1,5 +1,6 @@
 //! Response bodies streamed from verified chunks: one range, or several framed as
-//! `multipart/byteranges`. At most one piece per client is in memory at a time.
+//! `multipart/byteranges`. A chunk is sent as a slice of its mapped file or of its copy in
+//! the chunk tier, never copied for a client: a slow reader holds a reference, not a buffer.
 
 use crate::blobs::BlobRecord;
 use crate::error::ApiError;
@@ -7,16 +8,12 @@ use crate::fetch_through::Chunks;
 use crate::hash::Hash32;
 use crate::metrics::Metrics;
 use crate::reader::{ChunkBytes, ChunkReader};
-use crate::store::ChunkFile;
 use bytes::Bytes;
 use futures_util::Stream;
 use media_rules::{CachePartition, ChunkLayout};
 use std::io;
 use std::ops::Range;
 use std::sync::Arc;
-
-/// Bytes read from disk per step while streaming.
-pub const PIECE: u64 = 64 * 1024;
 
 /// The framing of a multi-range response.
 #[derive(Debug, Clone)]
@@ -88,25 +85,6 @@ pub enum Source {
     },
 }
 
-/// Streams `range` of a verified chunk file in pieces of at most [`PIECE`] bytes, each read
-/// only when the connection takes the previous one: a slow reader holds one piece.
-pub fn file_pieces(
-    file: Arc<dyn ChunkFile>,
-    range: Range<u64>,
-    metrics: Arc<Metrics>,
-) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
-    async_stream::try_stream! {
-        let mut offset = range.start;
-        while offset < range.end {
-            let n = PIECE.min(range.end - offset);
-            let piece = ChunkReader::read(file.clone(), offset, n as usize).await?;
-            metrics.bytes_out.inc_by(n);
-            offset += n;
-            yield piece;
-        }
-    }
-}
-
 /// Streams `ranges` of a blob, verifying each chunk before any of its bytes are sent.
 pub fn blob_ranges(
     reader: Arc<ChunkReader>,
@@ -153,17 +131,8 @@ pub fn blob_ranges(
                 };
                 let offset = u64::from(slice.offset);
                 let end = offset + u64::from(slice.len);
-                match chunk {
-                    ChunkBytes::Memory(bytes) => {
-                        metrics.bytes_out.inc_by(end - offset);
-                        yield bytes.slice(offset as usize..end as usize);
-                    }
-                    ChunkBytes::Disk(file) => {
-                        for await piece in file_pieces(file, offset..end, metrics.clone()) {
-                            yield piece?;
-                        }
-                    }
-                }
+                metrics.bytes_out.inc_by(end - offset);
+                yield chunk.bytes().slice(offset as usize..end as usize);
             }
         }
         if let Some(mp) = &multipart {

@@ -24,10 +24,8 @@ pub fn send_chunk(
     public: bool,
     method: &Method,
 ) -> Result<Response<Body>, ApiError> {
-    let len = match &chunk {
-        ChunkBytes::Memory(bytes) => bytes.len() as u64,
-        ChunkBytes::Disk(file) => file.len(),
-    };
+    let bytes = chunk.bytes().clone();
+    let len = bytes.len() as u64;
     let builder = with_cache_headers(Response::builder(), public)
         .status(StatusCode::OK)
         .header(header::ETAG, format!("\"{hash}\""))
@@ -36,18 +34,9 @@ pub fn send_chunk(
     if method == Method::HEAD {
         return empty(builder);
     }
-    let body = match chunk {
-        ChunkBytes::Memory(bytes) => {
-            state.metrics.bytes_out.inc_by(len);
-            Body::from(bytes)
-        }
-        // Streamed piece by piece: a slow peer holds one piece, not the chunk.
-        ChunkBytes::Disk(file) => {
-            Body::wrap_stream(super::body::file_pieces(file, 0..len, state.metrics.clone()))
-        }
-    };
+    state.metrics.bytes_out.inc_by(len);
     builder
-        .body(body)
+        .body(Body::from(bytes))
         .map_err(|e| ApiError::Io(std::io::Error::other(e)))
 }
 

@@ -4,13 +4,13 @@
 //! opens, so storing a chunk creates one inode, never a directory; stores written with the
 //! earlier two-level layout (`chunks/ab/cd/abcd…`) are moved to this one on open.
 
-use super::{ChunkFile, ChunkStore, Held};
+use super::{ChunkFile, ChunkStore, Held, Identity};
 use crate::atomic::{sync_dir, write_atomic_direct, write_direct_renamed};
 use crate::fanout;
 use crate::hash::Hash32;
 use std::fs::File;
 use std::io;
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -82,6 +82,30 @@ impl ChunkFile for SizedFile {
     }
     fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
         FileExt::read_at(&self.0, buf, offset)
+    }
+    fn identity(&self) -> io::Result<Identity> {
+        let meta = self.0.metadata()?;
+        let ns = |s: i64, n: i64| i128::from(s) * 1_000_000_000 + i128::from(n);
+        Ok(Identity {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            len: meta.len(),
+            mtime_ns: ns(meta.mtime(), meta.mtime_nsec()),
+            ctime_ns: ns(meta.ctime(), meta.ctime_nsec()),
+        })
+    }
+    fn map(&self) -> io::Result<bytes::Bytes> {
+        if self.1 == 0 {
+            return Ok(bytes::Bytes::new());
+        }
+        // SAFETY: a mapping is unsound only if the file is changed underneath it. Chunk
+        // files are written once, renamed into place and never written again by this
+        // process; their mode keeps other users out. A write by the node's own user is
+        // seen in the file's identity before its bytes are sent again (see `seal.rs`);
+        // truncating a chunk file in place while it is mapped is the one change that
+        // faults (DESIGN.md, "Verified serving").
+        let map = unsafe { memmap2::MmapOptions::new().len(self.1 as usize).map(&self.0)? };
+        Ok(bytes::Bytes::from_owner(map))
     }
 }
 

@@ -21,6 +21,27 @@ pub trait ChunkFile: Send + Sync {
     }
     /// Reads up to `buf.len()` bytes at `offset`; 0 at the end.
     fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize>;
+    /// What the file is now, without reading it: any write to it changes this.
+    fn identity(&self) -> io::Result<Identity>;
+    /// The whole chunk without copying it (a read-only mapping of the file): its bytes go
+    /// from the page cache to the socket without passing through a buffer of ours.
+    fn map(&self) -> io::Result<bytes::Bytes>;
+}
+
+/// What a chunk file is, as `fstat` tells it: device, inode, length and change times.
+/// Writing to the file changes its ctime, which no one but the kernel can set back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Identity {
+    /// The device.
+    pub dev: u64,
+    /// The inode.
+    pub ino: u64,
+    /// The length in bytes.
+    pub len: u64,
+    /// The last data change, in nanoseconds since the epoch.
+    pub mtime_ns: i128,
+    /// The last inode change (data or metadata), in nanoseconds since the epoch.
+    pub ctime_ns: i128,
 }
 
 /// A chunk a store holds, as [`ChunkStore::list`] reports it.
@@ -95,15 +116,28 @@ pub fn load(store: &dyn ChunkStore, hash: &Hash32) -> io::Result<Verified<Vec<u8
     Ok(read_checked(store, hash, true)?.map(|read| read.data))
 }
 
-struct Read {
-    len: u64,
-    data: Vec<u8>,
+/// A chunk read through that hashed to its name.
+pub struct Intact {
+    /// The file it was read from, still open.
+    pub file: Box<dyn ChunkFile>,
+    /// Its length.
+    pub len: u64,
+    /// Its bytes, when they were asked for (else empty).
+    pub data: Vec<u8>,
+    /// The file's identity before the read.
+    pub before: Identity,
+    /// The file's identity after the read: the bytes hashed are the bytes of `before` only
+    /// when the two are equal.
+    pub after: Identity,
 }
 
-fn read_checked(store: &dyn ChunkStore, hash: &Hash32, keep: bool) -> io::Result<Verified<Read>> {
+/// Opens a stored chunk, reads it through and checks its SHA-256 (keeping its bytes if
+/// `keep`), quarantining it on mismatch.
+pub fn read_checked(store: &dyn ChunkStore, hash: &Hash32, keep: bool) -> io::Result<Verified<Intact>> {
     let Some(file) = store.open(hash)? else {
         return Ok(Verified::Missing);
     };
+    let before = file.identity()?;
     let mut hasher = Sha256::new();
     let mut data = Vec::with_capacity(if keep { file.len() as usize } else { 0 });
     let mut buf = vec![0u8; 256 * 1024];
@@ -120,7 +154,14 @@ fn read_checked(store: &dyn ChunkStore, hash: &Hash32, keep: bool) -> io::Result
         len += n as u64;
     }
     if Hash32(hasher.finalize().into()) == *hash {
-        Ok(Verified::Good(Read { len, data }))
+        let after = file.identity()?;
+        Ok(Verified::Good(Intact {
+            file,
+            len,
+            data,
+            before,
+            after,
+        }))
     } else {
         drop(file);
         store.quarantine(hash)?;

@@ -214,3 +214,81 @@ async fn a_chunk_corrupted_on_disk_is_never_served() {
     let resp = s.get(&format!("{path}/0"), &[]).await;
     assert_eq!(resp.status(), 404);
 }
+
+/// Flips one byte of a file in place: no truncation, the inode and length unchanged, and
+/// the modification time set back to what it was, as a silent overwrite would leave it.
+fn flip_in_place(file: &std::path::Path, at: u64) {
+    use std::os::unix::fs::FileExt;
+    let before = std::fs::metadata(file).unwrap().modified().unwrap();
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(file)
+        .unwrap();
+    let mut byte = [0u8; 1];
+    f.read_exact_at(&mut byte, at).unwrap();
+    f.write_all_at(&[byte[0] ^ 0xff], at).unwrap();
+    f.set_times(std::fs::FileTimes::new().set_modified(before))
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_chunk_corrupted_after_it_was_served_is_never_served_again() {
+    // No chunk tier: every read is from the chunk's file, the case a seal stands in for
+    // hashing. Large enough to be served chunk by chunk, not as one small blob.
+    let s = start_with(|c| c.cache.chunk_mib = 0).await;
+    let data = bytes(2_000_000, 21);
+    let hash = s.upload_hash(&data, "application/octet-stream").await;
+    let path = format!("/api/blob/{hash}");
+    let file = chunk_file(&s, &sha(&data[CHUNK as usize..2 * CHUNK as usize]));
+    // A file changed within a second of its hashing is not sealed; let the seal take.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let range = format!("bytes={}-{}", CHUNK, 2 * CHUNK - 1);
+    let mut hashed = Vec::new();
+    for _ in 0..2 {
+        let resp = s.get(&path, &[("range", &range)]).await;
+        assert_eq!(resp.status(), 206);
+        assert_eq!(
+            &resp.bytes().await.unwrap()[..],
+            &data[CHUNK as usize..2 * CHUNK as usize]
+        );
+        hashed.push(s.metric("elohim_chunks_verified_total").await);
+    }
+    assert_eq!(
+        hashed[0], hashed[1],
+        "the second read is served on the seal, not hashed"
+    );
+    let verified = hashed[1];
+
+    flip_in_place(&file, 100);
+
+    for _ in 0..3 {
+        let resp = s.get(&path, &[("range", &range)]).await;
+        assert_ne!(resp.status(), 206, "no byte of the changed chunk goes out");
+        let body = resp.bytes().await.unwrap();
+        assert!(
+            !body
+                .windows(16)
+                .any(|w| w == &data[CHUNK as usize + 92..CHUNK as usize + 108]),
+            "no byte of the changed chunk goes out"
+        );
+    }
+    assert_eq!(s.metric("elohim_chunk_verification_failures_total").await, 1.0);
+    assert!(!file.exists(), "the corrupt chunk was quarantined");
+    // The whole blob now stops short of the chunk rather than sending its bytes.
+    let resp = s.get(&path, &[]).await;
+    assert_eq!(resp.status(), 200, "the first chunk is intact");
+    let body = resp.bytes().await.unwrap_or_default();
+    assert!(
+        body.len() <= CHUNK as usize,
+        "the body ends before the corrupt chunk"
+    );
+    // An untouched chunk is served on its seal: hashed at its first read only.
+    let resp = s.get(&path, &[("range", "bytes=0-99")]).await;
+    assert_eq!(&resp.bytes().await.unwrap()[..], &data[..100]);
+    assert_eq!(
+        s.metric("elohim_chunks_verified_total").await,
+        verified + 1.0,
+        "chunk 0 was hashed once, by the whole read"
+    );
+}
