@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sidecar benchmarks, each printing a ratio against a reference measured in the same run:
 #  (a) range serving: wrk against the sidecar and against nginx serving the same bytes as a
-#      plain file on loopback — 64 KiB and 1 MiB random ranges, whole-file GETs;
+#      plain file on loopback — 64 KiB and 1 MiB random ranges, whole-file GETs — with the
+#      chunk tier, without it, and without it sending by sendfile(2);
 #  (b) ingest: POST /api/blob of a 1 GiB file against `openssl speed -evp sha256`;
 #  (c) peak RSS of the sidecar while 100 clients stream a 2 GiB blob at once, fast (40 MB/s
 #      each) and slow (2 MB/s each), with the chunk tier off and on.
@@ -54,7 +55,9 @@ if [[ "$which" == *" a "* ]]; then
   start_sidecar 18801 "$WORK/a-data"
   HASH=$(upload 18801 "$WORK/blob.bin"); CACHED_PID=$SIDECAR_PID
   # The same data served with the chunk tier off: every read goes to disk (page cache).
-  start_sidecar 18805 "$WORK/a-data" --cache-chunk-mib 0
+  start_sidecar 18805 "$WORK/a-data" --cache-chunk-mib 0; UNCACHED_PID=$SIDECAR_PID
+  # And with sendfile(2) instead of writev from the chunk files' mappings.
+  start_sidecar 18807 "$WORK/a-data" --cache-chunk-mib 0 --sendfile
   mkdir -p "$WORK/www" && cp "$WORK/blob.bin" "$WORK/www/blob.bin" && chmod -R a+rX "$WORK/www"
   cat >"$WORK/nginx.conf" <<NGINX
 worker_processes 2; daemon off; pid $WORK/nginx.pid; error_log $WORK/nginx-error.log;
@@ -65,17 +68,17 @@ NGINX
   nginx -c "$WORK/nginx.conf" -p "$WORK" & PIDS+=($!)
   sleep 1
   echo "(a) range serving, 256 MiB blob, wrk -t2 -c16 -d${DUR}s, loopback"
-  printf '%-22s %12s %10s %12s %10s %8s %8s\n' case sidecar_rps MB/s nginx_rps MB/s rps_ratio MB_ratio
+  printf '%-28s %12s %10s %12s %10s %8s %8s\n' case sidecar_rps MB/s nginx_rps MB/s rps_ratio MB_ratio
   for spec in "64KiB:65536" "1MiB:1048576" "whole:0"; do
     name=${spec%%:*}; len=${spec##*:}
     read -r nrps nmbs < <(wrk_run "http://127.0.0.1:18802/blob.bin" "$len")
-    for side in "chunk tier:18801" "no chunk tier:18805"; do
+    for side in "chunk tier:18801" "no chunk tier:18805" "no tier, sendfile:18807"; do
       read -r srps smbs < <(wrk_run "http://127.0.0.1:${side##*:}/api/blob/$HASH" "$len")
-      printf '%-22s %12s %10s %12s %10s %8.2f %8.2f\n' "$name, ${side%%:*}" "$srps" "$smbs" "$nrps" "$nmbs" \
+      printf '%-28s %12s %10s %12s %10s %8.2f %8.2f\n' "$name, ${side%%:*}" "$srps" "$smbs" "$nrps" "$nmbs" \
         "$(echo "$srps / $nrps" | bc -l)" "$(echo "$smbs / $nmbs" | bc -l)"
     done
   done
-  kill "$CACHED_PID" "$SIDECAR_PID"
+  kill "$CACHED_PID" "$UNCACHED_PID" "$SIDECAR_PID"
 fi
 
 if [[ "$which" == *" b "* ]]; then

@@ -41,6 +41,7 @@ async fn through_the_sidecar(source: &Path, data_dir: &Path) -> (Duration, Strin
         limits: Default::default(),
         network: Default::default(),
         anonymous_uploads: None,
+        sendfile: false,
         rtc: None,
     };
     let state = Sidecar::open(config.clone()).unwrap();

@@ -35,6 +35,10 @@ pub struct Config {
     pub ui: UiSettings,
     /// How much the server gives any one client.
     pub limits: crate::server::ServerLimits,
+    /// Whether chunk bytes on disk go to sockets by `sendfile(2)` rather than `writev` from
+    /// their mapping. Off by default: over loopback it measured slower (BENCHMARKS.md);
+    /// on a NIC that gathers from pages it saves the one copy left.
+    pub sendfile: bool,
     /// Whether a node takes uploads without the owner's credential, and the quotas they
     /// count against; `None` (the default): a node refuses them.
     pub anonymous_uploads: Option<media_rules::quota::Quotas>,
@@ -129,6 +133,9 @@ pub struct ConfigArgs {
     /// (a private network of nodes); by default only public addresses are fetched from.
     #[arg(long, env = "ELOHIM_ALLOW_PRIVATE_PEERS")]
     pub allow_private_peers: bool,
+    /// Send chunk bytes on disk with sendfile(2) instead of writev from their mapping.
+    #[arg(long, env = "ELOHIM_SENDFILE")]
+    pub sendfile: bool,
     /// Node: the kitsune2 bootstrap server to find peers at (default: Holochain's public one).
     #[arg(long, env = "ELOHIM_BOOTSTRAP_URL")]
     pub bootstrap_url: Option<String>,
@@ -194,6 +201,7 @@ struct FileConfig {
     bandwidth: Option<String>,
     register_retry_secs: Option<u64>,
     allow_private_peers: Option<bool>,
+    sendfile: Option<bool>,
     bootstrap_url: Option<String>,
     relay_url: Option<String>,
     network_seed: Option<String>,
@@ -309,6 +317,7 @@ impl ConfigArgs {
                 .or(file.register_retry_secs)
                 .unwrap_or(DEFAULT_REGISTER_RETRY_SECS),
             allow_private_peers: self.allow_private_peers || file.allow_private_peers.unwrap_or(false),
+            sendfile: self.sendfile || file.sendfile.unwrap_or(false),
             network: NetworkSettings {
                 bootstrap_url: self
                     .bootstrap_url

@@ -41,3 +41,4 @@ pub mod testkit;
 pub mod tiers;
 pub mod tus;
 pub mod upload_meta;
+pub mod zero_copy;

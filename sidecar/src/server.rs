@@ -5,19 +5,22 @@
 
 use crate::http::routes;
 use crate::state::Sidecar;
+use crate::zero_copy::{self, Next};
 use futures_util::Stream;
 use hyper::server::accept;
 use hyper::service::make_service_fn;
 use serde::{Deserialize, Serialize};
 use std::convert::Infallible;
 use std::future::Future;
+use std::io::IoSlice;
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -101,6 +104,7 @@ pub fn bind(
         listener,
         permits,
         limits.idle_timeout,
+        state.config.sendfile,
     )))
     .http1_header_read_timeout(limits.header_read_timeout)
     // hyper queues up to ~400 KiB of a response per connection by default before it stops
@@ -141,6 +145,7 @@ fn capped(
     listener: tokio::net::TcpListener,
     permits: Arc<Semaphore>,
     idle: Duration,
+    sendfile: bool,
 ) -> impl Stream<Item = std::io::Result<Capped>> {
     async_stream::stream! {
         loop {
@@ -165,6 +170,7 @@ fn capped(
                 in_flight: Arc::new(AtomicUsize::new(0)),
                 idle,
                 deadline: Box::pin(tokio::time::sleep(idle)),
+                sendfile,
             });
         }
     }
@@ -202,6 +208,8 @@ pub struct Capped {
     in_flight: Arc<AtomicUsize>,
     idle: Duration,
     deadline: Pin<Box<tokio::time::Sleep>>,
+    /// Whether mapped chunk bytes go out by `sendfile`.
+    sendfile: bool,
 }
 
 impl Capped {
@@ -265,13 +273,45 @@ impl AsyncRead for Capped {
     }
 }
 
+impl Capped {
+    /// Writes what hyper queued: with `sendfile` on, slices of mapped chunk files go out by
+    /// `sendfile(2)` and the rest by `writev` ([`crate::zero_copy`]); off, all by `writev`.
+    fn poll_send(&mut self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<std::io::Result<usize>> {
+        let out = self.stream.as_raw_fd();
+        match self.sendfile.then(|| zero_copy::next(bufs)) {
+            Some(Next::SendFile { fd, offset, len }) => {
+                self.poll_io(cx, || zero_copy::send_file(out, fd, offset, len))
+            }
+            Some(Next::Write { count }) => Pin::new(&mut self.stream).poll_write_vectored(cx, &bufs[..count]),
+            None => Pin::new(&mut self.stream).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    /// Runs a non-blocking write on the socket once it is writable.
+    fn poll_io(
+        &self,
+        cx: &mut Context<'_>,
+        mut write: impl FnMut() -> std::io::Result<usize>,
+    ) -> Poll<std::io::Result<usize>> {
+        // Bounded: each turn either returns or consumes a readiness event, and after
+        // `WouldBlock` the next `poll_write_ready` is `Pending` until the socket drains.
+        loop {
+            std::task::ready!(self.stream.poll_write_ready(cx))?;
+            match self.stream.try_io(Interest::WRITABLE, &mut write) {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                done => return Poll::Ready(done),
+            }
+        }
+    }
+}
+
 impl AsyncWrite for Capped {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        let written = Pin::new(&mut self.stream).poll_write(cx, buf);
+        let written = self.poll_send(cx, &[IoSlice::new(buf)]);
         self.after_write(cx, written)
     }
 
@@ -280,12 +320,12 @@ impl AsyncWrite for Capped {
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
-        let written = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
+        let written = self.poll_send(cx, bufs);
         self.after_write(cx, written)
     }
 
     fn is_write_vectored(&self) -> bool {
-        self.stream.is_write_vectored()
+        true
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {

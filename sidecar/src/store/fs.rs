@@ -13,7 +13,7 @@ use std::io;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// A chunk store on the local filesystem.
 pub struct FsStore {
@@ -74,14 +74,14 @@ impl FsStore {
 }
 
 /// An open chunk file and its length (read once at open).
-struct SizedFile(File, u64);
+struct SizedFile(Arc<File>, u64);
 
 impl ChunkFile for SizedFile {
     fn len(&self) -> u64 {
         self.1
     }
     fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-        FileExt::read_at(&self.0, buf, offset)
+        FileExt::read_at(self.0.as_ref(), buf, offset)
     }
     fn identity(&self) -> io::Result<Identity> {
         let meta = self.0.metadata()?;
@@ -95,17 +95,10 @@ impl ChunkFile for SizedFile {
         })
     }
     fn map(&self) -> io::Result<bytes::Bytes> {
-        if self.1 == 0 {
-            return Ok(bytes::Bytes::new());
-        }
-        // SAFETY: a mapping is unsound only if the file is changed underneath it. Chunk
-        // files are written once, renamed into place and never written again by this
-        // process; their mode keeps other users out. A write by the node's own user is
-        // seen in the file's identity before its bytes are sent again (see `seal.rs`);
-        // truncating a chunk file in place while it is mapped is the one change that
-        // faults (DESIGN.md, "Verified serving").
-        let map = unsafe { memmap2::MmapOptions::new().len(self.1 as usize).map(&self.0)? };
-        Ok(bytes::Bytes::from_owner(map))
+        // SAFETY: chunk files are written once, renamed into place and never truncated; a
+        // write to one by the node's own user is seen in its identity before its bytes
+        // are sent again (see `seal.rs`).
+        unsafe { crate::zero_copy::map(self.0.clone(), self.1) }
     }
 }
 
@@ -143,7 +136,7 @@ impl ChunkStore for FsStore {
         match File::open(self.chunk_path(hash)) {
             Ok(f) => {
                 let len = f.metadata()?.len();
-                Ok(Some(Box::new(SizedFile(f, len))))
+                Ok(Some(Box::new(SizedFile(Arc::new(f), len))))
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),

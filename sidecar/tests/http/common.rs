@@ -40,6 +40,7 @@ pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Server {
         limits: Default::default(),
         network: Default::default(),
         anonymous_uploads: None,
+        sendfile: false,
         rtc: None,
     };
     adjust(&mut config);

@@ -292,3 +292,41 @@ async fn a_chunk_corrupted_after_it_was_served_is_never_served_again() {
         "chunk 0 was hashed once, by the whole read"
     );
 }
+
+#[tokio::test]
+async fn with_sendfile_ranges_and_whole_blobs_are_the_stored_bytes() {
+    let s = start_with(|c| {
+        c.cache.chunk_mib = 0;
+        c.sendfile = true;
+    })
+    .await;
+    let data = bytes(3_000_000, 33);
+    let path = format!(
+        "/api/blob/{}",
+        s.upload_hash(&data, "application/octet-stream").await
+    );
+    for _ in 0..2 {
+        let resp = s.get(&path, &[]).await;
+        assert_eq!(resp.status(), 200);
+        assert!(resp.bytes().await.unwrap() == data, "the whole blob, byte-exact");
+    }
+    // Ranges that start and end inside chunks and span several.
+    for (a, b) in [
+        (0usize, 1),
+        (65_000, 200_000),
+        (1_234_567, 2_999_999),
+        (2_999_999, 3_000_000),
+    ] {
+        let range = format!("bytes={a}-{}", b - 1);
+        let resp = s.get(&path, &[("range", &range)]).await;
+        assert_eq!(resp.status(), 206);
+        assert!(resp.bytes().await.unwrap() == data[a..b], "{range}");
+    }
+    let resp = s.get(&path, &[("range", "bytes=10-19,70000-70009")]).await;
+    let body = resp.bytes().await.unwrap();
+    assert!(find(&body, &data[10..20]).is_some() && find(&body, &data[70_000..70_010]).is_some());
+    // A chunk sent by its peers' route goes out the same way.
+    let chunk = sha(&data[..CHUNK as usize]);
+    let resp = s.get(&format!("/api/chunk/{chunk}"), &[]).await;
+    assert!(resp.bytes().await.unwrap() == data[..CHUNK as usize]);
+}

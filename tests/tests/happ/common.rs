@@ -260,6 +260,7 @@ impl NodeSidecar {
             limits: Default::default(),
             network: Default::default(),
             anonymous_uploads: None,
+            sendfile: false,
             rtc: None,
         };
         adjust(&mut config);
