@@ -6,11 +6,11 @@
 use crate::http::routes;
 use crate::state::Sidecar;
 use crate::zero_copy::{self, Next};
-use futures_util::Stream;
-use hyper::server::accept;
-use hyper::service::make_service_fn;
+use futures_util::{Stream, StreamExt};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
 use serde::{Deserialize, Serialize};
-use std::convert::Infallible;
 use std::future::Future;
 use std::io::IoSlice;
 use std::net::SocketAddr;
@@ -79,58 +79,55 @@ pub fn bind(
     let listener = tokio::net::TcpListener::from_std(listener)?;
     let limits = state.config.limits;
     let service = warp::service(routes(state.clone()));
-    let make = make_service_fn(move |conn: &Capped| {
-        let in_flight = conn.in_flight.clone();
-        let client = ClientAddr(conn.peer);
-        let service = service.clone();
-        async move {
-            Ok::<_, Infallible>(hyper::service::service_fn(
-                move |mut request: hyper::Request<hyper::Body>| {
-                    request.extensions_mut().insert(client);
-                    // A request being answered keeps its connection out of the idle count.
-                    let guard = InFlight::enter(&in_flight);
-                    let answer = hyper::service::Service::call(&mut service.clone(), request);
-                    async move {
-                        let response = answer.await;
-                        drop(guard);
-                        response
-                    }
-                },
-            ))
-        }
-    });
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        // hyper queues up to ~400 KiB of a response per connection by default before it
+        // stops polling the body; a slow reader would hold that much.
+        .max_buf_size(WRITE_QUEUE)
+        // Head and body slices go out together, none copied into a buffer first.
+        .writev(true);
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
-    let server = hyper::Server::builder(accept::from_stream(capped(
-        listener,
-        permits,
-        limits.idle_timeout,
-        state.config.sendfile,
-    )))
-    .http1_header_read_timeout(limits.header_read_timeout)
-    // hyper queues up to ~400 KiB of a response per connection by default before it stops
-    // polling the body; a slow reader would hold that much. One piece in the queue (plus
-    // the one being written) is enough to keep a fast socket busy.
-    .http1_max_buf_size(WRITE_QUEUE)
-    .serve(make);
-    let signalled = Arc::new(tokio::sync::Notify::new());
-    let heard = signalled.clone();
-    let server = server.with_graceful_shutdown(async move {
-        shutdown.await;
-        heard.notify_one();
-    });
+    let connections = capped(listener, permits, limits.idle_timeout, state.config.sendfile);
     crate::ladder::resume(&state);
     crate::recordings::spawn(&state);
     crate::gc::spawn(state);
     Ok((local, async move {
-        let grace_over = async {
-            signalled.notified().await;
-            tokio::time::sleep(SHUTDOWN_GRACE).await;
-        };
+        let graceful = GracefulShutdown::new();
+        let mut connections = Box::pin(connections);
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            let conn = tokio::select! {
+                conn = connections.next() => conn,
+                () = &mut shutdown => break,
+            };
+            let Some(Ok(conn)) = conn else { break };
+            let in_flight = conn.in_flight.clone();
+            let client = ClientAddr(conn.peer);
+            let service = service.clone();
+            let answer = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+                request.extensions_mut().insert(client);
+                // A request being answered keeps its connection out of the idle count.
+                let guard = InFlight::enter(&in_flight);
+                let answer = tower_service::Service::call(&mut service.clone(), request);
+                async move {
+                    let response = answer.await;
+                    drop(guard);
+                    response
+                }
+            });
+            let served = graceful.watch(http.serve_connection(TokioIo::new(conn), answer));
+            tokio::spawn(async move {
+                if let Err(e) = served.await {
+                    tracing::debug!(error = %e, "a connection ended with an error");
+                }
+            });
+        }
+        // No more connections are taken; those open finish the requests they are answering.
+        drop(connections);
         tokio::select! {
-            served = server => if let Err(e) = served {
-                tracing::error!(error = %e, "the HTTP server stopped");
-            },
-            () = grace_over => tracing::warn!(
+            () = graceful.shutdown() => {}
+            () = tokio::time::sleep(SHUTDOWN_GRACE) => tracing::warn!(
                 grace = ?SHUTDOWN_GRACE,
                 "stopping with requests still open"
             ),

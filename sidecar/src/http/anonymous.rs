@@ -6,11 +6,11 @@ use super::json;
 use super::node_api::owner_only;
 use crate::error::ApiError;
 use crate::hash::Hash32;
+use crate::http::Body;
 use crate::state::Sidecar;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use warp::http::{HeaderMap, Response, StatusCode};
-use warp::hyper::Body;
 
 /// A blob an anonymous client left.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,13 +10,13 @@ use crate::blobs::BlobRecord;
 use crate::error::ApiError;
 use crate::fetch_through::Chunks;
 use crate::hash::Hash32;
+use crate::http::Body;
 use crate::state::Sidecar;
 use media_rules::bandwidth::DeliveryCap;
 use media_rules::content::DeliveryStrategy;
 use media_rules::CachePartition;
 use std::sync::Arc;
 use warp::http::{header, HeaderMap, HeaderValue, Method, Response, StatusCode};
-use warp::hyper::Body;
 
 /// One year: blobs are content-addressed and never change.
 pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -136,7 +136,7 @@ pub async fn get_blob(
         state.metrics.clone(),
     );
     builder
-        .body(Body::wrap_stream(stream))
+        .body(super::streamed(stream))
         .map_err(|e| ApiError::Io(std::io::Error::other(e)))
 }
 
@@ -264,7 +264,7 @@ fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
 /// A response with headers only.
 pub fn empty(builder: warp::http::response::Builder) -> Result<Response<Body>, ApiError> {
     builder
-        .body(Body::empty())
+        .body(Body::default())
         .map_err(|e| ApiError::Io(std::io::Error::other(e)))
 }
 

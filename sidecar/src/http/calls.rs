@@ -10,6 +10,7 @@
 use super::json;
 use super::node_api::{linked, owner_only};
 use crate::error::ApiError;
+use crate::http::Body;
 use crate::state::Sidecar;
 use holochain_types::prelude::{ActionHash, AgentPubKey};
 use media::{ContentView, IssueCallTokenInput, IssuedToken, StartCallInput};
@@ -17,7 +18,6 @@ use media_rules::Place;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use warp::http::{HeaderMap, Response, StatusCode};
-use warp::hyper::Body;
 
 /// How long a call token lives unless asked otherwise: a long meeting.
 pub const DEFAULT_TTL_SECS: u32 = 4 * 3600;

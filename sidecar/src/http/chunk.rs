@@ -4,6 +4,7 @@ use super::blob::{empty, with_cache_headers};
 use crate::access::Purpose;
 use crate::error::ApiError;
 use crate::hash::Hash32;
+use crate::http::Body;
 use crate::reader::ChunkBytes;
 use crate::state::Sidecar;
 use bytes::Bytes;
@@ -11,7 +12,6 @@ use media_rules::CachePartition;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use warp::http::{header, HeaderMap, Method, Response, StatusCode};
-use warp::hyper::Body;
 
 /// Most hashes one `have` request may ask about.
 pub const MAX_HAVE: usize = 10_000;

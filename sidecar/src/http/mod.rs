@@ -27,8 +27,31 @@ use std::convert::Infallible;
 use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Arc;
 use warp::http::{HeaderMap, Method, Response, StatusCode};
-use warp::hyper::Body;
 use warp::{Filter, Rejection, Reply};
+
+/// What a response's type says of its body.
+pub trait BodyOf {
+    /// The body's type.
+    type Body;
+}
+
+impl<B> BodyOf for Response<B> {
+    type Body = B;
+}
+
+/// The body of warp's responses (warp 0.4 does not name its type).
+pub type Body = <warp::reply::Response as BodyOf>::Body;
+
+/// A body streamed from `stream`: each item goes out as it comes, none is copied.
+pub fn streamed<S, E>(stream: S) -> Body
+where
+    S: futures_util::Stream<Item = Result<bytes::Bytes, E>> + Send + 'static,
+    E: Into<Box<dyn std::error::Error + Send + Sync>> + Send + 'static,
+{
+    warp::reply::stream(sync_wrapper::SyncStream::new(stream))
+        .into_response()
+        .into_body()
+}
 
 /// A JSON response.
 pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {

@@ -8,6 +8,7 @@ use crate::blobs::Keeper;
 use crate::error::ApiError;
 use crate::hash::Hash32;
 use crate::http::upload::Receipt;
+use crate::http::Body;
 use crate::replicate::Source;
 use crate::state::Sidecar;
 use media::{ContentView, IssueTokenInput, IssuedToken, ManifestView};
@@ -15,7 +16,6 @@ use media_rules::manifest::BlobManifest;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use warp::http::{HeaderMap, Response, StatusCode};
-use warp::hyper::Body;
 
 /// `GET /api/manifest/{hash}`: how a blob is cut up, for clients that verify each chunk.
 pub async fn manifest(

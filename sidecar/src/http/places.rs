@@ -12,6 +12,7 @@
 use super::json;
 use super::node_api::{linked, owner_only};
 use crate::error::ApiError;
+use crate::http::Body;
 use crate::state::Sidecar;
 use holochain_types::prelude::{ActionHash, AgentPubKey};
 use media::{VouchInput, VouchView};
@@ -19,7 +20,6 @@ use media_rules::{Place, PlaceLevel};
 use serde::Deserialize;
 use std::sync::Arc;
 use warp::http::{HeaderMap, Response, StatusCode};
-use warp::hyper::Body;
 
 /// A place as a path, for the CLI and UIs.
 fn path_of(place: &Place) -> String {
@@ -101,7 +101,7 @@ pub async fn revoke(state: Arc<Sidecar>, headers: HeaderMap, id: String) -> Resu
     let id = ActionHash::try_from(id)
         .map_err(|_| ApiError::BadRequest("a vouch id is an action hash (uhCkk…)".into()))?;
     let _: ActionHash = link.call("revoke_place_vouch", id).await?;
-    Ok(Response::new(Body::empty()))
+    Ok(Response::new(Body::default()))
 }
 
 /// `GET /api/place[?agent=…]`.

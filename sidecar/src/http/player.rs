@@ -3,8 +3,8 @@
 //! loads), and `GET /call/{id}`, where a browser joins a live call hosted here (and
 //! `GET /call/assets/call.js`, its script).
 
+use crate::http::Body;
 use warp::http::{header, Response};
-use warp::hyper::Body;
 
 const PAGE: &str = include_str!("../../assets/player.html");
 const HLS_JS: &[u8] = include_bytes!("../../assets/hls.min.js");

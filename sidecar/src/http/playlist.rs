@@ -8,6 +8,7 @@ use super::json;
 use crate::access::{token_of, Purpose};
 use crate::error::ApiError;
 use crate::hash::Hash32;
+use crate::http::Body;
 use crate::ladder::{Progress, Stage};
 use crate::state::Sidecar;
 use crate::streaming::{dash, hls, Ladder, Rendition};
@@ -15,7 +16,6 @@ use holochain_types::prelude::ActionHash;
 use media::{ContentView, ManifestView};
 use std::sync::Arc;
 use warp::http::{header, HeaderMap, Response, StatusCode};
-use warp::hyper::Body;
 
 /// Serves one playlist file of a source blob, named by its hash or, on a node, by the id
 /// of the content that uses it.

@@ -8,13 +8,13 @@
 //! `Location`, which only its creator was told.
 
 use crate::error::ApiError;
+use crate::http::Body;
 use crate::rtc::{JoinError, Role, Sfu};
 use crate::state::Sidecar;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use std::sync::Arc;
 use warp::http::{header, HeaderMap, HeaderValue, Response, StatusCode};
-use warp::hyper::Body;
 
 /// The largest offer taken; real offers are a few KiB.
 pub const MAX_OFFER_BYTES: u64 = 64 * 1024;
@@ -125,7 +125,7 @@ pub async fn join(
 pub async fn leave(state: Arc<Sidecar>, call: String, session: String) -> Result<Response<Body>, ApiError> {
     check_call(&call)?;
     match sfu(&state)?.leave(&call, &session) {
-        true => Ok(Response::new(Body::empty())),
+        true => Ok(Response::new(Body::default())),
         false => Err(ApiError::NotFound("RTC session")),
     }
 }
@@ -182,7 +182,7 @@ pub async fn events(
     // Keep-alive comments keep the connection from looking idle to the server.
     let stream = warp::sse::keep_alive()
         .interval(std::time::Duration::from_secs(15))
-        .stream(events);
+        .stream(sync_wrapper::SyncStream::new(events));
     Ok(warp::sse::reply(stream).into_response())
 }
 
@@ -203,7 +203,7 @@ pub async fn recordings(
 /// `PATCH` on a session: trickle ICE and ICE restarts are not taken (RFC 9725 §4.3.1); the
 /// answer holds every candidate.
 pub fn no_trickle() -> Response<Body> {
-    let mut resp = Response::new(Body::empty());
+    let mut resp = Response::new(Body::default());
     *resp.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
     resp.headers_mut()
         .insert(header::ALLOW, HeaderValue::from_static("DELETE"));

@@ -5,6 +5,7 @@ use super::tus_checksum::{self, Checksum};
 use super::upload::{complete, Receipt};
 use crate::anonymous::Uploader;
 use crate::error::ApiError;
+use crate::http::Body;
 use crate::ingest::ingest_file;
 use crate::publish::Publication;
 use crate::state::Sidecar;
@@ -17,7 +18,6 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use tokio::sync::OwnedMutexGuard;
 use warp::http::{header, HeaderMap, Response, StatusCode};
-use warp::hyper::Body;
 
 /// The protocol version spoken.
 pub const TUS_VERSION: &str = "1.0.0";

@@ -5,13 +5,13 @@
 
 use super::json;
 use crate::error::ApiError;
+use crate::http::Body;
 use crate::state::Sidecar;
 use base64::Engine;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use warp::http::{header, HeaderMap, Response, StatusCode};
-use warp::hyper::Body;
 
 /// What the UI's pages may load and talk to: their own origin, and the conductor's app
 /// websocket on loopback; no framing (clickjacking), no inline scripts (WebAssembly may

@@ -5,6 +5,7 @@ use crate::anonymous::Uploader;
 use crate::blobs::Keeper;
 use crate::error::ApiError;
 use crate::hash::Hash32;
+use crate::http::Body;
 use crate::ingest::Ingest;
 use crate::ladder::{wants_ladder, Ladders};
 use crate::publish::{publish, Publication, Published};
@@ -17,7 +18,6 @@ use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 use std::sync::Arc;
 use warp::http::{header, HeaderMap, Response, StatusCode};
-use warp::hyper::Body;
 
 /// Optional header naming the SHA-256 the body must have, in hex (RFC 9530's
 /// `Content-Digest` and `Repr-Digest` are read too, see [`super::digest`]).
