@@ -52,6 +52,8 @@ pub fn sweep(state: &Sidecar, grace: Duration, upload_expiry: Duration) -> io::R
             continue;
         }
         if state.reader.store().delete(&chunk.hash)? {
+            // Nor from its open mapping, its seal or the chunk tier.
+            state.reader.forget(&chunk.hash);
             swept.chunks += 1;
             swept.bytes += chunk.len;
         }

@@ -23,6 +23,11 @@ async fn the_sweep_takes_only_what_no_blob_owns() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 201);
+    // Read twice: its file is mapped, and it is hot enough for the chunk tier.
+    let orphan_path = format!("/api/chunk/{}", sha(&orphan));
+    for _ in 0..2 {
+        assert_eq!(s.get(&orphan_path, &[]).await.bytes().await.unwrap(), orphan);
+    }
     // A plain upload cut off after two chunks: its chunks are stored, no blob is recorded.
     let mut aborted = format!(
         "POST /api/blob HTTP/1.1\r\nHost: x\r\nContent-Type: video/mp4\r\nContent-Length: {}\r\n\r\n",
@@ -81,6 +86,11 @@ async fn the_sweep_takes_only_what_no_blob_owns() {
     assert_eq!(swept.uploads, 1);
     assert_eq!(head(&s, &location).await.status(), 404);
     assert_eq!(s.state.reader.store().bytes_used().unwrap(), kept.len() as u64);
+    assert_eq!(
+        s.get(&orphan_path, &[]).await.status(),
+        404,
+        "a swept chunk is not served from its mapping or the chunk tier either"
+    );
 
     // The blob that owns its chunks still reads back whole.
     let resp = s.get(&format!("/api/blob/{kept_hash}"), &[]).await;
