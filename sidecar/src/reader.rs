@@ -89,30 +89,39 @@ impl ChunkReader {
 
     /// Reads a whole chunk and verifies it in the same pass.
     pub async fn load(&self, hash: Hash32) -> Result<Bytes, ApiError> {
-        let intact = self.checked(hash, true, Remember::Yes).await?;
+        let intact = self.checked(hash, None, true, Remember::Yes).await?;
         Ok(Bytes::from(intact.data))
     }
 
     /// Verifies a chunk now, whatever was verified lately, without counting as a read: a
     /// scrub must not make the chunk look hot to the cache.
     pub async fn scrub(&self, hash: Hash32) -> Result<(), ApiError> {
-        self.checked(hash, false, Remember::No).await.map(drop)
+        self.checked(hash, None, false, Remember::No).await.map(drop)
     }
 
     /// Reads and verifies a whole chunk without counting as a read (replication checks).
     pub async fn load_quietly(&self, hash: Hash32) -> Result<Bytes, ApiError> {
-        let intact = self.checked(hash, true, Remember::No).await?;
+        let intact = self.checked(hash, None, true, Remember::No).await?;
         Ok(Bytes::from(intact.data))
     }
 
-    /// Reads the stored chunk through on the blocking pool, checks its hash, and judges the
-    /// outcome; a good one seals the file.
-    async fn checked(&self, hash: Hash32, keep: bool, remember: Remember) -> Result<Intact, ApiError> {
+    /// Reads the stored chunk (`opened` already, or opened now) through on the blocking
+    /// pool, checks its hash, and judges the outcome; a good one seals the file.
+    async fn checked(
+        &self,
+        hash: Hash32,
+        opened: Option<Box<dyn ChunkFile>>,
+        keep: bool,
+        remember: Remember,
+    ) -> Result<Intact, ApiError> {
         let store = self.store.clone();
         let started = SystemTime::now();
-        let result = tokio::task::spawn_blocking(move || store::read_checked(store.as_ref(), &hash, keep))
-            .await
-            .map_err(std::io::Error::other)??;
+        let result = tokio::task::spawn_blocking(move || match opened {
+            Some(file) => store::check_file(store.as_ref(), &hash, file, keep),
+            None => store::read_checked(store.as_ref(), &hash, keep),
+        })
+        .await
+        .map_err(std::io::Error::other)??;
         let intact = self.accept(hash, result, remember)?;
         match Seal::of(intact.before, intact.after, started) {
             Some(seal) => self.seals.insert(hash, seal),
@@ -189,12 +198,15 @@ impl ChunkReader {
             .await
             .map_err(std::io::Error::other)??
             .ok_or(ApiError::NotFound("chunk"))?;
-        let bytes = file.map()?;
-        let file = if self.sealed(&hash, file.as_ref())? {
+        let entry = if self.sealed(&hash, file.as_ref())? {
             self.mark_read(hash);
-            Open { file, bytes }
+            Open {
+                bytes: file.map()?,
+                file,
+            }
         } else {
-            let intact = self.checked(hash, false, Remember::Yes).await?;
+            // Hash the file just opened, not another opening of it.
+            let intact = self.checked(hash, Some(file), false, Remember::Yes).await?;
             let bytes = intact.file.map()?;
             // The mapping must show the bytes that were hashed.
             if intact.before != intact.after || intact.file.identity()? != intact.before {
@@ -207,7 +219,7 @@ impl ChunkReader {
                 bytes,
             }
         };
-        let open = Arc::new(file);
+        let open = Arc::new(entry);
         self.open.insert(hash, open.clone());
         Ok(open.bytes.clone())
     }

@@ -39,10 +39,11 @@ impl Drop for Mapping {
     }
 }
 
-/// `len` bytes of `file` as `Bytes` that [`poll_send`] sends with `sendfile`.
+/// `len` bytes of `file` as `Bytes` over a registered mapping, which a connection with
+/// `--sendfile` sends from the file ([`next`], [`send_file`]).
 ///
 /// # Safety
-/// The bytes are read through the mapping only by writers other than [`poll_send`]; the
+/// The bytes are read through the mapping by `writev` (and by any other reader); the
 /// file must not be truncated while the mapping lives (a read past the new end faults).
 /// Chunk files are written once and renamed into place, and never truncated.
 pub unsafe fn map(file: Arc<File>, len: u64) -> io::Result<Bytes> {

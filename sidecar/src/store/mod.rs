@@ -106,16 +106,6 @@ impl<T> Verified<T> {
     }
 }
 
-/// Reads a stored chunk through and checks its SHA-256, quarantining it on mismatch.
-pub fn verify(store: &dyn ChunkStore, hash: &Hash32) -> io::Result<Verified> {
-    Ok(read_checked(store, hash, false)?.map(|read| read.len))
-}
-
-/// Reads a whole stored chunk into memory, checking its SHA-256 in the same pass.
-pub fn load(store: &dyn ChunkStore, hash: &Hash32) -> io::Result<Verified<Vec<u8>>> {
-    Ok(read_checked(store, hash, true)?.map(|read| read.data))
-}
-
 /// A chunk read through that hashed to its name.
 pub struct Intact {
     /// The file it was read from, still open.
@@ -134,9 +124,19 @@ pub struct Intact {
 /// Opens a stored chunk, reads it through and checks its SHA-256 (keeping its bytes if
 /// `keep`), quarantining it on mismatch.
 pub fn read_checked(store: &dyn ChunkStore, hash: &Hash32, keep: bool) -> io::Result<Verified<Intact>> {
-    let Some(file) = store.open(hash)? else {
-        return Ok(Verified::Missing);
-    };
+    match store.open(hash)? {
+        Some(file) => check_file(store, hash, file, keep),
+        None => Ok(Verified::Missing),
+    }
+}
+
+/// [`read_checked`] of a chunk `file` already opened from `store`.
+pub fn check_file(
+    store: &dyn ChunkStore,
+    hash: &Hash32,
+    file: Box<dyn ChunkFile>,
+    keep: bool,
+) -> io::Result<Verified<Intact>> {
     let before = file.identity()?;
     let mut hasher = Sha256::new();
     let mut data = Vec::with_capacity(if keep { file.len() as usize } else { 0 });
@@ -167,6 +167,18 @@ pub fn read_checked(store: &dyn ChunkStore, hash: &Hash32, keep: bool) -> io::Re
         store.quarantine(hash)?;
         Ok(Verified::Corrupt)
     }
+}
+
+/// Tests' shorthand for [`read_checked`]: the chunk's length.
+#[cfg(test)]
+pub(crate) fn verify(store: &dyn ChunkStore, hash: &Hash32) -> io::Result<Verified> {
+    Ok(read_checked(store, hash, false)?.map(|read| read.len))
+}
+
+/// Tests' shorthand for [`read_checked`]: the chunk's bytes.
+#[cfg(test)]
+pub(crate) fn load(store: &dyn ChunkStore, hash: &Hash32) -> io::Result<Verified<Vec<u8>>> {
+    Ok(read_checked(store, hash, true)?.map(|read| read.data))
 }
 
 #[cfg(test)]
