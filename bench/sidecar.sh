@@ -13,7 +13,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/setup.sh"
-cargo build --manifest-path "$ROOT/Cargo.toml" --quiet -p sidecar --bin elohim-media
+cargo build --manifest-path "$ROOT/Cargo.toml" --quiet -p elohim-media
 BIN="$CARGO_TARGET_DIR/debug/elohim-media"
 WORK="$(mktemp -d /tmp/elohim-bench.XXXXXX)"; chmod 755 "$WORK"
 PIDS=()

@@ -3,7 +3,7 @@
 # defines `start PORT DIR`. Sets BIN, WORK and MIB (BENCH_MIB, default 1024).
 # Usage: source "$ROOT/bench/standalone.sh" NAME
 source "$ROOT/scripts/setup.sh"
-cargo build --manifest-path "$ROOT/Cargo.toml" --quiet -p sidecar --bin elohim-media
+cargo build --manifest-path "$ROOT/Cargo.toml" --quiet -p elohim-media
 BIN="$CARGO_TARGET_DIR/debug/elohim-media"
 WORK="$(mktemp -d "/tmp/elohim-$1.XXXXXX")"
 cleanup() { pkill -f -- "--data-dir $WORK/" 2>/dev/null || true; rm -rf "$WORK"; }

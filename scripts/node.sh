@@ -6,7 +6,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/setup.sh"
 cd "$ROOT"
-cargo build --quiet -p sidecar --bin elohim-media
+cargo build --quiet -p elohim-media
 if [ -z "${ELOHIM_PASSPHRASE:-}" ] && [ ! -t 0 ]; then
   echo "node: ELOHIM_PASSPHRASE is not set and there is no terminal to ask on" >&2
   exit 2

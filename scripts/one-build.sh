@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Checks that the node's build (`cargo build -p sidecar`) and the test build
+# Checks that the node's build (`cargo build -p elohim-media`) and the test build
 # (`cargo test --workspace …`) resolve the same features for every package they share:
 # a package built with other features is compiled twice, and under Holochain that costs
 # a fresh machine ~20 minutes. Prints the packages that differ and exits 1 if any do.
@@ -9,7 +9,7 @@ cd "$ROOT"
 tree() { cargo tree --prefix none -f '{p}|{f}' "$@" | sed 's/ (\*)$//; s/ (proc-macro)//' | sort -u; }
 node=$(mktemp) tests=$(mktemp)
 trap 'rm -f "$node" "$tests"' EXIT
-tree -p sidecar -e normal,build >"$node"
+tree -p elohim-media -e normal,build >"$node"
 tree --workspace --exclude media --exclude media_integrity -e normal,build,dev >"$tests"
 python3 - "$node" "$tests" <<'PY'
 import sys

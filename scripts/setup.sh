@@ -48,4 +48,4 @@ if [ ! -f "$ROOT/ui/dist/index.html" ] || [ -n "$(find "$ROOT/ui/src" "$ROOT/ui/
 fi
 
 echo "setup: packing workdir/media.dna, workdir/elohim_media.happ and workdir/elohim_media.webhapp" >&2
-cargo run --manifest-path "$ROOT/Cargo.toml" --quiet -p sidecar --bin elohim-media -- pack --root "$ROOT"
+cargo run --manifest-path "$ROOT/Cargo.toml" --quiet -p elohim-media -- pack --root "$ROOT"

@@ -29,20 +29,9 @@ async fn reference(source: &Path, dir: &Path) -> Duration {
 
 async fn through_the_sidecar(source: &Path, data_dir: &Path) -> (Duration, String, String) {
     let config = Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: data_dir.to_path_buf(),
         chunk_size: media_rules::limits::DEFAULT_CHUNK_SIZE,
         max_upload_bytes: 16 << 30,
-        cache: Default::default(),
-        bandwidth: media_rules::BandwidthClass::High,
-        register_retry_secs: sidecar::config::DEFAULT_REGISTER_RETRY_SECS,
-        allow_private_peers: true,
-        ui: Default::default(),
-        limits: Default::default(),
-        network: Default::default(),
-        anonymous_uploads: None,
-        sendfile: false,
-        rtc: None,
+        ..Config::on_loopback(data_dir.to_path_buf())
     };
     let state = Sidecar::open(config.clone()).unwrap();
     let (addr, server) = sidecar::server::bind(state, config.listen, std::future::pending()).unwrap();

@@ -6,14 +6,13 @@
 //! `?token=`), naming this blob and this node, not expired — and every counted use must
 //! admit that agent (author; invitees; same place for local…regional).
 
+use crate::dht::{DhtError, Node};
 use crate::error::ApiError;
 use crate::hash::Hash32;
-use crate::node::link::LinkError;
-use crate::node::ConductorLink;
 use crate::state::Sidecar;
 use ed25519_dalek::{Signature, VerifyingKey};
-use holochain_types::prelude::{ActionHash, AgentPubKey};
-use media::{BlobAccess, ManifestView};
+use hdi::prelude::{ActionHash, AgentPubKey};
+use media_api::BlobAccess;
 use media_rules::access::{self, Decision, Use};
 use media_rules::bandwidth::DeliveryCap;
 use media_rules::ladder::audio_kbps;
@@ -132,7 +131,8 @@ pub async fn authorize(
             ..open
         });
     }
-    let (grant, named, facts) = match state.link.get() {
+    let dht = state.dht();
+    let (grant, named, facts) = match Node::of(dht) {
         None => (open, None, None),
         Some(link) => {
             let all = blob_facts(state, link, blob).await?;
@@ -169,7 +169,7 @@ pub async fn authorize(
 /// agent who signed it. Returns the grant and the blob the token names.
 async fn reader_grant(
     state: &Sidecar,
-    link: &ConductorLink,
+    link: Node<'_>,
     blob: &Hash32,
     facts: &[BlobAccess],
     token: Option<&str>,
@@ -236,7 +236,7 @@ fn rendition_of(state: &Sidecar, source: &str, blob: &Hash32) -> Option<(Variant
 async fn rendition_here(
     state: &Sidecar,
     blob: &Hash32,
-    facts: Option<(&Arc<ConductorLink>, Arc<Vec<BlobAccess>>)>,
+    facts: Option<(Node<'_>, Arc<Vec<BlobAccess>>)>,
 ) -> Result<Option<(Variant, u32)>, ApiError> {
     let made_here = state.blobs.get(blob)?.and_then(|r| r.rendition_of.clone());
     if let Some(found) = made_here.and_then(|source| rendition_of(state, &source, blob)) {
@@ -260,10 +260,10 @@ async fn rendition_here(
 /// A manifest registered in the DHT, by its action hash.
 async fn manifest_by_id(
     state: &Sidecar,
-    link: &ConductorLink,
+    link: Node<'_>,
     id: &ActionHash,
 ) -> Result<Option<Arc<BlobManifest>>, ApiError> {
-    let ask = link.call::<_, Option<ManifestView>>("get_blob_manifest", id.clone());
+    let ask = link.manifest(id);
     cached(&state.access.manifests, id.clone(), ask, |view| {
         view.map(|v| Arc::new(v.manifest.0))
     })
@@ -275,7 +275,7 @@ async fn manifest_by_id(
 /// (which it can only fetch through from others), every author whose content uses it.
 fn owners(
     state: &Sidecar,
-    link: &ConductorLink,
+    link: Node<'_>,
     blob: &Hash32,
     facts: &[BlobAccess],
 ) -> Result<Vec<AgentPubKey>, ApiError> {
@@ -299,7 +299,7 @@ fn owners(
 /// that names the same hash never decides who reads these bytes.
 fn counted_facts(
     state: &Sidecar,
-    link: &ConductorLink,
+    link: Node<'_>,
     blob: &Hash32,
     facts: &[BlobAccess],
 ) -> Result<Vec<BlobAccess>, ApiError> {
@@ -328,7 +328,7 @@ fn uses(facts: &[BlobAccess]) -> Vec<Use<'_, AgentPubKey>> {
 }
 
 /// The audience this node answers to: its agent key (a URL could be shared by nodes).
-pub fn audiences(link: &ConductorLink) -> [String; 1] {
+pub fn audiences(link: Node<'_>) -> [String; 1] {
     [link.agent().to_string()]
 }
 
@@ -371,20 +371,20 @@ pub fn verify_token(
 
 async fn blob_facts(
     state: &Sidecar,
-    link: &ConductorLink,
+    link: Node<'_>,
     blob: &Hash32,
 ) -> Result<Arc<Vec<BlobAccess>>, ApiError> {
-    let ask = link.call::<_, Vec<BlobAccess>>("get_blob_access", blob.to_hex());
+    let ask = link.blob_access(blob);
     cached(&state.access.blobs, *blob, ask, Arc::new).await
 }
 
 /// The place `reader` declared, as the DHT says (cached).
 pub async fn reader_place(
     state: &Sidecar,
-    link: &ConductorLink,
+    link: Node<'_>,
     reader: &AgentPubKey,
 ) -> Result<Option<Place>, ApiError> {
-    let ask = link.call::<_, Option<Place>>("get_agent_place", reader.clone());
+    let ask = link.agent_place(reader);
     cached(&state.access.places, reader.clone(), ask, |place| place).await
 }
 
@@ -393,7 +393,7 @@ pub async fn reader_place(
 async fn cached<K, V, O>(
     cache: &moka::future::Cache<K, V>,
     key: K,
-    ask: impl std::future::Future<Output = Result<O, LinkError>>,
+    ask: impl std::future::Future<Output = Result<O, DhtError>>,
     keep: impl FnOnce(O) -> V,
 ) -> Result<V, ApiError>
 where
@@ -406,4 +406,109 @@ where
     let answer = keep(ask.await.map_err(ApiError::from)?);
     cache.insert(key, answer.clone()).await;
     Ok(answer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::blobs::BlobRecord;
+    use crate::config::Config;
+    use crate::dht::fake::{content_node, FakeAgent, FakeDht};
+    use media_rules::manifest::BlobManifest;
+
+    /// A node whose agent uploaded one blob and published it with `reach`, over the fake
+    /// DHT; or, with `reach` `None`, a standalone sidecar holding the blob.
+    struct Setup {
+        _dir: tempfile::TempDir,
+        state: Arc<Sidecar>,
+        dht: Arc<FakeDht>,
+        blob: Hash32,
+    }
+
+    fn setup(reach: Option<&str>) -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        let state = Sidecar::open(Config::on_loopback(dir.path().to_path_buf())).unwrap();
+        let blob = Hash32::of(b"a talk");
+        let manifest = BlobManifest {
+            hash: blob.to_hex(),
+            size: 6,
+            mime_type: "video/mp4".into(),
+            codec: None,
+            chunk_size: media_rules::limits::DEFAULT_CHUNK_SIZE,
+            chunks: vec![blob.to_hex()],
+            bitrate_kbps: None,
+            duration_ms: None,
+            variants: Vec::new(),
+            segments: None,
+            fallback_urls: Vec::new(),
+        };
+        state.blobs.put(BlobRecord::new(manifest.clone())).unwrap();
+        let dht = Arc::new(FakeDht::new(FakeAgent::new(1)));
+        if let Some(reach) = reach {
+            let me = dht.me().pub_key.clone();
+            let view = dht.put_manifest(&me, media_integrity::BlobManifest(manifest));
+            dht.put_content(&me, content_node("a talk", reach, vec![view.id]));
+            state.attach(dht.clone());
+        }
+        Setup {
+            _dir: dir,
+            state,
+            dht,
+            blob,
+        }
+    }
+
+    fn token(by: &FakeAgent, blob: &Hash32, node: &FakeDht) -> String {
+        let audience = node.me().pub_key.to_string();
+        by.sign(Subject::Blob(blob.to_hex()), audience, 60).unwrap().token
+    }
+
+    async fn status(s: &Setup, token: Option<&str>) -> Result<Grant, u16> {
+        authorize(&s.state, &s.blob, token, Purpose::Play)
+            .await
+            .map_err(|e| e.status().as_u16())
+    }
+
+    #[tokio::test]
+    async fn on_a_node_a_commons_blob_is_read_without_a_token() {
+        let s = setup(Some("commons"));
+        let grant = status(&s, None).await.unwrap();
+        assert!(grant.public, "shared caches may keep it");
+        assert_eq!(grant.partition, CachePartition::Commons);
+    }
+
+    #[tokio::test]
+    async fn on_a_node_a_private_blob_is_read_by_its_author_only() {
+        let s = setup(Some("private"));
+        assert_eq!(status(&s, None).await.unwrap_err(), 401, "no token");
+        let stranger = FakeAgent::new(2);
+        let theirs = token(&stranger, &s.blob, &s.dht);
+        assert_eq!(
+            status(&s, Some(&theirs)).await.unwrap_err(),
+            403,
+            "not in the reach"
+        );
+        let mine = token(s.dht.me(), &s.blob, &s.dht);
+        let grant = status(&s, Some(&mine)).await.unwrap();
+        assert!(!grant.public, "no shared cache keeps private bytes");
+        let mut forged = mine.clone();
+        forged.replace_range(forged.len() - 4.., "AAAA");
+        assert_eq!(status(&s, Some(&forged)).await.unwrap_err(), 403, "forged");
+        let another_node = FakeAgent::new(3).pub_key.to_string();
+        let elsewhere = s.dht.me().sign(Subject::Blob(s.blob.to_hex()), another_node, 60);
+        let elsewhere = elsewhere.unwrap().token;
+        assert_eq!(
+            status(&s, Some(&elsewhere)).await.unwrap_err(),
+            403,
+            "for another node"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_standalone_sidecar_serves_what_it_holds_as_commons() {
+        let s = setup(None);
+        assert!(s.state.node().is_none());
+        let grant = status(&s, None).await.unwrap();
+        assert!(grant.public);
+    }
 }

@@ -5,10 +5,11 @@
 //! and leaves the decision to `media_rules::call`; this module renders its refusals.
 
 use crate::access::{audiences, reader_place, verify_token};
+use crate::dht::Node;
 use crate::error::ApiError;
 use crate::state::Sidecar;
-use holochain_types::prelude::{ActionHash, AgentPubKey};
-use media::ContentView;
+use hdi::prelude::{ActionHash, AgentPubKey};
+use media_api::ContentView;
 use media_rules::call::{self, Agent, Call, Refusal, Role};
 use media_rules::content::ContentFormat;
 use media_rules::token::Subject;
@@ -17,14 +18,12 @@ use media_rules::token::Subject;
 /// `404` for an id that names no call this node sees, `401` when a non-public call gets no
 /// credential, `403` for a forged token, another agent's call, or a reach that refuses.
 pub async fn admit(state: &Sidecar, call: &str, role: Role, token: Option<&str>) -> Result<(), ApiError> {
-    let Some(link) = state.link.get() else {
+    let dht = state.dht();
+    let Some(link) = Node::of(dht) else {
         return Ok(());
     };
     let id = ActionHash::try_from(call.to_string()).map_err(|_| ApiError::NotFound("call"))?;
-    let view: Option<ContentView> = link
-        .call("get_latest_content", id)
-        .await
-        .map_err(ApiError::from)?;
+    let view: Option<ContentView> = link.content(&id).await?;
     let view = view.ok_or(ApiError::NotFound("call"))?;
     let joining: Option<AgentPubKey> = match token {
         None => None,
@@ -41,7 +40,7 @@ pub async fn admit(state: &Sidecar, call: &str, role: Role, token: Option<&str>)
     };
     let facts = Call {
         format: ContentFormat::parse(&view.content.content_format).ok(),
-        content: media::use_of(&view),
+        content: media_api::use_of(&view),
     };
     let host = Agent {
         key: link.agent(),

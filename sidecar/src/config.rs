@@ -56,6 +56,30 @@ pub struct UiSettings {
     pub origins: Vec<String>,
 }
 
+impl Config {
+    /// Settings for tests and tools: listening on a free loopback port, keeping data in
+    /// `data_dir`, 64 KiB chunks, a 1 GiB upload limit, a high bandwidth class, peers on
+    /// private addresses allowed, no anonymous uploads and no live calls; the rest default.
+    pub fn on_loopback(data_dir: PathBuf) -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir,
+            chunk_size: 64 * 1024,
+            max_upload_bytes: 1 << 30,
+            cache: Default::default(),
+            bandwidth: media_rules::BandwidthClass::High,
+            register_retry_secs: DEFAULT_REGISTER_RETRY_SECS,
+            allow_private_peers: true,
+            ui: Default::default(),
+            limits: Default::default(),
+            network: Default::default(),
+            anonymous_uploads: None,
+            sendfile: false,
+            rtc: None,
+        }
+    }
+}
+
 /// Where a node's embedded conductor finds peers and relays through, and which network it
 /// joins.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -12,14 +12,14 @@
 //! asks with tokens its own agent signs, so it fetches what its own agent may read.
 
 use crate::blobs::BlobRecord;
+use crate::dht::Node;
 use crate::error::ApiError;
 use crate::hash::Hash32;
-use crate::node::sources::{self, Holders};
-use crate::node::ConductorLink;
 use crate::reader::{ChunkBytes, ChunkReader};
 use crate::replicate::{fetch_chunk, Sources};
+use crate::sources::{self, Holders};
 use crate::state::Sidecar;
-use media::{ManifestView, ReplicaView};
+use media_api::{ManifestView, ReplicaView};
 use media_rules::{CachePartition, ChunkLayout};
 use std::sync::Arc;
 use std::time::Duration;
@@ -91,7 +91,7 @@ impl RemoteBlobs {
     pub async fn resolve(
         &self,
         state: &Sidecar,
-        link: &ConductorLink,
+        link: Node<'_>,
         blob: &Hash32,
         public: bool,
     ) -> Result<Arc<Remote>, ApiError> {
@@ -107,17 +107,12 @@ impl RemoteBlobs {
 }
 
 impl Remote {
-    async fn find(
-        state: &Sidecar,
-        link: &ConductorLink,
-        blob: &Hash32,
-        public: bool,
-    ) -> Result<Self, ApiError> {
+    async fn find(state: &Sidecar, link: Node<'_>, blob: &Hash32, public: bool) -> Result<Self, ApiError> {
         let view: ManifestView = crate::http::node_api::authors_manifest(link, blob).await?;
-        let replicas: Vec<ReplicaView> = link.call("list_replicas", view.id.clone()).await?;
+        let replicas: Vec<ReplicaView> = link.replicas(&view.id).await?;
         let endpoint: Option<String> = match &view.author == link.agent() {
             true => None,
-            false => link.call("get_agent_endpoint", view.author.clone()).await?,
+            false => link.endpoint_of(&view.author).await?,
         };
         let holders = Holders {
             replicas: &replicas,
@@ -126,7 +121,7 @@ impl Remote {
             assigned: Vec::new(),
         };
         let mut sources = sources::for_blob(link, blob, &view.manifest.0, holders, public).await?;
-        let commitments: Vec<media::CommitmentView> = link.call("list_live_commitments", ()).await?;
+        let commitments = link.live_commitments().await?;
         let unlisted =
             sources::unlisted_custodians(link, blob, &commitments, &sources, public, UNLISTED_CUSTODIANS)
                 .await?;

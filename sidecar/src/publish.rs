@@ -1,12 +1,13 @@
 //! Turning an upload into content: when a node's upload carries a title, the blob's
 //! manifest and a ContentNode are registered in the DHT by zome calls.
 
+use crate::dht::{Dht, Node};
 use crate::error::ApiError;
 use crate::hash::Hash32;
 use crate::state::Sidecar;
 use crate::upload_meta::UploadMeta;
-use holochain_types::prelude::AgentPubKey;
-use media::{BlobAccess, ContentView, ManifestView, UpdateContentInput};
+use hdi::prelude::{ActionHash, AgentPubKey};
+use media_api::{BlobAccess, ContentView, ManifestView, UpdateContentInput};
 use media_integrity::{BlobManifest, CodecFact, ContentNode};
 use media_rules::content::{ContentFormat, EmbedStrategy};
 use media_rules::manifest::BlobManifest as Manifest;
@@ -74,7 +75,7 @@ impl Publication {
     /// a title; a standalone sidecar, which cannot publish, refuses one.
     pub fn for_upload(state: &Sidecar, meta: &UploadMeta) -> Result<Option<Self>, ApiError> {
         let publication = Self::from_meta(meta)?;
-        if publication.is_some() && state.link.get().is_none() {
+        if publication.is_some() && !state.is_node() {
             return Err(ApiError::BadRequest(
                 "a standalone sidecar cannot publish content (title given); run a node".into(),
             ));
@@ -86,7 +87,7 @@ impl Publication {
         self.content_fields(&manifest.manifest.mime_type, vec![manifest.id.clone()])
     }
 
-    fn content_fields(&self, mime: &str, blobs: Vec<holochain_types::prelude::ActionHash>) -> ContentNode {
+    fn content_fields(&self, mime: &str, blobs: Vec<ActionHash>) -> ContentNode {
         let format = match mime.split('/').next() {
             Some("video") => ContentFormat::VideoFile,
             Some("audio") => ContentFormat::AudioFile,
@@ -116,15 +117,9 @@ pub async fn publish(
     manifest: &Manifest,
     publication: &Publication,
 ) -> Result<Published, ApiError> {
-    let link = state.link.get().ok_or_else(|| {
-        ApiError::BadRequest("a standalone sidecar cannot publish content; run a node".into())
-    })?;
-    let view: ManifestView = link
-        .call("register_blob_manifest", BlobManifest(manifest.clone()))
-        .await?;
-    let content: ContentView = link
-        .call("create_content", publication.content_node(&view))
-        .await?;
+    let dht = state.dht();
+    let view = dht.register_manifest(BlobManifest(manifest.clone())).await?;
+    let content = dht.create_content(publication.content_node(&view)).await?;
     let hash: Hash32 = manifest.hash.parse()?;
     state.access.invalidate(&hash).await;
     Ok(Published {
@@ -138,24 +133,23 @@ pub async fn publish(
 /// source, listing the renditions, their codecs and HLS as the embed strategy. A source
 /// uploaded without a title has no content, and nothing is registered.
 pub async fn publish_ladder(state: &Sidecar, source: &Manifest) -> Result<(), ApiError> {
-    let Some(link) = state.link.get() else {
+    let dht = state.dht();
+    let Some(link) = Node::of(dht) else {
         return Ok(());
     };
-    let uses: Vec<BlobAccess> = link.call("get_blob_access", source.hash.clone()).await?;
+    let uses: Vec<BlobAccess> = link.blob_access(&source.hash.parse()?).await?;
     let mine: Vec<&BlobAccess> = uses.iter().filter(|a| &a.author == link.agent()).collect();
     if mine.is_empty() {
         return Ok(());
     }
     let mut ids = Vec::new();
-    let source_view: ManifestView = link
-        .call("register_blob_manifest", BlobManifest(source.clone()))
-        .await?;
+    let source_view = link.register_manifest(BlobManifest(source.clone())).await?;
     ids.push(source_view.id);
     for variant in &source.variants {
         let hash: Hash32 = variant.blob.parse()?;
         let record = state.blobs.get(&hash)?.ok_or(ApiError::NotFound("rendition"))?;
-        let view: ManifestView = link
-            .call("register_blob_manifest", BlobManifest(record.manifest.clone()))
+        let view = link
+            .register_manifest(BlobManifest(record.manifest.clone()))
             .await?;
         ids.push(view.id);
         state.access.invalidate(&hash).await;
@@ -170,9 +164,7 @@ pub async fn publish_ladder(state: &Sidecar, source: &Manifest) -> Result<(), Ap
         }
     }
     for access in mine {
-        let Some(view): Option<ContentView> =
-            link.call("get_latest_content", access.content_id.clone()).await?
-        else {
+        let Some(view) = link.content(&access.content_id).await? else {
             continue;
         };
         let mut content = view.content.clone();
@@ -180,7 +172,7 @@ pub async fn publish_ladder(state: &Sidecar, source: &Manifest) -> Result<(), Ap
         // source's earlier manifests and renditions give way to the ones just registered.
         let mut kept = Vec::new();
         for id in &view.content.blobs {
-            let other: Option<ManifestView> = link.call("get_blob_manifest", id.clone()).await?;
+            let other = link.manifest(id).await?;
             let ours = other.is_some_and(|m| {
                 m.manifest.0.hash == source.hash
                     || source.variants.iter().any(|v| v.blob == m.manifest.0.hash)
@@ -195,7 +187,7 @@ pub async fn publish_ladder(state: &Sidecar, source: &Manifest) -> Result<(), Ap
         if source.variants.iter().any(|v| v.height > 0) {
             content.embed_strategy = EmbedStrategy::Hls.as_str().into();
         }
-        replace_content(link, &view, content).await?;
+        replace_content(&*link, &view, content).await?;
     }
     state.access.invalidate(&source.hash.parse()?).await;
     Ok(())
@@ -203,27 +195,24 @@ pub async fn publish_ladder(state: &Sidecar, source: &Manifest) -> Result<(), Ap
 
 /// Writes `content` as the next version of `view`'s content.
 pub async fn replace_content(
-    link: &crate::node::ConductorLink,
+    dht: &dyn Dht,
     view: &ContentView,
     content: ContentNode,
 ) -> Result<ContentView, ApiError> {
-    link.call(
-        "update_content",
-        UpdateContentInput {
-            id: view.id.clone(),
-            previous_version: view.version.clone(),
-            content,
-        },
-    )
+    dht.update_content(UpdateContentInput {
+        id: view.id.clone(),
+        previous_version: view.version.clone(),
+        content,
+    })
     .await
     .map_err(ApiError::from)
 }
 
 /// Publishes `url` as where this node's sidecar is reached, unless it is published already.
-pub async fn publish_endpoint(link: &crate::node::ConductorLink, url: &str) -> Result<(), ApiError> {
-    let published: Option<String> = link.call("get_agent_endpoint", link.agent().clone()).await?;
+pub async fn publish_endpoint(link: Node<'_>, url: &str) -> Result<(), ApiError> {
+    let published = link.endpoint_of(link.agent()).await?;
     if published.as_deref() != Some(url) {
-        let _: holochain_types::prelude::ActionHash = link.call("set_my_endpoint", url.to_string()).await?;
+        link.set_endpoint(url).await?;
     }
     Ok(())
 }

@@ -12,8 +12,7 @@ use crate::hash::Hash32;
 use crate::ladder::sandbox;
 use crate::rtc::record::{self, Finished, Meta};
 use crate::state::Sidecar;
-use holochain_types::prelude::ActionHash;
-use media::{ContentView, ManifestView};
+use hdi::prelude::ActionHash;
 use media_rules::manifest::BlobManifest;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -205,25 +204,23 @@ async fn mux(dir: &Path, out: &Path, meta: &Meta, video: bool, audio: bool) -> R
 /// in the call's content; returns the manifest's id. A recording of another agent's call
 /// stays this node's unpublished blob: only the author may change the call's content.
 async fn publish(state: &Sidecar, call: &str, manifest: &BlobManifest) -> Result<Option<String>, ApiError> {
-    let Some(link) = state.link.get() else {
+    let dht = state.dht();
+    let Some(link) = crate::dht::Node::of(dht) else {
         return Ok(None);
     };
     let Ok(id) = ActionHash::try_from(call.to_string()) else {
         return Ok(None);
     };
-    let view: Option<ContentView> = link.call("get_latest_content", id).await?;
+    let view = link.content(&id).await?;
     let Some(view) = view.filter(|v| &v.author == link.agent()) else {
         return Ok(None);
     };
-    let registered: ManifestView = link
-        .call(
-            "register_blob_manifest",
-            media_integrity::BlobManifest(manifest.clone()),
-        )
+    let registered = link
+        .register_manifest(media_integrity::BlobManifest(manifest.clone()))
         .await?;
     let mut content = view.content.clone();
     content.blobs.push(registered.id.clone());
-    crate::publish::replace_content(link, &view, content).await?;
+    crate::publish::replace_content(&*link, &view, content).await?;
     state.access.invalidate(&manifest.hash.parse()?).await;
     Ok(Some(registered.id.to_string()))
 }

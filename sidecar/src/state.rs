@@ -3,9 +3,9 @@
 use crate::access::AccessCache;
 use crate::blobs::BlobIndex;
 use crate::config::Config;
+use crate::dht::{Dht, Standalone};
 use crate::ladder::Ladders;
 use crate::metrics::Metrics;
-use crate::node::ConductorLink;
 use crate::owner::OwnerKey;
 use crate::reader::ChunkReader;
 use crate::store::{ChunkStore, FsStore};
@@ -31,8 +31,8 @@ pub struct Sidecar {
     pub access: AccessCache,
     /// Adaptive-bitrate ladder jobs.
     pub ladders: Ladders,
-    /// The conductor this sidecar serves, when it runs as part of a node.
-    pub link: OnceLock<Arc<ConductorLink>>,
+    /// The DHT as the node's conductor answers it, once attached ([`Sidecar::dht`]).
+    dht: OnceLock<Arc<dyn Dht>>,
     /// The owner's credential, for the routes that act as the node's agent.
     pub owner: OwnerKey,
     /// What the custodian worker last did, when the node serves as custodian.
@@ -90,7 +90,7 @@ impl Sidecar {
             metrics,
             config,
             access: AccessCache::default(),
-            link: OnceLock::new(),
+            dht: OnceLock::new(),
             ladders: Ladders::default(),
             owner,
             custodian: Default::default(),
@@ -113,8 +113,33 @@ impl Sidecar {
             })
     }
 
-    /// Wires the sidecar to its conductor (once).
-    pub fn attach(&self, link: Arc<ConductorLink>) {
-        let _ = self.link.set(link);
+    /// Wires the sidecar to its conductor's DHT (once).
+    pub fn attach(&self, dht: Arc<dyn Dht>) {
+        let _ = self.dht.set(dht);
+    }
+
+    /// The DHT this sidecar asks: its node's conductor, or [`Standalone`] until one is
+    /// attached (no agent; commons semantics; writes refused).
+    pub fn dht(&self) -> &dyn Dht {
+        match self.dht.get() {
+            Some(dht) => dht.as_ref(),
+            None => &Standalone,
+        }
+    }
+
+    /// The conductor's DHT, when one is attached, for work that outlives a request.
+    pub fn attached(&self) -> Option<Arc<dyn Dht>> {
+        self.dht.get().cloned()
+    }
+
+    /// [`Sidecar::dht`] as its node's agent sees it; `None` for a standalone sidecar.
+    pub fn node(&self) -> Option<crate::dht::Node<'_>> {
+        crate::dht::Node::of(self.dht())
+    }
+
+    /// Whether this sidecar serves a node's agent (and so checks who reads, and takes
+    /// writes from the owner only), rather than running standalone with commons semantics.
+    pub fn is_node(&self) -> bool {
+        self.dht.get().is_some_and(|d| d.agent().is_some())
     }
 }

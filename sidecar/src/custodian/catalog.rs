@@ -4,10 +4,10 @@
 //! retired lifecycle, are seen) and in the rounds between is topped up with what was
 //! indexed since the last reading: new content is placed at the next round.
 
+use crate::dht::Node;
 use crate::error::ApiError;
-use crate::node::ConductorLink;
-use holochain_types::prelude::{ActionHash, Timestamp};
-use media::ContentView;
+use hdi::prelude::{ActionHash, Timestamp};
+use media_api::ContentView;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -30,19 +30,19 @@ pub struct Catalog {
 
 impl Catalog {
     /// Reads the catalog whole or tops it up, as due; the content it knows, newest first.
-    pub async fn refresh(&mut self, link: &ConductorLink) -> Result<Vec<ContentView>, ApiError> {
-        let started = Timestamp::now();
+    pub async fn refresh(&mut self, link: Node<'_>) -> Result<Vec<ContentView>, ApiError> {
+        let started = crate::dht::now();
         match self.read_at {
             Some(at) if self.top_ups + 1 < FULL_LISTING_ROUNDS => {
                 let since = Timestamp::from_micros(at.as_micros() - LATE_LINKS.as_micros() as i64);
-                let fresh: Vec<ContentView> = link.call("list_visible_content_since", since).await?;
+                let fresh: Vec<ContentView> = link.visible_content(Some(since)).await?;
                 for view in fresh {
                     self.contents.insert(view.id.clone(), view);
                 }
                 self.top_ups += 1;
             }
             _ => {
-                let all: Vec<ContentView> = link.call("list_visible_content", ()).await?;
+                let all: Vec<ContentView> = link.visible_content(None).await?;
                 self.contents = all.into_iter().map(|v| (v.id.clone(), v)).collect();
                 self.top_ups = 0;
             }

@@ -17,15 +17,15 @@
 pub mod catalog;
 
 use crate::blobs::Keeper;
+use crate::dht::{Dht, Node};
 use crate::error::ApiError;
 use crate::hash::Hash32;
-use crate::node::sources::{self, Holders};
-use crate::node::ConductorLink;
 use crate::replicate::pull;
+use crate::sources::{self, Holders};
 use crate::state::Sidecar;
 use futures_util::StreamExt;
-use holochain_types::prelude::{ActionHash, AgentPubKey, Timestamp};
-use media::{CommitmentView, ContentView, ManifestView, RefreshReplicaInput, ReplicaView};
+use hdi::prelude::{ActionHash, AgentPubKey, Timestamp};
+use media_api::{CommitmentView, ContentView, ManifestView, RefreshReplicaInput, ReplicaView};
 use media_integrity::{CustodianCommitment, ReplicaStatus};
 use media_rules::placement::{rank, Blob, Custodian};
 use media_rules::reach::Audience;
@@ -220,20 +220,25 @@ struct PullJob {
     keeper: Keeper,
 }
 
-fn link(state: &Sidecar) -> Result<Arc<ConductorLink>, ApiError> {
+/// The DHT of the node this custodian serves.
+fn link(state: &Sidecar) -> Result<Arc<dyn Dht>, ApiError> {
     state
-        .link
-        .get()
-        .cloned()
+        .attached()
+        .filter(|dht| dht.agent().is_some())
         .ok_or_else(|| ApiError::BadRequest("a custodian needs a conductor".into()))
+}
+
+/// `dht` as its node's agent sees it.
+fn node(dht: &Arc<dyn Dht>) -> Result<Node<'_>, ApiError> {
+    Node::of(dht.as_ref()).ok_or_else(|| ApiError::BadRequest("a custodian needs a conductor".into()))
 }
 
 /// Commits as custodian and runs the worker, all in the background: a node whose network
 /// does not answer yet (its peers are unreachable, or went away while it was down) keeps
-/// running and commits once it can ([`crate::node::retry`]).
+/// running and commits once it can ([`crate::retry`]).
 pub fn spawn_when_committed(state: Arc<Sidecar>, config: CustodianConfig) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let worker = crate::node::retry::until_ok("committing as custodian", || {
+        let worker = crate::retry::until_ok("committing as custodian", || {
             Worker::start(state.clone(), config.clone())
         })
         .await;
@@ -251,7 +256,7 @@ pub async fn spawn(
 }
 
 fn now() -> Timestamp {
-    Timestamp::now()
+    crate::dht::now()
 }
 
 fn later(d: Duration) -> Timestamp {
@@ -265,7 +270,8 @@ fn age(t: Timestamp) -> Duration {
 impl Worker {
     /// Commits this node's agent as a custodian (renewing a commitment it already has).
     pub async fn start(state: Arc<Sidecar>, config: CustodianConfig) -> Result<Self, ApiError> {
-        let link = link(&state)?;
+        let dht = link(&state)?;
+        let link = node(&dht)?;
         let commitment = CustodianCommitment {
             media_role: config.role.clone(),
             bandwidth_class: config.bandwidth.as_str().into(),
@@ -274,19 +280,16 @@ impl Worker {
             endpoint: config.endpoint.clone(),
             expires_at: later(config.commitment_ttl),
         };
-        let live: Vec<CommitmentView> = link.call("list_live_commitments", ()).await?;
-        let commitment: CommitmentView = match live.into_iter().find(|c| &c.author == link.agent()) {
+        let live = link.live_commitments().await?;
+        let commitment = match live.into_iter().find(|c| &c.author == link.agent()) {
             Some(existing) => {
-                link.call(
-                    "update_commitment",
-                    media::UpdateCommitmentInput {
-                        id: existing.id,
-                        commitment,
-                    },
-                )
+                link.update_commitment(media_api::UpdateCommitmentInput {
+                    id: existing.id,
+                    commitment,
+                })
                 .await?
             }
-            None => link.call("commit_as_custodian", commitment).await?,
+            None => link.commit_as_custodian(commitment).await?,
         };
         Ok(Worker {
             state,
@@ -318,11 +321,12 @@ impl Worker {
 
     /// One round: place, pull, verify, record, evict.
     pub async fn round(&mut self) -> Result<RoundReport, ApiError> {
-        let link = link(&self.state)?;
+        let dht = link(&self.state)?;
+        let link = node(&dht)?;
         let me = link.agent().clone();
-        self.renew_if_due(&link).await?;
-        let commitments: Vec<CommitmentView> = link.call("list_live_commitments", ()).await?;
-        let contents = self.catalog.refresh(&link).await?;
+        self.renew_if_due(link).await?;
+        let commitments = link.live_commitments().await?;
+        let contents = self.catalog.refresh(link).await?;
         let mut report = RoundReport::default();
         let mut keep: HashSet<Hash32> = HashSet::new();
         // Our replicas that clearly should go now: retired content, or extra copies of a
@@ -347,7 +351,7 @@ impl Worker {
                 continue;
             };
             for manifest_id in &content.content.blobs {
-                let Some((blob, size)) = self.facts_of(&link, manifest_id).await? else {
+                let Some((blob, size)) = self.facts_of(link, manifest_id).await? else {
                     continue;
                 };
                 // Where this custodian stands by the commitments alone (silent ones are
@@ -365,7 +369,7 @@ impl Worker {
                     report.skipped += 1;
                     continue;
                 }
-                let Some(view) = self.manifest(&link, manifest_id).await? else {
+                let Some(view) = self.manifest(link, manifest_id).await? else {
                     continue;
                 };
                 if far {
@@ -373,7 +377,7 @@ impl Worker {
                 }
                 let replicas: Vec<ReplicaView> = match sure {
                     true => Vec::new(),
-                    false => link.call("list_replicas", manifest_id.clone()).await?,
+                    false => link.replicas(manifest_id).await?,
                 };
                 let own = replicas.iter().find(|r| {
                     r.custodian == me
@@ -408,10 +412,10 @@ impl Worker {
                 keep.insert(blob);
                 // One blob that cannot be fetched or recorded does not hold up the others.
                 let held = self
-                    .hold(&link, content, reach, &view, (&commitments, &holders), &replicas)
+                    .hold(link, content, reach, &view, (&commitments, &holders), &replicas)
                     .await;
                 let recorded = match held {
-                    Ok(Hold::Held) => self.record(&link, content, manifest_id, &view, &mut report).await,
+                    Ok(Hold::Held) => self.record(link, content, manifest_id, &view, &mut report).await,
                     Ok(Hold::NoRoom) => {
                         repair_queue.push(blob.to_hex());
                         Ok(())
@@ -451,7 +455,7 @@ impl Worker {
                     None => break,
                 },
                 _ = heartbeat.tick() => {
-                    if let Err(e) = self.renew_if_due(&link).await {
+                    if let Err(e) = self.renew_if_due(link).await {
                         tracing::warn!(error = %e, "custodian: renewing the commitment during pulls failed");
                     }
                 }
@@ -462,7 +466,7 @@ impl Worker {
             let recorded = match result {
                 Ok(_) => {
                     report.pulled += 1;
-                    self.record(&link, &content, &manifest_id, &view, &mut report)
+                    self.record(link, &content, &manifest_id, &view, &mut report)
                         .await
                 }
                 Err(e) => Err(e),
@@ -472,7 +476,7 @@ impl Worker {
                 repair_queue.push(blob);
             }
         }
-        report.evicted = self.evict_unwanted(&link, &keep, &settled).await?;
+        report.evicted = self.evict_unwanted(link, &keep, &settled).await?;
         self.scan_all = false;
         self.publish_snapshot(repair_queue);
         Ok(report)
@@ -481,7 +485,7 @@ impl Worker {
     /// Renews the commitment when it is half-way to expiry or a third of a TTL old.
     /// Renewing is also the heartbeat: others take a custodian whose commitment was last
     /// renewed more than a replica TTL ago for silent (`media_rules::replica`).
-    async fn renew_if_due(&mut self, link: &ConductorLink) -> Result<(), ApiError> {
+    async fn renew_if_due(&mut self, link: Node<'_>) -> Result<(), ApiError> {
         let left = self.commitment.commitment.expires_at.as_micros() - now().as_micros();
         if left < (self.config.commitment_ttl / 2).as_micros() as i64
             || age(self.commitment.updated_at) >= self.config.replica_ttl / 3
@@ -565,11 +569,7 @@ impl Worker {
     }
 
     /// What placement needs of a manifest (its blob's hash and size), read once.
-    async fn facts_of(
-        &mut self,
-        link: &ConductorLink,
-        id: &ActionHash,
-    ) -> Result<Option<(Hash32, u64)>, ApiError> {
+    async fn facts_of(&mut self, link: Node<'_>, id: &ActionHash) -> Result<Option<(Hash32, u64)>, ApiError> {
         if let Some(facts) = self.facts.get(id) {
             return Ok(*facts);
         }
@@ -584,13 +584,13 @@ impl Worker {
     /// A whole manifest, read once while this custodian keeps or stands near its blob.
     async fn manifest(
         &mut self,
-        link: &ConductorLink,
+        link: Node<'_>,
         id: &ActionHash,
     ) -> Result<Option<Arc<ManifestView>>, ApiError> {
         if let Some(view) = self.manifests.get(id) {
             return Ok(Some(view.clone()));
         }
-        let view: Option<ManifestView> = link.call("get_blob_manifest", id.clone()).await?;
+        let view = link.manifest(id).await?;
         let view = view.map(Arc::new);
         if let Some(view) = &view {
             self.manifests.insert(id.clone(), view.clone());
@@ -639,7 +639,7 @@ impl Worker {
     /// Whether the blob is here and intact, or what pulling it takes.
     async fn hold(
         &mut self,
-        link: &ConductorLink,
+        link: Node<'_>,
         content: &ContentView,
         reach: Reach,
         view: &ManifestView,
@@ -664,10 +664,7 @@ impl Worker {
         // The author's node: where its commitment says, or the endpoint it published.
         let author_endpoint = match commitments.iter().find(|c| c.author == content.author) {
             Some(c) => Some(c.commitment.endpoint.clone()),
-            None => {
-                link.call::<_, Option<String>>("get_agent_endpoint", content.author.clone())
-                    .await?
-            }
+            None => link.endpoint_of(&content.author).await?,
         };
         let holders = Holders {
             replicas,
@@ -717,7 +714,7 @@ impl Worker {
     /// never see it stale while we run.
     async fn record(
         &mut self,
-        link: &ConductorLink,
+        link: Node<'_>,
         content: &ContentView,
         manifest: &ActionHash,
         view: &ManifestView,
@@ -744,16 +741,13 @@ impl Worker {
             Some(existing) => {
                 status.state = ReplicaState::Verified.as_str().into();
                 status.last_verified = Some(now());
-                link.call(
-                    "refresh_replica",
-                    RefreshReplicaInput {
-                        id: existing.id.clone(),
-                        status,
-                    },
-                )
+                link.refresh_replica(RefreshReplicaInput {
+                    id: existing.id.clone(),
+                    status,
+                })
                 .await?
             }
-            None => link.call("record_replica", status).await?,
+            None => link.record_replica(status).await?,
         };
         report.recorded += 1;
         self.mine.insert(
@@ -773,7 +767,7 @@ impl Worker {
     /// only what no record lists.
     async fn evict_unwanted(
         &mut self,
-        link: &ConductorLink,
+        link: Node<'_>,
         keep: &HashSet<Hash32>,
         settled: &HashSet<ActionHash>,
     ) -> Result<usize, ApiError> {
@@ -813,31 +807,24 @@ impl Worker {
             status.commitment = self.commitment.version.clone();
             status.state = ReplicaState::Evicted.as_str().into();
             status.chunks_held = 0;
-            let _: ReplicaView = link
-                .call(
-                    "refresh_replica",
-                    RefreshReplicaInput {
-                        id: replica.id.clone(),
-                        status,
-                    },
-                )
-                .await?;
+            link.refresh_replica(RefreshReplicaInput {
+                id: replica.id.clone(),
+                status,
+            })
+            .await?;
             tracing::info!(blob = %blob, "evicted");
         }
         Ok(gone.len())
     }
 
-    async fn renew(&mut self, link: &ConductorLink) -> Result<(), ApiError> {
+    async fn renew(&mut self, link: Node<'_>) -> Result<(), ApiError> {
         let mut commitment = self.commitment.commitment.clone();
         commitment.expires_at = later(self.config.commitment_ttl);
         self.commitment = link
-            .call(
-                "update_commitment",
-                media::UpdateCommitmentInput {
-                    id: self.commitment.id.clone(),
-                    commitment,
-                },
-            )
+            .update_commitment(media_api::UpdateCommitmentInput {
+                id: self.commitment.id.clone(),
+                commitment,
+            })
             .await?;
         Ok(())
     }

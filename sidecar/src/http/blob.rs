@@ -235,7 +235,7 @@ pub async fn held_or_remote(
     if let Some(record) = state.blobs.get(hash)? {
         return Ok(Some((record, Chunks::Local)));
     }
-    let Some(link) = state.link.get().filter(|_| serve == Serve::Anywhere) else {
+    let Some(link) = state.node().filter(|_| serve == Serve::Anywhere) else {
         return Ok(None);
     };
     match state.remote.resolve(state, link, hash, public).await {

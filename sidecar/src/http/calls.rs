@@ -9,11 +9,12 @@
 
 use super::json;
 use super::node_api::{linked, owner_only};
+use crate::dht::Node;
 use crate::error::ApiError;
 use crate::http::Body;
 use crate::state::Sidecar;
-use holochain_types::prelude::{ActionHash, AgentPubKey};
-use media::{ContentView, IssueCallTokenInput, IssuedToken, StartCallInput};
+use hdi::prelude::{ActionHash, AgentPubKey};
+use media_api::{IssueCallTokenInput, StartCallInput};
 use media_rules::Place;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -114,7 +115,7 @@ pub async fn start(
         place,
         live_stream: req.live_stream,
     };
-    let view: ContentView = link.call("start_call", input).await?;
+    let view = link.start_call(input).await?;
     let joining = sign(link, &view.id, None, link.agent().to_string(), DEFAULT_TTL_SECS).await?;
     Ok(json(StatusCode::CREATED, &joining))
 }
@@ -131,14 +132,14 @@ pub async fn join(
     let link = linked(&state)?;
     let id = ActionHash::try_from(id)
         .map_err(|_| ApiError::BadRequest("a call id is a ContentNode id (uhCkk…)".into()))?;
-    let view: Option<ContentView> = link.call("get_latest_content", id.clone()).await?;
+    let view = link.content(&id).await?;
     let view = view.ok_or(ApiError::NotFound("call this node's agent may see"))?;
     let (host, audience) = match (req.host, req.host_agent) {
         (Some(host), Some(agent)) => (Some(host), agent),
         (Some(host), None) => (Some(host), view.author.to_string()),
         (None, _) if &view.author == link.agent() => (None, link.agent().to_string()),
         (None, _) => {
-            let endpoint: Option<String> = link.call("get_agent_endpoint", view.author.clone()).await?;
+            let endpoint = link.endpoint_of(&view.author).await?;
             let endpoint = endpoint.ok_or_else(|| {
                 ApiError::BadRequest(
                     "the call's author published no endpoint; say where the call is hosted (host)".into(),
@@ -153,7 +154,7 @@ pub async fn join(
 }
 
 async fn sign(
-    link: &crate::node::ConductorLink,
+    link: Node<'_>,
     id: &ActionHash,
     host: Option<String>,
     audience: String,
@@ -164,7 +165,7 @@ async fn sign(
         audience,
         ttl_seconds,
     };
-    let issued: IssuedToken = link.call("issue_call_token", input).await?;
+    let issued = link.issue_call_token(input).await?;
     let call = id.to_string();
     Ok(Joining {
         page: format!("/call/{call}?token={}", issued.token),

@@ -53,7 +53,7 @@ pub async fn get_chunk(
 ) -> Result<Response<Body>, ApiError> {
     let hash: Hash32 = hash.parse()?;
     let (mut partition, mut public) = (CachePartition::Commons, true);
-    if state.link.get().is_some() {
+    if state.is_node() {
         let blob = crate::access::query_param(&query, "blob").ok_or_else(|| {
             ApiError::Unauthorized("name the blob this chunk belongs to with ?blob=<hash>".into())
         })?;
@@ -97,7 +97,7 @@ pub async fn put_chunk(
     body: Bytes,
 ) -> Result<Response<Body>, ApiError> {
     let hash: Hash32 = hash.parse()?;
-    if state.link.get().is_some() {
+    if state.is_node() {
         super::node_api::owner_only(&state, &headers)?;
     }
     state.metrics.bytes_in.inc_by(body.len() as u64);
@@ -158,7 +158,7 @@ pub async fn have(
         )));
     }
     let mut hashes: Vec<Hash32> = req.hashes.iter().map(|h| h.parse()).collect::<Result<_, _>>()?;
-    if state.link.get().is_some() {
+    if state.is_node() {
         // What a node holds says what its agent keeps: answered per readable blob only.
         let blob = req.blob.as_deref().ok_or_else(|| {
             ApiError::Unauthorized("name the blob these chunks belong to in \"blob\"".into())

@@ -11,7 +11,7 @@ use crate::http::upload::Receipt;
 use crate::http::Body;
 use crate::replicate::Source;
 use crate::state::Sidecar;
-use media::{ContentView, IssueTokenInput, IssuedToken, ManifestView};
+use media_api::{ContentView, IssueTokenInput, ManifestView};
 use media_rules::manifest::BlobManifest;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -48,7 +48,7 @@ pub struct NodeStatus {
     /// Live custodian commitments the node knows of.
     pub custodians: Option<usize>,
     /// The network: peers, custodians among them, bootstrap and relay.
-    pub network: Option<crate::node::network::NetworkStatus>,
+    pub network: Option<crate::network::NetworkStatus>,
     /// What the custodian worker holds and has yet to fetch, when the node is one.
     #[serde(default)]
     pub custodian: Option<crate::custodian::Snapshot>,
@@ -59,29 +59,28 @@ pub fn owner_only(state: &Sidecar, headers: &HeaderMap) -> Result<(), ApiError> 
     crate::owner::check(&state.owner, state.config.listen, headers)
 }
 
-pub(super) fn linked(state: &Sidecar) -> Result<&crate::node::ConductorLink, ApiError> {
+/// The node this sidecar serves, or the refusal of a standalone sidecar.
+pub(super) fn linked(state: &Sidecar) -> Result<crate::dht::Node<'_>, ApiError> {
     state
-        .link
-        .get()
-        .map(|l| l.as_ref())
+        .node()
         .ok_or_else(|| ApiError::BadRequest("this sidecar runs standalone, without a conductor".into()))
 }
 
 /// `GET /api/node`: the node's agent and storage.
 pub async fn status(state: Arc<Sidecar>, headers: HeaderMap) -> Result<Response<Body>, ApiError> {
     owner_only(&state, &headers)?;
-    let (custodians, network) = match state.link.get() {
+    let (custodians, network) = match state.node() {
         Some(link) => {
-            let live: Vec<media::CommitmentView> = link.call("list_live_commitments", ()).await?;
+            let live = link.live_commitments().await?;
             let infos = link.agent_infos().await.unwrap_or_default();
-            let peers = crate::node::network::peers(&infos, link.agent(), &live);
-            let network = crate::node::network::status(link.network(), peers).await;
+            let peers = crate::network::peers(&infos, link.agent(), &live);
+            let network = crate::network::status(link.network(), peers).await;
             (Some(live.len()), Some(network))
         }
         None => (None, None),
     };
     let status = NodeStatus {
-        agent: state.link.get().map(|l| l.agent().to_string()),
+        agent: state.node().map(|l| l.agent().to_string()),
         blobs: state.blobs.list()?.len(),
         bytes_stored: state.reader.store().bytes_used()?,
         custodians,
@@ -94,7 +93,7 @@ pub async fn status(state: Arc<Sidecar>, headers: HeaderMap) -> Result<Response<
 /// `GET /api/content`: the content the node's agent may see.
 pub async fn list(state: Arc<Sidecar>, headers: HeaderMap) -> Result<Response<Body>, ApiError> {
     owner_only(&state, &headers)?;
-    let views: Vec<ContentView> = linked(&state)?.call("list_visible_content", ()).await?;
+    let views = linked(&state)?.visible_content(None).await?;
     let listed: Vec<serde_json::Value> = views.iter().map(listed_view).collect();
     Ok(json(StatusCode::OK, &listed))
 }
@@ -145,7 +144,7 @@ pub async fn token(
         audience: req.audience.unwrap_or_else(|| link.agent().to_string()),
         ttl_seconds: req.ttl_seconds.unwrap_or(3600),
     };
-    let issued: IssuedToken = link.call("issue_access_token", input).await?;
+    let issued = link.issue_token(input).await?;
     let url = format!(
         "http://{}/api/blob/{hash}?token={}",
         state.config.listen, issued.token
@@ -182,7 +181,7 @@ pub async fn pull(
     let hash: Hash32 = req.hash.parse()?;
     // On a node, the blob is kept for the author of the manifest it was registered by:
     // that author's content, and no one else's, decides who may read it here.
-    let (manifest, keeper) = match state.link.get() {
+    let (manifest, keeper) = match state.node() {
         Some(link) => {
             let view = authors_manifest(link, &hash).await?;
             (view.manifest.0, Keeper::ReplicaOf(view.author.to_string()))
@@ -216,12 +215,9 @@ pub async fn pull(
 /// register a manifest under any hash, but only the content's author's describes the
 /// bytes that content shares. A manifest under another hash is never taken. Among an
 /// author's manifests of one blob, the one that lists renditions (the ladder's) wins.
-pub async fn authors_manifest(
-    link: &crate::node::ConductorLink,
-    hash: &Hash32,
-) -> Result<ManifestView, ApiError> {
-    let found: Vec<ManifestView> = link.call("find_blob_manifests", hash.to_hex()).await?;
-    let uses: Vec<media::BlobAccess> = link.call("get_blob_access", hash.to_hex()).await?;
+pub async fn authors_manifest(link: crate::dht::Node<'_>, hash: &Hash32) -> Result<ManifestView, ApiError> {
+    let found = link.manifests_of(hash).await?;
+    let uses = link.blob_access(hash).await?;
     let mut found: Vec<ManifestView> = found
         .into_iter()
         .filter(|v| v.manifest.0.hash == hash.to_hex())

@@ -14,8 +14,8 @@ use super::node_api::{linked, owner_only};
 use crate::error::ApiError;
 use crate::http::Body;
 use crate::state::Sidecar;
-use holochain_types::prelude::{ActionHash, AgentPubKey};
-use media::{VouchInput, VouchView};
+use hdi::prelude::{ActionHash, AgentPubKey};
+use media_api::{VouchInput, VouchView};
 use media_rules::{Place, PlaceLevel};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -59,9 +59,9 @@ pub async fn declare(
     owner_only(&state, &headers)?;
     let link = linked(&state)?;
     let place = parse(&body.place)?;
-    let _: ActionHash = link.call("set_my_place", place.clone()).await?;
+    link.set_place(&place).await?;
     let founded: Vec<VouchView> = match found {
-        true => link.call("found_place", place.clone()).await?,
+        true => link.found_place(&place).await?,
         false => Vec::new(),
     };
     state.access.forget_place(link.agent()).await;
@@ -89,7 +89,7 @@ pub async fn vouch(
         place: parse(&body.place)?,
         level,
     };
-    let view: VouchView = link.call("vouch_for_place", input).await?;
+    let view = link.vouch(input).await?;
     state.access.forget_place(&member).await;
     Ok(json(StatusCode::CREATED, &listed(&view)))
 }
@@ -100,7 +100,7 @@ pub async fn revoke(state: Arc<Sidecar>, headers: HeaderMap, id: String) -> Resu
     let link = linked(&state)?;
     let id = ActionHash::try_from(id)
         .map_err(|_| ApiError::BadRequest("a vouch id is an action hash (uhCkk…)".into()))?;
-    let _: ActionHash = link.call("revoke_place_vouch", id).await?;
+    link.revoke_vouch(&id).await?;
     Ok(Response::new(Body::default()))
 }
 
@@ -122,9 +122,9 @@ pub async fn show(
 
 async fn mine(state: &Sidecar, agent: AgentPubKey) -> Result<serde_json::Value, ApiError> {
     let link = linked(state)?;
-    let proven: Option<Place> = link.call("get_agent_place", agent.clone()).await?;
+    let proven = link.agent_place(&agent).await?;
     let vouches: Vec<VouchView> = match &proven {
-        Some(p) => link.call("list_place_vouches", p.region.clone()).await?,
+        Some(p) => link.place_vouches(&p.region).await?,
         None => Vec::new(),
     };
     let proven_path = proven

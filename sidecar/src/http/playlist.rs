@@ -12,8 +12,7 @@ use crate::http::Body;
 use crate::ladder::{Progress, Stage};
 use crate::state::Sidecar;
 use crate::streaming::{dash, hls, Ladder, Rendition};
-use holochain_types::prelude::ActionHash;
-use media::{ContentView, ManifestView};
+use hdi::prelude::ActionHash;
 use std::sync::Arc;
 use warp::http::{header, HeaderMap, Response, StatusCode};
 
@@ -85,14 +84,14 @@ pub async fn playlist(
 /// The source blob a playlist route names: a blob hash as it is, or a ContentNode id
 /// (`uhCkk…`), whose first blob is its source. The access check then runs on that blob.
 async fn source_blob(state: &Sidecar, name: String) -> Result<String, ApiError> {
-    let (Some(link), Ok(id)) = (state.link.get(), ActionHash::try_from(name.as_str())) else {
+    let (Some(link), Ok(id)) = (state.node(), ActionHash::try_from(name.as_str())) else {
         return Ok(name);
     };
-    let view: Option<ContentView> = link.call("get_latest_content", id).await?;
+    let view = link.content(&id).await?;
     let first = view
         .and_then(|v| v.content.blobs.first().cloned())
         .ok_or(ApiError::NotFound("content"))?;
-    let manifest: Option<ManifestView> = link.call("get_blob_manifest", first).await?;
+    let manifest = link.manifest(&first).await?;
     Ok(manifest
         .ok_or(ApiError::NotFound("blob manifest"))?
         .manifest

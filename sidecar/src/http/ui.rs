@@ -158,7 +158,7 @@ pub async fn session(
     };
     let grant = match (&req.signing_key, &req.cap_secret) {
         (Some(key), Some(secret)) => {
-            let key = holochain_types::prelude::AgentPubKey::try_from_raw_39(bytes("signing_key", key, 39)?)
+            let key = hdi::prelude::AgentPubKey::try_from_raw_39(bytes("signing_key", key, 39)?)
                 .map_err(|e| ApiError::BadRequest(format!("signing_key: {e}")))?;
             let secret: [u8; 64] = bytes("cap_secret", secret, 64)?
                 .try_into()
@@ -179,11 +179,11 @@ pub async fn session(
             "app_ws_url": format!("ws://127.0.0.1:{}", session.app_port),
             "token": session.token,
             "app_id": session.app_id,
-            "role": crate::node::link::ROLE,
+            "role": session.role,
             "agent": link.agent().to_string(),
             "cell_id": [
-                b64.encode(session.cell.dna_hash().get_raw_39()),
-                b64.encode(session.cell.agent_pubkey().get_raw_39()),
+                b64.encode(session.dna.get_raw_39()),
+                b64.encode(link.agent().get_raw_39()),
             ],
             "origin": origin,
         }),

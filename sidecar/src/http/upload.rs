@@ -228,7 +228,7 @@ pub async fn complete(
 /// need the owner's credential, unless the operator lets anonymous clients upload
 /// (`--anonymous-uploads`); a standalone sidecar, which publishes nothing, takes anyone's.
 pub fn uploader(state: &Sidecar, headers: &HeaderMap, client: IpAddr) -> Result<Uploader, ApiError> {
-    if state.link.get().is_none() || state.owner.presented_by(headers) {
+    if !state.is_node() || state.owner.presented_by(headers) {
         return Ok(Uploader::Trusted);
     }
     match state.anonymous {

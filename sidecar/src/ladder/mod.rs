@@ -148,7 +148,7 @@ impl Ladders {
 /// Whether the renditions of `source` are recorded here but a node has not registered them.
 fn recorded_but_unregistered(state: &Sidecar, source: &Hash32) -> bool {
     let recorded = matches!(state.blobs.get(source), Ok(Some(r)) if !r.manifest.variants.is_empty());
-    recorded && state.link.get().is_some()
+    recorded && state.is_node()
 }
 
 /// Where the job for `source` works; it exists while the job is queued or running, and
@@ -203,7 +203,7 @@ pub fn resume(state: &Arc<Sidecar>) {
 /// Registers the renditions of every job that recorded them but could not register them
 /// (its directory stays until this succeeds), and marks the job done.
 async fn register_recorded(state: &Arc<Sidecar>) {
-    if state.link.get().is_none() {
+    if !state.is_node() {
         return; // nothing to register with; a node started on this data dir will
     }
     for (source, dir) in jobs_left(state) {
@@ -286,7 +286,7 @@ async fn run(state: &Arc<Sidecar>, source: Hash32, work: &Path) -> Result<Vec<Va
             ..(*record).clone()
         })
         .map_err(|e| e.to_string())?;
-    if state.link.get().is_some() {
+    if state.is_node() {
         ladders.set(&source, Progress::at(Stage::Publishing, 100.0));
         crate::publish::publish_ladder(state, &manifest)
             .await

@@ -28,20 +28,9 @@ pub async fn start_with_limit(max_upload: u64) -> Server {
 pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.path().to_path_buf(),
         chunk_size: CHUNK,
         max_upload_bytes: 64 << 20,
-        cache: Default::default(),
-        bandwidth: media_rules::BandwidthClass::High,
-        register_retry_secs: sidecar::config::DEFAULT_REGISTER_RETRY_SECS,
-        allow_private_peers: true,
-        ui: Default::default(),
-        limits: Default::default(),
-        network: Default::default(),
-        anonymous_uploads: None,
-        sendfile: false,
-        rtc: None,
+        ..Config::on_loopback(dir.path().to_path_buf())
     };
     adjust(&mut config);
     launch(config, dir)

@@ -7,6 +7,7 @@ mod bad_input;
 mod caches;
 mod chunks;
 mod cli;
+mod crate_graph;
 mod hostile_media;
 mod limits;
 mod pull;

@@ -3,7 +3,7 @@
 use crate::common::*;
 use holochain::prelude::*;
 use holochain::sweettest::SweetConductor;
-use media::ContentView;
+use media_api::ContentView;
 
 /// Installs the `.happ` at `path` as `id`, as a launcher would.
 async fn install(conductor: &SweetConductor, path: std::path::PathBuf, id: &str) -> InstalledApp {

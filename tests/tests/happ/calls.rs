@@ -2,7 +2,7 @@
 //! sidecars, call tokens signed by each agent's own key, WHIP and WHEP over HTTP.
 
 use crate::common::*;
-use media::{IssueCallTokenInput, IssueTokenInput, IssuedToken};
+use media_api::{IssueCallTokenInput, IssueTokenInput, IssuedToken};
 use sidecar::http::calls::Joining;
 
 /// Posts a WHIP (`whip`) or WHEP offer for `call` to `url`, with `token` if any: the status
@@ -112,7 +112,7 @@ async fn an_invited_call_admits_its_author_and_invitee_and_refuses_strangers() {
     let call = started.call.clone();
     assert_eq!(started.host, None, "hosted by the node that started it");
     assert_eq!(started.page, format!("/call/{call}?token={}", started.token));
-    let view: Option<media::ContentView> = net
+    let view: Option<media_api::ContentView> = net
         .call(
             alice,
             "get_latest_content",
@@ -279,7 +279,8 @@ async fn a_calls_recording_becomes_its_content_and_only_its_audience_reads_it() 
     let id = holochain_types::prelude::ActionHash::try_from(call.as_str()).unwrap();
     let listed = tokio::time::timeout(std::time::Duration::from_secs(60), async {
         loop {
-            let view: Option<media::ContentView> = net.call(alice, "get_latest_content", id.clone()).await;
+            let view: Option<media_api::ContentView> =
+                net.call(alice, "get_latest_content", id.clone()).await;
             if let Some(view) = view.filter(|v| !v.content.blobs.is_empty()) {
                 break view;
             }

@@ -3,7 +3,7 @@
 
 use holochain::prelude::*;
 use holochain::sweettest::*;
-use media::ContentView;
+use media_api::ContentView;
 use media_integrity::media_rules::manifest::BlobManifest as Manifest;
 use media_integrity::media_rules::role::MediaRole;
 use media_integrity::{BlobManifest, ContentNode, CustodianCommitment};
@@ -181,6 +181,8 @@ pub struct NodeSidecar {
     pub state: std::sync::Arc<sidecar::state::Sidecar>,
     /// Its data directory.
     pub dir: tempfile::TempDir,
+    /// Its link to the conductor (the DHT it asks, and how many calls it made).
+    pub link: std::sync::Arc<media_node::ConductorLink>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: tokio::task::JoinHandle<()>,
 }
@@ -232,7 +234,7 @@ impl NodeSidecar {
         let happ = repo_root().join("workdir/elohim_media.happ");
         let mut tries = 0;
         let link = loop {
-            match sidecar::node::ConductorLink::connect(&format!("127.0.0.1:{port}"), &happ).await {
+            match media_node::ConductorLink::connect(&format!("127.0.0.1:{port}"), &happ).await {
                 Ok(link) => break link,
                 Err(e) if tries < 3 => {
                     tries += 1;
@@ -247,25 +249,11 @@ impl NodeSidecar {
             &net.key(who),
             "the link acts as the conductor's agent"
         );
-        let mut config = sidecar::config::Config {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            data_dir: dir.path().to_path_buf(),
-            chunk_size: 64 * 1024,
-            max_upload_bytes: 1 << 30,
-            cache: Default::default(),
-            bandwidth: media_rules::BandwidthClass::High,
-            register_retry_secs: sidecar::config::DEFAULT_REGISTER_RETRY_SECS,
-            allow_private_peers: true,
-            ui: Default::default(),
-            limits: Default::default(),
-            network: Default::default(),
-            anonymous_uploads: None,
-            sendfile: false,
-            rtc: None,
-        };
+        let mut config = sidecar::config::Config::on_loopback(dir.path().to_path_buf());
         adjust(&mut config);
         let state = sidecar::state::Sidecar::open(config.clone()).unwrap();
-        state.attach(std::sync::Arc::new(link));
+        let link = std::sync::Arc::new(link);
+        state.attach(link.clone());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (addr, server) = sidecar::server::bind(state.clone(), config.listen, async {
             let _ = stopped.await;
@@ -275,6 +263,7 @@ impl NodeSidecar {
             url: format!("http://{addr}"),
             state,
             dir,
+            link,
             stop: Some(stop),
             server: tokio::spawn(server),
         }
@@ -342,11 +331,11 @@ pub async fn upload(
 
 /// A token `who` signs for `blob`, for the node whose agent key is `audience`.
 pub async fn token(net: &Net, who: Agent, blob: &str, audience: String, ttl: u32) -> String {
-    let issued: media::IssuedToken = net
+    let issued: media_api::IssuedToken = net
         .call(
             who,
             "issue_access_token",
-            media::IssueTokenInput {
+            media_api::IssueTokenInput {
                 blob: blob.into(),
                 audience,
                 ttl_seconds: ttl,

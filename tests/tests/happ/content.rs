@@ -1,7 +1,7 @@
 //! Content reaches every agent after consistency, and each agent sees what its reach allows.
 
 use crate::common::*;
-use media::{ContentView, SetLifecycleInput, UpdateContentInput};
+use media_api::{ContentView, SetLifecycleInput, UpdateContentInput};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn each_agent_sees_what_reach_allows() {
@@ -12,17 +12,17 @@ async fn each_agent_sees_what_reach_allows() {
     let _: holochain::prelude::ActionHash = net
         .call(alice, "set_my_place", place("victoria", "fernwood", "alice-home"))
         .await;
-    let _: Vec<media::VouchView> = net
+    let _: Vec<media_api::VouchView> = net
         .call(alice, "found_place", place("victoria", "fernwood", "alice-home"))
         .await;
     let _: holochain::prelude::ActionHash = net
         .call(bob, "set_my_place", place("victoria", "fernwood", "bob-home"))
         .await;
-    let _: media::VouchView = net
+    let _: media_api::VouchView = net
         .call(
             alice,
             "vouch_for_place",
-            media::VouchInput {
+            media_api::VouchInput {
                 member: net.key(bob),
                 place: place("victoria", "fernwood", "bob-home"),
                 level: "neighborhood".into(),

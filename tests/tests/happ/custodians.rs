@@ -2,7 +2,7 @@
 
 use crate::common::*;
 use holochain::prelude::*;
-use media::{CommitmentView, ContentView, ManifestView, RefreshReplicaInput, ReplicaView};
+use media_api::{CommitmentView, ContentView, ManifestView, RefreshReplicaInput, ReplicaView};
 use media_integrity::ReplicaStatus;
 
 #[tokio::test(flavor = "multi_thread")]

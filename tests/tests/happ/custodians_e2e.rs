@@ -4,7 +4,7 @@
 //! custodian dies and another takes its blob over; deprecated content leaves every disk.
 
 use crate::common::*;
-use media::{ContentView, IssueTokenInput, IssuedToken, ReplicaView, UpdateContentInput};
+use media_api::{ContentView, IssueTokenInput, IssuedToken, ReplicaView, UpdateContentInput};
 use sidecar::custodian::{spawn, CustodianConfig};
 use std::time::Duration;
 
@@ -113,7 +113,7 @@ async fn custodians_keep_media_alive_after_the_author_leaves() {
     let (mut net, [alice, bob, carol, dave, erin]) = setup::<5>().await;
     let custodians = [bob, carol, erin];
     // Alice founded Fremont; she vouches her neighbors in.
-    let _: Vec<media::VouchView> = net
+    let _: Vec<media_api::VouchView> = net
         .call(alice, "found_place", place("seattle", "fremont", "a"))
         .await;
     for (who, household) in [(alice, "a"), (bob, "b"), (carol, "c"), (dave, "d"), (erin, "e")] {
@@ -121,12 +121,12 @@ async fn custodians_keep_media_alive_after_the_author_leaves() {
             .call(who, "set_my_place", place("seattle", "fremont", household))
             .await;
         if who.0 != alice.0 {
-            let vouch = media::VouchInput {
+            let vouch = media_api::VouchInput {
                 member: net.key(who),
                 place: place("seattle", "fremont", household),
                 level: "neighborhood".into(),
             };
-            let _: media::VouchView = net.call(alice, "vouch_for_place", vouch).await;
+            let _: media_api::VouchView = net.call(alice, "vouch_for_place", vouch).await;
         }
     }
     // Alice's node publishes its endpoint by committing too; Bob, Carol and Erin keep media.

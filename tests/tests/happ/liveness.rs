@@ -23,7 +23,7 @@ async fn a_custodian_that_never_reports_loses_its_slots_within_the_replica_ttl()
         max_storage_gb: 1_000,
         chunk_redundancy: 1,
     };
-    let _: media::CommitmentView = net.call(carol, "commit_as_custodian", claim.clone()).await;
+    let _: media_api::CommitmentView = net.call(carol, "commit_as_custodian", claim.clone()).await;
     let author = NodeSidecar::start(&net, alice).await;
     let _: ActionHash = net.call(alice, "set_my_endpoint", author.url.clone()).await;
     let mut nodes = Vec::new();
@@ -101,7 +101,7 @@ async fn a_custodian_that_never_reports_loses_its_slots_within_the_replica_ttl()
     loop {
         // (No `net.sync()`: the running workers keep writing, so consistency is never
         // reached; gossip brings their statuses to Alice's conductor.)
-        let replicas: Vec<media::ReplicaView> = net.call(alice, "list_replicas", manifest.clone()).await;
+        let replicas: Vec<media_api::ReplicaView> = net.call(alice, "list_replicas", manifest.clone()).await;
         let verified = |who: Agent| {
             replicas
                 .iter()

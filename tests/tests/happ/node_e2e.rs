@@ -3,7 +3,7 @@
 //! signed tokens and the reach rules, over HTTP.
 
 use crate::common::*;
-use media::ContentView;
+use media_api::ContentView;
 use media_integrity::media_rules::token::AccessToken;
 
 /// Uploads a titled 3-second 720p commons talk to the node: its receipt, blob hash and
@@ -338,7 +338,7 @@ async fn an_invited_video_streams_to_its_invitee_from_one_signed_master_url() {
     }];
     let mut pulled = Vec::new();
     for variant in &progress.variants {
-        let views: Vec<media::ManifestView> =
+        let views: Vec<media_api::ManifestView> =
             net.call(bob, "find_blob_manifests", variant.blob.clone()).await;
         let keeper = sidecar::blobs::Keeper::ReplicaOf(views[0].author.to_string());
         sidecar::replicate::pull(
@@ -427,7 +427,7 @@ async fn renditions_recorded_but_not_registered_when_the_node_stopped_are_regist
     let record = node.state.blobs.get(&hash.parse().unwrap()).unwrap().unwrap();
     let mut uploaded = record.manifest.clone();
     uploaded.variants.clear();
-    let view: media::ManifestView = net
+    let view: media_api::ManifestView = net
         .call(
             alice,
             "register_blob_manifest",
@@ -453,7 +453,7 @@ async fn renditions_recorded_but_not_registered_when_the_node_stopped_are_regist
     assert_eq!(published.content.embed_strategy, "hls");
     assert!(forgotten(&marker).await, "the job's directory is gone");
     for variant in &progress.variants {
-        let found: Vec<media::ManifestView> =
+        let found: Vec<media_api::ManifestView> =
             net.call(alice, "find_blob_manifests", variant.blob.clone()).await;
         assert_eq!(found.len(), 1, "{} is registered once", variant.label);
     }

@@ -3,7 +3,7 @@
 //! the membership away again. Real conductors, the zome's own reach checks.
 
 use crate::common::*;
-use media::{ContentView, VouchInput, VouchView};
+use media_api::{ContentView, VouchInput, VouchView};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_household_admits_only_whom_its_members_vouch_for() {

@@ -5,7 +5,7 @@
 //! node and Carol's, which keeps a replica for Alice, still refuse anonymous readers.
 
 use crate::common::*;
-use media::{ContentView, ManifestView};
+use media_api::{ContentView, ManifestView};
 use sidecar::blobs::Keeper;
 use sidecar::replicate::Source;
 
@@ -56,7 +56,7 @@ async fn commons_content_cannot_list_anothers_private_manifest_nor_a_copy_of_it(
     net.must_fail(
         mallory,
         "update_content",
-        media::UpdateContentInput {
+        media_api::UpdateContentInput {
             id: own.id.clone(),
             previous_version: own.version.clone(),
             content: update,
@@ -75,7 +75,7 @@ async fn commons_content_cannot_list_anothers_private_manifest_nor_a_copy_of_it(
     decoy.blobs = vec![copy.id.clone()];
     let _: ContentView = net.call(mallory, "create_content", decoy).await;
     net.sync().await;
-    let access: Vec<media::BlobAccess> = net.call(alice, "get_blob_access", hash.clone()).await;
+    let access: Vec<media_api::BlobAccess> = net.call(alice, "get_blob_access", hash.clone()).await;
     assert!(
         access.iter().any(|a| a.reach == "commons"),
         "the DHT does list Mallory's commons use of the hash"
@@ -84,14 +84,7 @@ async fn commons_content_cannot_list_anothers_private_manifest_nor_a_copy_of_it(
     for node in [&alice_node, &carol_node] {
         let (status, _) = get(&node.url, &hash, None).await;
         assert_eq!(status, 401, "an anonymous reader at {}", node.url);
-        let t = token(
-            &net,
-            mallory,
-            &hash,
-            node.state.link.get().unwrap().agent().to_string(),
-            600,
-        )
-        .await;
+        let t = token(&net, mallory, &hash, node.link.agent().to_string(), 600).await;
         let (status, _) = get(&node.url, &hash, Some(&t)).await;
         assert_eq!(status, 403, "Mallory herself at {}", node.url);
     }
@@ -123,14 +116,7 @@ async fn commons_content_cannot_list_anothers_private_manifest_nor_a_copy_of_it(
 
     // Carol, whom Alice invited, still reads it from both.
     for node in [&alice_node, &carol_node] {
-        let t = token(
-            &net,
-            carol,
-            &hash,
-            node.state.link.get().unwrap().agent().to_string(),
-            600,
-        )
-        .await;
+        let t = token(&net, carol, &hash, node.link.agent().to_string(), 600).await;
         let (status, body) = get(&node.url, &hash, Some(&t)).await;
         assert_eq!((status, body == call), (200, true), "Carol at {}", node.url);
     }

@@ -5,7 +5,7 @@
 //! replicas, every round) are replayed in the same run for comparison.
 
 use crate::common::*;
-use media::{ContentView, ManifestView, ReplicaView};
+use media_api::{ContentView, ManifestView};
 use media_integrity::media_rules::manifest::BlobManifest as Manifest;
 use media_integrity::BlobManifest;
 use sidecar::custodian::{CustodianConfig, Worker};
@@ -67,7 +67,7 @@ async fn measure(n: usize) {
     // Long enough that no refresh falls due while the measured rounds run.
     config.replica_ttl = Duration::from_secs(7 * 86_400);
     let mut worker = Worker::start(bob_node.state.clone(), config).await.unwrap();
-    let link = bob_node.state.link.get().unwrap().clone();
+    let link = bob_node.link.clone();
     let previous = replay_previous_reads(&link).await;
     for round in 1..=catalog_rounds() {
         let calls = link.calls_made();
@@ -97,15 +97,16 @@ fn catalog_rounds() -> usize {
 }
 
 /// The reads a round made before the catalog, replayed: zome calls and seconds.
-async fn replay_previous_reads(link: &sidecar::node::ConductorLink) -> (u64, f64) {
+async fn replay_previous_reads(link: &media_node::ConductorLink) -> (u64, f64) {
     let at = Instant::now();
     let before = link.calls_made();
-    let _: Vec<media::CommitmentView> = link.call("list_live_commitments", ()).await.unwrap();
-    let contents: Vec<ContentView> = link.call("list_visible_content", ()).await.unwrap();
+    use sidecar::dht::Dht;
+    link.live_commitments().await.unwrap();
+    let contents = link.visible_content(None).await.unwrap();
     for c in &contents {
         for m in &c.content.blobs {
-            let _: Option<ManifestView> = link.call("get_blob_manifest", m.clone()).await.unwrap();
-            let _: Vec<ReplicaView> = link.call("list_replicas", m.clone()).await.unwrap();
+            link.manifest(m).await.unwrap();
+            link.replicas(m).await.unwrap();
         }
     }
     (link.calls_made() - before, at.elapsed().as_secs_f64())

@@ -2,7 +2,7 @@
 
 use crate::common::*;
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
-use media::{IssueTokenInput, IssuedToken};
+use media_api::{IssueTokenInput, IssuedToken};
 use media_integrity::media_rules::token::{AccessToken, Subject};
 
 #[tokio::test(flavor = "multi_thread")]

@@ -3,7 +3,7 @@
 
 use crate::common::*;
 use holochain::prelude::*;
-use media::{
+use media_api::{
     CommitmentView, ContentView, LinkReplicaInput, ManifestView, RefreshReplicaInput, ReplicaView,
     UpdateContentInput,
 };

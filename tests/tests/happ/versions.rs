@@ -4,7 +4,7 @@
 
 use crate::common::*;
 use holochain::prelude::*;
-use media::{
+use media_api::{
     CommitmentView, ContentView, ManifestView, SetLifecycleInput, UpdateCommitmentInput, UpdateContentInput,
 };
 use media_integrity::ReplicaStatus;
@@ -81,6 +81,6 @@ async fn updating_an_older_version_cannot_revive_content_nor_a_superseded_commit
         "commitment was superseded",
     )
     .await;
-    let ok: media::ReplicaView = net.call(bob, "record_replica", status(&renewed.version)).await;
+    let ok: media_api::ReplicaView = net.call(bob, "record_replica", status(&renewed.version)).await;
     assert_eq!(ok.custodian, net.key(bob));
 }

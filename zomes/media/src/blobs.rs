@@ -5,46 +5,9 @@ use crate::content::entry_from;
 use crate::refuse;
 use crate::versions::latest_record;
 use hdk::prelude::*;
+use media_api::{BlobAccess, ManifestView};
 use media_integrity::anchors::blob_path;
 use media_integrity::{BlobManifest, ContentNode, EntryTypes, LinkTypes};
-use media_rules::Place;
-
-/// A manifest and where it lives in the DHT.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
-pub struct ManifestView {
-    /// The manifest's action hash.
-    pub id: ActionHash,
-    /// Who registered it.
-    pub author: AgentPubKey,
-    /// The manifest.
-    pub manifest: BlobManifest,
-}
-
-/// The facts a sidecar needs to decide who may read a blob: for each piece of content
-/// that uses it, its author and audience (not its title or description).
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
-pub struct BlobAccess {
-    /// The content's identity.
-    pub content_id: ActionHash,
-    /// The newest version's action.
-    pub version: ActionHash,
-    /// The content's author.
-    pub author: AgentPubKey,
-    /// Reach name.
-    pub reach: String,
-    /// Lifecycle name.
-    pub lifecycle: String,
-    /// Days the bytes are kept after deprecation or archiving.
-    pub retention_days: u32,
-    /// When the newest version was written.
-    pub updated_at: Timestamp,
-    /// Invitees (invited reach).
-    pub invitees: Vec<AgentPubKey>,
-    /// Place (place-bound reach).
-    pub place: Option<Place>,
-    /// The manifests the newest version uses.
-    pub blobs: Vec<ActionHash>,
-}
 
 /// Registers a manifest and links it from its blob's anchor.
 pub fn register_blob_manifest(manifest: BlobManifest) -> ExternResult<ManifestView> {

@@ -1,33 +1,11 @@
 //! Live calls and streams are content: starting one creates its ContentNode, with no blobs
 //! until its recording is stored. Who may host, publish and watch is `media_rules::call`.
 
-use crate::content::{create_content, ContentView};
+use crate::content::create_content;
 use hdk::prelude::*;
+use media_api::{ContentView, StartCallInput};
 use media_integrity::ContentNode;
 use media_rules::content::{ContentFormat, EmbedStrategy};
-use media_rules::Place;
-
-/// A call or live stream to start.
-#[derive(Serialize, Deserialize, Debug, Clone)]
-pub struct StartCallInput {
-    /// Title, 1–300 bytes.
-    pub title: String,
-    /// Description.
-    #[serde(default)]
-    pub description: String,
-    /// A reach name, e.g. `invited`.
-    pub reach: String,
-    /// Who is invited (invited reach only).
-    #[serde(default)]
-    pub invitees: Vec<AgentPubKey>,
-    /// The place, for local…regional reach.
-    #[serde(default)]
-    pub place: Option<Place>,
-    /// A broadcast (`live-stream`: only the author and invitees publish) rather than a call
-    /// (`call-recording`: everyone admitted speaks).
-    #[serde(default)]
-    pub live_stream: bool,
-}
 
 /// Days a call's recording is kept after the call is deprecated or archived.
 pub const RETENTION_DAYS: u32 = 30;

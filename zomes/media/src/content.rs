@@ -4,46 +4,10 @@ use crate::places::get_agent_place;
 use crate::versions::{latest_record, update_latest};
 use crate::{me, refuse};
 use hdk::prelude::*;
+use media_api::{may_see, ContentView, SetLifecycleInput, UpdateContentInput};
 use media_integrity::anchors::{blob_path, reach_path};
 use media_integrity::{BlobManifest, ContentNode, EntryTypes, LinkTypes};
-use media_rules::access::Use;
-use media_rules::reach::Audience;
-use media_rules::{Place, Reach};
-
-/// A piece of content as a UI sees it: its identity, newest version and fields.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
-pub struct ContentView {
-    /// The original action: the content's identity.
-    pub id: ActionHash,
-    /// The newest version's action.
-    pub version: ActionHash,
-    /// Who created it.
-    pub author: AgentPubKey,
-    /// When the newest version was written.
-    pub updated_at: Timestamp,
-    /// The newest version's fields.
-    pub content: ContentNode,
-}
-
-/// Replace the fields of a piece of content (reach and place stay fixed).
-#[derive(Serialize, Deserialize, Debug, Clone)]
-pub struct UpdateContentInput {
-    /// The content's identity.
-    pub id: ActionHash,
-    /// The version being replaced (the newest one the caller saw).
-    pub previous_version: ActionHash,
-    /// The new fields.
-    pub content: ContentNode,
-}
-
-/// Move content to another lifecycle state.
-#[derive(Serialize, Deserialize, Debug, Clone)]
-pub struct SetLifecycleInput {
-    /// The content's identity.
-    pub id: ActionHash,
-    /// The target state's name.
-    pub lifecycle: String,
-}
+use media_rules::Reach;
 
 /// Creates content and indexes it for its author, invitees, reach and blobs.
 pub fn create_content(node: ContentNode) -> ExternResult<ContentView> {
@@ -150,26 +114,6 @@ pub fn list_visible_content(since: Option<Timestamp>) -> ExternResult<Vec<Conten
     }
     out.sort_by_key(|v| std::cmp::Reverse(v.updated_at));
     Ok(out)
-}
-
-/// Whether `reader` (who declared `place`) may see `content` now: the shared access rule
-/// (the reach table; only the author sees drafts and forgotten content).
-pub fn may_see(content: &ContentView, reader: &AgentPubKey, place: Option<&Place>) -> bool {
-    use_of(content).admits(reader, place)
-}
-
-/// Content as the shared access rules see it: reach, lifecycle, author, invitees and place.
-pub fn use_of(content: &ContentView) -> Use<'_, AgentPubKey> {
-    let node = &content.content;
-    Use {
-        reach: node.reach().ok(),
-        lifecycle: node.lifecycle().ok(),
-        audience: Audience {
-            author: &content.author,
-            invitees: &node.invitees,
-            place: node.place.as_ref(),
-        },
-    }
 }
 
 /// Links a version to its new invitees and blobs (what the previous version lacked).

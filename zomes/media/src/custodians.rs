@@ -4,35 +4,9 @@ use crate::content::entry_from;
 use crate::versions::{latest_record, latest_version, update_latest};
 use crate::{me, refuse};
 use hdk::prelude::*;
+use media_api::{CommitmentView, UpdateCommitmentInput};
 use media_integrity::anchors::custodians_path;
 use media_integrity::{CustodianCommitment, EntryTypes, LinkTypes};
-
-/// A commitment as the network sees it.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
-pub struct CommitmentView {
-    /// The original action: the commitment's identity.
-    pub id: ActionHash,
-    /// The newest version's action (what replica statuses cite).
-    pub version: ActionHash,
-    /// The custodian.
-    pub author: AgentPubKey,
-    /// The newest version's fields.
-    pub commitment: CustodianCommitment,
-    /// Whether it has not expired yet.
-    pub live: bool,
-    /// When its newest version was written: a running custodian renews it often, so an
-    /// old one marks a custodian that went silent.
-    pub updated_at: Timestamp,
-}
-
-/// Renew or change a commitment.
-#[derive(Serialize, Deserialize, Debug, Clone)]
-pub struct UpdateCommitmentInput {
-    /// The commitment's identity.
-    pub id: ActionHash,
-    /// The new fields.
-    pub commitment: CustodianCommitment,
-}
 
 /// Commits the caller as a custodian and lists it for placement.
 pub fn commit_as_custodian(commitment: CustodianCommitment) -> ExternResult<CommitmentView> {

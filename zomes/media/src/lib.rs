@@ -13,13 +13,11 @@ mod replicas;
 mod tokens;
 mod versions;
 
-pub use blobs::{BlobAccess, ManifestView};
-pub use calls::StartCallInput;
-pub use content::{use_of, ContentView, SetLifecycleInput, UpdateContentInput};
-pub use custodians::{CommitmentView, UpdateCommitmentInput};
-pub use places::{VouchInput, VouchView};
-pub use replicas::{LinkReplicaInput, RefreshReplicaInput, ReplicaView};
-pub use tokens::{IssueCallTokenInput, IssueTokenInput, IssuedToken};
+pub use media_api::{
+    use_of, BlobAccess, CommitmentView, ContentView, IssueCallTokenInput, IssueTokenInput, IssuedToken,
+    LinkReplicaInput, ManifestView, RefreshReplicaInput, ReplicaView, SetLifecycleInput, StartCallInput,
+    UpdateCommitmentInput, UpdateContentInput, VouchInput, VouchView,
+};
 
 use media_integrity::{AgentPlace, BlobManifest, ContentNode, CustodianCommitment, ReplicaStatus};
 use media_rules::Place;

@@ -6,38 +6,11 @@
 use crate::versions::{owned_latest, set_owned};
 use crate::{me, refuse};
 use hdk::prelude::*;
+use media_api::{VouchInput, VouchView};
 use media_integrity::anchors::vouches_path;
 use media_integrity::{AgentPlace, EntryTypes, LinkTypes, PlaceVouch};
 use media_rules::membership::{self, Vouch, LEVELS};
 use media_rules::Place;
-
-/// A vouch to write.
-#[derive(Serialize, Deserialize, Debug, Clone)]
-pub struct VouchInput {
-    /// Who belongs.
-    pub member: AgentPubKey,
-    /// Their place, down to the household.
-    pub place: Place,
-    /// How far down: `region` … `household`.
-    pub level: String,
-}
-
-/// A vouch as the DHT holds it.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
-pub struct VouchView {
-    /// Its action: what revoking names.
-    pub id: ActionHash,
-    /// Who vouched.
-    pub by: AgentPubKey,
-    /// Who belongs (`by` itself for a founding).
-    pub member: AgentPubKey,
-    /// The place.
-    pub place: Place,
-    /// How far down.
-    pub level: String,
-    /// When it was written.
-    pub at: Timestamp,
-}
 
 /// Declares (or changes) the caller's place.
 pub fn set_my_place(entry: AgentPlace) -> ExternResult<ActionHash> {

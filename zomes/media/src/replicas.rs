@@ -4,42 +4,8 @@ use crate::content::entry_from;
 use crate::refuse;
 use crate::versions::{latest_record, latest_version, update_latest};
 use hdk::prelude::*;
+use media_api::{LinkReplicaInput, RefreshReplicaInput, ReplicaView};
 use media_integrity::{CustodianCommitment, EntryTypes, LinkTypes, ReplicaStatus};
-
-/// A replica as the network sees it.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
-pub struct ReplicaView {
-    /// The original status action: the replica's identity.
-    pub id: ActionHash,
-    /// The newest version's action.
-    pub version: ActionHash,
-    /// The custodian holding it.
-    pub custodian: AgentPubKey,
-    /// When the newest version was written.
-    pub updated_at: Timestamp,
-    /// The newest status.
-    pub status: ReplicaStatus,
-    /// The custodian's sidecar URL, from the commitment the status cites.
-    pub endpoint: Option<String>,
-}
-
-/// A newer status for a replica.
-#[derive(Serialize, Deserialize, Debug, Clone)]
-pub struct RefreshReplicaInput {
-    /// The replica's identity.
-    pub id: ActionHash,
-    /// The new status.
-    pub status: ReplicaStatus,
-}
-
-/// Lists a replica status under a manifest (again, e.g. after the link was deleted).
-#[derive(Serialize, Deserialize, Debug, Clone)]
-pub struct LinkReplicaInput {
-    /// The BlobManifest the status reports on.
-    pub manifest: ActionHash,
-    /// The ReplicaStatus.
-    pub replica: ActionHash,
-}
 
 /// Records a new replica status and links it from the blob's manifest.
 pub fn record_replica(status: ReplicaStatus) -> ExternResult<ReplicaView> {

@@ -4,40 +4,8 @@
 
 use crate::{me, refuse};
 use hdk::prelude::*;
+use media_api::{IssueCallTokenInput, IssueTokenInput, IssuedToken};
 use media_rules::token::{AccessToken, Subject, TokenClaims, MAX_LIFETIME_SECS as MAX_TTL_SECONDS};
-
-/// What to sign.
-#[derive(Serialize, Deserialize, Debug, Clone)]
-pub struct IssueTokenInput {
-    /// The blob's SHA-256, lowercase hex.
-    pub blob: String,
-    /// The node that should accept it: its agent key.
-    pub audience: String,
-    /// How long it lives, at most a day.
-    pub ttl_seconds: u32,
-}
-
-/// What to sign for a call.
-#[derive(Serialize, Deserialize, Debug, Clone)]
-pub struct IssueCallTokenInput {
-    /// The call's ContentNode id.
-    pub call: ActionHash,
-    /// The node that hosts the call: its agent key.
-    pub audience: String,
-    /// How long it lives, at most a day.
-    pub ttl_seconds: u32,
-}
-
-/// A signed token, ready for `Authorization: Bearer` or `?token=`.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
-pub struct IssuedToken {
-    /// The encoded token.
-    pub token: String,
-    /// Who signed it.
-    pub agent: AgentPubKey,
-    /// When it expires.
-    pub expires_at: Timestamp,
-}
 
 /// Signs a blob token for the caller.
 pub fn issue_access_token(input: IssueTokenInput) -> ExternResult<IssuedToken> {

@@ -6,6 +6,9 @@ use sidecar::config::ConfigArgs;
 use sidecar::state::Sidecar;
 use std::path::PathBuf;
 
+#[cfg(feature = "node")]
+mod node;
+
 #[derive(Parser)]
 #[command(
     name = "elohim-media",
@@ -17,6 +20,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once; without the `node` feature the flattened settings make `Serve` the large one.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Runs the sidecar HTTP server.
@@ -28,6 +33,7 @@ enum Command {
         #[command(flatten)]
         config: ConfigArgs,
     },
+    #[cfg(feature = "node")]
     /// Runs a node: a conductor with the media hApp (embedded unless --admin-url names a
     /// running one) and the sidecar wired to it.
     Node {
@@ -66,6 +72,7 @@ enum Command {
         #[command(flatten)]
         config: ConfigArgs,
     },
+    #[cfg(feature = "node")]
     /// Runs a rendezvous for a network of nodes: a kitsune2 bootstrap server with its iroh
     /// relay. Nodes join with `--bootstrap-url URL --relay-url URL`, URL as printed.
     Rendezvous {
@@ -162,6 +169,7 @@ enum Command {
         #[command(subcommand)]
         action: PlaceCommand,
     },
+    #[cfg(feature = "node")]
     /// Packs workdir/media.dna and workdir/elohim_media.happ from the manifests.
     Pack {
         /// The repository root.
@@ -346,6 +354,7 @@ async fn run() -> anyhow::Result<()> {
             server.await;
             Ok(())
         }
+        #[cfg(feature = "node")]
         Command::Node {
             admin_url,
             happ,
@@ -390,16 +399,17 @@ async fn run() -> anyhow::Result<()> {
                     .context("--custodian relay forwards live calls; they are off (--rtc-udp off)")?;
                 rtc.max_streams = *max_concurrent_streams;
             }
-            let defaults = sidecar::node::link::LinkOptions::default();
-            let options = sidecar::node::link::LinkOptions {
+            let defaults = media_node::link::LinkOptions::default();
+            let options = media_node::link::LinkOptions {
                 install: app_id.is_none(),
                 app_id: app_id.unwrap_or(defaults.app_id),
                 origin: admin_origin.unwrap_or(defaults.origin),
             };
-            run_node(admin_url, happ, config, custodian, endpoint_given, options).await
+            node::run(admin_url, happ, config, custodian, endpoint_given, options).await
         }
+        #[cfg(feature = "node")]
         Command::Rendezvous { listen } => {
-            let rendezvous = sidecar::node::rendezvous::Rendezvous::start(listen)
+            let rendezvous = media_node::rendezvous::Rendezvous::start(listen)
                 .await
                 .with_context(|| format!("starting a rendezvous on {listen}"))?;
             println!("rendezvous: {}", rendezvous.url());
@@ -594,8 +604,9 @@ async fn run() -> anyhow::Result<()> {
             print!("{}", sidecar::cli::joining_text(&node.url, &joining));
             Ok(())
         }
+        #[cfg(feature = "node")]
         Command::Pack { root } => {
-            let packed = sidecar::bundle::pack_all(&root).await?;
+            let packed = media_node::bundle::pack_all(&root).await?;
             println!("packed {} and {}", packed.dna.display(), packed.happ.display());
             match packed.webhapp {
                 Some(webhapp) => println!("packed {}", webhapp.display()),
@@ -606,143 +617,9 @@ async fn run() -> anyhow::Result<()> {
     }
 }
 
-async fn run_node(
-    admin_url: Option<String>,
-    happ: PathBuf,
-    config: sidecar::config::Config,
-    custodian: Option<sidecar::custodian::CustodianConfig>,
-    endpoint: Option<String>,
-    options: sidecar::node::link::LinkOptions,
-) -> anyhow::Result<()> {
-    let (embedded, admin_addr) = match admin_url {
-        Some(url) => (
-            None,
-            url.trim_start_matches("ws://").trim_end_matches('/').to_string(),
-        ),
-        None => {
-            let passphrase = passphrase()?;
-            let conductor_dir = config.data_dir.join("conductor");
-            let embedded =
-                sidecar::node::embedded::start(&conductor_dir, &passphrase, &config.network).await?;
-            let addr = format!("127.0.0.1:{}", embedded.admin_port);
-            (Some(embedded), addr)
-        }
-    };
-    let seed = config.network.network_seed.as_deref();
-    let link = match &embedded {
-        Some(_) => sidecar::node::ConductorLink::connect_to_network(&admin_addr, &happ, seed)
-            .await
-            .map(|link| link.on_network(config.network.clone())),
-        None => sidecar::node::ConductorLink::attach(&admin_addr, &happ, options).await,
-    }
-    .with_context(|| format!("linking to the conductor at {admin_addr}"))?;
-    let app_port = link.app_port();
-    let agent = link.agent().clone();
-    let state =
-        Sidecar::open(config.clone()).with_context(|| format!("opening {}", config.data_dir.display()))?;
-    let link = std::sync::Arc::new(link);
-    if let Some(url) = endpoint {
-        // Custodians fetch this node's uploads there, custodian or not. A node restarting
-        // among peers that went away may wait on the DHT: it runs meanwhile.
-        let link = link.clone();
-        tokio::spawn(async move {
-            sidecar::node::retry::until_ok("publishing this node's endpoint", || {
-                let (link, url) = (link.clone(), url.clone());
-                async move { sidecar::publish::publish_endpoint(&link, &url).await }
-            })
-            .await
-        });
-    }
-    let app_id = link.app_id().to_string();
-    state.attach(link);
-    let (addr, server) = sidecar::server::bind(state.clone(), config.listen, shutdown_signal())?;
-    let rtc = state.rtc.as_ref().map(|sfu| sfu.candidate());
-    if let Some(custodian) = custodian {
-        let role = custodian.role.name();
-        sidecar::custodian::spawn_when_committed(state, custodian);
-        println!("  custodian:     {role} (its commitment and holdings: `elohim-media status`)");
-    }
-    println!("elohim-media node is running");
-    println!("  agent:         {agent}");
-    println!("  sidecar HTTP:  http://{addr}");
-    println!(
-        "  web UI:        http://{}/  (sign in with the owner key below)",
-        browsable(addr)
-    );
-    println!("  app websocket: ws://127.0.0.1:{app_port}  (hApp '{app_id}', role 'media')");
-    println!("  admin:         ws://{admin_addr}");
-    match rtc {
-        Some(udp) => println!(
-            "  live calls:    POST /api/rtc/{{call}}/whip or /whep (`elohim-media call start` for a call and its tokens), media on udp {udp}"
-        ),
-        None => println!("  live calls:    off"),
-    }
-    println!(
-        "  owner key:     {}  (the CLI reads it with --data-dir)",
-        sidecar::owner::path(&config.data_dir).display()
-    );
-    if embedded.is_some() {
-        let network = &config.network;
-        match network.offline {
-            true => println!("  network:       offline"),
-            false => println!(
-                "  network:       bootstrap {}, relay {}{}",
-                network.bootstrap_url,
-                network.relay_url,
-                network
-                    .network_seed
-                    .as_deref()
-                    .map(|s| format!(", seed '{s}'"))
-                    .unwrap_or_default()
-            ),
-        }
-    }
-    println!("Press Ctrl-C to stop.");
-    use std::io::Write;
-    std::io::stdout().flush()?;
-    server.await;
-    tracing::info!("the HTTP server has stopped");
-    if let Some(embedded) = embedded {
-        // A conductor task that never ends must not keep a stopped node running: its
-        // databases survive being left mid-write (the same as a crash).
-        match tokio::time::timeout(CONDUCTOR_STOP, embedded.handle.shutdown()).await {
-            Ok(stopped) => stopped.map_err(|e| anyhow::anyhow!("{e:?}"))??,
-            Err(_) => {
-                tracing::warn!(wait = ?CONDUCTOR_STOP, "the conductor did not stop in time; leaving it")
-            }
-        }
-        tracing::info!("the conductor has stopped");
-    }
-    Ok(())
-}
-
-/// How long a stopping node waits for its embedded conductor to shut down.
-const CONDUCTOR_STOP: std::time::Duration = std::time::Duration::from_secs(10);
-
 /// How long, once the node has stopped, its leftover tasks (a fetch, a recording being
 /// stored) get before the process exits without them.
 const TASKS_STOP: std::time::Duration = std::time::Duration::from_secs(3);
-
-/// The address a browser on this machine opens for a server listening on `addr`.
-fn browsable(addr: std::net::SocketAddr) -> std::net::SocketAddr {
-    match addr.ip().is_unspecified() {
-        true => std::net::SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port()),
-        false => addr,
-    }
-}
-
-/// The keystore passphrase: `ELOHIM_PASSPHRASE`, or asked for on the terminal.
-fn passphrase() -> anyhow::Result<String> {
-    if let Ok(p) = std::env::var("ELOHIM_PASSPHRASE") {
-        return Ok(p);
-    }
-    use std::io::IsTerminal;
-    anyhow::ensure!(
-        std::io::stdin().is_terminal(),
-        "the keystore needs a passphrase and there is no terminal to ask on: set ELOHIM_PASSPHRASE"
-    );
-    Ok(rpassword::prompt_password("Keystore passphrase: ")?)
-}
 
 async fn fetch<T: serde::de::DeserializeOwned>(req: reqwest::RequestBuilder) -> anyhow::Result<T> {
     let resp = req.send().await.context("reaching the node")?;
@@ -753,7 +630,7 @@ async fn fetch<T: serde::de::DeserializeOwned>(req: reqwest::RequestBuilder) -> 
 }
 
 /// Ctrl-C or SIGTERM (what systemd and container runtimes send): either stops cleanly.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(term) => term,
         Err(e) => {

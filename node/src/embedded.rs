@@ -2,11 +2,11 @@
 //! in-process, one admin websocket on loopback for the conductor link, and the network
 //! the node's settings name (a bootstrap server and relay, or none when offline).
 
-use crate::config::NetworkSettings;
 use holochain::conductor::{Conductor, ConductorHandle};
 use holochain_conductor_api::config::conductor::paths::DataRootPath;
 use holochain_conductor_api::config::conductor::{ConductorConfig, KeystoreConfig};
 use holochain_conductor_api::config::{AdminInterfaceConfig, InterfaceDriver};
+use sidecar::config::NetworkSettings;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 

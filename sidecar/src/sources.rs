@@ -3,12 +3,12 @@
 //! author's node, then the manifest's fallback URLs. Custodian rounds and fetch-through
 //! ask the same way.
 
-use super::ConductorLink;
+use crate::dht::Node;
 use crate::error::ApiError;
 use crate::hash::Hash32;
 use crate::replicate::{Source, Sources};
-use holochain_types::prelude::{AgentPubKey, Timestamp};
-use media::{IssueTokenInput, IssuedToken, ReplicaView};
+use hdi::prelude::AgentPubKey;
+use media_api::{IssueTokenInput, IssuedToken, ReplicaView};
 use media_rules::manifest::BlobManifest;
 use media_rules::ReplicaState;
 use std::time::Duration;
@@ -32,13 +32,13 @@ pub struct Holders<'a> {
 /// The sources of `blob` (described by `manifest`). For a blob that is not `public`, each
 /// peer is sent a token this node's agent signs for it.
 pub async fn for_blob(
-    link: &ConductorLink,
+    link: Node<'_>,
     blob: &Hash32,
     manifest: &BlobManifest,
     holders: Holders<'_>,
     public: bool,
 ) -> Result<Sources, ApiError> {
-    let now = Timestamp::now().as_micros();
+    let now = crate::dht::now().as_micros();
     let live = |r: &ReplicaView| {
         Duration::from_micros((now - r.updated_at.as_micros()).max(0) as u64) <= holders.live
     };
@@ -75,7 +75,7 @@ pub async fn for_blob(
 /// Peers as sources of `blob`, each with a token this node's agent signs for it when the
 /// blob is not `public`.
 async fn peer_sources(
-    link: &ConductorLink,
+    link: Node<'_>,
     blob: &Hash32,
     peers: Vec<(AgentPubKey, String)>,
     public: bool,
@@ -86,16 +86,12 @@ async fn peer_sources(
             true => None,
             false => {
                 let issued: IssuedToken = link
-                    .call(
-                        "issue_access_token",
-                        IssueTokenInput {
-                            blob: blob.to_hex(),
-                            audience: agent.to_string(),
-                            ttl_seconds: TOKEN_TTL_SECS,
-                        },
-                    )
-                    .await
-                    .map_err(ApiError::from)?;
+                    .issue_token(IssueTokenInput {
+                        blob: blob.to_hex(),
+                        audience: agent.to_string(),
+                        ttl_seconds: TOKEN_TTL_SECS,
+                    })
+                    .await?;
                 Some(issued.token)
             }
         };
@@ -109,9 +105,9 @@ async fn peer_sources(
 /// than the bytes it reports: a custodian may already serve a blob that no status lists yet.
 /// One that does not hold it answers `404` at once.
 pub async fn unlisted_custodians(
-    link: &ConductorLink,
+    link: Node<'_>,
     blob: &Hash32,
-    commitments: &[media::CommitmentView],
+    commitments: &[media_api::CommitmentView],
     known: &Sources,
     public: bool,
     most: usize,

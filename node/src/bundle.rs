@@ -98,7 +98,7 @@ mod tests {
     /// the built UI, with its page and assets, and the hApp with its media DNA.
     #[tokio::test]
     async fn the_webhapp_holds_the_ui_and_the_happ() {
-        let path = crate::testkit::repo_root().join("workdir/elohim_media.webhapp");
+        let path = sidecar::testkit::repo_root().join("workdir/elohim_media.webhapp");
         let file = std::fs::File::open(&path)
             .unwrap_or_else(|e| panic!("{}: {e} (scripts/setup.sh packs it)", path.display()));
         let bundle = WebAppBundle::unpack(file).unwrap();

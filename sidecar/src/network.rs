@@ -5,8 +5,8 @@
 use crate::config::NetworkSettings;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
-use holochain_types::prelude::AgentPubKey;
-use media::CommitmentView;
+use hdi::prelude::AgentPubKey;
+use media_api::CommitmentView;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 

@@ -2,7 +2,6 @@
 //! admin websocket (install, app interface, auth token, signing credentials) and signed
 //! zome calls on an app websocket; it reconnects with backoff when the conductor restarts.
 
-use crate::error::ApiError;
 use holochain_client::{
     AdminWebsocket, AppWebsocket, AuthorizeSigningCredentialsPayload, ClientAgentSigner, ZomeCallTarget,
 };
@@ -14,6 +13,7 @@ use holochain_types::prelude::{
 use holochain_types::websocket::AllowedOrigins;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use sidecar::dht::{DhtError, UiSession};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::sync::RwLock;
@@ -59,20 +59,6 @@ impl Default for LinkOptions {
     }
 }
 
-/// What a web UI needs to make zome calls as the node's agent: an app websocket that
-/// admits the UI's origin, and a one-time token for it.
-#[derive(Debug, Clone)]
-pub struct UiSession {
-    /// The app websocket's port on 127.0.0.1.
-    pub app_port: u16,
-    /// The single-use app authentication token.
-    pub token: Vec<u8>,
-    /// The installed app id.
-    pub app_id: String,
-    /// The media cell.
-    pub cell: CellId,
-}
-
 /// Times a call is run again when another write of this agent's moved the chain head.
 const HEAD_MOVED_ATTEMPTS: u32 = 5;
 
@@ -84,38 +70,6 @@ fn head_moved(e: &holochain_client::ConductorApiError) -> bool {
 
 /// Attempts to reconnect before a call gives up.
 const RECONNECT_ATTEMPTS: u32 = 6;
-
-/// Why a zome call failed.
-#[derive(Debug, thiserror::Error)]
-pub enum LinkError {
-    /// The conductor could not be reached, even after reconnecting.
-    #[error("conductor unreachable: {0}")]
-    Unreachable(String),
-    /// The zome call ran and failed (validation, a refusal, bad input).
-    #[error("zome call {function} failed: {message}")]
-    Call {
-        /// The zome function.
-        function: String,
-        /// What the conductor said.
-        message: String,
-    },
-    /// The payload could not be (de)serialized.
-    #[error("payload encoding: {0}")]
-    Encoding(String),
-}
-
-/// The one classification of conductor failures, the same on every route: a zome's refusal
-/// (validation, bad input) is `422` with its words, a conductor that cannot be reached is
-/// `503`, and a payload that does not (de)serialize is the node's own fault, `500`.
-impl From<LinkError> for ApiError {
-    fn from(e: LinkError) -> Self {
-        match e {
-            LinkError::Call { message, .. } => ApiError::Rejected(message),
-            LinkError::Unreachable(why) => ApiError::Conductor(why),
-            LinkError::Encoding(why) => ApiError::Internal(format!("zome payload encoding: {why}")),
-        }
-    }
-}
 
 struct Connected {
     app: AppWebsocket,
@@ -130,7 +84,7 @@ pub struct ConductorLink {
     cell: CellId,
     app_port: u16,
     conn: RwLock<Connected>,
-    network: Option<crate::config::NetworkSettings>,
+    network: Option<sidecar::config::NetworkSettings>,
     options: LinkOptions,
     /// Zome calls made so far (what a custodian round costs is measured by it).
     calls: std::sync::atomic::AtomicU64,
@@ -237,13 +191,13 @@ impl ConductorLink {
 
     /// Records the network settings of the conductor this node embeds (an attached
     /// conductor has its own, which the node does not know).
-    pub fn on_network(mut self, settings: crate::config::NetworkSettings) -> Self {
+    pub fn on_network(mut self, settings: sidecar::config::NetworkSettings) -> Self {
         self.network = Some(settings);
         self
     }
 
     /// The embedded conductor's network settings.
-    pub fn network(&self) -> Option<&crate::config::NetworkSettings> {
+    pub fn network(&self) -> Option<&sidecar::config::NetworkSettings> {
         self.network.as_ref()
     }
 
@@ -266,12 +220,12 @@ impl ConductorLink {
     /// that admits `origin` (made once per origin), a single-use token for it, and, when
     /// `grant` names the UI's own signing key and secret (the UI keeps the private key),
     /// a zome-call capability assigned to that key.
-    pub async fn ui_session(
+    pub(super) async fn open_ui_session(
         &self,
         origin: &str,
         grant: Option<(AgentPubKey, CapSecret)>,
-    ) -> Result<UiSession, LinkError> {
-        let unreachable = |e: holochain_client::ConductorApiError| LinkError::Unreachable(format!("{e:?}"));
+    ) -> Result<UiSession, DhtError> {
+        let unreachable = |e: holochain_client::ConductorApiError| DhtError::Unreachable(format!("{e:?}"));
         let conn = self.conn.read().await;
         let admin = &conn.admin;
         let app_id = self.options.app_id.clone();
@@ -306,7 +260,8 @@ impl ConductorLink {
             app_port,
             token: issued.token,
             app_id,
-            cell: self.cell.clone(),
+            role: ROLE.into(),
+            dna: self.cell.dna_hash().clone(),
         })
     }
 
@@ -316,12 +271,12 @@ impl ConductorLink {
     }
 
     /// Calls `function` of the media zome.
-    pub async fn call<I, O>(&self, function: &str, input: I) -> Result<O, LinkError>
+    pub(crate) async fn call<I, O>(&self, function: &'static str, input: I) -> Result<O, DhtError>
     where
         I: Serialize + std::fmt::Debug,
         O: DeserializeOwned + std::fmt::Debug,
     {
-        let payload = ExternIO::encode(input).map_err(|e| LinkError::Encoding(e.to_string()))?;
+        let payload = ExternIO::encode(input).map_err(|e| DhtError::Encoding(e.to_string()))?;
         self.calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut attempt = 0;
         loop {
@@ -337,7 +292,7 @@ impl ConductorLink {
                     .await
             };
             match result {
-                Ok(out) => return out.decode().map_err(|e| LinkError::Encoding(e.to_string())),
+                Ok(out) => return out.decode().map_err(|e| DhtError::Encoding(e.to_string())),
                 Err(holochain_client::ConductorApiError::WebsocketError(e))
                     if attempt < RECONNECT_ATTEMPTS =>
                 {
@@ -350,7 +305,7 @@ impl ConductorLink {
                     }
                 }
                 Err(holochain_client::ConductorApiError::WebsocketError(e)) => {
-                    return Err(LinkError::Unreachable(e.to_string()))
+                    return Err(DhtError::Unreachable(e.to_string()))
                 }
                 Err(e) if head_moved(&e) && attempt < HEAD_MOVED_ATTEMPTS => {
                     // Another call of this agent's (a custodian round, an upload) wrote
@@ -360,8 +315,8 @@ impl ConductorLink {
                     tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
                 }
                 Err(e) => {
-                    return Err(LinkError::Call {
-                        function: function.into(),
+                    return Err(DhtError::Refused {
+                        function,
                         message: format!("{e:?}"),
                     })
                 }
@@ -371,12 +326,12 @@ impl ConductorLink {
 
     /// The signed agent infos of every peer the conductor knows (kitsune2's JSON, one
     /// string each), this node's own among them.
-    pub async fn agent_infos(&self) -> Result<Vec<String>, LinkError> {
+    pub(super) async fn signed_agent_infos(&self) -> Result<Vec<String>, DhtError> {
         let conn = self.conn.read().await;
         conn.admin
             .agent_info(None)
             .await
-            .map_err(|e| LinkError::Unreachable(format!("{e:?}")))
+            .map_err(|e| DhtError::Unreachable(format!("{e:?}")))
     }
 
     async fn reconnect(&self) -> anyhow::Result<()> {
@@ -450,27 +405,4 @@ async fn open_app(
         Some(options.origin.clone()),
     )
     .await?)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Every route answers a conductor failure with the status of its kind.
-    #[test]
-    fn a_conductor_failure_has_one_status_whatever_the_route() {
-        let status = |e: LinkError| ApiError::from(e).status().as_u16();
-        let refused = LinkError::Call {
-            function: "vouch_for_place".into(),
-            message: "a place is vouched for by its members only".into(),
-        };
-        assert_eq!(status(refused), 422);
-        assert_eq!(status(LinkError::Unreachable("connection refused".into())), 503);
-        assert_eq!(status(LinkError::Encoding("missing field `id`".into())), 500);
-        let said = ApiError::from(LinkError::Call {
-            function: "start_call".into(),
-            message: "the title is empty".into(),
-        });
-        assert!(said.to_string().contains("the title is empty"), "{said}");
-    }
 }

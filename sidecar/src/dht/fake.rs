@@ -1,0 +1,280 @@
+//! An in-memory DHT for unit tests: one agent with a real ed25519 key (its tokens verify as
+//! a conductor's do), and the content, manifests, places and endpoints a test puts there.
+//! It answers reads as the zome does for that agent (the shared access rule decides what
+//! it may see) and writes without validation beyond the content's own field checks.
+
+use super::{Answer, Dht, DhtError};
+use crate::hash::Hash32;
+use async_trait::async_trait;
+use ed25519_dalek::{Signer, SigningKey};
+use hdi::prelude::{ActionHash, AgentPubKey, Timestamp};
+use media_api::{BlobAccess, ContentView, IssueCallTokenInput, IssueTokenInput, IssuedToken, ManifestView};
+use media_integrity::{BlobManifest, ContentNode};
+use media_rules::token::{AccessToken, Subject, TokenClaims};
+use media_rules::Place;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Mutex;
+
+/// An agent a test controls: its key signs its tokens.
+pub struct FakeAgent {
+    key: SigningKey,
+    /// Its public key, as the DHT names agents.
+    pub pub_key: AgentPubKey,
+}
+
+impl FakeAgent {
+    /// The agent whose key is derived from `seed`.
+    pub fn new(seed: u8) -> Self {
+        let key = SigningKey::from_bytes(&[seed; 32]);
+        let pub_key = AgentPubKey::from_raw_32(key.verifying_key().to_bytes().to_vec());
+        FakeAgent { key, pub_key }
+    }
+
+    /// A token signed by this agent for `subject` at the node `audience`, living `ttl`
+    /// seconds.
+    pub fn sign(&self, subject: Subject, audience: String, ttl_seconds: u32) -> Answer<IssuedToken> {
+        let expires_at = Timestamp::from_micros(now_micros() + i64::from(ttl_seconds) * 1_000_000);
+        let claims = TokenClaims {
+            agent: self.pub_key.get_raw_39().to_vec(),
+            subject,
+            audience,
+            expires_at_micros: expires_at.as_micros(),
+        };
+        claims.check().map_err(|message| DhtError::Refused {
+            function: "issue_access_token",
+            message,
+        })?;
+        let signature = self.key.sign(&claims.signing_bytes()).to_bytes();
+        Ok(IssuedToken {
+            token: AccessToken { claims, signature }.encode(),
+            agent: self.pub_key.clone(),
+            expires_at,
+        })
+    }
+}
+
+/// The in-memory DHT, seen by the node's agent `me`.
+pub struct FakeDht {
+    me: FakeAgent,
+    next: AtomicU8,
+    contents: Mutex<Vec<ContentView>>,
+    manifests: Mutex<Vec<ManifestView>>,
+    places: Mutex<HashMap<AgentPubKey, Place>>,
+    endpoints: Mutex<HashMap<AgentPubKey, String>>,
+}
+
+impl FakeDht {
+    /// An empty DHT whose node agent is `me`.
+    pub fn new(me: FakeAgent) -> Self {
+        FakeDht {
+            me,
+            next: AtomicU8::new(1),
+            contents: Default::default(),
+            manifests: Default::default(),
+            places: Default::default(),
+            endpoints: Default::default(),
+        }
+    }
+
+    /// The node's agent.
+    pub fn me(&self) -> &FakeAgent {
+        &self.me
+    }
+
+    fn new_id(&self) -> ActionHash {
+        ActionHash::from_raw_32(vec![self.next.fetch_add(1, Ordering::Relaxed); 32])
+    }
+
+    /// Registers `manifest` as `author`'s.
+    pub fn put_manifest(&self, author: &AgentPubKey, manifest: BlobManifest) -> ManifestView {
+        let view = ManifestView {
+            id: self.new_id(),
+            author: author.clone(),
+            manifest,
+        };
+        self.manifests.lock().unwrap().push(view.clone());
+        view
+    }
+
+    /// Publishes `node` as `author`'s content.
+    pub fn put_content(&self, author: &AgentPubKey, node: ContentNode) -> ContentView {
+        let id = self.new_id();
+        let view = ContentView {
+            version: id.clone(),
+            id,
+            author: author.clone(),
+            updated_at: Timestamp::from_micros(now_micros()),
+            content: node,
+        };
+        self.contents.lock().unwrap().push(view.clone());
+        view
+    }
+
+    /// Records `agent`'s proven place.
+    pub fn put_place(&self, agent: &AgentPubKey, place: Place) {
+        self.places.lock().unwrap().insert(agent.clone(), place);
+    }
+
+    fn sees(&self, view: &ContentView) -> bool {
+        let places = self.places.lock().unwrap();
+        media_api::may_see(view, &self.me.pub_key, places.get(&self.me.pub_key))
+    }
+}
+
+/// Content with `title`, `reach` and `blobs`, published, with no invitees or place.
+pub fn content_node(title: &str, reach: &str, blobs: Vec<ActionHash>) -> ContentNode {
+    ContentNode {
+        title: title.into(),
+        description: String::new(),
+        content_format: "video".into(),
+        reach: reach.into(),
+        lifecycle: "published".into(),
+        refresh_interval_days: None,
+        retention_days: 30,
+        embed_strategy: "stream".into(),
+        blobs,
+        invitees: Vec::new(),
+        place: None,
+        codecs: Vec::new(),
+    }
+}
+
+fn now_micros() -> i64 {
+    super::now().as_micros()
+}
+
+#[async_trait]
+impl Dht for FakeDht {
+    fn agent(&self) -> Option<&AgentPubKey> {
+        Some(&self.me.pub_key)
+    }
+
+    async fn blob_access(&self, blob: &Hash32) -> Answer<Vec<BlobAccess>> {
+        let hex = blob.to_hex();
+        let manifests = self.manifests.lock().unwrap();
+        let naming: Vec<&ActionHash> = manifests
+            .iter()
+            .filter(|m| m.manifest.hash == hex)
+            .map(|m| &m.id)
+            .collect();
+        let contents = self.contents.lock().unwrap();
+        Ok(contents
+            .iter()
+            .filter(|c| c.content.blobs.iter().any(|b| naming.contains(&b)))
+            .map(|c| BlobAccess {
+                content_id: c.id.clone(),
+                version: c.version.clone(),
+                author: c.author.clone(),
+                reach: c.content.reach.clone(),
+                lifecycle: c.content.lifecycle.clone(),
+                retention_days: c.content.retention_days,
+                updated_at: c.updated_at,
+                invitees: c.content.invitees.clone(),
+                place: c.content.place.clone(),
+                blobs: c.content.blobs.clone(),
+            })
+            .collect())
+    }
+
+    async fn agent_place(&self, agent: &AgentPubKey) -> Answer<Option<Place>> {
+        Ok(self.places.lock().unwrap().get(agent).cloned())
+    }
+
+    async fn manifest(&self, id: &ActionHash) -> Answer<Option<ManifestView>> {
+        Ok(self
+            .manifests
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|m| &m.id == id)
+            .cloned())
+    }
+
+    async fn manifests_of(&self, blob: &Hash32) -> Answer<Vec<ManifestView>> {
+        let hex = blob.to_hex();
+        let manifests = self.manifests.lock().unwrap();
+        Ok(manifests
+            .iter()
+            .filter(|m| m.manifest.hash == hex)
+            .cloned()
+            .collect())
+    }
+
+    async fn content(&self, id: &ActionHash) -> Answer<Option<ContentView>> {
+        let found = self
+            .contents
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|c| &c.id == id)
+            .cloned();
+        Ok(found.filter(|c| self.sees(c)))
+    }
+
+    async fn visible_content(&self, since: Option<Timestamp>) -> Answer<Vec<ContentView>> {
+        let all = self.contents.lock().unwrap().clone();
+        Ok(all
+            .into_iter()
+            .filter(|c| since.is_none_or(|s| c.updated_at > s) && self.sees(c))
+            .collect())
+    }
+
+    async fn endpoint_of(&self, agent: &AgentPubKey) -> Answer<Option<String>> {
+        Ok(self.endpoints.lock().unwrap().get(agent).cloned())
+    }
+
+    async fn live_commitments(&self) -> Answer<Vec<media_api::CommitmentView>> {
+        Ok(Vec::new())
+    }
+
+    async fn replicas(&self, _manifest: &ActionHash) -> Answer<Vec<media_api::ReplicaView>> {
+        Ok(Vec::new())
+    }
+
+    async fn register_manifest(&self, manifest: BlobManifest) -> Answer<ManifestView> {
+        let me = self.me.pub_key.clone();
+        let known = self
+            .manifests
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|m| m.author == me && m.manifest == manifest)
+            .cloned();
+        Ok(known.unwrap_or_else(|| self.put_manifest(&me, manifest)))
+    }
+
+    async fn create_content(&self, node: ContentNode) -> Answer<ContentView> {
+        node.check_fields().map_err(|message| DhtError::Refused {
+            function: "create_content",
+            message,
+        })?;
+        Ok(self.put_content(&self.me.pub_key.clone(), node))
+    }
+
+    async fn issue_token(&self, input: IssueTokenInput) -> Answer<IssuedToken> {
+        self.me
+            .sign(Subject::Blob(input.blob), input.audience, input.ttl_seconds)
+    }
+
+    async fn issue_call_token(&self, input: IssueCallTokenInput) -> Answer<IssuedToken> {
+        self.me.sign(
+            Subject::Call(input.call.to_string()),
+            input.audience,
+            input.ttl_seconds,
+        )
+    }
+
+    async fn set_endpoint(&self, url: &str) -> Answer<()> {
+        self.endpoints
+            .lock()
+            .unwrap()
+            .insert(self.me.pub_key.clone(), url.into());
+        Ok(())
+    }
+
+    async fn set_place(&self, place: &Place) -> Answer<()> {
+        self.put_place(&self.me.pub_key.clone(), place.clone());
+        Ok(())
+    }
+}
