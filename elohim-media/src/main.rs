@@ -440,13 +440,13 @@ async fn run() -> anyhow::Result<()> {
                 owner: node.owner(),
             };
             let receipt = sidecar::cli::upload(&node.url, &file, &opts).await?;
-            let hash = receipt["hash"].as_str().unwrap_or_default();
-            if let Some(content) = receipt["published"]["content"].as_str() {
-                println!("content: {content}");
+            let hash = &receipt.hash;
+            if let Some(published) = &receipt.published {
+                println!("content: {}", published.content);
             }
             println!("blob:    {hash}");
             println!("file:    {}/api/blob/{hash}", node.url);
-            if let (Some(ladder), false) = (receipt["ladder"].as_str(), no_wait) {
+            if let (Some(ladder), false) = (receipt.ladder.as_deref(), no_wait) {
                 let progress = sidecar::cli::wait_for_ladder_as(&node.client()?, &node.url, ladder).await?;
                 if let Some(error) = progress.error {
                     anyhow::bail!("the renditions failed: {error}");

@@ -22,6 +22,23 @@ crate::named_enum! {
     }
 }
 
+impl ContentFormat {
+    /// The format of an uploaded file of MIME type `mime`: video, audio and image files by
+    /// their top-level type (which MIME compares without case), anything else a document.
+    pub fn of_mime(mime: &str) -> Self {
+        let top = mime.split('/').next().unwrap_or_default().trim();
+        if top.eq_ignore_ascii_case("video") {
+            ContentFormat::VideoFile
+        } else if top.eq_ignore_ascii_case("audio") {
+            ContentFormat::AudioFile
+        } else if top.eq_ignore_ascii_case("image") {
+            ContentFormat::Image
+        } else {
+            ContentFormat::Document
+        }
+    }
+}
+
 crate::named_enum! {
     /// How a UI presents the content.
     EmbedStrategy {
@@ -70,6 +87,28 @@ impl DeliveryStrategy {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn an_uploads_format_follows_its_mime_type() {
+        assert_eq!(ContentFormat::of_mime("video/mp4"), ContentFormat::VideoFile);
+        assert_eq!(ContentFormat::of_mime("Audio/MPEG"), ContentFormat::AudioFile);
+        assert_eq!(ContentFormat::of_mime("image/png"), ContentFormat::Image);
+        assert_eq!(ContentFormat::of_mime("application/pdf"), ContentFormat::Document);
+        assert_eq!(ContentFormat::of_mime(""), ContentFormat::Document);
+        assert_eq!(ContentFormat::of_mime("videos/mp4"), ContentFormat::Document);
+    }
+
+    proptest! {
+        /// The subtype never decides, and every MIME type has a format.
+        #[test]
+        fn only_the_top_level_type_decides(top in "(video|audio|image|text|application|[a-z]{0,8})", sub in "[ -~]{0,20}") {
+            let format = ContentFormat::of_mime(&format!("{top}/{sub}"));
+            prop_assert_eq!(format, ContentFormat::of_mime(&format!("{}/other", top.to_uppercase())));
+            let media = ["video", "audio", "image"].contains(&top.as_str());
+            prop_assert_eq!(format == ContentFormat::Document, !media);
+        }
+    }
 
     #[test]
     fn strategy_by_size_and_renditions() {

@@ -1,6 +1,7 @@
 //! The command-line client: talks to a running node over HTTP. Uploads go through tus and
 //! resume after an interruption; downloads resume too and verify every chunk.
 
+use crate::receipt::Receipt;
 use anyhow::{anyhow, bail, Context};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
@@ -80,7 +81,7 @@ fn save_resume(map: &BTreeMap<String, String>) -> anyhow::Result<()> {
 
 /// Uploads `file` to the node at `node`, resuming an earlier interrupted upload of the same
 /// file; returns the receipt.
-pub async fn upload(node: &str, file: &Path, opts: &UploadOptions) -> anyhow::Result<serde_json::Value> {
+pub async fn upload(node: &str, file: &Path, opts: &UploadOptions) -> anyhow::Result<Receipt> {
     let client = client(opts.owner.as_deref())?;
     let meta = std::fs::metadata(file).with_context(|| format!("reading {}", file.display()))?;
     let size = meta.len();
@@ -134,8 +135,7 @@ pub async fn upload(node: &str, file: &Path, opts: &UploadOptions) -> anyhow::Re
     bar.finish();
     resume.remove(&key);
     save_resume(&resume)?;
-    let receipt: serde_json::Value = client.get(&url).send().await?.error_for_status()?.json().await?;
-    Ok(receipt)
+    Ok(client.get(&url).send().await?.error_for_status()?.json().await?)
 }
 
 async fn create_upload(

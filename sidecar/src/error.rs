@@ -50,6 +50,25 @@ pub enum ApiError {
         /// The offset the client sent.
         given: u64,
     },
+    /// A field that names an agent does not hold an agent key.
+    #[error("{field} '{value}' is not an agent key (uhCAk…)")]
+    MalformedAgent {
+        /// The field, as the request names it.
+        field: &'static str,
+        /// What it held (at most 64 characters of it).
+        value: String,
+    },
+    /// An id that names an entry in the DHT is not an action hash.
+    #[error("{field} '{value}' is not an action hash (uhCkk…)")]
+    MalformedId {
+        /// The id's name, as the request names it.
+        field: &'static str,
+        /// What it held (at most 64 characters of it).
+        value: String,
+    },
+    /// What only a node does, asked of a sidecar that runs without a conductor.
+    #[error("this sidecar runs standalone, without a conductor: {0} needs a node")]
+    NeedsNode(&'static str),
     /// A required header is missing or malformed.
     #[error("header {0}")]
     Header(String),
@@ -118,9 +137,12 @@ impl ApiError {
     /// The HTTP status this error answers with.
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::MalformedHash(_) | ApiError::BadRequest(_) | ApiError::Header(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            ApiError::MalformedHash(_)
+            | ApiError::BadRequest(_)
+            | ApiError::Header(_)
+            | ApiError::MalformedAgent { .. }
+            | ApiError::MalformedId { .. }
+            | ApiError::NeedsNode(_) => StatusCode::BAD_REQUEST,
             ApiError::Truncated { .. } => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::TooLarge { .. } | ApiError::QuotaBytes(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -148,6 +170,27 @@ impl ApiError {
 
 impl warp::reject::Reject for ApiError {}
 
+/// At most 64 characters of what a request sent, to say what was wrong with it.
+fn quoted(value: &str) -> String {
+    value.chars().take(64).collect()
+}
+
+/// The agent key `value` of the request's `field`.
+pub fn agent_key(field: &'static str, value: &str) -> Result<hdi::prelude::AgentPubKey, ApiError> {
+    hdi::prelude::AgentPubKey::try_from(value).map_err(|_| ApiError::MalformedAgent {
+        field,
+        value: quoted(value),
+    })
+}
+
+/// The action hash `value` of the request's `field`.
+pub fn action_hash(field: &'static str, value: &str) -> Result<hdi::prelude::ActionHash, ApiError> {
+    hdi::prelude::ActionHash::try_from(value).map_err(|_| ApiError::MalformedId {
+        field,
+        value: quoted(value),
+    })
+}
+
 /// A JSON error response `{"error": "...", "status": N}`.
 pub fn error_response(err: &ApiError) -> warp::reply::Response {
     let body = serde_json::json!({ "error": err.to_string(), "status": err.status().as_u16() });
@@ -170,3 +213,38 @@ pub fn error_response(err: &ApiError) -> warp::reply::Response {
 }
 
 use warp::Reply;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_malformed_key_or_id_says_which_field_and_is_a_bad_request() {
+        let hostile = "x".repeat(10_000);
+        let e = agent_key("member", &hostile).unwrap_err();
+        assert_eq!(e.status(), StatusCode::BAD_REQUEST);
+        let said = e.to_string();
+        assert!(
+            said.starts_with("member 'xxx") && said.ends_with("is not an agent key (uhCAk…)"),
+            "{said}"
+        );
+        assert!(
+            said.len() < 120,
+            "the value is not echoed whole: {} bytes",
+            said.len()
+        );
+        let e = action_hash(
+            "vouch id",
+            "uhCAkmrkoAHPVf_eufG7eC5fm6QKrW5pPMoktvG5LOC0SnJ4vV1Uv",
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().starts_with("vouch id 'uhCAk"),
+            "an agent key is not an action hash: {e}"
+        );
+        assert_eq!(
+            ApiError::NeedsNode("publishing").status(),
+            StatusCode::BAD_REQUEST
+        );
+    }
+}

@@ -29,6 +29,7 @@ pub mod network;
 pub mod owner;
 pub mod publish;
 pub mod reader;
+pub mod receipt;
 pub mod recordings;
 pub mod replicate;
 pub mod retry;

@@ -76,9 +76,7 @@ impl Publication {
     pub fn for_upload(state: &Sidecar, meta: &UploadMeta) -> Result<Option<Self>, ApiError> {
         let publication = Self::from_meta(meta)?;
         if publication.is_some() && !state.is_node() {
-            return Err(ApiError::BadRequest(
-                "a standalone sidecar cannot publish content (title given); run a node".into(),
-            ));
+            return Err(ApiError::NeedsNode("publishing content (a title was given)"));
         }
         Ok(publication)
     }
@@ -88,12 +86,7 @@ impl Publication {
     }
 
     fn content_fields(&self, mime: &str, blobs: Vec<ActionHash>) -> ContentNode {
-        let format = match mime.split('/').next() {
-            Some("video") => ContentFormat::VideoFile,
-            Some("audio") => ContentFormat::AudioFile,
-            Some("image") => ContentFormat::Image,
-            _ => ContentFormat::Document,
-        };
+        let format = ContentFormat::of_mime(mime);
         ContentNode {
             title: self.title.clone(),
             description: self.description.clone(),

@@ -23,8 +23,8 @@ pub struct UploadState {
     pub length: u64,
     /// The client's metadata (decoded `Upload-Metadata`).
     pub meta: UploadMeta,
-    /// Set when the upload is finished: the resulting blob's receipt, as JSON.
-    pub done: Option<serde_json::Value>,
+    /// Set when the upload is finished: the resulting blob's receipt.
+    pub done: Option<crate::receipt::Receipt>,
     /// Set when finishing a whole upload failed: it is not tried again before
     /// `retry_at`, so a failure is not repeated on every HEAD or GET.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -225,12 +225,12 @@ fn link(state: &Sidecar) -> Result<Arc<dyn Dht>, ApiError> {
     state
         .attached()
         .filter(|dht| dht.agent().is_some())
-        .ok_or_else(|| ApiError::BadRequest("a custodian needs a conductor".into()))
+        .ok_or(ApiError::NeedsNode("a custodian"))
 }
 
 /// `dht` as its node's agent sees it.
 fn node(dht: &Arc<dyn Dht>) -> Result<Node<'_>, ApiError> {
-    Node::of(dht.as_ref()).ok_or_else(|| ApiError::BadRequest("a custodian needs a conductor".into()))
+    Node::of(dht.as_ref()).ok_or(ApiError::NeedsNode("a custodian"))
 }
 
 /// Commits as custodian and runs the worker, all in the background: a node whose network

@@ -56,7 +56,7 @@ impl From<DhtError> for ApiError {
             DhtError::Refused { message, .. } => ApiError::Rejected(message),
             DhtError::Unreachable(why) => ApiError::Conductor(why),
             DhtError::Encoding(why) => ApiError::Internal(format!("zome payload encoding: {why}")),
-            e @ DhtError::Standalone(_) => ApiError::BadRequest(e.to_string()),
+            DhtError::Standalone(what) => ApiError::NeedsNode(what),
         }
     }
 }

@@ -13,7 +13,7 @@ use crate::dht::Node;
 use crate::error::ApiError;
 use crate::http::Body;
 use crate::state::Sidecar;
-use hdi::prelude::{ActionHash, AgentPubKey};
+use hdi::prelude::ActionHash;
 use media_api::{IssueCallTokenInput, StartCallInput};
 use media_rules::Place;
 use serde::{Deserialize, Serialize};
@@ -96,10 +96,7 @@ pub async fn start(
     let invitees = req
         .invitees
         .iter()
-        .map(|k| {
-            AgentPubKey::try_from(k.as_str())
-                .map_err(|_| ApiError::BadRequest(format!("invitee '{k}' is not an agent key")))
-        })
+        .map(|k| crate::error::agent_key("invitee", k))
         .collect::<Result<Vec<_>, _>>()?;
     let place = req
         .place
@@ -130,8 +127,7 @@ pub async fn join(
 ) -> Result<Response<Body>, ApiError> {
     owner_only(&state, &headers)?;
     let link = linked(&state)?;
-    let id = ActionHash::try_from(id)
-        .map_err(|_| ApiError::BadRequest("a call id is a ContentNode id (uhCkk…)".into()))?;
+    let id = crate::error::action_hash("call id", &id)?;
     let view = link.content(&id).await?;
     let view = view.ok_or(ApiError::NotFound("call this node's agent may see"))?;
     let (host, audience) = match (req.host, req.host_agent) {

@@ -61,9 +61,7 @@ pub fn owner_only(state: &Sidecar, headers: &HeaderMap) -> Result<(), ApiError> 
 
 /// The node this sidecar serves, or the refusal of a standalone sidecar.
 pub(super) fn linked(state: &Sidecar) -> Result<crate::dht::Node<'_>, ApiError> {
-    state
-        .node()
-        .ok_or_else(|| ApiError::BadRequest("this sidecar runs standalone, without a conductor".into()))
+    state.node().ok_or(ApiError::NeedsNode("this route"))
 }
 
 /// `GET /api/node`: the node's agent and storage.

@@ -14,7 +14,7 @@ use super::node_api::{linked, owner_only};
 use crate::error::ApiError;
 use crate::http::Body;
 use crate::state::Sidecar;
-use hdi::prelude::{ActionHash, AgentPubKey};
+use hdi::prelude::AgentPubKey;
 use media_api::{VouchInput, VouchView};
 use media_rules::{Place, PlaceLevel};
 use serde::Deserialize;
@@ -80,8 +80,7 @@ pub async fn vouch(
 ) -> Result<Response<Body>, ApiError> {
     owner_only(&state, &headers)?;
     let link = linked(&state)?;
-    let member = AgentPubKey::try_from(body.member.as_str())
-        .map_err(|_| ApiError::BadRequest(format!("member '{}' is not an agent key", body.member)))?;
+    let member = crate::error::agent_key("member", &body.member)?;
     let level = body.level.unwrap_or_else(|| "household".into());
     PlaceLevel::parse(&level).map_err(|e| ApiError::BadRequest(format!("level: {e}")))?;
     let input = VouchInput {
@@ -98,8 +97,7 @@ pub async fn vouch(
 pub async fn revoke(state: Arc<Sidecar>, headers: HeaderMap, id: String) -> Result<Response<Body>, ApiError> {
     owner_only(&state, &headers)?;
     let link = linked(&state)?;
-    let id = ActionHash::try_from(id)
-        .map_err(|_| ApiError::BadRequest("a vouch id is an action hash (uhCkk…)".into()))?;
+    let id = crate::error::action_hash("vouch id", &id)?;
     link.revoke_vouch(&id).await?;
     Ok(Response::new(Body::default()))
 }
@@ -113,8 +111,7 @@ pub async fn show(
     owner_only(&state, &headers)?;
     let link = linked(&state)?;
     let agent = match crate::access::query_param(&query, "agent") {
-        Some(key) => AgentPubKey::try_from(key)
-            .map_err(|_| ApiError::BadRequest(format!("'{key}' is not an agent key")))?,
+        Some(key) => crate::error::agent_key("agent", key)?,
         None => link.agent().clone(),
     };
     Ok(json(StatusCode::OK, &mine(&state, agent).await?))

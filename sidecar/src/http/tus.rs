@@ -243,9 +243,7 @@ where
     if written == upload.length {
         drop(guard);
         let receipt = complete_upload(&state, &id).await?;
-        if let Some(hash) = receipt["hash"].as_str() {
-            builder = builder.header("X-Blob-Hash", value(hash));
-        }
+        builder = builder.header("X-Blob-Hash", value(&receipt.hash));
     }
     empty(builder)
 }
@@ -292,7 +290,7 @@ impl PartWriter {
 /// It runs as a task of its own, so a client that goes away while a large upload is
 /// ingested does not cut the ingest short and leave a whole upload that never becomes a
 /// blob.
-async fn complete_upload(state: &Arc<Sidecar>, id: &str) -> Result<serde_json::Value, ApiError> {
+async fn complete_upload(state: &Arc<Sidecar>, id: &str) -> Result<Receipt, ApiError> {
     let (state, id) = (state.clone(), id.to_string());
     tokio::spawn(async move {
         let lock = state.uploads.lock(&id);
@@ -330,7 +328,6 @@ async fn complete_upload(state: &Arc<Sidecar>, id: &str) -> Result<serde_json::V
             }
         };
         upload.failed = None;
-        let receipt = serde_json::to_value(&receipt).map_err(std::io::Error::other)?;
         upload.done = Some(receipt.clone());
         state.uploads.save(&id, &upload)?;
         std::fs::remove_file(state.uploads.part_path(&id))?;

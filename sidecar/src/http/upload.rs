@@ -8,55 +8,21 @@ use crate::hash::Hash32;
 use crate::http::Body;
 use crate::ingest::Ingest;
 use crate::ladder::{wants_ladder, Ladders};
-use crate::publish::{publish, Publication, Published};
+use crate::publish::{publish, Publication};
 use crate::state::Sidecar;
 use crate::upload_meta::UploadMeta;
 use bytes::Buf;
 use futures_util::{Stream, StreamExt};
 use media_rules::manifest::{check_mime, BlobManifest};
-use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 use std::sync::Arc;
 use warp::http::{header, HeaderMap, Response, StatusCode};
 
+pub use crate::receipt::Receipt;
+
 /// Optional header naming the SHA-256 the body must have, in hex (RFC 9530's
 /// `Content-Digest` and `Repr-Digest` are read too, see [`super::digest`]).
 pub const EXPECTED_HASH_HEADER: &str = "x-content-sha256";
-
-/// What an upload answers with.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Receipt {
-    /// SHA-256 of the blob.
-    pub hash: String,
-    /// Its size.
-    pub size: u64,
-    /// The chunk size it was cut with.
-    pub chunk_size: u32,
-    /// SHA-256 of every chunk.
-    pub chunks: Vec<String>,
-    /// Its MIME type.
-    pub mime: String,
-    /// Where a node published it, when the upload carried a title.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub published: Option<Published>,
-    /// Where to follow the renditions being made, for video and audio.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ladder: Option<String>,
-}
-
-impl From<&BlobManifest> for Receipt {
-    fn from(m: &BlobManifest) -> Self {
-        Receipt {
-            hash: m.hash.clone(),
-            size: m.size,
-            chunk_size: m.chunk_size,
-            chunks: m.chunks.clone(),
-            mime: m.mime_type.clone(),
-            published: None,
-            ladder: None,
-        }
-    }
-}
 
 /// The MIME type a request declares (canonical: aliases such as `audio/x-m4a` become the
 /// registered type), `application/octet-stream` when it declares none.

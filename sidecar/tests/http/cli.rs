@@ -13,8 +13,8 @@ async fn cli_upload_then_get_round_trips_and_resumes_a_partial_download() {
     let receipt = sidecar::cli::upload(&s.url, &src, &Default::default())
         .await
         .unwrap();
-    assert_eq!(receipt["hash"], sha(&data));
-    assert_eq!(receipt["mime"], "video/mp4");
+    assert_eq!(receipt.hash, sha(&data));
+    assert_eq!(receipt.mime, "video/mp4");
 
     // A partial download: two good chunks, then a corrupted third.
     let out = dir.path().join("copy.mp4");
