@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The edit-build loop of issue 16: a one-line change in an HTTP handler (the message of a bad
+# chunk index in sidecar/src/http/blob.rs), then the binary rebuilt and the HTTP tests built,
+# three times; the change is undone at the end. Usage: bench/edit_loop.sh [cargo build args]
+# (default `-p elohim-media`; `-p elohim-media --no-default-features` for the standalone).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/elohim-media/target}"
+build=("${@:--p}"); [ $# -gt 0 ] || build=(-p elohim-media)
+f=sidecar/src/http/blob.rs
+trap 'git checkout -q "$f"' EXIT
+tests() { cargo test -q --workspace --exclude media --exclude media_integrity --test http --no-run 2>/dev/null; }
+cargo build -q "${build[@]}"; tests
+for i in 1 2 3; do
+  sed -i "s|chunk index must be a number, got '{index}'[^\"]*\"|chunk index must be a number, got '{index}' ($i)\"|" "$f"
+  s=$(date +%s.%N); cargo build -q "${build[@]}"; b=$(date +%s.%N); tests; t=$(date +%s.%N)
+  echo "run $i: binary $(echo "$b - $s" | bc) s, HTTP tests built $(echo "$t - $b" | bc) s"
+done
