@@ -7,7 +7,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/elohim-media/target}"
-build=("${@:--p}"); [ $# -gt 0 ] || build=(-p elohim-media)
+if [ $# -gt 0 ]; then build=("$@"); else build=(-p elohim-media); fi
 f=sidecar/src/http/blob.rs
 trap 'git checkout -q "$f"' EXIT
 tests() { cargo test -q --workspace --exclude media --exclude media_integrity --test http --no-run 2>/dev/null; }
