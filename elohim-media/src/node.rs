@@ -40,23 +40,12 @@ pub(crate) async fn run(
     let state =
         Sidecar::open(config.clone()).with_context(|| format!("opening {}", config.data_dir.display()))?;
     let link = std::sync::Arc::new(link);
-    if let Some(url) = endpoint {
-        // Custodians fetch this node's uploads there, custodian or not. A node restarting
-        // among peers that went away may wait on the DHT: it runs meanwhile.
-        let link = link.clone();
-        tokio::spawn(async move {
-            sidecar::retry::until_ok("publishing this node's endpoint", || {
-                let (link, url) = (link.clone(), url.clone());
-                async move {
-                    let node = sidecar::dht::Node::of(link.as_ref()).expect("a conductor link has an agent");
-                    sidecar::publish::publish_endpoint(node, &url).await
-                }
-            })
-            .await
-        });
-    }
     let app_id = link.app_id().to_string();
     state.attach(link);
+    if let Some(url) = endpoint {
+        // Custodians fetch this node's uploads there, custodian or not.
+        sidecar::publish::spawn_endpoint(&state, url);
+    }
     let (addr, server) = sidecar::server::bind(state.clone(), config.listen, shutdown_signal())?;
     let rtc = state.rtc.as_ref().map(|sfu| sfu.candidate());
     if let Some(custodian) = custodian {

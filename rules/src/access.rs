@@ -8,6 +8,8 @@
 //! may read the bytes. Among the counted uses, the narrowest wins: a blob one author uses in
 //! commons content and in private content is open only as far as private allows.
 
+use crate::bandwidth::{BandwidthClass, DeliveryCap};
+use crate::cache::CachePartition;
 use crate::reach::{Audience, Reach};
 use crate::Lifecycle;
 use crate::Place;
@@ -89,6 +91,52 @@ pub fn reader_reach<A: PartialEq>(
             .min()
             .unwrap_or(Reach::Private),
     )
+}
+
+/// Why a reader who proved who they are may not read a blob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// Some counted use's reach does not admit the reader (or nothing uses the blob).
+    NotInReach,
+    /// This node's bandwidth class does not serve content of the reader's reach.
+    Bandwidth(String),
+}
+
+/// What a reader may read a blob as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReaderGrant {
+    /// The reach the reader reads under: the narrowest of the counted uses.
+    pub reach: Reach,
+    /// The most this node sends the reader.
+    pub cap: DeliveryCap,
+    /// The cache partition the bytes belong to: the strictest audience among the uses.
+    pub partition: CachePartition,
+}
+
+/// The decision for `reader` (with the place they belong to) on a blob that is not open,
+/// whose counted uses are `counted`, at a node whose agent is `me` and whose bandwidth is
+/// `class`. The node's own agent reads a blob it holds but has not published as private.
+pub fn reader_grant<A: PartialEq>(
+    counted: &[&Use<'_, A>],
+    reader: &A,
+    place: Option<&Place>,
+    me: &A,
+    class: BandwidthClass,
+) -> Result<ReaderGrant, Refusal> {
+    let reach = match reader == me && counted.is_empty() {
+        true => Reach::Private,
+        false => reader_reach(counted, reader, place).ok_or(Refusal::NotInReach)?,
+    };
+    Ok(ReaderGrant {
+        reach,
+        cap: class.delivery(reach).map_err(Refusal::Bandwidth)?,
+        partition: CachePartition::of_blob(
+            counted
+                .iter()
+                .map(|u| u.reach.unwrap_or(Reach::Private))
+                .filter(|r| !r.is_public()),
+        ),
+    })
 }
 
 #[cfg(test)]
@@ -181,6 +229,38 @@ mod tests {
             let b: Vec<_> = counted(&all, &[ALICE]).collect();
             prop_assert_eq!(decide(&a), decide(&b));
             prop_assert_eq!(reader_reach(&a, &reader, None), reader_reach(&b, &reader, None));
+        }
+
+        /// A reader is granted only what every counted use admits, under the narrowest
+        /// reach, with the class's cap for it; the node's own agent reads its unpublished
+        /// blobs; private content is never granted over a low-bandwidth node.
+        #[test]
+        fn a_grant_is_what_every_use_admits(
+            uses in proptest::collection::vec((any_reach(), any_lifecycle()), 0..4),
+            reader in 1u8..5,
+            class in proptest::sample::select(BandwidthClass::ALL.to_vec()),
+        ) {
+            let all: Vec<_> = uses.iter().map(|(r, l)| use_of(&ALICE, *r, *l)).collect();
+            let counted: Vec<_> = all.iter().collect();
+            let me = BOB;
+            match reader_grant(&counted, &reader, None, &me, class) {
+                Ok(grant) => {
+                    if counted.is_empty() {
+                        prop_assert_eq!(reader, me);
+                        prop_assert_eq!(grant.reach, Reach::Private);
+                    } else {
+                        prop_assert!(counted.iter().all(|u| u.admits(&reader, None)));
+                        prop_assert_eq!(Some(grant.reach), reader_reach(&counted, &reader, None));
+                    }
+                    prop_assert_eq!(Ok(grant.cap), class.delivery(grant.reach));
+                    prop_assert!(!(grant.reach == Reach::Private && class == BandwidthClass::Low));
+                }
+                Err(Refusal::NotInReach) => {
+                    prop_assert!(!(reader == me && counted.is_empty()));
+                    prop_assert_eq!(reader_reach(&counted, &reader, None), None);
+                }
+                Err(Refusal::Bandwidth(_)) => prop_assert_eq!(class, BandwidthClass::Low),
+            }
         }
 
         /// Adding a use never widens access: open stays open only if the new use is open,

@@ -174,15 +174,6 @@ async fn reader_grant(
     facts: &[BlobAccess],
     token: Option<&str>,
 ) -> Result<(Grant, String), ApiError> {
-    let uses = uses(facts);
-    let counted: Vec<&Use<'_, AgentPubKey>> = uses.iter().collect();
-    // Not open, so the bytes belong with the strictest audience among the counted uses.
-    let partition = CachePartition::of_blob(
-        counted
-            .iter()
-            .map(|u| u.reach.unwrap_or(Reach::Private))
-            .filter(|r| !r.is_public()),
-    );
     let token = token
         .ok_or_else(|| ApiError::Unauthorized("this blob is not public; send an access token".into()))?;
     let hex = blob.to_hex();
@@ -197,26 +188,35 @@ async fn reader_grant(
         let (agent, named) = verify_token(token, "blob", covers, &audiences(link))?;
         (agent, named.as_str().to_string())
     };
-    let reach = if &reader == link.agent() && counted.is_empty() {
-        Reach::Private // A blob this node holds but has not published: its own agent may read it.
-    } else {
-        let place = reader_place(state, link, &reader).await?;
-        access::reader_reach(&counted, &reader, place.as_ref())
-            .ok_or_else(|| ApiError::Forbidden("the content's reach does not include this agent".into()))?
+    // The facts gathered, the rule decides (`media_rules::access::reader_grant`). The
+    // place is not asked for the node's own agent reading a blob nothing uses yet.
+    let uses = uses(facts);
+    let counted: Vec<&Use<'_, AgentPubKey>> = uses.iter().collect();
+    let place = match &reader == link.agent() && counted.is_empty() {
+        true => None,
+        false => reader_place(state, link, &reader).await?,
     };
-    let cap = state
-        .config
-        .bandwidth
-        .delivery(reach)
-        .map_err(ApiError::Forbidden)?;
+    let class = state.config.bandwidth;
+    let grant =
+        access::reader_grant(&counted, &reader, place.as_ref(), link.agent(), class).map_err(refused)?;
     Ok((
         Grant {
-            partition,
-            cap,
+            partition: grant.partition,
+            cap: grant.cap,
             public: false,
         },
         named,
     ))
+}
+
+/// A refusal of the access rule, as the reader is told it.
+fn refused(refusal: access::Refusal) -> ApiError {
+    match refusal {
+        access::Refusal::NotInReach => {
+            ApiError::Forbidden("the content's reach does not include this agent".into())
+        }
+        access::Refusal::Bandwidth(why) => ApiError::Forbidden(why),
+    }
 }
 
 /// The variant `blob` is of the source blob `source` (hex), as this node's record of the

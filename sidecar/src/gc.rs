@@ -5,6 +5,7 @@
 
 use crate::hash::Hash32;
 use crate::state::Sidecar;
+use crate::worker::Step;
 use std::collections::HashSet;
 use std::io;
 use std::sync::Arc;
@@ -69,18 +70,34 @@ pub fn sweep(state: &Sidecar, grace: Duration, upload_expiry: Duration) -> io::R
     Ok(swept)
 }
 
-/// Sweeps every [`INTERVAL`] while the sidecar runs.
+/// Sweeps every [`INTERVAL`] while the sidecar runs, the first time one interval after it
+/// started.
 pub fn spawn(state: Arc<Sidecar>) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(INTERVAL);
-        tick.tick().await;
-        loop {
-            tick.tick().await;
-            let state = state.clone();
-            let result = tokio::task::spawn_blocking(move || sweep(&state, GRACE, UPLOAD_EXPIRY)).await;
-            if let Ok(Err(e)) = result {
-                tracing::warn!(error = %e, "sweep failed");
-            }
-        }
-    });
+    let workers = state.workers.clone();
+    workers.spawn(Sweeper { state });
+}
+
+/// The sweep as background work.
+struct Sweeper {
+    state: Arc<Sidecar>,
+}
+
+#[async_trait::async_trait]
+impl crate::worker::Work for Sweeper {
+    fn name(&self) -> &'static str {
+        "sweep"
+    }
+
+    async fn step(&mut self) -> Result<Step, String> {
+        let state = self.state.clone();
+        tokio::task::spawn_blocking(move || sweep(&state, GRACE, UPLOAD_EXPIRY))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        Ok(Step::Idle(INTERVAL))
+    }
+
+    fn first_wait(&self) -> Duration {
+        INTERVAL
+    }
 }

@@ -13,6 +13,7 @@ use media_rules::content::{ContentFormat, EmbedStrategy};
 use media_rules::manifest::BlobManifest as Manifest;
 use media_rules::{Place, Reach};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// What the uploader asked to publish, checked before any byte is read.
 #[derive(Debug, Clone)]
@@ -208,4 +209,35 @@ pub async fn publish_endpoint(link: Node<'_>, url: &str) -> Result<(), ApiError>
         link.set_endpoint(url).await?;
     }
     Ok(())
+}
+
+/// Publishes `url` as this node's endpoint in the background, trying again after a wait
+/// that grows until the DHT takes it: a node restarting among peers that went away runs
+/// meanwhile.
+pub fn spawn_endpoint(state: &Arc<Sidecar>, url: String) -> tokio::task::JoinHandle<()> {
+    state.workers.spawn(Endpoint {
+        state: state.clone(),
+        url,
+    })
+}
+
+/// Publishing the node's endpoint as background work.
+struct Endpoint {
+    state: Arc<Sidecar>,
+    url: String,
+}
+
+#[async_trait::async_trait]
+impl crate::worker::Work for Endpoint {
+    fn name(&self) -> &'static str {
+        "endpoint"
+    }
+
+    async fn step(&mut self) -> Result<crate::worker::Step, String> {
+        let node = self.state.node().ok_or("no conductor is attached yet")?;
+        publish_endpoint(node, &self.url)
+            .await
+            .map_err(|e| format!("publishing this node's endpoint: {e}"))?;
+        Ok(crate::worker::Step::Done)
+    }
 }

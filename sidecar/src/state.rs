@@ -47,6 +47,8 @@ pub struct Sidecar {
     pub anonymous: Option<Arc<crate::anonymous::AnonymousUploads>>,
     /// The SFU for live calls, when they are on.
     pub rtc: Option<Arc<crate::rtc::Sfu>>,
+    /// The background workers and their statuses.
+    pub workers: Arc<crate::worker::Workers>,
 }
 
 impl Sidecar {
@@ -81,6 +83,7 @@ impl Sidecar {
             )?)),
             None => None,
         };
+        let workers = Arc::new(crate::worker::Workers::open(&config.data_dir));
         Ok(Arc::new(Sidecar {
             rtc,
             reader: Arc::new(ChunkReader::new(store, tiers.clone(), metrics.clone())),
@@ -98,6 +101,7 @@ impl Sidecar {
             remote: Default::default(),
             pulling: Default::default(),
             anonymous,
+            workers,
         }))
     }
 

@@ -233,26 +233,77 @@ fn node(dht: &Arc<dyn Dht>) -> Result<Node<'_>, ApiError> {
     Node::of(dht.as_ref()).ok_or(ApiError::NeedsNode("a custodian"))
 }
 
-/// Commits as custodian and runs the worker, all in the background: a node whose network
+/// Commits as custodian and runs the rounds, all in the background: a node whose network
 /// does not answer yet (its peers are unreachable, or went away while it was down) keeps
-/// running and commits once it can ([`crate::retry`]).
+/// running and commits once it can, trying again after a wait that grows
+/// ([`crate::worker`]).
 pub fn spawn_when_committed(state: Arc<Sidecar>, config: CustodianConfig) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let worker = crate::retry::until_ok("committing as custodian", || {
-            Worker::start(state.clone(), config.clone())
-        })
-        .await;
-        worker.run().await
+    let workers = state.workers.clone();
+    workers.spawn(Custodianship::Committing {
+        state,
+        config: Box::new(config),
     })
 }
 
-/// Commits as custodian, then runs the worker in the background.
+/// Commits as custodian, then runs the rounds in the background.
 pub async fn spawn(
     state: Arc<Sidecar>,
     config: CustodianConfig,
 ) -> Result<tokio::task::JoinHandle<()>, ApiError> {
     let worker = Worker::start(state, config).await?;
-    Ok(tokio::spawn(worker.run()))
+    let workers = worker.state.workers.clone();
+    Ok(workers.spawn(Custodianship::Rounds(Box::new(worker))))
+}
+
+/// A custodian as background work: committing until that succeeds, then a round every
+/// interval.
+enum Custodianship {
+    /// Not committed yet.
+    Committing {
+        /// The sidecar.
+        state: Arc<Sidecar>,
+        /// What to commit to.
+        config: Box<CustodianConfig>,
+    },
+    /// Committed: its rounds.
+    Rounds(Box<Worker>),
+}
+
+#[async_trait::async_trait]
+impl crate::worker::Work for Custodianship {
+    fn name(&self) -> &'static str {
+        "custodian"
+    }
+
+    async fn step(&mut self) -> Result<crate::worker::Step, String> {
+        match self {
+            Custodianship::Committing { state, config } => {
+                let worker = Worker::start(state.clone(), (**config).clone())
+                    .await
+                    .map_err(|e| format!("committing as custodian: {e}"))?;
+                *self = Custodianship::Rounds(Box::new(worker));
+                Ok(crate::worker::Step::Busy)
+            }
+            Custodianship::Rounds(worker) => {
+                let report = worker
+                    .round()
+                    .await
+                    .map_err(|e| format!("custodian round: {e}"))?;
+                if report.pulled + report.recorded + report.evicted > 0 {
+                    tracing::info!(?report, "custodian round");
+                }
+                Ok(crate::worker::Step::Idle(worker.config.interval))
+            }
+        }
+    }
+
+    fn retry_after(&self, failures: u32) -> Duration {
+        match self {
+            // A round that failed is the next round's to mend.
+            Custodianship::Rounds(worker) => worker.config.interval,
+            Custodianship::Committing { .. } => crate::worker::backoff(failures, crate::worker::FIRST_WAIT),
+        }
+    }
 }
 
 fn now() -> Timestamp {
@@ -305,18 +356,10 @@ impl Worker {
         })
     }
 
-    /// Runs rounds until the task is dropped.
-    pub async fn run(mut self) {
-        loop {
-            match self.round().await {
-                Ok(report) if report.pulled + report.recorded + report.evicted > 0 => {
-                    tracing::info!(?report, "custodian round");
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "custodian round failed"),
-            }
-            tokio::time::sleep(self.config.interval).await;
-        }
+    /// Runs a round every interval, for as long as the node runs.
+    pub async fn run(self) {
+        let workers = self.state.workers.clone();
+        workers.run(Custodianship::Rounds(Box::new(self))).await
     }
 
     /// One round: place, pull, verify, record, evict.

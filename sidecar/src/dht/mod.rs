@@ -4,11 +4,12 @@
 //!   agent;
 //! - [`Standalone`]: a sidecar without a conductor. It has no agent, so reading has commons
 //!   semantics, and every question or write is refused with [`DhtError::Standalone`];
-//! - [`fake::FakeDht`]: an in-memory DHT for unit tests.
+//! - `fake::FakeDht`: an in-memory DHT for the unit tests.
 //!
 //! Conductor failures are classified once, here: the same failure gets the same status on
 //! every route.
 
+#[cfg(test)]
 pub mod fake;
 
 use crate::config::NetworkSettings;

@@ -52,6 +52,9 @@ pub struct NodeStatus {
     /// What the custodian worker holds and has yet to fetch, when the node is one.
     #[serde(default)]
     pub custodian: Option<crate::custodian::Snapshot>,
+    /// What each background worker (the sweep, registrations, the custodian) is doing.
+    #[serde(default)]
+    pub workers: Vec<crate::worker::WorkerStatus>,
 }
 
 /// Checks that the request comes from the node's owner (see [`crate::owner`]).
@@ -84,6 +87,7 @@ pub async fn status(state: Arc<Sidecar>, headers: HeaderMap) -> Result<Response<
         custodians,
         network,
         custodian: state.custodian.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+        workers: state.workers.statuses(),
     };
     Ok(json(StatusCode::OK, &status))
 }

@@ -2,15 +2,16 @@
 
 use super::blob::{empty, value};
 use super::tus_checksum::{self, Checksum};
-use super::upload::{complete, Receipt};
 use crate::anonymous::Uploader;
 use crate::error::ApiError;
 use crate::http::Body;
 use crate::ingest::ingest_file;
 use crate::publish::Publication;
+use crate::receipt::Receipt;
 use crate::state::Sidecar;
 use crate::tus::{now_secs, FinishFailure, TusUploads};
 use crate::upload_meta::UploadMeta;
+use crate::uploaded::complete;
 use bytes::{Buf, Bytes};
 use futures_util::{Stream, StreamExt};
 use std::io::Write;
@@ -353,7 +354,7 @@ async fn finish(
         });
     }
     if let Some(client) = upload.anonymous {
-        let (receipt, counted) = super::upload::complete_anonymous(state, manifest, client)?;
+        let (receipt, counted) = crate::uploaded::complete_anonymous(state, manifest, client)?;
         if let Some(quotas) = state.anonymous.as_ref().filter(|_| counted) {
             quotas.stored(client, receipt.size);
         }

@@ -190,22 +190,46 @@ pub fn resume(state: &Arc<Sidecar>) {
             Err(e) => tracing::warn!(blob = %source, error = %e, "ladder job not resumed"),
         }
     }
-    let state = state.clone();
-    tokio::spawn(async move {
-        let every = Duration::from_secs(state.config.register_retry_secs.max(1));
-        loop {
-            register_recorded(&state).await;
-            tokio::time::sleep(every).await;
-        }
-    });
+    let workers = state.workers.clone();
+    workers.spawn(Registrations { state: state.clone() });
+}
+
+/// Registering recorded renditions as background work: every `register_retry_secs`, and
+/// as often after a failure.
+struct Registrations {
+    state: Arc<Sidecar>,
+}
+
+#[async_trait::async_trait]
+impl crate::worker::Work for Registrations {
+    fn name(&self) -> &'static str {
+        "rendition registrations"
+    }
+
+    async fn step(&mut self) -> Result<crate::worker::Step, String> {
+        register_recorded(&self.state).await?;
+        Ok(crate::worker::Step::Idle(self.every()))
+    }
+
+    fn retry_after(&self, _failures: u32) -> Duration {
+        self.every()
+    }
+}
+
+impl Registrations {
+    fn every(&self) -> Duration {
+        Duration::from_secs(self.state.config.register_retry_secs.max(1))
+    }
 }
 
 /// Registers the renditions of every job that recorded them but could not register them
-/// (its directory stays until this succeeds), and marks the job done.
-async fn register_recorded(state: &Arc<Sidecar>) {
+/// (its directory stays until this succeeds), and marks the job done. Says why the first
+/// that failed did, after trying every one.
+async fn register_recorded(state: &Arc<Sidecar>) -> Result<(), String> {
     if !state.is_node() {
-        return; // nothing to register with; a node started on this data dir will
+        return Ok(()); // nothing to register with; a node started on this data dir will
     }
+    let mut failed = None;
     for (source, dir) in jobs_left(state) {
         if state.ladders.progress(&source).is_some_and(|p| !p.finished()) {
             continue;
@@ -229,10 +253,12 @@ async fn register_recorded(state: &Arc<Sidecar>) {
                 );
             }
             Err(e) => {
-                tracing::warn!(blob = %source, error = %e, "registering the renditions failed; tried again later")
+                tracing::warn!(blob = %source, error = %e, "registering the renditions failed; tried again later");
+                failed.get_or_insert(format!("registering the renditions of {source}: {e}"));
             }
         }
     }
+    failed.map_or(Ok(()), Err)
 }
 
 /// Whether a blob of this MIME type gets a ladder: a video or audio container the

@@ -113,3 +113,47 @@ async fn storing_a_chunk_again_renews_it() {
     let second = store.list().unwrap()[0].stored;
     assert!(second > first, "{first:?} then {second:?}");
 }
+
+#[tokio::test]
+async fn the_node_status_shows_what_each_background_worker_does() {
+    let s = start().await;
+    let mut workers = serde_json::Value::Null;
+    for _ in 0..100 {
+        let status: serde_json::Value = s
+            .client()
+            .get(format!("{}/api/node", s.url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        workers = status["workers"].clone();
+        if workers
+            .as_array()
+            .is_some_and(|w| w.len() >= 2 && w.iter().all(|w| w["activity"] == "idle"))
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let named = |name: &str| {
+        workers
+            .as_array()
+            .and_then(|w| w.iter().find(|w| w["name"] == name).cloned())
+            .unwrap_or_else(|| panic!("no {name} worker in {workers}"))
+    };
+    let sweep = named("sweep");
+    assert_eq!(sweep["activity"], "idle", "{sweep}");
+    assert_eq!(sweep["failures"], 0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let next = sweep["next_at"].as_u64().unwrap();
+    assert!(
+        (now + 3500..=now + 3700).contains(&next),
+        "the first sweep is an hour away: {sweep}"
+    );
+    assert_eq!(named("rendition registrations")["activity"], "idle");
+}
