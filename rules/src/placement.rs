@@ -97,6 +97,19 @@ pub fn placement<'c, 'a, A: PartialEq>(
     ranked
 }
 
+/// The custodians placed on a blob, from its ranking ([`rank`]) once those known to be
+/// lost are left out: the first `wanted` of the rest, in ranking order. Leaving out the
+/// lost keeps the others' order (each custodian's score is its own), so every node that
+/// knows the same commitments and replicas places the same custodians.
+pub fn holders<A: PartialEq + Clone>(ranked: &[A], lost: &[A], wanted: usize) -> Vec<A> {
+    ranked
+        .iter()
+        .filter(|a| !lost.contains(a))
+        .take(wanted)
+        .cloned()
+        .collect()
+}
+
 /// `-log2(u)` in fixed point (32 fractional bits) for the custodian's draw
 /// `u = h / 2^64`, `h` the first 8 bytes of SHA-256(blob ‖ id). Proportional to the
 /// exponential variable of weighted rendezvous hashing.
@@ -302,6 +315,24 @@ mod tests {
     }
 
     proptest! {
+        /// The placed custodians are the first of the ranking that are not lost, never a
+        /// lost one, never more than wanted; with none lost they are the ranking's head.
+        #[test]
+        fn holders_skip_the_lost_and_keep_the_order(
+            ranked in proptest::sample::subsequence((0u32..12).collect::<Vec<_>>(), 0..12),
+            lost in proptest::collection::vec(0u32..12, 0..6),
+            wanted in 0usize..6,
+        ) {
+            let placed = holders(&ranked, &lost, wanted);
+            prop_assert!(placed.len() <= wanted);
+            prop_assert!(placed.iter().all(|a| !lost.contains(a)));
+            let alive: Vec<u32> = ranked.iter().copied().filter(|a| !lost.contains(a)).collect();
+            prop_assert_eq!(&placed[..], &alive[..placed.len()]);
+            prop_assert_eq!(placed.len(), wanted.min(alive.len()));
+            let head: Vec<u32> = ranked.iter().copied().take(wanted).collect();
+            prop_assert_eq!(holders(&ranked, &[], wanted), head);
+        }
+
         #[test]
         fn every_node_computes_the_same_order(n in 2u32..40, seed in any::<u64>(), blob in any::<[u8; 32]>()) {
             let net = Net::new(n, |i| 1 + (i * 37 % 200));

@@ -27,7 +27,7 @@ use futures_util::StreamExt;
 use hdi::prelude::{ActionHash, AgentPubKey, Timestamp};
 use media_api::{CommitmentView, ContentView, ManifestView, RefreshReplicaInput, ReplicaView};
 use media_integrity::{CustodianCommitment, ReplicaStatus};
-use media_rules::placement::{rank, Blob, Custodian};
+use media_rules::placement::{self, rank, Blob, Custodian};
 use media_rules::reach::Audience;
 use media_rules::replica;
 use media_rules::role::MediaRole;
@@ -434,14 +434,8 @@ impl Worker {
                         author: content.author.clone(),
                     });
                 }
-                // Leaving out the lost keeps the others' order (each custodian's score is
-                // its own), so the placed ones come from the same ranking.
-                let lost = self.lost(&replicas);
-                let holders: Vec<AgentPubKey> = order
-                    .into_iter()
-                    .filter(|a| !lost.contains(&a))
-                    .take(wanted)
-                    .collect();
+                let lost: Vec<AgentPubKey> = self.lost(&replicas).into_iter().cloned().collect();
+                let holders = placement::holders(&order, &lost, wanted);
                 if holders.contains(&me) {
                     report.assigned += 1;
                 } else if !self.mine.contains_key(manifest_id) {

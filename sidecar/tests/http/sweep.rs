@@ -119,15 +119,7 @@ async fn the_node_status_shows_what_each_background_worker_does() {
     let s = start().await;
     let mut workers = serde_json::Value::Null;
     for _ in 0..100 {
-        let status: serde_json::Value = s
-            .client()
-            .get(format!("{}/api/node", s.url))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let status: serde_json::Value = s.get("/api/node", &[]).await.json().await.unwrap();
         workers = status["workers"].clone();
         if workers
             .as_array()
