@@ -131,8 +131,7 @@ pub async fn authorize(
             ..open
         });
     }
-    let dht = state.dht();
-    let (grant, named, facts) = match Node::of(dht) {
+    let (grant, named, facts) = match state.node() {
         None => (open, None, None),
         Some(link) => {
             let all = blob_facts(state, link, blob).await?;
@@ -359,11 +358,9 @@ pub fn verify_token(
     if !audiences.iter().any(|a| a == &claims.audience) {
         return Err(ApiError::Forbidden("token is for another node".into()));
     }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or(i64::MAX);
-    claims.check_lifetime(now).map_err(ApiError::Forbidden)?;
+    claims
+        .check_lifetime(crate::dht::now().as_micros())
+        .map_err(ApiError::Forbidden)?;
     let agent = AgentPubKey::try_from_raw_39(claims.agent.clone())
         .map_err(|_| ApiError::Forbidden("token agent is malformed".into()))?;
     Ok((agent, token.claims.subject))

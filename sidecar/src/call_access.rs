@@ -5,7 +5,6 @@
 //! and leaves the decision to `media_rules::call`; this module renders its refusals.
 
 use crate::access::{audiences, reader_place, verify_token};
-use crate::dht::Node;
 use crate::error::ApiError;
 use crate::state::Sidecar;
 use hdi::prelude::{ActionHash, AgentPubKey};
@@ -18,8 +17,7 @@ use media_rules::token::Subject;
 /// `404` for an id that names no call this node sees, `401` when a non-public call gets no
 /// credential, `403` for a forged token, another agent's call, or a reach that refuses.
 pub async fn admit(state: &Sidecar, call: &str, role: Role, token: Option<&str>) -> Result<(), ApiError> {
-    let dht = state.dht();
-    let Some(link) = Node::of(dht) else {
+    let Some(link) = state.node() else {
         return Ok(());
     };
     let id = ActionHash::try_from(call.to_string()).map_err(|_| ApiError::NotFound("call"))?;

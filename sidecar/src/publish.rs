@@ -127,8 +127,7 @@ pub async fn publish(
 /// source, listing the renditions, their codecs and HLS as the embed strategy. A source
 /// uploaded without a title has no content, and nothing is registered.
 pub async fn publish_ladder(state: &Sidecar, source: &Manifest) -> Result<(), ApiError> {
-    let dht = state.dht();
-    let Some(link) = Node::of(dht) else {
+    let Some(link) = state.node() else {
         return Ok(());
     };
     let uses: Vec<BlobAccess> = link.blob_access(&source.hash.parse()?).await?;

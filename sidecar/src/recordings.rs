@@ -204,8 +204,7 @@ async fn mux(dir: &Path, out: &Path, meta: &Meta, video: bool, audio: bool) -> R
 /// in the call's content; returns the manifest's id. A recording of another agent's call
 /// stays this node's unpublished blob: only the author may change the call's content.
 async fn publish(state: &Sidecar, call: &str, manifest: &BlobManifest) -> Result<Option<String>, ApiError> {
-    let dht = state.dht();
-    let Some(link) = crate::dht::Node::of(dht) else {
+    let Some(link) = state.node() else {
         return Ok(None);
     };
     let Ok(id) = ActionHash::try_from(call.to_string()) else {

@@ -144,6 +144,6 @@ impl Sidecar {
     /// Whether this sidecar serves a node's agent (and so checks who reads, and takes
     /// writes from the owner only), rather than running standalone with commons semantics.
     pub fn is_node(&self) -> bool {
-        self.dht.get().is_some_and(|d| d.agent().is_some())
+        self.node().is_some()
     }
 }

@@ -4,6 +4,7 @@
 //! failure in a row (the wait survives a restart, in `workers.json`), and keeps each one's
 //! status for `GET /api/node` and `elohim-media status`.
 
+use crate::tus::now_secs;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -242,12 +243,6 @@ impl Workers {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 #[cfg(test)]

@@ -222,10 +222,7 @@ struct PullJob {
 
 /// The DHT of the node this custodian serves.
 fn link(state: &Sidecar) -> Result<Arc<dyn Dht>, ApiError> {
-    state
-        .attached()
-        .filter(|dht| dht.agent().is_some())
-        .ok_or(ApiError::NeedsNode("a custodian"))
+    state.attached().ok_or(ApiError::NeedsNode("a custodian"))
 }
 
 /// `dht` as its node's agent sees it.

@@ -34,7 +34,8 @@ impl FakeAgent {
     /// A token signed by this agent for `subject` at the node `audience`, living `ttl`
     /// seconds.
     pub fn sign(&self, subject: Subject, audience: String, ttl_seconds: u32) -> Answer<IssuedToken> {
-        let expires_at = Timestamp::from_micros(now_micros() + i64::from(ttl_seconds) * 1_000_000);
+        let expires_at =
+            Timestamp::from_micros(super::now().as_micros() + i64::from(ttl_seconds) * 1_000_000);
         let claims = TokenClaims {
             agent: self.pub_key.get_raw_39().to_vec(),
             subject,
@@ -104,7 +105,7 @@ impl FakeDht {
             version: id.clone(),
             id,
             author: author.clone(),
-            updated_at: Timestamp::from_micros(now_micros()),
+            updated_at: Timestamp::from_micros(super::now().as_micros()),
             content: node,
         };
         self.contents.lock().unwrap().push(view.clone());
@@ -138,10 +139,6 @@ pub fn content_node(title: &str, reach: &str, blobs: Vec<ActionHash>) -> Content
         place: None,
         codecs: Vec::new(),
     }
-}
-
-fn now_micros() -> i64 {
-    super::now().as_micros()
 }
 
 #[async_trait]
