@@ -8,6 +8,9 @@ use std::path::PathBuf;
 
 #[cfg(feature = "node")]
 mod node;
+mod shutdown;
+
+use shutdown::shutdown_signal;
 
 #[derive(Parser)]
 #[command(
@@ -627,21 +630,4 @@ async fn fetch<T: serde::de::DeserializeOwned>(req: reqwest::RequestBuilder) -> 
         anyhow::bail!("{} {}", resp.status(), resp.text().await.unwrap_or_default());
     }
     Ok(resp.json().await?)
-}
-
-/// Ctrl-C or SIGTERM (what systemd and container runtimes send): either stops cleanly.
-pub(crate) async fn shutdown_signal() {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(term) => term,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot listen for SIGTERM; Ctrl-C still stops");
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
-    tracing::info!("shutting down");
 }

@@ -1,6 +1,6 @@
 //! `elohim-media node`: the embedded (or an app host's) conductor, linked to the sidecar.
 
-use crate::shutdown_signal;
+use crate::shutdown::shutdown_signal;
 use anyhow::Context;
 use sidecar::state::Sidecar;
 use std::path::PathBuf;

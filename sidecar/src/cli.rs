@@ -43,7 +43,7 @@ pub fn client(owner: Option<&str>) -> anyhow::Result<reqwest::Client> {
     }
     Ok(reqwest::Client::builder()
         .default_headers(headers)
-        .pool_idle_timeout(crate::server::CLIENT_IDLE)
+        .pool_idle_timeout(crate::limits::CLIENT_IDLE)
         .build()?)
 }
 

@@ -34,7 +34,7 @@ pub struct Config {
     /// The web UI a node serves, and the other origins its owner lets in.
     pub ui: UiSettings,
     /// How much the server gives any one client.
-    pub limits: crate::server::ServerLimits,
+    pub limits: crate::limits::ServerLimits,
     /// Whether chunk bytes on disk go to sockets by `sendfile(2)` rather than `writev` from
     /// their mapping. Off by default: over loopback it measured slower (BENCHMARKS.md);
     /// on a NIC that gathers from pages it saves the one copy left.
@@ -57,6 +57,11 @@ pub struct UiSettings {
 }
 
 impl Config {
+    /// Where live calls' recordings are kept: `recordings/` under the data directory.
+    pub fn recordings_dir(&self) -> std::path::PathBuf {
+        self.data_dir.join("recordings")
+    }
+
     /// Settings for tests and tools: listening on a free loopback port, keeping data in
     /// `data_dir`, 64 KiB chunks, a 1 GiB upload limit, a high bandwidth class, peers on
     /// private addresses allowed, no anonymous uploads and no live calls; the rest default.
@@ -272,7 +277,7 @@ impl ConfigArgs {
             }
             None => FileConfig::default(),
         };
-        let defaults = crate::server::ServerLimits::default();
+        let defaults = crate::limits::ServerLimits::default();
         let listen = self
             .listen
             .or(file.listen)
@@ -363,7 +368,7 @@ impl ConfigArgs {
                     false => self.ui_origins.clone(),
                 },
             },
-            limits: crate::server::ServerLimits {
+            limits: crate::limits::ServerLimits {
                 max_connections: self
                     .max_connections
                     .or(file.max_connections)

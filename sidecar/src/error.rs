@@ -1,5 +1,6 @@
 //! The sidecar's API errors, each mapped to an HTTP status in one place.
 
+use crate::hash::MalformedHash;
 use warp::http::StatusCode;
 
 /// Everything a request can fail with.
@@ -133,6 +134,12 @@ pub enum ApiError {
     Io(#[from] std::io::Error),
 }
 
+impl From<MalformedHash> for ApiError {
+    fn from(e: MalformedHash) -> Self {
+        ApiError::MalformedHash(e.0)
+    }
+}
+
 impl ApiError {
     /// The HTTP status this error answers with.
     pub fn status(&self) -> StatusCode {
@@ -200,7 +207,7 @@ pub fn error_response(err: &ApiError) -> warp::reply::Response {
             .insert("Tus-Version", warp::http::HeaderValue::from_static("1.0.0"));
     }
     let retry_after = match err {
-        ApiError::FinishFailed { retry_at, .. } => Some(retry_at.saturating_sub(crate::tus::now_secs())),
+        ApiError::FinishFailed { retry_at, .. } => Some(retry_at.saturating_sub(crate::clock::now_secs())),
         ApiError::Busy { retry_after, .. } => Some(*retry_after),
         ApiError::TooMany { retry_after, .. } => *retry_after,
         _ => None,

@@ -54,7 +54,7 @@ impl reqwest::dns::Resolve for PublicOnly {
 /// `allow_private`) names resolved to public addresses only.
 pub fn client(allow_private: bool) -> reqwest::Result<reqwest::Client> {
     let builder = reqwest::Client::builder()
-        .pool_idle_timeout(crate::server::CLIENT_IDLE)
+        .pool_idle_timeout(crate::limits::CLIENT_IDLE)
         .connect_timeout(Duration::from_secs(5))
         .read_timeout(Duration::from_secs(20))
         .timeout(Duration::from_secs(60))

@@ -1,6 +1,5 @@
 //! Content hashes as the sidecar handles them: 32 bytes, lowercase hex on the wire.
 
-use crate::error::ApiError;
 use sha2::{Digest, Sha256};
 use std::fmt;
 use std::str::FromStr;
@@ -21,12 +20,17 @@ impl Hash32 {
     }
 }
 
+/// Text that is not a SHA-256 in lowercase hex, and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct MalformedHash(pub String);
+
 impl FromStr for Hash32 {
-    type Err = ApiError;
-    fn from_str(s: &str) -> Result<Self, ApiError> {
+    type Err = MalformedHash;
+    fn from_str(s: &str) -> Result<Self, MalformedHash> {
         media_rules::hash::parse_sha256_hex(s)
             .map(Hash32)
-            .map_err(ApiError::MalformedHash)
+            .map_err(MalformedHash)
     }
 }
 

@@ -4,6 +4,7 @@
 use crate::dht::{Dht, Node};
 use crate::error::ApiError;
 use crate::hash::Hash32;
+use crate::receipt::Published;
 use crate::state::Sidecar;
 use crate::upload_meta::UploadMeta;
 use hdi::prelude::{ActionHash, AgentPubKey};
@@ -12,7 +13,6 @@ use media_integrity::{BlobManifest, CodecFact, ContentNode};
 use media_rules::content::{ContentFormat, EmbedStrategy};
 use media_rules::manifest::BlobManifest as Manifest;
 use media_rules::{Place, Reach};
-use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// What the uploader asked to publish, checked before any byte is read.
@@ -23,15 +23,6 @@ pub struct Publication {
     reach: Reach,
     invitees: Vec<AgentPubKey>,
     place: Option<Place>,
-}
-
-/// Where the published content landed in the DHT.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Published {
-    /// The ContentNode's action hash.
-    pub content: String,
-    /// The BlobManifest's action hash.
-    pub manifest: String,
 }
 
 impl Publication {

@@ -1,7 +1,6 @@
 //! What an upload answers with, however it came (one request or tus), and what the CLI
 //! reads back.
 
-use crate::publish::Published;
 use media_rules::manifest::BlobManifest;
 use serde::{Deserialize, Serialize};
 
@@ -38,4 +37,13 @@ impl From<&BlobManifest> for Receipt {
             ladder: None,
         }
     }
+}
+
+/// Where the published content landed in the DHT.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Published {
+    /// The ContentNode's action hash.
+    pub content: String,
+    /// The BlobManifest's action hash.
+    pub manifest: String,
 }

@@ -18,8 +18,6 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// The recordings' directory under the data directory.
-pub const DIR: &str = "recordings";
 /// Each call's list of stored recordings, in its directory.
 pub const INDEX: &str = "finished.json";
 /// Left in a recording's directory that could not be stored, with the reason; such a
@@ -82,7 +80,7 @@ async fn store_logged(state: &Arc<Sidecar>, finished: &Finished) {
 
 /// The recordings stored for `call` (`GET /api/rtc/{call}/recordings`).
 pub fn list(state: &Sidecar, call: &str) -> Result<Vec<Stored>, ApiError> {
-    let path = state.config.data_dir.join(DIR).join(call).join(INDEX);
+    let path = state.config.recordings_dir().join(call).join(INDEX);
     match std::fs::read(&path) {
         Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| ApiError::Io(std::io::Error::other(e))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),

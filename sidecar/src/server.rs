@@ -3,6 +3,7 @@
 //! request's head (slow heads), an idle timeout (a connection with no request in flight
 //! that moves no byte), and TCP keepalive for peers that vanished.
 
+use crate::http::peer::ClientAddr;
 use crate::http::routes;
 use crate::state::Sidecar;
 use crate::zero_copy::{self, Next};
@@ -10,7 +11,6 @@ use futures_util::{Stream, StreamExt};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::io::IoSlice;
 use std::net::SocketAddr;
@@ -24,20 +24,6 @@ use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-/// How much a server gives any one client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ServerLimits {
-    /// Connections served at once.
-    pub max_connections: usize,
-    /// Time a client has to send a request's head, counted from when the connection is
-    /// ready for one (so an idle keep-alive connection is closed after it too).
-    pub header_read_timeout: Duration,
-    /// Uploads (tus `PATCH`, `POST /api/blob`) taking bytes at once; more get `503`.
-    pub max_uploads: usize,
-    /// A connection with no request in flight that moves no byte for this long is closed.
-    pub idle_timeout: Duration,
-}
-
 /// The most of a response queued per connection before the body is polled again (also
 /// the largest request head taken). Chunk bytes are queued as references to a mapped file
 /// or to the chunk tier, so this bounds copies made for a connection, not chunk bytes.
@@ -46,21 +32,6 @@ pub const WRITE_QUEUE: usize = 64 * 1024;
 /// After the shutdown signal, how long requests still being answered (a stream, a call's
 /// presence feed) may go on before the server stops without them.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-
-/// How long this node's own HTTP clients keep an idle connection: well under a server's
-/// head deadline, so a request never goes out on a connection the server is closing.
-pub const CLIENT_IDLE: Duration = Duration::from_secs(10);
-
-impl Default for ServerLimits {
-    fn default() -> Self {
-        ServerLimits {
-            max_connections: 1024,
-            header_read_timeout: Duration::from_secs(30),
-            max_uploads: 16,
-            idle_timeout: Duration::from_secs(60),
-        }
-    }
-}
 
 /// Binds the sidecar's routes to `addr` (port 0 picks one) and returns the bound address
 /// and the server future, which ends when `shutdown` resolves and the requests in flight
@@ -172,12 +143,6 @@ fn capped(
         }
     }
 }
-
-/// The address a request's connection came from, in the request's extensions: the TCP
-/// peer itself (a reverse proxy's `X-Forwarded-For` is not believed), which anonymous
-/// uploads are counted against.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientAddr(pub std::net::IpAddr);
 
 /// Requests of one connection being answered.
 struct InFlight(Arc<AtomicUsize>);

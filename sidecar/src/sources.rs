@@ -38,7 +38,7 @@ pub async fn for_blob(
     holders: Holders<'_>,
     public: bool,
 ) -> Result<Sources, ApiError> {
-    let now = crate::dht::now().as_micros();
+    let now = crate::clock::now().as_micros();
     let live = |r: &ReplicaView| {
         Duration::from_micros((now - r.updated_at.as_micros()).max(0) as u64) <= holders.live
     };

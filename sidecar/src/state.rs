@@ -1,10 +1,10 @@
 //! Everything a running sidecar holds, shared by its request handlers and workers.
 
-use crate::access::AccessCache;
+use crate::access::cache::AccessCache;
 use crate::blobs::BlobIndex;
 use crate::config::Config;
 use crate::dht::{Dht, Standalone};
-use crate::ladder::Ladders;
+use crate::ladder::jobs::Ladders;
 use crate::metrics::Metrics;
 use crate::owner::OwnerKey;
 use crate::reader::ChunkReader;
@@ -36,13 +36,13 @@ pub struct Sidecar {
     /// The owner's credential, for the routes that act as the node's agent.
     pub owner: OwnerKey,
     /// What the custodian worker last did, when the node serves as custodian.
-    pub custodian: std::sync::Mutex<Option<crate::custodian::Snapshot>>,
+    pub custodian: std::sync::Mutex<Option<crate::custodian::snapshot::Snapshot>>,
     /// One permit per upload taking bytes at once (`config.limits.max_uploads`).
     pub upload_slots: Arc<tokio::sync::Semaphore>,
     /// Where blobs this node does not hold can be fetched from, briefly cached.
-    pub remote: crate::fetch_through::RemoteBlobs,
+    pub remote: crate::fetch_through::remote::RemoteBlobs,
     /// Blobs being pulled here, whose chunks peers may already take.
-    pub pulling: crate::replicate::Pulling,
+    pub pulling: crate::replicate::pulling::Pulling,
     /// What anonymous uploaders hold, when a node takes their uploads.
     pub anonymous: Option<Arc<crate::anonymous::AnonymousUploads>>,
     /// The SFU for live calls, when they are on.
@@ -79,7 +79,7 @@ impl Sidecar {
         let rtc = match &config.rtc {
             Some(settings) => Some(Arc::new(crate::rtc::Sfu::start(
                 settings,
-                &config.data_dir.join(crate::recordings::DIR),
+                &config.recordings_dir(),
             )?)),
             None => None,
         };

@@ -8,7 +8,7 @@
 //! bytes, nor the reverse. A tier only remembers bytes: every request passes the access
 //! check before it looks here.
 
-use crate::blobs::BlobRecord;
+use crate::blob_record::BlobRecord;
 use crate::hash::Hash32;
 use crate::metrics::Metrics;
 use bytes::Bytes;

@@ -72,14 +72,6 @@ impl FinishFailure {
     }
 }
 
-/// Seconds since the Unix epoch.
-pub fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 /// The uploads directory and a lock per upload, so PATCHes to one upload run one at a time.
 pub struct TusUploads {
     dir: PathBuf,

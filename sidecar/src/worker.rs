@@ -4,7 +4,7 @@
 //! failure in a row (the wait survives a restart, in `workers.json`), and keeps each one's
 //! status for `GET /api/node` and `elohim-media status`.
 
-use crate::tus::now_secs;
+use crate::clock::now_secs;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

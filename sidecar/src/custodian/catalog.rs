@@ -31,7 +31,7 @@ pub struct Catalog {
 impl Catalog {
     /// Reads the catalog whole or tops it up, as due; the content it knows, newest first.
     pub async fn refresh(&mut self, link: Node<'_>) -> Result<Vec<ContentView>, ApiError> {
-        let started = crate::dht::now();
+        let started = crate::clock::now();
         match self.read_at {
             Some(at) if self.top_ups + 1 < FULL_LISTING_ROUNDS => {
                 let since = Timestamp::from_micros(at.as_micros() - LATE_LINKS.as_micros() as i64);

@@ -35,7 +35,7 @@ impl FakeAgent {
     /// seconds.
     pub fn sign(&self, subject: Subject, audience: String, ttl_seconds: u32) -> Answer<IssuedToken> {
         let expires_at =
-            Timestamp::from_micros(super::now().as_micros() + i64::from(ttl_seconds) * 1_000_000);
+            Timestamp::from_micros(crate::clock::now().as_micros() + i64::from(ttl_seconds) * 1_000_000);
         let claims = TokenClaims {
             agent: self.pub_key.get_raw_39().to_vec(),
             subject,
@@ -105,7 +105,7 @@ impl FakeDht {
             version: id.clone(),
             id,
             author: author.clone(),
-            updated_at: Timestamp::from_micros(super::now().as_micros()),
+            updated_at: Timestamp::from_micros(crate::clock::now().as_micros()),
             content: node,
         };
         self.contents.lock().unwrap().push(view.clone());

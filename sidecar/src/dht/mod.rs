@@ -77,15 +77,6 @@ pub struct UiSession {
     pub dna: DnaHash,
 }
 
-/// Now, as the DHT's timestamps count time.
-pub fn now() -> Timestamp {
-    let micros = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or(i64::MAX);
-    Timestamp::from_micros(micros)
-}
-
 /// The answer of a DHT question.
 pub type Answer<T> = Result<T, DhtError>;
 

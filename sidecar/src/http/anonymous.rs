@@ -2,11 +2,11 @@
 //! `GET /api/anonymous` lists those blobs, `DELETE /api/anonymous/{hash}` removes one (its
 //! chunks go with the next sweep) and gives its bytes back to that client's quota.
 
-use super::json;
-use super::node_api::owner_only;
+use super::reply::json;
+use super::requires::owner_only;
 use crate::error::ApiError;
 use crate::hash::Hash32;
-use crate::http::Body;
+use crate::http::reply::Body;
 use crate::state::Sidecar;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -70,5 +70,5 @@ pub async fn delete(
     if let (Some(quotas), Ok(client)) = (&state.anonymous, client.parse()) {
         quotas.released(client, record.manifest.size);
     }
-    super::blob::empty(Response::builder().status(StatusCode::NO_CONTENT))
+    super::reply::empty(Response::builder().status(StatusCode::NO_CONTENT))
 }

@@ -5,46 +5,17 @@ use super::body::{blob_ranges, Multipart, Source};
 use super::chunk::send_chunk;
 use super::conditional::{evaluate, Outcome, Preconditions};
 use super::range::RangeDecision;
-use crate::access::{authorize, token_of, Grant, Purpose};
-use crate::blobs::BlobRecord;
+use super::readable::{readable_blob, Readable, Serve};
+use super::reply::{empty, with_cache_headers};
+use crate::access::Purpose;
 use crate::error::ApiError;
 use crate::fetch_through::Chunks;
 use crate::hash::Hash32;
-use crate::http::Body;
+use crate::http::reply::Body;
 use crate::state::Sidecar;
-use media_rules::bandwidth::DeliveryCap;
 use media_rules::content::DeliveryStrategy;
-use media_rules::CachePartition;
 use std::sync::Arc;
-use warp::http::{header, HeaderMap, HeaderValue, Method, Response, StatusCode};
-
-/// One year: blobs are content-addressed and never change.
-pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
-/// Bytes behind a token: the reader's own cache may keep them, a shared cache never.
-pub const PRIVATE: &str = "private, max-age=86400, immutable";
-
-/// The `Cache-Control` of a response carrying blob bytes: only what anyone may read is
-/// `public`, so a shared cache in front of a node never keeps private media for others.
-pub fn cache_control(public: bool) -> &'static str {
-    if public {
-        IMMUTABLE
-    } else {
-        PRIVATE
-    }
-}
-
-/// Adds the caching headers of a blob response: a gated one varies with the credential.
-pub fn with_cache_headers(
-    builder: warp::http::response::Builder,
-    public: bool,
-) -> warp::http::response::Builder {
-    let builder = builder.header(header::CACHE_CONTROL, cache_control(public));
-    if public {
-        builder
-    } else {
-        builder.header(header::VARY, "Authorization")
-    }
-}
+use warp::http::{header, HeaderMap, Method, Response, StatusCode};
 
 /// Serves a blob, whole or by ranges.
 pub async fn get_blob(
@@ -136,7 +107,7 @@ pub async fn get_blob(
         state.metrics.clone(),
     );
     builder
-        .body(super::streamed(stream))
+        .body(super::reply::streamed(stream))
         .map_err(|e| ApiError::Io(std::io::Error::other(e)))
 }
 
@@ -169,106 +140,6 @@ pub async fn get_blob_chunk(
     send_chunk(&state, hash, chunk, public, &method)
 }
 
-/// A blob a request may read.
-pub struct Readable {
-    /// The blob's hash.
-    pub hash: Hash32,
-    /// Its record.
-    pub record: Arc<BlobRecord>,
-    /// The cache partition its bytes belong to.
-    pub partition: CachePartition,
-    /// The most this node may send the reader.
-    pub cap: DeliveryCap,
-    /// Whether anyone may read it.
-    pub public: bool,
-    /// Where its chunks come from: this node, or (fetched through) the nodes that hold it.
-    pub chunks: Chunks,
-}
-
-/// Which blobs a route serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Serve {
-    /// Only blobs held here: routes peers use, which must not make this node fetch.
-    Held,
-    /// On a node, blobs held elsewhere too, fetched through ([`crate::fetch_through`]):
-    /// routes that serve the node's own readers (bytes, playlists, the manifest).
-    Anywhere,
-}
-
-/// Parses a blob hash from the path, checks that the request may read the blob, and loads
-/// its record: the preamble of every route that serves a blob or its description.
-pub async fn readable_blob(
-    state: &Sidecar,
-    hash: &str,
-    headers: &HeaderMap,
-    query: &str,
-    purpose: Purpose,
-    serve: Serve,
-) -> Result<Readable, ApiError> {
-    let hash: Hash32 = without_extension(hash).parse()?;
-    let Grant {
-        partition,
-        cap,
-        public,
-    } = authorize(state, &hash, token_of(headers, query), purpose).await?;
-    let (record, chunks) = held_or_remote(state, &hash, public, serve)
-        .await?
-        .ok_or(ApiError::NotFound("blob"))?;
-    Ok(Readable {
-        hash,
-        record,
-        partition,
-        cap,
-        public,
-        chunks,
-    })
-}
-
-/// The record of `hash` and where its chunks come from: held here, or (when `serve` allows,
-/// on a node) held by others; `None` when neither. Call only after the access check.
-pub async fn held_or_remote(
-    state: &Sidecar,
-    hash: &Hash32,
-    public: bool,
-    serve: Serve,
-) -> Result<Option<(Arc<BlobRecord>, Chunks)>, ApiError> {
-    if let Some(record) = state.blobs.get(hash)? {
-        return Ok(Some((record, Chunks::Local)));
-    }
-    let Some(link) = state.node().filter(|_| serve == Serve::Anywhere) else {
-        return Ok(None);
-    };
-    match state.remote.resolve(state, link, hash, public).await {
-        Ok(remote) => Ok(Some((remote.record.clone(), Chunks::Remote(remote)))),
-        Err(ApiError::NotFound(_)) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-/// Extensions a blob's name may carry in a URL, for players that judge a segment by its
-/// name: `/api/blob/{hash}.mp4` is `/api/blob/{hash}`.
-pub const MEDIA_EXTENSIONS: [&str; 5] = ["mp4", "m4s", "m4a", "m4v", "mp3"];
-
-/// A blob name without a trailing media extension.
-pub fn without_extension(name: &str) -> &str {
-    match name.rsplit_once('.') {
-        Some((hash, ext)) if MEDIA_EXTENSIONS.contains(&ext) => hash,
-        _ => name,
-    }
-}
-
 fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
-}
-
-/// A response with headers only.
-pub fn empty(builder: warp::http::response::Builder) -> Result<Response<Body>, ApiError> {
-    builder
-        .body(Body::default())
-        .map_err(|e| ApiError::Io(std::io::Error::other(e)))
-}
-
-/// A header value from a string known to be valid ASCII.
-pub fn value(s: &str) -> HeaderValue {
-    HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static(""))
 }

@@ -3,7 +3,6 @@
 //! the chunk tier, never copied for a client: a slow reader holds a reference, not a buffer.
 
 use crate::blobs::BlobRecord;
-use crate::error::ApiError;
 use crate::fetch_through::Chunks;
 use crate::hash::Hash32;
 use crate::metrics::Metrics;
@@ -123,7 +122,7 @@ pub fn blob_ranges(
                     None => {
                         let hash: Hash32 = manifest.chunks[slice.index as usize]
                             .parse()
-                            .map_err(|e: ApiError| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+                            .map_err(|e: crate::hash::MalformedHash| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
                         via.chunk(&reader, slice.index as usize, hash, partition)
                             .await
                             .map_err(|e| io::Error::other(e.to_string()))?

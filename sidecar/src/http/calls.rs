@@ -7,11 +7,11 @@
 //! this one call, for at most a day, and nothing else), and the WHIP, WHEP and presence
 //! URLs, which take the token as `Authorization: Bearer`.
 
-use super::json;
-use super::node_api::{linked, owner_only};
+use super::reply::json;
+use super::requires::{linked, owner_only};
 use crate::dht::Node;
 use crate::error::ApiError;
-use crate::http::Body;
+use crate::http::reply::Body;
 use crate::state::Sidecar;
 use hdi::prelude::ActionHash;
 use media_api::{IssueCallTokenInput, StartCallInput};

@@ -1,10 +1,10 @@
 //! Peer chunk exchange: `GET`/`HEAD`/`PUT /api/chunk/{hash}` and `POST /api/chunks/have`.
 
-use super::blob::{empty, with_cache_headers};
+use super::reply::{empty, with_cache_headers};
 use crate::access::Purpose;
 use crate::error::ApiError;
 use crate::hash::Hash32;
-use crate::http::Body;
+use crate::http::reply::Body;
 use crate::reader::ChunkBytes;
 use crate::state::Sidecar;
 use bytes::Bytes;
@@ -65,13 +65,13 @@ pub async fn get_chunk(
             let grant = crate::access::authorize(&state, &named, token, Purpose::Exchange).await?;
             (partition, public) = (grant.partition, grant.public);
         } else {
-            let readable = super::blob::readable_blob(
+            let readable = super::readable::readable_blob(
                 &state,
                 blob,
                 &headers,
                 &query,
                 Purpose::Exchange,
-                super::blob::Serve::Held,
+                super::readable::Serve::Held,
             )
             .await?;
             if !readable.record.manifest.chunks.contains(&hash.to_hex()) {
@@ -98,7 +98,7 @@ pub async fn put_chunk(
 ) -> Result<Response<Body>, ApiError> {
     let hash: Hash32 = hash.parse()?;
     if state.is_node() {
-        super::node_api::owner_only(&state, &headers)?;
+        super::requires::owner_only(&state, &headers)?;
     }
     state.metrics.bytes_in.inc_by(body.len() as u64);
     let store = state.reader.store().clone();
@@ -163,13 +163,13 @@ pub async fn have(
         let blob = req.blob.as_deref().ok_or_else(|| {
             ApiError::Unauthorized("name the blob these chunks belong to in \"blob\"".into())
         })?;
-        let readable = super::blob::readable_blob(
+        let readable = super::readable::readable_blob(
             &state,
             blob,
             &headers,
             "",
             Purpose::Exchange,
-            super::blob::Serve::Held,
+            super::readable::Serve::Held,
         )
         .await?;
         let listed: std::collections::HashSet<&str> = readable
@@ -193,5 +193,5 @@ pub async fn have(
     })
     .await
     .map_err(std::io::Error::other)??;
-    Ok(super::json(StatusCode::OK, &HaveResponse { have }))
+    Ok(super::reply::json(StatusCode::OK, &HaveResponse { have }))
 }

@@ -9,63 +9,29 @@ pub mod chunk;
 pub mod conditional;
 pub mod digest;
 pub mod node_api;
+pub mod peer;
 pub mod places;
 pub mod player;
 pub mod playlist;
 pub mod range;
+pub mod readable;
+pub mod reply;
+pub mod requires;
 pub mod rtc;
 pub mod tus;
 pub mod tus_checksum;
 pub mod ui;
 pub mod upload;
 
-use crate::error::{error_response, ApiError};
+use crate::error::ApiError;
 use crate::metrics::route_label;
 use crate::state::Sidecar;
-use serde::Serialize;
+use reply::{json, render, Body};
 use std::convert::Infallible;
 use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Arc;
 use warp::http::{HeaderMap, Method, Response, StatusCode};
 use warp::{Filter, Rejection, Reply};
-
-/// What a response's type says of its body.
-pub trait BodyOf {
-    /// The body's type.
-    type Body;
-}
-
-impl<B> BodyOf for Response<B> {
-    type Body = B;
-}
-
-/// The body of warp's responses (warp 0.4 does not name its type).
-pub type Body = <warp::reply::Response as BodyOf>::Body;
-
-/// A body streamed from `stream`: each item goes out as it comes, none is copied.
-pub fn streamed<S, E>(stream: S) -> Body
-where
-    S: futures_util::Stream<Item = Result<bytes::Bytes, E>> + Send + 'static,
-    E: Into<Box<dyn std::error::Error + Send + Sync>> + Send + 'static,
-{
-    warp::reply::stream(sync_wrapper::SyncStream::new(stream))
-        .into_response()
-        .into_body()
-}
-
-/// A JSON response.
-pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
-    warp::reply::with_status(warp::reply::json(value), status).into_response()
-}
-
-fn render(result: Result<Response<Body>, ApiError>) -> Response<Body> {
-    result.unwrap_or_else(|e| {
-        if e.status().is_server_error() {
-            tracing::error!(error = %e, "request failed");
-        }
-        error_response(&e)
-    })
-}
 
 /// A route after boxing: one small type however many routes are chained, which keeps
 /// compile times flat.
@@ -135,8 +101,8 @@ pub fn routes(state: Arc<Sidecar>) -> impl Filter<Extract = (impl Reply,), Error
         });
     // The TCP peer, which the server puts in each request (unspecified when the routes
     // run under another server, as in warp's test harness).
-    let client = warp::ext::optional::<crate::server::ClientAddr>()
-        .map(|c: Option<crate::server::ClientAddr>| c.map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |c| c.0));
+    let client = warp::ext::optional::<peer::ClientAddr>()
+        .map(|c: Option<peer::ClientAddr>| c.map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |c| c.0));
     let post_blob = warp::path!("api" / "blob")
         .and(warp::post())
         .and(warp::header::headers_cloned())

@@ -2,16 +2,17 @@
 //! they act as the node's agent ([`crate::owner`]) — content listing, token signing,
 //! pulls and node status.
 
-use super::json;
+use super::reply::json;
+use super::requires::{linked, owner_only};
 use crate::access::Purpose;
 use crate::blobs::Keeper;
 use crate::error::ApiError;
 use crate::hash::Hash32;
-use crate::http::upload::Receipt;
-use crate::http::Body;
+use crate::http::reply::Body;
+use crate::receipt::Receipt;
 use crate::replicate::Source;
 use crate::state::Sidecar;
-use media_api::{ContentView, IssueTokenInput, ManifestView};
+use media_api::{ContentView, IssueTokenInput};
 use media_rules::manifest::BlobManifest;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -24,13 +25,13 @@ pub async fn manifest(
     headers: HeaderMap,
     query: String,
 ) -> Result<Response<Body>, ApiError> {
-    let readable = super::blob::readable_blob(
+    let readable = super::readable::readable_blob(
         &state,
         &hash,
         &headers,
         &query,
         Purpose::Exchange,
-        super::blob::Serve::Anywhere,
+        super::readable::Serve::Anywhere,
     )
     .await?;
     Ok(json(StatusCode::OK, &Receipt::from(&readable.record.manifest)))
@@ -55,16 +56,6 @@ pub struct NodeStatus {
     /// What each background worker (the sweep, registrations, the custodian) is doing.
     #[serde(default)]
     pub workers: Vec<crate::worker::WorkerStatus>,
-}
-
-/// Checks that the request comes from the node's owner (see [`crate::owner`]).
-pub fn owner_only(state: &Sidecar, headers: &HeaderMap) -> Result<(), ApiError> {
-    crate::owner::check(&state.owner, state.config.listen, headers)
-}
-
-/// The node this sidecar serves, or the refusal of a standalone sidecar.
-pub(super) fn linked(state: &Sidecar) -> Result<crate::dht::Node<'_>, ApiError> {
-    state.node().ok_or(ApiError::NeedsNode("this route"))
 }
 
 /// `GET /api/node`: the node's agent and storage.
@@ -185,7 +176,7 @@ pub async fn pull(
     // that author's content, and no one else's, decides who may read it here.
     let (manifest, keeper) = match state.node() {
         Some(link) => {
-            let view = authors_manifest(link, &hash).await?;
+            let view = crate::fetch_through::authors_manifest(link, &hash).await?;
             (view.manifest.0, Keeper::ReplicaOf(view.author.to_string()))
         }
         None => (
@@ -211,29 +202,6 @@ pub async fn pull(
     };
     let report = crate::replicate::pull(&state, &manifest, &sources, &keeper).await?;
     Ok(json(StatusCode::OK, &report))
-}
-
-/// The manifest registered for `hash` by an author whose content uses it: anyone may
-/// register a manifest under any hash, but only the content's author's describes the
-/// bytes that content shares. A manifest under another hash is never taken. Among an
-/// author's manifests of one blob, the one that lists renditions (the ladder's) wins.
-pub async fn authors_manifest(link: crate::dht::Node<'_>, hash: &Hash32) -> Result<ManifestView, ApiError> {
-    let found = link.manifests_of(hash).await?;
-    let uses = link.blob_access(hash).await?;
-    let mut found: Vec<ManifestView> = found
-        .into_iter()
-        .filter(|v| v.manifest.0.hash == hash.to_hex())
-        .collect();
-    found.sort_by_key(|v| {
-        let used = uses
-            .iter()
-            .any(|u| u.author == v.author && u.blobs.contains(&v.id));
-        (!used, std::cmp::Reverse(v.manifest.0.variants.len()))
-    });
-    found
-        .into_iter()
-        .next()
-        .ok_or(ApiError::NotFound("blob manifest in the DHT"))
 }
 
 /// The most a manifest answer may weigh (a 10 GB blob's list of chunk hashes is ~650 KB).

@@ -9,10 +9,10 @@
 //! - `GET /api/place[?agent=…]`: an agent's proven place (this node's agent by default) and
 //!   every vouch in its region.
 
-use super::json;
-use super::node_api::{linked, owner_only};
+use super::reply::json;
+use super::requires::{linked, owner_only};
 use crate::error::ApiError;
-use crate::http::Body;
+use crate::http::reply::Body;
 use crate::state::Sidecar;
 use hdi::prelude::AgentPubKey;
 use media_api::{VouchInput, VouchView};

@@ -3,7 +3,7 @@
 //! loads), and `GET /call/{id}`, where a browser joins a live call hosted here (and
 //! `GET /call/assets/call.js`, its script).
 
-use crate::http::Body;
+use crate::http::reply::Body;
 use warp::http::{header, Response};
 
 const PAGE: &str = include_str!("../../assets/player.html");
@@ -21,8 +21,8 @@ const CALL_PAGE_POLICY: &str = "default-src 'self'; script-src 'self'; style-src
 pub fn call_page() -> Response<Body> {
     let mut page = asset("text/html; charset=utf-8", "no-cache", CALL_PAGE.as_bytes());
     let headers = page.headers_mut();
-    headers.insert("content-security-policy", super::blob::value(CALL_PAGE_POLICY));
-    headers.insert("referrer-policy", super::blob::value("no-referrer"));
+    headers.insert("content-security-policy", super::reply::value(CALL_PAGE_POLICY));
+    headers.insert("referrer-policy", super::reply::value("no-referrer"));
     page
 }
 
@@ -44,7 +44,7 @@ pub fn hls_js() -> Response<Body> {
 fn asset(mime: &str, cache: &str, body: &'static [u8]) -> Response<Body> {
     let mut response = Response::new(Body::from(body));
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, super::blob::value(mime));
-    headers.insert(header::CACHE_CONTROL, super::blob::value(cache));
+    headers.insert(header::CONTENT_TYPE, super::reply::value(mime));
+    headers.insert(header::CACHE_CONTROL, super::reply::value(cache));
     response
 }

@@ -3,12 +3,13 @@
 //! with the request's token carried into every URI; and `GET /api/ladder/{hash}`, the
 //! progress of the job that makes the renditions.
 
-use super::blob::{held_or_remote, readable_blob, value, Serve};
-use super::json;
+use super::readable::{held_or_remote, readable_blob, Serve};
+use super::reply::json;
+use super::reply::value;
 use crate::access::{token_of, Purpose};
 use crate::error::ApiError;
 use crate::hash::Hash32;
-use crate::http::Body;
+use crate::http::reply::Body;
 use crate::ladder::{Progress, Stage};
 use crate::state::Sidecar;
 use crate::streaming::{dash, hls, Ladder, Rendition};

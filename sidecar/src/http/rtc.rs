@@ -8,7 +8,7 @@
 //! `Location`, which only its creator was told.
 
 use crate::error::ApiError;
-use crate::http::Body;
+use crate::http::reply::Body;
 use crate::rtc::{JoinError, Role, Sfu};
 use crate::state::Sidecar;
 use bytes::Bytes;
@@ -197,7 +197,7 @@ pub async fn recordings(
     check_call(&call)?;
     may_join(&state, &call, Role::View, &headers, &query).await?;
     let stored = crate::recordings::list(&state, &call)?;
-    Ok(super::json(StatusCode::OK, &stored))
+    Ok(super::reply::json(StatusCode::OK, &stored))
 }
 
 /// `PATCH` on a session: trickle ICE and ICE restarts are not taken (RFC 9725 §4.3.1); the

@@ -1,15 +1,16 @@
 //! The tus 1.0 endpoints at `/api/uploads`.
 
-use super::blob::{empty, value};
+use super::reply::{empty, value};
 use super::tus_checksum::{self, Checksum};
 use crate::anonymous::Uploader;
+use crate::clock::now_secs;
 use crate::error::ApiError;
-use crate::http::Body;
+use crate::http::reply::Body;
 use crate::ingest::ingest_file;
 use crate::publish::Publication;
 use crate::receipt::Receipt;
 use crate::state::Sidecar;
-use crate::tus::{now_secs, FinishFailure, TusUploads};
+use crate::tus::{FinishFailure, TusUploads};
 use crate::upload_meta::UploadMeta;
 use crate::uploaded::complete;
 use bytes::{Buf, Bytes};
@@ -34,7 +35,7 @@ fn tus(builder: warp::http::response::Builder) -> warp::http::response::Builder 
 /// A tus route's response, errors included: the protocol wants `Tus-Resumable` on every
 /// response, so a client can tell a tus error from a proxy's.
 pub fn render(result: Result<Response<Body>, ApiError>) -> Response<Body> {
-    let mut resp = super::render(result);
+    let mut resp = super::reply::render(result);
     resp.headers_mut()
         .entry("tus-resumable")
         .or_insert(warp::http::HeaderValue::from_static(TUS_VERSION));
@@ -130,10 +131,11 @@ pub fn head(state: Arc<Sidecar>, id: String) -> Result<Response<Body>, ApiError>
 pub async fn status(state: Arc<Sidecar>, id: String) -> Result<Response<Body>, ApiError> {
     let (upload, offset) = state.uploads.load(&id)?;
     match upload.done {
-        Some(receipt) => Ok(super::json(StatusCode::OK, &receipt)),
-        None if offset == upload.length => {
-            Ok(super::json(StatusCode::OK, &complete_upload(&state, &id).await?))
-        }
+        Some(receipt) => Ok(super::reply::json(StatusCode::OK, &receipt)),
+        None if offset == upload.length => Ok(super::reply::json(
+            StatusCode::OK,
+            &complete_upload(&state, &id).await?,
+        )),
         None => Err(ApiError::OffsetConflict {
             current: offset,
             given: upload.length,

@@ -3,9 +3,9 @@
 //! as the node's agent (an app websocket that admits the page's origin, a single-use
 //! token for it, and a capability for the page's own signing key).
 
-use super::json;
+use super::reply::json;
 use crate::error::ApiError;
-use crate::http::Body;
+use crate::http::reply::Body;
 use crate::state::Sidecar;
 use base64::Engine;
 use serde::Deserialize;
@@ -72,7 +72,7 @@ fn page(status: StatusCode, mime: &str, cache: &str, body: Body) -> Response<Bod
     let mut response = Response::new(body);
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    let value = super::blob::value;
+    let value = super::reply::value;
     headers.insert(header::CONTENT_TYPE, value(mime));
     headers.insert(header::CACHE_CONTROL, value(cache));
     headers.insert(header::CONTENT_SECURITY_POLICY, value(CONTENT_SECURITY_POLICY));
@@ -136,8 +136,8 @@ pub async fn session(
     headers: HeaderMap,
     req: SessionRequest,
 ) -> Result<Response<Body>, ApiError> {
-    super::node_api::owner_only(&state, &headers)?;
-    let link = super::node_api::linked(&state)?;
+    super::requires::owner_only(&state, &headers)?;
+    let link = super::requires::linked(&state)?;
     let text = |name| {
         headers
             .get(name)

@@ -4,7 +4,7 @@
 use crate::anonymous::Uploader;
 use crate::error::ApiError;
 use crate::hash::Hash32;
-use crate::http::Body;
+use crate::http::reply::Body;
 use crate::ingest::Ingest;
 use crate::publish::Publication;
 use crate::state::Sidecar;
@@ -105,10 +105,10 @@ where
         }
         _ => complete(&state, manifest, publication.as_ref(), meta.wants_ladder()).await?,
     };
-    let mut resp = super::json(StatusCode::CREATED, &receipt);
+    let mut resp = super::reply::json(StatusCode::CREATED, &receipt);
     resp.headers_mut().insert(
         header::LOCATION,
-        super::blob::value(&format!("/api/blob/{}", receipt.hash)),
+        super::reply::value(&format!("/api/blob/{}", receipt.hash)),
     );
     Ok(resp)
 }

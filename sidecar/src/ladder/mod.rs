@@ -6,9 +6,12 @@
 //! when it ends, so a job that a restart cut short is found and run again ([`resume`]).
 
 pub mod fmp4;
+pub mod jobs;
 pub mod probe;
 pub mod sandbox;
 pub mod transcode;
+
+pub use jobs::{Ladders, Progress, Stage};
 
 use crate::blobs::BlobRecord;
 use crate::error::ApiError;
@@ -16,91 +19,12 @@ use crate::hash::Hash32;
 use crate::ingest::ingest_file;
 use crate::state::Sidecar;
 use media_rules::manifest::{BlobManifest, Variant};
-use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
-use tokio::sync::Semaphore;
-
-/// Where a ladder job is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Stage {
-    /// Waiting for the job before it.
-    Queued,
-    /// Reading the source.
-    Probing,
-    /// ffmpeg is running.
-    Transcoding,
-    /// Renditions are being cut into chunks and recorded.
-    Storing,
-    /// The renditions are being registered in the DHT.
-    Publishing,
-    /// Every rendition is stored and listed.
-    Done,
-    /// The job stopped; `error` says why.
-    Failed,
-}
-
-/// A ladder job's progress, as `GET /api/ladder/{hash}` reports it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Progress {
-    /// The stage.
-    pub stage: Stage,
-    /// Percent of the transcode done (0–100).
-    pub percent: f64,
-    /// The renditions made, once stored.
-    pub variants: Vec<Variant>,
-    /// Why the job failed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-impl Progress {
-    fn at(stage: Stage, percent: f64) -> Self {
-        Progress {
-            stage,
-            percent,
-            variants: Vec::new(),
-            error: None,
-        }
-    }
-
-    /// Whether the job has ended, well or not.
-    pub fn finished(&self) -> bool {
-        matches!(self.stage, Stage::Done | Stage::Failed)
-    }
-}
-
-/// The ladder jobs of this sidecar.
-pub struct Ladders {
-    jobs: Mutex<HashMap<Hash32, Progress>>,
-    one_at_a_time: Semaphore,
-}
-
-impl Default for Ladders {
-    fn default() -> Self {
-        Ladders {
-            jobs: Mutex::new(HashMap::new()),
-            one_at_a_time: Semaphore::new(1),
-        }
-    }
-}
 
 impl Ladders {
-    /// The progress of the job for `source`, if one was started since this process began.
-    pub fn progress(&self, source: &Hash32) -> Option<Progress> {
-        self.jobs.lock().ok()?.get(source).cloned()
-    }
-
-    fn set(&self, source: &Hash32, progress: Progress) {
-        if let Ok(mut jobs) = self.jobs.lock() {
-            jobs.insert(*source, progress);
-        }
-    }
-
     /// Starts a job for `source` unless one is queued or running; answers whether it did.
     pub fn start(state: &Arc<Sidecar>, source: Hash32) -> bool {
         {

@@ -9,6 +9,7 @@ mod chunks;
 mod cli;
 mod crate_graph;
 mod hostile_media;
+mod import_cycles;
 mod limits;
 mod pull;
 mod ranges;

@@ -1,8 +1,8 @@
 //! Blob manifests: register them, find them by blob hash, and tell a sidecar who may read
 //! a blob.
 
-use crate::content::entry_from;
-use crate::refuse;
+use crate::caller::refuse;
+use crate::records::entry_from;
 use crate::versions::latest_record;
 use hdk::prelude::*;
 use media_api::{BlobAccess, ManifestView};
@@ -20,7 +20,7 @@ pub fn register_blob_manifest(manifest: BlobManifest) -> ExternResult<ManifestVi
     )?;
     Ok(ManifestView {
         id,
-        author: crate::me()?,
+        author: crate::caller::me()?,
         manifest,
     })
 }

@@ -1,8 +1,9 @@
 //! Content: create, update, move through the lifecycle, and list as the caller may see it.
 
+use crate::caller::{me, refuse};
 use crate::places::get_agent_place;
+use crate::records::entry_from;
 use crate::versions::{latest_record, update_latest};
-use crate::{me, refuse};
 use hdk::prelude::*;
 use media_api::{may_see, ContentView, SetLifecycleInput, UpdateContentInput};
 use media_integrity::anchors::{blob_path, reach_path};
@@ -163,16 +164,4 @@ fn view_of(id: ActionHash, author: AgentPubKey, latest: &Record) -> ExternResult
         updated_at: latest.action().timestamp(),
         content: entry_from(latest)?,
     })
-}
-
-/// Reads a record's entry as `T`.
-pub fn entry_from<T>(record: &Record) -> ExternResult<T>
-where
-    T: TryFrom<SerializedBytes, Error = SerializedBytesError>,
-{
-    record
-        .entry()
-        .to_app_option::<T>()
-        .map_err(|e| wasm_error!(e))?
-        .ok_or_else(|| refuse("record holds no entry"))
 }

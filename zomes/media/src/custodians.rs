@@ -1,8 +1,8 @@
 //! Custodian commitments: promise to keep or serve media, renew, withdraw, list.
 
-use crate::content::entry_from;
+use crate::caller::{me, refuse};
+use crate::records::entry_from;
 use crate::versions::{latest_record, latest_version, update_latest};
-use crate::{me, refuse};
 use hdk::prelude::*;
 use media_api::{CommitmentView, UpdateCommitmentInput};
 use media_integrity::anchors::custodians_path;

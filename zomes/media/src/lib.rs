@@ -4,11 +4,13 @@
 use hdk::prelude::*;
 
 mod blobs;
+mod caller;
 mod calls;
 mod content;
 mod custodians;
 mod endpoints;
 mod places;
+mod records;
 mod replicas;
 mod tokens;
 mod versions;
@@ -171,14 +173,4 @@ pub fn issue_call_token(input: IssueCallTokenInput) -> ExternResult<IssuedToken>
 #[hdk_extern]
 pub fn start_call(input: StartCallInput) -> ExternResult<ContentView> {
     calls::start_call(input)
-}
-
-/// The calling agent's key.
-pub(crate) fn me() -> ExternResult<AgentPubKey> {
-    Ok(agent_info()?.agent_initial_pubkey)
-}
-
-/// A guest error with `message`, for refusals the coordinator makes before validation.
-pub(crate) fn refuse(message: impl Into<String>) -> WasmError {
-    wasm_error!(WasmErrorInner::Guest(message.into()))
 }

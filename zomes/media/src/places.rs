@@ -3,8 +3,8 @@
 //! (`media_rules::membership`): [`get_agent_place`] answers the declared place with every
 //! level below that left empty, so the reach rules compare nothing an agent only claimed.
 
+use crate::caller::{me, refuse};
 use crate::versions::{owned_latest, set_owned};
-use crate::{me, refuse};
 use hdk::prelude::*;
 use media_api::{VouchInput, VouchView};
 use media_integrity::anchors::vouches_path;
@@ -77,7 +77,7 @@ pub fn found_place(place: Place) -> ExternResult<Vec<VouchView>> {
 /// Revokes a vouch the caller wrote: every membership that rested on it goes too.
 pub fn revoke_place_vouch(id: ActionHash) -> ExternResult<ActionHash> {
     let record = get(id.clone(), GetOptions::default())?.ok_or_else(|| refuse("vouch not found"))?;
-    let vouch: PlaceVouch = crate::content::entry_from(&record)?;
+    let vouch: PlaceVouch = crate::records::entry_from(&record)?;
     let anchor = vouches_path(&vouch.place.region).path_entry_hash()?;
     for link in get_links(
         LinkQuery::try_new(anchor, LinkTypes::RegionToVouch)?,
@@ -104,7 +104,7 @@ pub fn list_place_vouches(region: String) -> ExternResult<Vec<VouchView>> {
         let Some(record) = get(id.clone(), GetOptions::default())? else {
             continue;
         };
-        let Ok(vouch) = crate::content::entry_from::<PlaceVouch>(&record) else {
+        let Ok(vouch) = crate::records::entry_from::<PlaceVouch>(&record) else {
             continue;
         };
         if record.action().author() != &link.author {

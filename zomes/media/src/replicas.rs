@@ -1,7 +1,7 @@
 //! Replica statuses: what custodians report they hold.
 
-use crate::content::entry_from;
-use crate::refuse;
+use crate::caller::refuse;
+use crate::records::entry_from;
 use crate::versions::{latest_record, latest_version, update_latest};
 use hdk::prelude::*;
 use media_api::{LinkReplicaInput, RefreshReplicaInput, ReplicaView};

@@ -2,7 +2,7 @@
 //! to join one call) at one node until an expiry. The format is `media_rules::token`, which
 //! the sidecar parses.
 
-use crate::{me, refuse};
+use crate::caller::{me, refuse};
 use hdk::prelude::*;
 use media_api::{IssueCallTokenInput, IssueTokenInput, IssuedToken};
 use media_rules::token::{AccessToken, Subject, TokenClaims, MAX_LIFETIME_SECS as MAX_TTL_SECONDS};

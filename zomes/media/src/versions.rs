@@ -45,7 +45,7 @@ pub fn owned_original(agent: &AgentPubKey, link_type: LinkTypes) -> ExternResult
 /// Writes the caller's one entry of a kind: the first time it is created and linked from
 /// the caller's key by `link_type`, afterwards its newest version is updated.
 pub fn set_owned(link_type: LinkTypes, entry: EntryTypes) -> ExternResult<ActionHash> {
-    let me = crate::me()?;
+    let me = crate::caller::me()?;
     match owned_original(&me, link_type)? {
         Some(original) => {
             let previous = latest_version(&original)?;
@@ -70,7 +70,7 @@ where
     let Some(record) = latest_record(&original)? else {
         return Ok(None);
     };
-    crate::content::entry_from(&record).map(Some)
+    crate::records::entry_from(&record).map(Some)
 }
 
 /// The record at the newest version of `original`, with when it was written.

@@ -1,6 +1,6 @@
 //! AgentPlace: where an agent says they live, which place-bound reaches compare.
 
-use crate::verdict;
+use crate::outcome::verdict;
 use hdi::prelude::*;
 use media_rules::Place;
 

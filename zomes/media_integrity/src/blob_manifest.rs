@@ -1,7 +1,7 @@
 //! BlobManifest: how a blob's bytes are cut up. The struct and its checks are
 //! `media_rules::manifest::BlobManifest`, shared with the sidecar that builds it.
 
-use crate::verdict;
+use crate::outcome::verdict;
 use hdi::prelude::*;
 
 /// A blob manifest entry, stored exactly as `media_rules` defines it.

@@ -1,7 +1,7 @@
 //! ContentNode: what a piece of content is, who may see it and which blobs it uses.
 
+use crate::outcome::{invalid, verdict};
 use crate::records::{later_on_chain, must_get_manifest, Later};
-use crate::{invalid, verdict};
 use hdi::prelude::*;
 use media_rules::content::{ContentFormat, EmbedStrategy};
 use media_rules::limits::{self, check_range};

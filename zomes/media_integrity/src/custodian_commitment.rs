@@ -1,6 +1,6 @@
 //! CustodianCommitment: who promises to keep or serve what.
 
-use crate::{invalid, verdict};
+use crate::outcome::{invalid, verdict};
 use hdi::prelude::*;
 use media_rules::limits::{self, check_range};
 use media_rules::role::MediaRole;

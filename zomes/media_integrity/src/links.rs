@@ -2,8 +2,9 @@
 //! the link's author may delete it.
 
 use crate::anchors::{blob_path, custodians_path, reach_path, vouches_path};
+use crate::outcome::{invalid, verdict};
 use crate::records::{entry_of, is_version_of, must_get_content, must_get_manifest};
-use crate::{invalid, verdict, EntryTypes, LinkTypes};
+use crate::{EntryTypes, LinkTypes};
 use hdi::prelude::*;
 
 /// Checks a new link of `link_type`.

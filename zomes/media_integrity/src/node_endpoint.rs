@@ -1,7 +1,7 @@
 //! NodeEndpoint: where an agent's sidecar can be reached, so custodians fetch a new upload
 //! from its author's node even when that node keeps no one else's media.
 
-use crate::verdict;
+use crate::outcome::verdict;
 use hdi::prelude::*;
 
 /// The URL of the agent's own sidecar.

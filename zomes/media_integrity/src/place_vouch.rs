@@ -3,7 +3,7 @@
 //! every vouch under the place's region; validation checks its shape, and the generic rules
 //! let only its author delete (revoke) it.
 
-use crate::verdict;
+use crate::outcome::verdict;
 use hdi::prelude::*;
 use media_rules::{Place, PlaceLevel};
 

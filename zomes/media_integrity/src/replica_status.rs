@@ -1,9 +1,10 @@
 //! ReplicaStatus: who actually holds which blob, and how recently they checked it.
 
+use crate::outcome::{invalid, verdict};
 use crate::records::{
     is_version_of, later_on_chain, must_get_commitment, must_get_content, must_get_manifest, Later,
 };
-use crate::{invalid, verdict, CustodianCommitment};
+use crate::CustodianCommitment;
 use hdi::prelude::*;
 use media_rules::reach::Audience;
 use media_rules::ReplicaState;

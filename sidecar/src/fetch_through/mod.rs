@@ -16,7 +16,7 @@ use crate::dht::Node;
 use crate::error::ApiError;
 use crate::hash::Hash32;
 use crate::reader::{ChunkBytes, ChunkReader};
-use crate::replicate::{fetch_chunk, Sources};
+use crate::replicate::fetch_chunk;
 use crate::sources::{self, Holders};
 use crate::state::Sidecar;
 use media_api::{ManifestView, ReplicaView};
@@ -24,25 +24,15 @@ use media_rules::{CachePartition, ChunkLayout};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How long a blob's sources are reused before the DHT is asked again.
-pub const SOURCES_TTL: Duration = Duration::from_secs(60);
+pub(crate) mod remote;
+
+pub use remote::{Remote, RemoteBlobs, SOURCES_TTL};
 
 /// Live custodians that no replica status names yet, asked last (see
 /// [`sources::unlisted_custodians`]).
 pub const UNLISTED_CUSTODIANS: usize = 8;
 /// A replica status older than this is not asked (its custodian may be gone).
 pub const LIVE_REPLICA: Duration = Duration::from_secs(3600);
-
-/// A blob held elsewhere: its manifest, and where its chunks are.
-pub struct Remote {
-    /// A record made from the author's manifest (not stored: the node keeps it for no one).
-    pub record: Arc<BlobRecord>,
-    sources: Sources,
-    client: reqwest::Client,
-    /// A chunk could be had from none of `sources`: the next request asks the DHT again
-    /// (a custodian's replica may have become known since) instead of waiting out the TTL.
-    exhausted: std::sync::atomic::AtomicBool,
-}
 
 /// Where chunks of the blobs a response streams come from.
 #[derive(Clone)]
@@ -65,22 +55,6 @@ impl Chunks {
         match self {
             Chunks::Local => reader.chunk(hash, partition).await,
             Chunks::Remote(remote) => remote.chunk(reader, index, hash, partition).await,
-        }
-    }
-}
-
-/// The sources of remote blobs, briefly cached.
-pub struct RemoteBlobs {
-    known: moka::future::Cache<Hash32, Arc<Remote>>,
-}
-
-impl Default for RemoteBlobs {
-    fn default() -> Self {
-        RemoteBlobs {
-            known: moka::future::Cache::builder()
-                .max_capacity(1_000)
-                .time_to_live(SOURCES_TTL)
-                .build(),
         }
     }
 }
@@ -108,7 +82,7 @@ impl RemoteBlobs {
 
 impl Remote {
     async fn find(state: &Sidecar, link: Node<'_>, blob: &Hash32, public: bool) -> Result<Self, ApiError> {
-        let view: ManifestView = crate::http::node_api::authors_manifest(link, blob).await?;
+        let view: ManifestView = authors_manifest(link, blob).await?;
         let replicas: Vec<ReplicaView> = link.replicas(&view.id).await?;
         let endpoint: Option<String> = match &view.author == link.agent() {
             true => None,
@@ -167,4 +141,27 @@ impl Remote {
         reader.keep_fetched(hash, partition, bytes.clone());
         Ok(ChunkBytes::Memory(bytes))
     }
+}
+
+/// The manifest registered for `hash` by an author whose content uses it: anyone may
+/// register a manifest under any hash, but only the content's author's describes the
+/// bytes that content shares. A manifest under another hash is never taken. Among an
+/// author's manifests of one blob, the one that lists renditions (the ladder's) wins.
+pub async fn authors_manifest(link: crate::dht::Node<'_>, hash: &Hash32) -> Result<ManifestView, ApiError> {
+    let found = link.manifests_of(hash).await?;
+    let uses = link.blob_access(hash).await?;
+    let mut found: Vec<ManifestView> = found
+        .into_iter()
+        .filter(|v| v.manifest.0.hash == hash.to_hex())
+        .collect();
+    found.sort_by_key(|v| {
+        let used = uses
+            .iter()
+            .any(|u| u.author == v.author && u.blobs.contains(&v.id));
+        (!used, std::cmp::Reverse(v.manifest.0.variants.len()))
+    });
+    found
+        .into_iter()
+        .next()
+        .ok_or(ApiError::NotFound("blob manifest in the DHT"))
 }

@@ -21,51 +21,11 @@ use media_rules::reach::Audience;
 use media_rules::token::{AccessToken, Subject};
 use media_rules::{CachePartition, Lifecycle, Place, Reach};
 use std::sync::Arc;
-use std::time::Duration;
 use warp::http::HeaderMap;
 
-/// How long the DHT's answer about a blob's audience, or an agent's place, is reused.
-pub const FACTS_TTL: Duration = Duration::from_secs(5);
+pub(crate) mod cache;
 
-/// Caches of what the conductor said, so a stream of segment requests costs one zome call.
-pub struct AccessCache {
-    blobs: moka::future::Cache<Hash32, Arc<Vec<BlobAccess>>>,
-    places: moka::future::Cache<AgentPubKey, Option<Place>>,
-    manifests: moka::future::Cache<ActionHash, Option<Arc<BlobManifest>>>,
-}
-
-impl Default for AccessCache {
-    fn default() -> Self {
-        AccessCache {
-            blobs: moka::future::Cache::builder()
-                .max_capacity(10_000)
-                .time_to_live(FACTS_TTL)
-                .build(),
-            places: moka::future::Cache::builder()
-                .max_capacity(10_000)
-                .time_to_live(FACTS_TTL * 6)
-                .build(),
-            // Kept as long as places: a manifest not found yet (not gossiped here) is asked
-            // for again soon.
-            manifests: moka::future::Cache::builder()
-                .max_capacity(10_000)
-                .time_to_live(FACTS_TTL * 6)
-                .build(),
-        }
-    }
-}
-
-impl AccessCache {
-    /// Forgets what is known about `blob` (after this node changed its content).
-    pub async fn invalidate(&self, blob: &Hash32) {
-        self.blobs.invalidate(blob).await;
-    }
-
-    /// Forgets `agent`'s place (after this node declared, founded or vouched for one).
-    pub async fn forget_place(&self, agent: &AgentPubKey) {
-        self.places.invalidate(agent).await;
-    }
-}
+pub use cache::{AccessCache, FACTS_TTL};
 
 /// The token a request carries, from the Authorization header or the `token` query parameter.
 pub fn token_of<'a>(headers: &'a HeaderMap, query: &'a str) -> Option<&'a str> {
@@ -359,7 +319,7 @@ pub fn verify_token(
         return Err(ApiError::Forbidden("token is for another node".into()));
     }
     claims
-        .check_lifetime(crate::dht::now().as_micros())
+        .check_lifetime(crate::clock::now().as_micros())
         .map_err(ApiError::Forbidden)?;
     let agent = AgentPubKey::try_from_raw_39(claims.agent.clone())
         .map_err(|_| ApiError::Forbidden("token agent is malformed".into()))?;

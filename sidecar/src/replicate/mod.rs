@@ -24,122 +24,18 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
 
+pub mod pulling;
+pub mod sources;
+
+pub use pulling::Pulling;
+pub use sources::{Source, Sources};
+
 /// Chunks fetched at once for one blob.
 pub const CONCURRENCY: usize = 4;
 /// Tries per source for a transient failure (connection error, 5xx).
 pub const ATTEMPTS: u32 = 3;
 /// The first retry's delay; it doubles each time.
 pub const BACKOFF: Duration = Duration::from_millis(200);
-
-/// Where chunks may come from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Source {
-    /// A sidecar, by base URL; `token` is sent for blobs that are not public.
-    Peer {
-        /// e.g. `http://10.0.0.7:8788`.
-        base: String,
-        /// An access token naming the blob and that peer.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        token: Option<String>,
-    },
-    /// A plain URL serving the whole blob and honouring `Range`.
-    Fallback {
-        /// The URL.
-        url: String,
-    },
-}
-
-impl Source {
-    /// The URL the source is reached at (a peer's base URL).
-    pub fn url(&self) -> &str {
-        match self {
-            Source::Peer { base, .. } => base,
-            Source::Fallback { url } => url,
-        }
-    }
-}
-
-/// Where a pull takes chunks from.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Sources {
-    /// Holders to spread over (custodians, those still pulling among them): each chunk
-    /// asks them in its own rotation. One that lacks a chunk answers `404` at once.
-    pub swarm: Vec<Source>,
-    /// Asked in order after the swarm: the author's node, then fallback URLs.
-    pub then: Vec<Source>,
-}
-
-impl Sources {
-    /// Sources asked in the order given, with no swarm.
-    pub fn in_order(then: Vec<Source>) -> Self {
-        Sources {
-            swarm: Vec::new(),
-            then,
-        }
-    }
-
-    /// The order chunk `index` asks its sources in.
-    pub fn for_chunk(&self, index: usize) -> impl Iterator<Item = &Source> {
-        let start = index.checked_rem(self.swarm.len()).unwrap_or(0);
-        let (before, after) = self.swarm.split_at(start);
-        after.iter().chain(before).chain(&self.then)
-    }
-
-    /// Every source, the swarm first.
-    pub fn all(&self) -> impl Iterator<Item = &Source> {
-        self.swarm.iter().chain(&self.then)
-    }
-
-    /// Drops the sources `keep` refuses.
-    pub fn retain(&mut self, mut keep: impl FnMut(&Source) -> bool) {
-        self.swarm.retain(&mut keep);
-        self.then.retain(keep);
-    }
-}
-
-/// The blobs being pulled here, with the chunks each lists: peers may take the chunks a
-/// pull already has before the blob is whole (see [`crate::http::chunk`]).
-#[derive(Default)]
-pub struct Pulling(std::sync::Mutex<std::collections::HashMap<Hash32, PullEntry>>);
-
-/// A blob's chunks, and how many pulls of it run.
-type PullEntry = (std::collections::HashSet<Hash32>, usize);
-
-impl Pulling {
-    /// Whether a pull of `blob` runs here and its manifest lists `chunk`.
-    pub fn lists(&self, blob: &Hash32, chunk: &Hash32) -> bool {
-        let pulls = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        pulls.get(blob).is_some_and(|(chunks, _)| chunks.contains(chunk))
-    }
-
-    fn enter(&self, blob: Hash32, chunks: &[Hash32]) -> PullGuard<'_> {
-        let mut pulls = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        pulls
-            .entry(blob)
-            .or_insert_with(|| (chunks.iter().copied().collect(), 0))
-            .1 += 1;
-        PullGuard { pulling: self, blob }
-    }
-}
-
-/// Ends a pull's entry in [`Pulling`] (the last of concurrent pulls of one blob removes it).
-struct PullGuard<'a> {
-    pulling: &'a Pulling,
-    blob: Hash32,
-}
-
-impl Drop for PullGuard<'_> {
-    fn drop(&mut self) {
-        let mut pulls = self.pulling.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(entry) = pulls.get_mut(&self.blob) {
-            entry.1 -= 1;
-            if entry.1 == 0 {
-                pulls.remove(&self.blob);
-            }
-        }
-    }
-}
 
 /// What a pull did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
