@@ -1,6 +1,7 @@
 //! The sidecar's API errors, each mapped to an HTTP status in one place.
 
 use crate::hash::MalformedHash;
+use crate::store::StoreError;
 use warp::http::StatusCode;
 
 /// Everything a request can fail with.
@@ -132,6 +133,21 @@ pub enum ApiError {
     /// Disk or other local I/O failure.
     #[error("storage error: {0}")]
     Io(#[from] std::io::Error),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Missing(_) => ApiError::NotFound("chunk"),
+            StoreError::Corrupt(hash) => ApiError::Corrupt(hash.to_hex()),
+            StoreError::TooLarge { limit } => ApiError::TooLarge { limit },
+            StoreError::MalformedHash(e) => e.into(),
+            StoreError::Io(e) => ApiError::Io(e),
+            e @ (StoreError::Changed(_) | StoreError::ShortBlob { .. }) => {
+                ApiError::Io(std::io::Error::other(e.to_string()))
+            }
+        }
+    }
 }
 
 impl From<MalformedHash> for ApiError {

@@ -11,6 +11,7 @@
 use crate::aligned::AlignedBuf;
 use crate::blob_hasher::BlobHasher;
 use crate::error::ApiError;
+use crate::store::StoreError;
 use crate::hash::Hash32;
 use crate::state::Sidecar;
 use crate::store::ChunkStore;
@@ -100,10 +101,10 @@ impl Ingest {
     }
 
     /// Takes the next piece of the body.
-    pub async fn push(&mut self, mut data: &[u8]) -> Result<(), ApiError> {
+    pub async fn push(&mut self, mut data: &[u8]) -> Result<(), StoreError> {
         self.size += data.len() as u64;
         if self.size > self.limit {
-            return Err(ApiError::TooLarge { limit: self.limit });
+            return Err(StoreError::TooLarge { limit: self.limit });
         }
         let chunk_size = self.chunk_size;
         while !data.is_empty() {
@@ -117,7 +118,7 @@ impl Ingest {
     }
 
     /// Sends the chunk being filled to the hashers and the store.
-    async fn submit(&mut self) -> Result<(), ApiError> {
+    async fn submit(&mut self) -> Result<(), StoreError> {
         let Some(buf) = self.filling.take() else {
             return Ok(());
         };
@@ -154,7 +155,7 @@ impl Ingest {
         Ok(())
     }
 
-    async fn collect_one(&mut self) -> Result<(), ApiError> {
+    async fn collect_one(&mut self) -> Result<(), StoreError> {
         if let Some(task) = self.pending.pop_front() {
             let hash = task.await.map_err(std::io::Error::other)??;
             self.chunks.push(hash);
@@ -164,7 +165,7 @@ impl Ingest {
 
     /// Ends the body: writes the last chunk, waits for every write and returns the
     /// manifest. Nothing is visible as a blob until the caller records it.
-    pub async fn finish(mut self, mime_type: String) -> Result<BlobManifest, ApiError> {
+    pub async fn finish(mut self, mime_type: String) -> Result<BlobManifest, StoreError> {
         self.submit().await?;
         while !self.pending.is_empty() {
             self.collect_one().await?;
@@ -239,7 +240,7 @@ pub async fn ingest_file(state: &Sidecar, path: &Path, mime: String) -> Result<B
         }
         ingest.push(&buf[..filled]).await?;
     }
-    ingest.finish(mime).await
+    Ok(ingest.finish(mime).await?)
 }
 
 #[cfg(test)]
@@ -307,7 +308,7 @@ mod tests {
         ing.push(b"0123456789").await.unwrap();
         assert!(matches!(
             ing.push(b"x").await,
-            Err(ApiError::TooLarge { limit: 10 })
+            Err(StoreError::TooLarge { limit: 10 })
         ));
     }
 }

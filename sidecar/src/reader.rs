@@ -5,12 +5,11 @@
 //! read-only mapping, so their bytes never pass through a buffer of ours. A chunk asked for
 //! again within [`HOT_FOR`] is hot, and is kept whole in the chunk tier of its audience.
 
-use crate::blobs::BlobRecord;
-use crate::error::ApiError;
+use crate::blob_record::BlobRecord;
 use crate::hash::Hash32;
 use crate::metrics::Metrics;
 use crate::seal::Seal;
-use crate::store::{self, ChunkFile, ChunkStore, Intact, Verified};
+use crate::store::{self, ChunkFile, ChunkStore, Intact, StoreError, Verified};
 use crate::tiers::Tiers;
 use bytes::{Bytes, BytesMut};
 use media_rules::CachePartition;
@@ -88,19 +87,19 @@ impl ChunkReader {
     }
 
     /// Reads a whole chunk and verifies it in the same pass.
-    pub async fn load(&self, hash: Hash32) -> Result<Bytes, ApiError> {
+    pub async fn load(&self, hash: Hash32) -> Result<Bytes, StoreError> {
         let intact = self.checked(hash, None, true, Remember::Yes).await?;
         Ok(Bytes::from(intact.data))
     }
 
     /// Verifies a chunk now, whatever was verified lately, without counting as a read: a
     /// scrub must not make the chunk look hot to the cache.
-    pub async fn scrub(&self, hash: Hash32) -> Result<(), ApiError> {
+    pub async fn scrub(&self, hash: Hash32) -> Result<(), StoreError> {
         self.checked(hash, None, false, Remember::No).await.map(drop)
     }
 
     /// Reads and verifies a whole chunk without counting as a read (replication checks).
-    pub async fn load_quietly(&self, hash: Hash32) -> Result<Bytes, ApiError> {
+    pub async fn load_quietly(&self, hash: Hash32) -> Result<Bytes, StoreError> {
         let intact = self.checked(hash, None, true, Remember::No).await?;
         Ok(Bytes::from(intact.data))
     }
@@ -113,7 +112,7 @@ impl ChunkReader {
         opened: Option<Box<dyn ChunkFile>>,
         keep: bool,
         remember: Remember,
-    ) -> Result<Intact, ApiError> {
+    ) -> Result<Intact, StoreError> {
         let store = self.store.clone();
         let started = SystemTime::now();
         let result = tokio::task::spawn_blocking(move || match opened {
@@ -131,7 +130,7 @@ impl ChunkReader {
     }
 
     /// Counts a verification's outcome and, if asked, remembers the read.
-    fn accept<T>(&self, hash: Hash32, result: Verified<T>, remember: Remember) -> Result<T, ApiError> {
+    fn accept<T>(&self, hash: Hash32, result: Verified<T>, remember: Remember) -> Result<T, StoreError> {
         match result {
             Verified::Good(value) => {
                 self.metrics.chunks_verified.inc();
@@ -140,12 +139,12 @@ impl ChunkReader {
                 }
                 Ok(value)
             }
-            Verified::Missing => Err(ApiError::NotFound("chunk")),
+            Verified::Missing => Err(StoreError::Missing(hash)),
             Verified::Corrupt => {
                 self.forget(&hash);
                 self.metrics.verification_failures.inc();
                 tracing::error!(chunk = %hash, "stored chunk failed verification; quarantined");
-                Err(ApiError::Corrupt(hash.to_hex()))
+                Err(StoreError::Corrupt(hash))
             }
         }
     }
@@ -170,7 +169,7 @@ impl ChunkReader {
 
     /// A verified chunk for a reader of `partition`: from the chunk tier; or, when the chunk
     /// is hot (read lately), loaded whole into it; or else mapped from its file.
-    pub async fn chunk(&self, hash: Hash32, partition: CachePartition) -> Result<ChunkBytes, ApiError> {
+    pub async fn chunk(&self, hash: Hash32, partition: CachePartition) -> Result<ChunkBytes, StoreError> {
         let tier = self.tiers.chunks(partition);
         if let Some(bytes) = tier.get(&hash) {
             return Ok(ChunkBytes::Memory(bytes));
@@ -185,7 +184,7 @@ impl ChunkReader {
 
     /// The chunk's file, mapped, after checking it is still the file its seal was made on
     /// (one `fstat`); a chunk without a holding seal is read through and hashed first.
-    async fn mapped(&self, hash: Hash32) -> Result<Bytes, ApiError> {
+    async fn mapped(&self, hash: Hash32) -> Result<Bytes, StoreError> {
         if let Some(open) = self.open.get(&hash) {
             if self.sealed(&hash, open.file.as_ref())? {
                 self.mark_read(hash);
@@ -197,7 +196,7 @@ impl ChunkReader {
         let file = tokio::task::spawn_blocking(move || store.open(&hash))
             .await
             .map_err(std::io::Error::other)??
-            .ok_or(ApiError::NotFound("chunk"))?;
+            .ok_or(StoreError::Missing(hash))?;
         let entry = if self.sealed(&hash, file.as_ref())? {
             self.mark_read(hash);
             Open {
@@ -210,9 +209,7 @@ impl ChunkReader {
             let bytes = intact.file.map()?;
             // The mapping must show the bytes that were hashed.
             if intact.before != intact.after || intact.file.identity()? != intact.before {
-                return Err(ApiError::Io(std::io::Error::other(
-                    "the chunk's file changed while it was verified",
-                )));
+                return Err(StoreError::Changed(hash));
             }
             Open {
                 file: intact.file,
@@ -232,7 +229,7 @@ impl ChunkReader {
     }
 
     /// Whether `file` is unchanged since the seal on `hash` was made, and that is recent.
-    fn sealed(&self, hash: &Hash32, file: &dyn ChunkFile) -> Result<bool, ApiError> {
+    fn sealed(&self, hash: &Hash32, file: &dyn ChunkFile) -> Result<bool, StoreError> {
         let Some(seal) = self.seals.get(hash) else {
             return Ok(false);
         };
@@ -245,7 +242,7 @@ impl ChunkReader {
         &self,
         record: &BlobRecord,
         partition: CachePartition,
-    ) -> Result<Bytes, ApiError> {
+    ) -> Result<Bytes, StoreError> {
         let blob: Hash32 = record.manifest.hash.parse()?;
         let tier = self.tiers.complete(partition);
         if let Some(bytes) = tier.get(&blob) {
@@ -257,9 +254,11 @@ impl ChunkReader {
         }
         let whole = whole.freeze();
         if whole.len() as u64 != record.manifest.size {
-            return Err(ApiError::Io(std::io::Error::other(
-                "stored chunks do not add up to the blob's size",
-            )));
+            return Err(StoreError::ShortBlob {
+                blob,
+                size: record.manifest.size,
+                held: whole.len() as u64,
+            });
         }
         tier.insert(blob, whole.clone());
         Ok(whole)

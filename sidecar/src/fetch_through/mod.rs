@@ -17,6 +17,7 @@ use crate::error::ApiError;
 use crate::hash::Hash32;
 use crate::reader::{ChunkBytes, ChunkReader};
 use crate::replicate::fetch_chunk;
+use crate::store::StoreError;
 use crate::sources::{self, Holders};
 use crate::state::Sidecar;
 use media_api::{ManifestView, ReplicaView};
@@ -53,7 +54,7 @@ impl Chunks {
         partition: CachePartition,
     ) -> Result<ChunkBytes, ApiError> {
         match self {
-            Chunks::Local => reader.chunk(hash, partition).await,
+            Chunks::Local => Ok(reader.chunk(hash, partition).await?),
             Chunks::Remote(remote) => remote.chunk(reader, index, hash, partition).await,
         }
     }
@@ -126,8 +127,8 @@ impl Remote {
         partition: CachePartition,
     ) -> Result<ChunkBytes, ApiError> {
         match reader.chunk(hash, partition).await {
-            Err(ApiError::NotFound(_)) => {}
-            held => return held,
+            Err(StoreError::Missing(_)) => {}
+            held => return Ok(held?),
         }
         let manifest = &self.record.manifest;
         let span = ChunkLayout::new(manifest.size, manifest.chunk_size)

@@ -149,7 +149,7 @@ where
             });
         }
     }
-    ingest.finish(mime).await
+    Ok(ingest.finish(mime).await?)
 }
 
 /// Who is uploading. On a node, uploads are stored and published as its agent, so they

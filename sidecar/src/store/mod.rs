@@ -1,9 +1,11 @@
 //! The content-addressed chunk store: a small trait, a filesystem backend, and an
 //! in-memory backend for tests. Calls block; async callers run them on the blocking pool.
 
+mod error;
 mod fs;
 mod memory;
 
+pub use error::StoreError;
 pub use fs::FsStore;
 pub use memory::MemStore;
 
