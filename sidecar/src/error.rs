@@ -10,9 +10,38 @@ pub enum ApiError {
     /// A hash in the path or body is not 64 lowercase hex characters.
     #[error("malformed hash: {0}")]
     MalformedHash(String),
-    /// A path parameter that is not what the route takes.
-    #[error("bad request: {0}")]
-    BadRequest(String),
+    /// A field, parameter or header of the request that is not what the route takes.
+    #[error("{field}: {why}")]
+    Invalid {
+        /// The field, parameter or header.
+        field: &'static str,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// A manifest (the caller's, or a peer's) that breaks the manifest rules.
+    #[error("invalid manifest: {0}")]
+    InvalidManifest(String),
+    /// Every source a pull was given was refused.
+    #[error("no source to fetch from: every one given was refused (private or malformed address)")]
+    NoSource,
+    /// More items in one request than a route takes.
+    #[error("at most {max} {what} per request")]
+    TooManyItems {
+        /// What the items are.
+        what: &'static str,
+        /// How many one request may carry.
+        max: usize,
+    },
+    /// The node runs with what the route needs turned off.
+    #[error("{what} are off on this node ({how}): {so}")]
+    Off {
+        /// What is off.
+        what: &'static str,
+        /// The setting that turned it off.
+        how: &'static str,
+        /// What the route cannot do, so.
+        so: &'static str,
+    },
     /// No such blob, chunk or upload.
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -161,7 +190,11 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::MalformedHash(_)
-            | ApiError::BadRequest(_)
+            | ApiError::Invalid { .. }
+            | ApiError::InvalidManifest(_)
+            | ApiError::NoSource
+            | ApiError::TooManyItems { .. }
+            | ApiError::Off { .. }
             | ApiError::Header(_)
             | ApiError::MalformedAgent { .. }
             | ApiError::MalformedId { .. }
@@ -269,5 +302,43 @@ mod tests {
             ApiError::NeedsNode("publishing").status(),
             StatusCode::BAD_REQUEST
         );
+    }
+
+    #[test]
+    fn store_failures_keep_the_status_a_reader_saw_before_the_store_had_its_own_error() {
+        let hash = crate::hash::Hash32::of(b"chunk");
+        let cases = [
+            (StoreError::Missing(hash), StatusCode::NOT_FOUND),
+            (StoreError::Corrupt(hash), StatusCode::BAD_GATEWAY),
+            (StoreError::TooLarge { limit: 1 }, StatusCode::PAYLOAD_TOO_LARGE),
+            (StoreError::Changed(hash), StatusCode::INTERNAL_SERVER_ERROR),
+            (
+                StoreError::Io(std::io::Error::other("disk")),
+                StatusCode::INTERNAL_SERVER_ERROR,
+            ),
+        ];
+        for (e, status) in cases {
+            let said = e.to_string();
+            assert_eq!(ApiError::from(e).status(), status, "{said}");
+        }
+        let corrupt = ApiError::from(StoreError::Corrupt(hash)).to_string();
+        assert!(corrupt.contains(&hash.to_hex()), "{corrupt}");
+    }
+
+    #[test]
+    fn a_bad_field_is_named_in_a_bad_request() {
+        let e = ApiError::Invalid {
+            field: "reach",
+            why: "unknown value 'everyone'".into(),
+        };
+        assert_eq!(e.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(e.to_string(), "reach: unknown value 'everyone'");
+        let off = ApiError::Off {
+            what: "live calls",
+            how: "--rtc-udp off",
+            so: "it cannot host a call",
+        };
+        assert_eq!(off.status(), StatusCode::BAD_REQUEST);
+        assert!(off.to_string().starts_with("live calls are off"), "{off}");
     }
 }

@@ -11,10 +11,10 @@
 use crate::aligned::AlignedBuf;
 use crate::blob_hasher::BlobHasher;
 use crate::error::ApiError;
-use crate::store::StoreError;
 use crate::hash::Hash32;
 use crate::state::Sidecar;
 use crate::store::ChunkStore;
+use crate::store::StoreError;
 use media_rules::manifest::BlobManifest;
 use std::collections::VecDeque;
 use std::io::Read;

@@ -33,19 +33,20 @@ impl Publication {
         let Some(title) = meta.get("title") else {
             return Ok(None);
         };
-        let bad = |m: String| ApiError::BadRequest(m);
-        let reach =
-            Reach::parse(meta.get("reach").unwrap_or("private")).map_err(|e| bad(format!("reach: {e}")))?;
+        let reach = Reach::parse(meta.get("reach").unwrap_or("private")).map_err(|e| ApiError::Invalid {
+            field: "reach",
+            why: e.to_string(),
+        })?;
         let invitees = meta
             .get("invite")
             .unwrap_or("")
             .split(',')
             .map(str::trim)
             .filter(|s| !s.is_empty())
-            .map(|s| AgentPubKey::try_from(s).map_err(|_| bad(format!("invite: '{s}' is not an agent key"))))
+            .map(|s| crate::error::agent_key("invite", s))
             .collect::<Result<Vec<_>, _>>()?;
         let place = match meta.get("place") {
-            Some(p) => Some(Place::parse_path(p).map_err(bad)?),
+            Some(p) => Some(Place::parse_path(p).map_err(|why| ApiError::Invalid { field: "place", why })?),
             None => None,
         };
         let publication = Publication {
@@ -59,7 +60,10 @@ impl Publication {
         publication
             .content_fields("application/octet-stream", Vec::new())
             .check_fields()
-            .map_err(bad)?;
+            .map_err(|why| ApiError::Invalid {
+                field: "content",
+                why,
+            })?;
         Ok(Some(publication))
     }
 

@@ -105,7 +105,7 @@ async fn store(state: &Arc<Sidecar>, finished: &Finished) -> Result<Option<Store
     let out = dir.join("recording.webm");
     mux(dir, &out, &meta, video, audio)
         .await
-        .map_err(ApiError::BadRequest)?;
+        .map_err(|e| ApiError::Internal(format!("muxing the recording: {e}")))?;
     let mime = match video {
         true => "video/webm",
         false => "audio/webm",

@@ -98,7 +98,10 @@ impl TusUploads {
         {
             Ok(())
         } else {
-            Err(ApiError::BadRequest(format!("malformed upload id '{id}'")))
+            Err(ApiError::Invalid {
+                field: "upload id",
+                why: format!("'{id}' is not one this server made"),
+            })
         }
     }
 

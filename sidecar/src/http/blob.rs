@@ -127,9 +127,10 @@ pub async fn get_blob_chunk(
         chunks,
         ..
     } = readable_blob(&state, &hash, &headers, &query, Purpose::Play, Serve::Anywhere).await?;
-    let index: usize = index
-        .parse()
-        .map_err(|_| ApiError::BadRequest(format!("chunk index must be a number, got '{index}'")))?;
+    let index: usize = index.parse().map_err(|_| ApiError::Invalid {
+        field: "chunk index",
+        why: format!("must be a number, got '{index}'"),
+    })?;
     let hash: Hash32 = record
         .manifest
         .chunks

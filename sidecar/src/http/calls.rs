@@ -88,9 +88,11 @@ pub async fn start(
 ) -> Result<Response<Body>, ApiError> {
     owner_only(&state, &headers)?;
     if state.rtc.is_none() {
-        return Err(ApiError::BadRequest(
-            "live calls are off on this node (--rtc-udp off); it cannot host a call".into(),
-        ));
+        return Err(ApiError::Off {
+            what: "live calls",
+            how: "--rtc-udp off",
+            so: "it cannot host a call",
+        });
     }
     let link = linked(&state)?;
     let invitees = req
@@ -103,7 +105,7 @@ pub async fn start(
         .as_deref()
         .map(Place::parse_path)
         .transpose()
-        .map_err(|e| ApiError::BadRequest(format!("place: {e}")))?;
+        .map_err(|why| ApiError::Invalid { field: "place", why })?;
     let input = StartCallInput {
         title: req.title,
         description: req.description,
@@ -136,10 +138,9 @@ pub async fn join(
         (None, _) if &view.author == link.agent() => (None, link.agent().to_string()),
         (None, _) => {
             let endpoint = link.endpoint_of(&view.author).await?;
-            let endpoint = endpoint.ok_or_else(|| {
-                ApiError::BadRequest(
-                    "the call's author published no endpoint; say where the call is hosted (host)".into(),
-                )
+            let endpoint = endpoint.ok_or_else(|| ApiError::Invalid {
+                field: "host",
+                why: "needed: the call's author published no endpoint; say where the call is hosted".into(),
             })?;
             (Some(endpoint), view.author.to_string())
         }

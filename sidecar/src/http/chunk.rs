@@ -153,9 +153,10 @@ pub async fn have(
     req: HaveRequest,
 ) -> Result<Response<Body>, ApiError> {
     if req.hashes.len() > MAX_HAVE {
-        return Err(ApiError::BadRequest(format!(
-            "at most {MAX_HAVE} hashes per request"
-        )));
+        return Err(ApiError::TooManyItems {
+            what: "hashes",
+            max: MAX_HAVE,
+        });
     }
     let mut hashes: Vec<Hash32> = req.hashes.iter().map(|h| h.parse()).collect::<Result<_, _>>()?;
     if state.is_node() {

@@ -27,7 +27,7 @@ fn path_of(place: &Place) -> String {
 }
 
 fn parse(path: &str) -> Result<Place, ApiError> {
-    Place::parse_path(path).map_err(ApiError::BadRequest)
+    Place::parse_path(path).map_err(|why| ApiError::Invalid { field: "place", why })
 }
 
 /// The body of `PUT /api/place` and `POST /api/place/found`.
@@ -82,7 +82,10 @@ pub async fn vouch(
     let link = linked(&state)?;
     let member = crate::error::agent_key("member", &body.member)?;
     let level = body.level.unwrap_or_else(|| "household".into());
-    PlaceLevel::parse(&level).map_err(|e| ApiError::BadRequest(format!("level: {e}")))?;
+    PlaceLevel::parse(&level).map_err(|e| ApiError::Invalid {
+        field: "level",
+        why: e.to_string(),
+    })?;
     let input = VouchInput {
         member: member.clone(),
         place: parse(&body.place)?,

@@ -27,9 +27,10 @@ fn check_call(call: &str) -> Result<(), ApiError> {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     match ok {
         true => Ok(()),
-        false => Err(ApiError::BadRequest(
-            "a call id is 1 to 128 letters, digits, '-' or '_'".into(),
-        )),
+        false => Err(ApiError::Invalid {
+            field: "call id",
+            why: "1 to 128 letters, digits, '-' or '_'".into(),
+        }),
     }
 }
 
@@ -74,17 +75,20 @@ pub async fn join(
             "an offer is application/sdp, not '{content_type}'"
         )));
     }
-    let offer = String::from_utf8(body.to_vec())
-        .map_err(|_| ApiError::BadRequest("the offer is not UTF-8".into()))?;
+    let offer = String::from_utf8(body.to_vec()).map_err(|_| ApiError::Invalid {
+        field: "offer",
+        why: "not UTF-8".into(),
+    })?;
     let besides = match crate::access::query_param(&query, "besides") {
         None => None,
         Some(s) if role == Role::View && s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit()) => {
             Some(s.to_string())
         }
         Some(_) => {
-            return Err(ApiError::BadRequest(
-                "besides names a viewer's own publishing session: 32 hex digits, on WHEP only".into(),
-            ))
+            return Err(ApiError::Invalid {
+                field: "besides",
+                why: "names a viewer's own publishing session: 32 hex digits, on WHEP only".into(),
+            })
         }
     };
     // Answering makes a DTLS certificate: CPU work, off the async threads.
@@ -95,7 +99,7 @@ pub async fn join(
             .map_err(|e| ApiError::Io(std::io::Error::other(e.to_string())))?
     };
     let joined = joined.map_err(|e| match e {
-        JoinError::BadOffer(why) => ApiError::BadRequest(format!("bad offer: {why}")),
+        JoinError::BadOffer(why) => ApiError::Invalid { field: "offer", why },
         JoinError::OverBudget { retry_after_secs } => {
             state.metrics.rtc_refused.inc();
             ApiError::Busy {
@@ -116,7 +120,7 @@ pub async fn join(
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/sdp"));
     headers.insert(
         header::LOCATION,
-        HeaderValue::from_str(&location).map_err(|e| ApiError::BadRequest(e.to_string()))?,
+        HeaderValue::from_str(&location).map_err(|e| ApiError::Internal(e.to_string()))?,
     );
     Ok(resp)
 }

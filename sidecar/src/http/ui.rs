@@ -150,28 +150,36 @@ pub async fn session(
         &state.config.ui.origins,
     )?;
     let b64 = base64::engine::general_purpose::STANDARD;
-    let bytes = |field: &str, value: &str, len: usize| {
+    let bytes = |field: &'static str, value: &str, len: usize| {
         b64.decode(value)
             .ok()
             .filter(|b| b.len() == len)
-            .ok_or_else(|| ApiError::BadRequest(format!("{field}: {len} bytes, base64")))
+            .ok_or_else(|| ApiError::Invalid {
+                field,
+                why: format!("{len} bytes, base64"),
+            })
     };
-    let grant = match (&req.signing_key, &req.cap_secret) {
-        (Some(key), Some(secret)) => {
-            let key = hdi::prelude::AgentPubKey::try_from_raw_39(bytes("signing_key", key, 39)?)
-                .map_err(|e| ApiError::BadRequest(format!("signing_key: {e}")))?;
-            let secret: [u8; 64] = bytes("cap_secret", secret, 64)?
-                .try_into()
-                .expect("length checked");
-            Some((key, secret.into()))
-        }
-        (None, None) => None,
-        _ => {
-            return Err(ApiError::BadRequest(
-                "signing_key and cap_secret come together".into(),
-            ))
-        }
-    };
+    let grant =
+        match (&req.signing_key, &req.cap_secret) {
+            (Some(key), Some(secret)) => {
+                let key = hdi::prelude::AgentPubKey::try_from_raw_39(bytes("signing_key", key, 39)?)
+                    .map_err(|e| ApiError::Invalid {
+                        field: "signing_key",
+                        why: e.to_string(),
+                    })?;
+                let secret: [u8; 64] = bytes("cap_secret", secret, 64)?
+                    .try_into()
+                    .expect("length checked");
+                Some((key, secret.into()))
+            }
+            (None, None) => None,
+            _ => {
+                return Err(ApiError::Invalid {
+                    field: "signing_key",
+                    why: "comes with cap_secret, and cap_secret with it".into(),
+                })
+            }
+        };
     let session = link.ui_session(&origin, grant).await?;
     Ok(json(
         StatusCode::OK,

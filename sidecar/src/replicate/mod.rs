@@ -73,9 +73,9 @@ pub async fn pull(
     sources: &Sources,
     keeper: &Keeper,
 ) -> Result<PullReport, ApiError> {
-    manifest.check().map_err(ApiError::BadRequest)?;
+    manifest.check().map_err(ApiError::InvalidManifest)?;
     let layout = ChunkLayout::new(manifest.size, manifest.chunk_size)
-        .ok_or_else(|| ApiError::BadRequest("chunk size is zero".into()))?;
+        .ok_or_else(|| ApiError::InvalidManifest("chunk size is zero".into()))?;
     let hashes: Vec<Hash32> = manifest
         .chunks
         .iter()
@@ -93,9 +93,7 @@ pub async fn pull(
         }
     });
     if sources.all().next().is_none() && !hashes.is_empty() {
-        return Err(ApiError::BadRequest(
-            "no source to fetch from: every one given was refused (private or malformed address)".into(),
-        ));
+        return Err(ApiError::NoSource);
     }
     let sources = &sources;
     let _pulling = state.pulling.enter(blob, &hashes);
@@ -117,7 +115,7 @@ pub async fn pull(
         let store = store.clone();
         let span = layout.chunk_range(index as u64);
         async move {
-            let span = span.ok_or_else(|| ApiError::BadRequest("more chunks than the size allows".into()))?;
+            let span = span.ok_or_else(|| ApiError::InvalidManifest("more chunks than the size allows".into()))?;
             if store.has(&hash)? {
                 return Ok::<_, ApiError>((None, 0));
             }
