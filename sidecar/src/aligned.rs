@@ -56,6 +56,7 @@ impl AlignedBuf {
     }
 
     /// Whether the buffer holds nothing.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }

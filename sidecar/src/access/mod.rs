@@ -25,8 +25,6 @@ use warp::http::HeaderMap;
 
 pub(crate) mod cache;
 
-pub use cache::{AccessCache, FACTS_TTL};
-
 /// The token a request carries, from the Authorization header or the `token` query parameter.
 pub fn token_of<'a>(headers: &'a HeaderMap, query: &'a str) -> Option<&'a str> {
     headers

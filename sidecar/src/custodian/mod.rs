@@ -15,7 +15,7 @@
 //! places of the wanted count in the ranking by commitments alone.
 
 pub mod catalog;
-pub mod snapshot;
+pub(crate) mod snapshot;
 
 pub use snapshot::{HeldReplica, Snapshot};
 

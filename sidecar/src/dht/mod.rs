@@ -10,7 +10,7 @@
 //! every route.
 
 #[cfg(test)]
-pub mod fake;
+pub(crate) mod fake;
 
 use crate::config::NetworkSettings;
 use crate::error::ApiError;

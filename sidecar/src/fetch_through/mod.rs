@@ -27,7 +27,7 @@ use std::time::Duration;
 
 pub(crate) mod remote;
 
-pub use remote::{Remote, RemoteBlobs, SOURCES_TTL};
+pub use remote::{Remote, RemoteBlobs};
 
 /// Live custodians that no replica status names yet, asked last (see
 /// [`sources::unlisted_custodians`]).

@@ -1,27 +1,27 @@
 //! The HTTP API: routes, and the one place where errors and unmatched requests become
 //! responses.
 
-pub mod anonymous;
-pub mod blob;
-pub mod body;
+pub(crate) mod anonymous;
+pub(crate) mod blob;
+pub(crate) mod body;
 pub mod calls;
-pub mod chunk;
-pub mod conditional;
-pub mod digest;
-pub mod node_api;
-pub mod peer;
-pub mod places;
-pub mod player;
-pub mod playlist;
-pub mod range;
-pub mod readable;
-pub mod reply;
-pub mod requires;
-pub mod rtc;
-pub mod tus;
-pub mod tus_checksum;
-pub mod ui;
-pub mod upload;
+pub(crate) mod chunk;
+pub(crate) mod conditional;
+pub(crate) mod digest;
+pub(crate) mod node_api;
+pub(crate) mod peer;
+pub(crate) mod places;
+pub(crate) mod player;
+pub(crate) mod playlist;
+pub(crate) mod range;
+pub(crate) mod readable;
+pub(crate) mod reply;
+pub(crate) mod requires;
+pub(crate) mod rtc;
+pub(crate) mod tus;
+pub(crate) mod tus_checksum;
+pub(crate) mod ui;
+pub(crate) mod upload;
 
 use crate::error::ApiError;
 use crate::metrics::route_label;

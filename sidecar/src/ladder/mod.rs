@@ -5,10 +5,10 @@
 //! `ladder/<source>` under the data directory, is made when the job is queued and removed
 //! when it ends, so a job that a restart cut short is found and run again ([`resume`]).
 
-pub mod fmp4;
-pub mod jobs;
+pub(crate) mod fmp4;
+pub(crate) mod jobs;
 pub mod probe;
-pub mod sandbox;
+pub(crate) mod sandbox;
 pub mod transcode;
 
 pub use jobs::{Ladders, Progress, Stage};

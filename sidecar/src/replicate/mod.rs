@@ -24,8 +24,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
 
-pub mod pulling;
-pub mod sources;
+pub(crate) mod pulling;
+pub(crate) mod sources;
 
 pub use pulling::Pulling;
 pub use sources::{Source, Sources};

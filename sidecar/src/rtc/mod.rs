@@ -9,8 +9,8 @@
 mod forward;
 mod media;
 pub mod presence;
-pub mod record;
-pub mod sessions;
+pub(crate) mod record;
+pub(crate) mod sessions;
 
 pub use sessions::{Role, Usage};
 

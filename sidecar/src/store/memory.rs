@@ -45,11 +45,6 @@ impl MemStore {
     fn map(&self) -> std::sync::MutexGuard<'_, HashMap<Hash32, Arc<[u8]>>> {
         self.chunks.lock().unwrap_or_else(|e| e.into_inner())
     }
-
-    /// Replaces a stored chunk's bytes, to test corruption handling.
-    pub fn corrupt(&self, hash: &Hash32, data: &[u8]) {
-        self.map().insert(*hash, data.into());
-    }
 }
 
 impl ChunkStore for MemStore {

@@ -3,10 +3,12 @@
 
 mod error;
 mod fs;
+#[cfg(test)]
 mod memory;
 
 pub use error::StoreError;
 pub use fs::FsStore;
+#[cfg(test)]
 pub use memory::MemStore;
 
 use crate::hash::Hash32;
@@ -97,6 +99,7 @@ pub enum Verified<T = u64> {
     Corrupt,
 }
 
+#[cfg(test)]
 impl<T> Verified<T> {
     /// The same outcome with the good value mapped.
     pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Verified<U> {
@@ -112,8 +115,6 @@ impl<T> Verified<T> {
 pub struct Intact {
     /// The file it was read from, still open.
     pub file: Box<dyn ChunkFile>,
-    /// Its length.
-    pub len: u64,
     /// Its bytes, when they were asked for (else empty).
     pub data: Vec<u8>,
     /// The file's identity before the read.
@@ -159,7 +160,6 @@ pub fn check_file(
         let after = file.identity()?;
         Ok(Verified::Good(Intact {
             file,
-            len,
             data,
             before,
             after,
@@ -174,7 +174,7 @@ pub fn check_file(
 /// Tests' shorthand for [`read_checked`]: the chunk's length.
 #[cfg(test)]
 pub(crate) fn verify(store: &dyn ChunkStore, hash: &Hash32) -> io::Result<Verified> {
-    Ok(read_checked(store, hash, false)?.map(|read| read.len))
+    Ok(read_checked(store, hash, true)?.map(|read| read.data.len() as u64))
 }
 
 /// Tests' shorthand for [`read_checked`]: the chunk's bytes.

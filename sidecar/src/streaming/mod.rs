@@ -3,8 +3,8 @@
 //! rendition blob served by `GET /api/blob/{hash}`, so a player verifies nothing new and
 //! the sidecar stores nothing twice.
 
-pub mod dash;
-pub mod hls;
+pub(crate) mod dash;
+pub(crate) mod hls;
 
 use media_rules::manifest::{SegmentIndex, Variant};
 

@@ -8,8 +8,8 @@
 //! is handed on ([`Finished`]) to be turned into a blob; one left behind by a crash is
 //! found at the next start ([`leftovers`]).
 
-pub mod ivf;
-pub mod ogg;
+pub(crate) mod ivf;
+pub(crate) mod ogg;
 
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -115,7 +115,13 @@ impl Recorder {
     pub fn frame(&self, session: &str, call: &str, data: &MediaData) {
         if self.queued.fetch_add(1, Ordering::AcqRel) >= QUEUE_FRAMES {
             self.queued.fetch_sub(1, Ordering::AcqRel);
-            self.dropped.fetch_add(1, Ordering::Relaxed);
+            let before = self.dropped.fetch_add(1, Ordering::Relaxed);
+            if before.is_power_of_two() || before == 0 {
+                tracing::warn!(
+                    dropped = before + 1,
+                    "the recording writer falls behind: frames are dropped from recordings (not from the call)"
+                );
+            }
             return;
         }
         let sent = self.tx.send(Msg::Frame {
@@ -141,11 +147,6 @@ impl Recorder {
         let _ = self.tx.send(Msg::End {
             session: session.to_string(),
         });
-    }
-
-    /// Frames dropped from recordings because the writer fell behind.
-    pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
     }
 }
 
