@@ -86,22 +86,53 @@ pub fn rank<'c, 'a, A: PartialEq>(
     scored.into_iter().map(|(_, c)| c).collect()
 }
 
-/// The custodians that should hold `blob`: the first of [`rank`], as many as its reach
-/// wants.
-pub fn placement<'c, 'a, A: PartialEq>(
-    blob: &Blob<'_, A>,
-    custodians: &'c [Custodian<'a, A>],
-) -> Vec<&'c Custodian<'a, A>> {
-    let mut ranked = rank(blob, custodians);
-    ranked.truncate(blob.reach.replicas_wanted() as usize);
-    ranked
+/// A blob's placement: every custodian that may keep it, best first ([`rank`]), and how
+/// many replicas its reach wants. The one entry point for placing a blob: where a
+/// custodian ranks, and who holds the blob once those known to be lost are left out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ranking<A> {
+    order: Vec<A>,
+    wanted: usize,
+}
+
+impl<A: PartialEq + Clone> Ranking<A> {
+    /// Ranks `custodians` for `blob`.
+    pub fn of(blob: &Blob<'_, A>, custodians: &[Custodian<'_, A>]) -> Self {
+        Ranking {
+            order: rank(blob, custodians)
+                .into_iter()
+                .map(|c| c.agent.clone())
+                .collect(),
+            wanted: blob.reach.replicas_wanted() as usize,
+        }
+    }
+
+    /// Every custodian that may keep the blob, best first.
+    pub fn order(&self) -> &[A] {
+        &self.order
+    }
+
+    /// How many replicas the blob's reach wants.
+    pub fn wanted(&self) -> usize {
+        self.wanted
+    }
+
+    /// Where `agent` ranks (0 is first), if it may keep the blob at all.
+    pub fn position(&self, agent: &A) -> Option<usize> {
+        self.order.iter().position(|a| a == agent)
+    }
+
+    /// The custodians that hold the blob when those in `lost` are left out ([`holders`]).
+    pub fn holders(&self, lost: &[A]) -> Vec<A> {
+        holders(&self.order, lost, self.wanted)
+    }
 }
 
 /// The custodians placed on a blob, from its ranking ([`rank`]) once those known to be
 /// lost are left out: the first `wanted` of the rest, in ranking order. Leaving out the
 /// lost keeps the others' order (each custodian's score is its own), so every node that
 /// knows the same commitments and replicas places the same custodians.
-pub fn holders<A: PartialEq + Clone>(ranked: &[A], lost: &[A], wanted: usize) -> Vec<A> {
+fn holders<A: PartialEq + Clone>(ranked: &[A], lost: &[A], wanted: usize) -> Vec<A> {
     ranked
         .iter()
         .filter(|a| !lost.contains(a))
@@ -243,11 +274,11 @@ mod tests {
         let net = Net::new(30, |_| 100);
         let all = net.custodians();
         let h = [7u8; 32];
-        assert_eq!(placement(&commons(&h), &all).len(), 25);
+        assert_eq!(Ranking::of(&commons(&h), &all).holders(&[]).len(), 25);
         let mut b = commons(&h);
         b.reach = Reach::Municipal;
         // Place-bound reach needs custodians in the content's place; none said where.
-        assert!(placement(&b, &all).is_empty());
+        assert!(Ranking::of(&b, &all).holders(&[]).is_empty());
     }
 
     #[test]
@@ -263,12 +294,12 @@ mod tests {
             place: None,
         };
         b.reach = Reach::Private;
-        assert_eq!(ids(&placement(&b, &all)), [2]);
+        assert_eq!(Ranking::of(&b, &all).holders(&[]), [2]);
         b.reach = Reach::Invited;
         let mut got = ids(&rank(&b, &all));
         got.sort();
         assert_eq!(got, [3, 4], "the invitees; the author keeps the original");
-        assert_eq!(placement(&b, &all).len(), 2);
+        assert_eq!(Ranking::of(&b, &all).holders(&[]).len(), 2);
     }
 
     #[test]
@@ -331,6 +362,11 @@ mod tests {
             prop_assert_eq!(placed.len(), wanted.min(alive.len()));
             let head: Vec<u32> = ranked.iter().copied().take(wanted).collect();
             prop_assert_eq!(holders(&ranked, &[], wanted), head);
+            let ranking = Ranking { order: ranked.clone(), wanted };
+            prop_assert_eq!(ranking.holders(&lost), placed);
+            for (i, a) in ranked.iter().enumerate() {
+                prop_assert_eq!(ranking.position(a), Some(i));
+            }
         }
 
         #[test]

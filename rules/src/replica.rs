@@ -72,6 +72,49 @@ pub fn is_silent(commitment_age_secs: u64, ttl_secs: u64) -> bool {
     commitment_age_secs > ttl_secs
 }
 
+/// One status a custodian wrote about its copy of a blob, as the health rules read it.
+#[derive(Debug, Clone, Copy)]
+pub struct Report<'a, A> {
+    /// The custodian that wrote it.
+    pub custodian: &'a A,
+    /// The state it reports (`None`: not a state this version knows).
+    pub state: Option<ReplicaState>,
+    /// When it was written (any clock that orders a custodian's statuses).
+    pub written_at: i64,
+    /// How long ago it was written, in seconds.
+    pub age_secs: u64,
+}
+
+/// The custodians whose newest status for a blob makes them [`Health::Lost`]: every node
+/// skips them when it places the blob. One that evicted its copy is not lost; one that
+/// never reported is caught by its commitment going silent ([`is_silent`]).
+pub fn lost<'a, A: PartialEq>(reports: &[Report<'a, A>], ttl_secs: u64) -> Vec<&'a A> {
+    let mut out: Vec<&'a A> = Vec::new();
+    for (i, r) in reports.iter().enumerate() {
+        // The newest of its custodian's statuses; of equal times, the first listed.
+        let newest = reports.iter().enumerate().all(|(j, o)| {
+            o.custodian != r.custodian
+                || o.written_at < r.written_at
+                || (o.written_at == r.written_at && j >= i)
+        });
+        if newest && health(r.state, r.age_secs, ttl_secs) == Health::Lost && !out.contains(&r.custodian) {
+            out.push(r.custodian);
+        }
+    }
+    out
+}
+
+/// Whether every custodian in `holders` has a verified replica refreshed within half the
+/// TTL ([`is_fresh_verified`]): the blob is at full strength, and an extra copy elsewhere
+/// may go.
+pub fn covered<A: PartialEq>(holders: &[A], reports: &[Report<'_, A>], ttl_secs: u64) -> bool {
+    holders.iter().all(|h| {
+        reports
+            .iter()
+            .any(|r| r.custodian == h && is_fresh_verified(r.state, r.age_secs, ttl_secs))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,5 +162,78 @@ mod tests {
         assert!(!Evicted.can_move_to(Verified));
         assert!(Evicted.can_move_to(Pending));
         assert!(!Verified.can_move_to(Pending));
+    }
+
+    fn report(custodian: &u32, state: ReplicaState, written_at: i64, age_secs: u64) -> Report<'_, u32> {
+        Report {
+            custodian,
+            state: Some(state),
+            written_at,
+            age_secs,
+        }
+    }
+
+    #[test]
+    fn a_custodian_is_lost_by_its_newest_status_only() {
+        let (a, b, c) = (1u32, 2u32, 3u32);
+        let reports = [
+            // a failed once, then verified: not lost.
+            report(&a, ReplicaState::Failed, 1, 50),
+            report(&a, ReplicaState::Verified, 2, 10),
+            // b verified, then went quiet past the TTL: lost.
+            report(&b, ReplicaState::Verified, 3, 500),
+            // c evicted its copy: empty, not lost.
+            report(&c, ReplicaState::Evicted, 4, 500),
+        ];
+        assert_eq!(lost(&reports, 100), [&b]);
+        assert!(covered(&[a], &reports, 100));
+        assert!(!covered(&[a, b], &reports, 100), "b's copy is stale");
+        assert!(
+            covered::<u32>(&[], &reports, 100),
+            "no holder wanted: nothing missing"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn lost_follows_each_custodians_newest_status(
+            statuses in proptest::collection::vec((0u32..4, 0usize..5, 0i64..50, 0u64..300), 0..12),
+            ttl in 1u64..200,
+        ) {
+            let agents: Vec<u32> = (0..4).collect();
+            let states = [
+                ReplicaState::Pending,
+                ReplicaState::Stored,
+                ReplicaState::Verified,
+                ReplicaState::Failed,
+                ReplicaState::Evicted,
+            ];
+            let reports: Vec<Report<'_, u32>> = statuses
+                .iter()
+                .map(|&(who, state, at, age)| report(&agents[who as usize], states[state], at, age))
+                .collect();
+            let found = lost(&reports, ttl);
+            for agent in &agents {
+                let newest = reports
+                    .iter()
+                    .filter(|r| r.custodian == agent)
+                    .fold(None::<&Report<'_, u32>>, |best, r| match best {
+                        Some(b) if b.written_at >= r.written_at => Some(b),
+                        _ => Some(r),
+                    });
+                let expect = newest.is_some_and(|r| health(r.state, r.age_secs, ttl) == Health::Lost);
+                prop_assert_eq!(found.contains(&agent), expect, "agent {}", agent);
+            }
+            let mut unique = found.clone();
+            unique.sort();
+            unique.dedup();
+            prop_assert_eq!(unique.len(), found.len());
+            // Fewer holders never make a blob weaker: covering all covers each prefix.
+            if covered(&agents, &reports, ttl) {
+                for k in 0..agents.len() {
+                    prop_assert!(covered(&agents[..k], &reports, ttl));
+                }
+            }
+        }
     }
 }

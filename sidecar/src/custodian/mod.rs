@@ -15,8 +15,10 @@
 //! places of the wanted count in the ranking by commitments alone.
 
 pub mod catalog;
+pub(crate) mod plan;
 pub(crate) mod snapshot;
 
+pub use plan::LOST_MARGIN;
 pub use snapshot::{HeldReplica, Snapshot};
 
 use crate::blobs::Keeper;
@@ -30,11 +32,12 @@ use futures_util::StreamExt;
 use hdi::prelude::{ActionHash, AgentPubKey, Timestamp};
 use media_api::{CommitmentView, ContentView, ManifestView, RefreshReplicaInput, ReplicaView};
 use media_integrity::{CustodianCommitment, ReplicaStatus};
-use media_rules::placement::{self, rank, Blob, Custodian};
+use media_rules::placement::{Blob, Custodian, Ranking};
 use media_rules::reach::Audience;
 use media_rules::replica;
 use media_rules::role::MediaRole;
-use media_rules::{BandwidthClass, Lifecycle, Reach, ReplicaState};
+use media_rules::{BandwidthClass, Reach, ReplicaState};
+use plan::{ContentStep, Duty, Standing};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -163,12 +166,6 @@ pub struct Worker {
     scan_all: bool,
 }
 
-/// How far past the wanted count a custodian may stand in a blob's ranking by commitments
-/// and still read its replicas each round: it is placed on the blob once that many ranked
-/// before it lost their replicas while still committed. A custodian that stops
-/// altogether goes silent and leaves the ranking by its commitment alone.
-pub const LOST_MARGIN: usize = 3;
-
 /// Blobs a custodian pulls at once in a round.
 pub const PARALLEL_PULLS: usize = 3;
 
@@ -279,6 +276,19 @@ fn later(d: Duration) -> Timestamp {
     Timestamp::from_micros(now().as_micros() + d.as_micros() as i64)
 }
 
+/// The replica statuses as the health rules read them.
+fn reports(replicas: &[ReplicaView]) -> Vec<replica::Report<'_, AgentPubKey>> {
+    replicas
+        .iter()
+        .map(|r| replica::Report {
+            custodian: &r.custodian,
+            state: ReplicaState::parse(&r.status.state).ok(),
+            written_at: r.updated_at.as_micros(),
+            age_secs: age(r.updated_at).as_secs(),
+        })
+        .collect()
+}
+
 fn age(t: Timestamp) -> Duration {
     Duration::from_micros((now().as_micros() - t.as_micros()).max(0) as u64)
 }
@@ -343,20 +353,20 @@ impl Worker {
         let mut repair_queue = Vec::new();
         let mut pulls = Vec::new();
         for content in &contents {
-            let Ok(lifecycle) = Lifecycle::parse(&content.content.lifecycle) else {
-                continue;
-            };
-            let retired =
-                lifecycle.is_retired(age(content.updated_at).as_secs(), content.content.retention_days);
-            if retired {
-                settled.extend(content.content.blobs.iter().cloned());
-                continue;
-            }
-            if content.author == me {
-                continue; // An author's own uploads are kept by its node, not as custodian.
-            }
-            let Ok(reach) = Reach::parse(&content.content.reach) else {
-                continue;
+            let step = plan::content_step(
+                &content.content.lifecycle,
+                &content.content.reach,
+                content.content.retention_days,
+                age(content.updated_at).as_secs(),
+                content.author == me,
+            );
+            let reach = match step {
+                ContentStep::Retired => {
+                    settled.extend(content.content.blobs.iter().cloned());
+                    continue;
+                }
+                ContentStep::Own | ContentStep::Unknown => continue,
+                ContentStep::Place(reach) => reach,
             };
             for manifest_id in &content.content.blobs {
                 let Some((blob, size)) = self.facts_of(link, manifest_id).await? else {
@@ -364,14 +374,13 @@ impl Worker {
                 };
                 // Where this custodian stands by the commitments alone (silent ones are
                 // out): placed whatever the replicas say, near enough to read them, or far.
-                let wanted = reach.replicas_wanted() as usize;
-                let order = self.ranked(content, reach, (&blob, size), &commitments);
-                let position = order.iter().position(|a| a == &me);
-                let known = self.mine.contains_key(manifest_id);
-                let sure = known && position.is_some_and(|p| p < wanted);
-                let near = position.is_some_and(|p| p < wanted + LOST_MARGIN);
-                let far = !(known || near);
-                if far && !self.scan_all {
+                let ranking = self.ranked(content, reach, (&blob, size), &commitments);
+                let standing = plan::standing(
+                    ranking.position(&me),
+                    ranking.wanted(),
+                    self.mine.contains_key(manifest_id),
+                );
+                if standing == Standing::Far && !self.scan_all {
                     // Only its facts stay in memory.
                     self.manifests.remove(manifest_id);
                     report.skipped += 1;
@@ -380,12 +389,12 @@ impl Worker {
                 let Some(view) = self.manifest(link, manifest_id).await? else {
                     continue;
                 };
-                if far {
+                if standing == Standing::Far {
                     self.manifests.remove(manifest_id);
                 }
-                let replicas: Vec<ReplicaView> = match sure {
-                    true => Vec::new(),
-                    false => link.replicas(manifest_id).await?,
+                let replicas: Vec<ReplicaView> = match standing {
+                    Standing::Sure => Vec::new(),
+                    Standing::Near | Standing::Far => link.replicas(manifest_id).await?,
                 };
                 let own = replicas.iter().find(|r| {
                     r.custodian == me
@@ -399,18 +408,20 @@ impl Worker {
                         author: content.author.clone(),
                     });
                 }
-                let lost: Vec<AgentPubKey> = self.lost(&replicas).into_iter().cloned().collect();
-                let holders = placement::holders(&order, &lost, wanted);
-                if holders.contains(&me) {
-                    report.assigned += 1;
-                } else if !self.mine.contains_key(manifest_id) {
-                    continue;
-                } else if self.covered(&holders, &replicas) {
-                    settled.insert(manifest_id.clone());
-                    continue;
+                let ttl = self.config.replica_ttl.as_secs();
+                let reports = reports(&replicas);
+                let lost: Vec<AgentPubKey> = replica::lost(&reports, ttl).into_iter().cloned().collect();
+                let holders = ranking.holders(&lost);
+                let keeps = self.mine.contains_key(manifest_id);
+                match plan::duty(&me, &holders, keeps, replica::covered(&holders, &reports, ttl)) {
+                    Duty::Hold => report.assigned += 1,
+                    Duty::Interim => {}
+                    Duty::Release => {
+                        settled.insert(manifest_id.clone());
+                        continue;
+                    }
+                    Duty::Nothing => continue,
                 }
-                // Assigned, or held while the assigned custodians are not all up yet: an
-                // extra replica is dropped only once the blob is at full strength without it.
                 keep.insert(blob);
                 // One blob that cannot be fetched or recorded does not hold up the others.
                 let held = self
@@ -531,7 +542,7 @@ impl Worker {
         reach: Reach,
         (hash, size): (&Hash32, u64),
         commitments: &[CommitmentView],
-    ) -> Vec<AgentPubKey> {
+    ) -> Ranking<AgentPubKey> {
         let keys: Vec<Vec<u8>> = commitments
             .iter()
             .map(|c| c.author.get_raw_39().to_vec())
@@ -564,10 +575,7 @@ impl Worker {
                 place: content.content.place.as_ref(),
             },
         };
-        rank(&blob, &candidates)
-            .into_iter()
-            .map(|c| c.agent.clone())
-            .collect()
+        Ranking::of(&blob, &candidates)
     }
 
     /// What placement needs of a manifest (its blob's hash and size), read once.
@@ -598,44 +606,6 @@ impl Worker {
             self.manifests.insert(id.clone(), view.clone());
         }
         Ok(view)
-    }
-
-    /// Custodians whose newest status for this blob says they hold it but went stale, or
-    /// that failed (`media_rules::replica::health`): every node skips them when placing
-    /// the blob. One that evicted its copy is not lost; one that never reported is caught
-    /// by its commitment going silent.
-    fn lost<'r>(&self, replicas: &'r [ReplicaView]) -> HashSet<&'r AgentPubKey> {
-        let mut newest: HashMap<&AgentPubKey, &ReplicaView> = HashMap::new();
-        for r in replicas {
-            let entry = newest.entry(&r.custodian).or_insert(r);
-            if r.updated_at > entry.updated_at {
-                *entry = r;
-            }
-        }
-        newest
-            .into_iter()
-            .filter(|(_, r)| {
-                let state = ReplicaState::parse(&r.status.state).ok();
-                replica::health(
-                    state,
-                    age(r.updated_at).as_secs(),
-                    self.config.replica_ttl.as_secs(),
-                ) == replica::Health::Lost
-            })
-            .map(|(agent, _)| agent)
-            .collect()
-    }
-
-    /// Whether every custodian in `holders` has a verified replica refreshed within half the
-    /// TTL: a margin, so that statuses arriving late over the DHT do not make replicas flap.
-    fn covered(&self, holders: &[AgentPubKey], replicas: &[ReplicaView]) -> bool {
-        let ttl = self.config.replica_ttl.as_secs();
-        holders.iter().all(|h| {
-            replicas.iter().any(|r| {
-                let state = ReplicaState::parse(&r.status.state).ok();
-                &r.custodian == h && replica::is_fresh_verified(state, age(r.updated_at).as_secs(), ttl)
-            })
-        })
     }
 
     /// Whether the blob is here and intact, or what pulling it takes.
@@ -773,29 +743,15 @@ impl Worker {
         keep: &HashSet<Hash32>,
         settled: &HashSet<ActionHash>,
     ) -> Result<usize, ApiError> {
-        let unwanted: Vec<ActionHash> = self
-            .mine
-            .iter()
-            .filter(|(_, held)| !keep.contains(&held.blob))
-            .map(|(m, _)| m.clone())
-            .collect();
-        self.unwanted_since.retain(|m, _| unwanted.contains(m));
-        let grace = self.config.replica_ttl;
-        let gone: Vec<ActionHash> = unwanted
-            .into_iter()
-            .filter(|m| {
-                let since = *self
-                    .unwanted_since
-                    .entry(m.clone())
-                    .or_insert_with(std::time::Instant::now);
-                settled.contains(m) || since.elapsed() >= grace
-            })
-            .collect();
-        if gone.is_empty() {
-            return Ok(0);
-        }
+        let gone = plan::evictions(
+            self.mine.iter().map(|(m, held)| (m, &held.blob)),
+            keep,
+            settled,
+            &mut self.unwanted_since,
+            std::time::Instant::now(),
+            self.config.replica_ttl,
+        );
         for manifest in &gone {
-            self.unwanted_since.remove(manifest);
             let Some(Held {
                 replica,
                 blob,
@@ -856,5 +812,160 @@ mod tests {
             .contains("max_concurrent_streams"));
         assert!(flags("relay:x:100").unwrap_err().contains("'x'"));
         assert!(flags("mirror:5").unwrap_err().contains("unknown role"));
+    }
+
+    /// A node with the fake DHT attached, as its agent (seed 1) sees it.
+    struct Node {
+        _dir: tempfile::TempDir,
+        state: Arc<Sidecar>,
+        dht: Arc<crate::dht::fake::FakeDht>,
+    }
+
+    fn node() -> Node {
+        let dir = tempfile::tempdir().unwrap();
+        let state = Sidecar::open(crate::config::Config::on_loopback(dir.path().to_path_buf())).unwrap();
+        let dht = Arc::new(crate::dht::fake::FakeDht::new(crate::dht::fake::FakeAgent::new(
+            1,
+        )));
+        state.attach(dht.clone());
+        Node {
+            _dir: dir,
+            state,
+            dht,
+        }
+    }
+
+    /// A one-chunk blob of `data`.
+    fn manifest_of(data: &[u8]) -> media_rules::manifest::BlobManifest {
+        let hash = Hash32::of(data).to_hex();
+        media_rules::manifest::BlobManifest {
+            hash: hash.clone(),
+            size: data.len() as u64,
+            mime_type: "video/mp4".into(),
+            codec: None,
+            chunk_size: media_rules::limits::DEFAULT_CHUNK_SIZE,
+            chunks: vec![hash],
+            bitrate_kbps: None,
+            duration_ms: None,
+            variants: Vec::new(),
+            segments: None,
+            fallback_urls: Vec::new(),
+        }
+    }
+
+    fn storage() -> CustodianCommitment {
+        CustodianCommitment {
+            media_role: MediaRole::Storage {
+                max_storage_gb: 100,
+                chunk_redundancy: 1,
+            },
+            bandwidth_class: "high".into(),
+            cache_priority: 50,
+            place: None,
+            endpoint: String::new(),
+            expires_at: later(Duration::from_secs(86_400)),
+        }
+    }
+
+    fn verified(content: &ContentView, manifest: &ActionHash, commitment: &ActionHash) -> ReplicaStatus {
+        ReplicaStatus {
+            content: content.version.clone(),
+            manifest: manifest.clone(),
+            commitment: commitment.clone(),
+            state: ReplicaState::Verified.as_str().into(),
+            chunks_held: 1,
+            last_verified: Some(now()),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_custodian_placed_elsewhere_gives_up_its_replica_and_the_nodes_own_upload_stays() {
+        let Node { _dir, state, dht } = node();
+        let me = dht.me().pub_key.clone();
+        let author = crate::dht::fake::FakeAgent::new(2).pub_key;
+        let (b, c) = (
+            crate::dht::fake::FakeAgent::new(3).pub_key,
+            crate::dht::fake::FakeAgent::new(4).pub_key,
+        );
+        // The node keeps the blob twice over: its own upload, and a replica of the author's.
+        let data = b"a talk this node uploaded, and keeps for its author too";
+        let manifest = manifest_of(data);
+        let hash = Hash32::of(data);
+        state.reader.store().put(&hash, &[data]).unwrap();
+        state.blobs.keep(manifest.clone(), &Keeper::Own).unwrap();
+        state
+            .blobs
+            .keep(manifest.clone(), &Keeper::ReplicaOf(author.to_string()))
+            .unwrap();
+        let view = dht.put_manifest(&author, media_integrity::BlobManifest(manifest));
+        let mut node = crate::dht::fake::content_node("a talk", "invited", vec![view.id.clone()]);
+        node.invitees = vec![me.clone(), b.clone(), c.clone()];
+        let content = dht.put_content(&author, node);
+        // Two storage custodians among the invitees hold it, verified just now.
+        for custodian in [&b, &c] {
+            let commitment = dht.put_commitment(custodian, storage(), now());
+            dht.put_replica(
+                custodian,
+                verified(&content, &view.id, &commitment.version),
+                now(),
+            );
+        }
+        // This node's replica, written before a restart.
+        dht.put_replica(&me, verified(&content, &view.id, &view.id), now());
+
+        // As a cache for commons only, this node may not keep invited content.
+        let config =
+            CustodianConfig::from_flags("cache:10", "high", None, "http://127.0.0.1:1".into()).unwrap();
+        let mut worker = Worker::start(state.clone(), config).await.unwrap();
+        let report = worker.round().await.unwrap();
+        assert_eq!((report.assigned, report.evicted), (0, 1), "{report:?}");
+        let replicas = dht.replicas(&view.id).await.unwrap();
+        let mine = replicas.iter().find(|r| r.custodian == me).unwrap();
+        assert_eq!(mine.status.state, "evicted");
+        assert_eq!(mine.status.chunks_held, 0);
+        let record = state
+            .blobs
+            .get(&hash)
+            .unwrap()
+            .expect("the node's own upload stays");
+        assert!(record.own && record.replica_of.is_empty(), "{record:?}");
+        assert!(
+            state.reader.store().has(&hash).unwrap(),
+            "chunks are the sweep's to delete"
+        );
+        // The next round has nothing to give up.
+        assert_eq!(worker.round().await.unwrap().evicted, 0);
+    }
+
+    #[tokio::test]
+    async fn an_assigned_blob_that_nobody_serves_waits_in_the_repair_queue() {
+        let Node { _dir, state, dht } = node();
+        let me = dht.me().pub_key.clone();
+        let author = crate::dht::fake::FakeAgent::new(2).pub_key;
+        let data = b"a commons talk whose author went offline";
+        let view = dht.put_manifest(&author, media_integrity::BlobManifest(manifest_of(data)));
+        dht.put_content(
+            &author,
+            crate::dht::fake::content_node("a talk", "commons", vec![view.id.clone()]),
+        );
+        let config =
+            CustodianConfig::from_flags("storage:10", "high", None, "http://127.0.0.1:1".into()).unwrap();
+        let mut worker = Worker::start(state.clone(), config).await.unwrap();
+        let live = dht.live_commitments().await.unwrap();
+        assert!(live.iter().any(|c| c.author == me), "committed as custodian");
+        let report = worker.round().await.unwrap();
+        assert_eq!(
+            (report.assigned, report.pulled, report.recorded),
+            (1, 0, 0),
+            "{report:?}"
+        );
+        let snapshot = state.custodian.lock().unwrap().clone().unwrap();
+        assert_eq!(snapshot.repair_queue, [Hash32::of(data).to_hex()]);
+        assert!(snapshot.replicas.is_empty());
+        assert!(
+            dht.replicas(&view.id).await.unwrap().is_empty(),
+            "nothing is claimed"
+        );
+        assert!(state.blobs.get(&Hash32::of(data)).unwrap().is_none());
     }
 }

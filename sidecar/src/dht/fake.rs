@@ -1,5 +1,6 @@
 //! An in-memory DHT for unit tests: one agent with a real ed25519 key (its tokens verify as
-//! a conductor's do), and the content, manifests, places and endpoints a test puts there.
+//! a conductor's do), and the content, manifests, places, endpoints, custodian commitments
+//! and replica statuses a test puts there.
 //! It answers reads as the zome does for that agent (the shared access rule decides what
 //! it may see) and writes without validation beyond the content's own field checks.
 
@@ -8,8 +9,11 @@ use crate::hash::Hash32;
 use async_trait::async_trait;
 use ed25519_dalek::{Signer, SigningKey};
 use hdi::prelude::{ActionHash, AgentPubKey, Timestamp};
-use media_api::{BlobAccess, ContentView, IssueCallTokenInput, IssueTokenInput, IssuedToken, ManifestView};
-use media_integrity::{BlobManifest, ContentNode};
+use media_api::{
+    BlobAccess, CommitmentView, ContentView, IssueCallTokenInput, IssueTokenInput, IssuedToken, ManifestView,
+    RefreshReplicaInput, ReplicaView, UpdateCommitmentInput,
+};
+use media_integrity::{BlobManifest, ContentNode, CustodianCommitment, ReplicaStatus};
 use media_rules::token::{AccessToken, Subject, TokenClaims};
 use media_rules::Place;
 use std::collections::HashMap;
@@ -63,6 +67,8 @@ pub struct FakeDht {
     manifests: Mutex<Vec<ManifestView>>,
     places: Mutex<HashMap<AgentPubKey, Place>>,
     endpoints: Mutex<HashMap<AgentPubKey, String>>,
+    commitments: Mutex<Vec<CommitmentView>>,
+    replicas: Mutex<Vec<ReplicaView>>,
 }
 
 impl FakeDht {
@@ -75,6 +81,8 @@ impl FakeDht {
             manifests: Default::default(),
             places: Default::default(),
             endpoints: Default::default(),
+            commitments: Default::default(),
+            replicas: Default::default(),
         }
     }
 
@@ -115,6 +123,46 @@ impl FakeDht {
     /// Records `agent`'s proven place.
     pub fn put_place(&self, agent: &AgentPubKey, place: Place) {
         self.places.lock().unwrap().insert(agent.clone(), place);
+    }
+
+    /// Commits `author` as a custodian, its commitment last renewed at `updated_at`.
+    pub fn put_commitment(
+        &self,
+        author: &AgentPubKey,
+        commitment: CustodianCommitment,
+        updated_at: Timestamp,
+    ) -> CommitmentView {
+        let id = self.new_id();
+        let view = CommitmentView {
+            version: id.clone(),
+            id,
+            author: author.clone(),
+            commitment,
+            live: true,
+            updated_at,
+        };
+        self.commitments.lock().unwrap().push(view.clone());
+        view
+    }
+
+    /// Records `custodian`'s replica `status`, written at `updated_at`.
+    pub fn put_replica(
+        &self,
+        custodian: &AgentPubKey,
+        status: ReplicaStatus,
+        updated_at: Timestamp,
+    ) -> ReplicaView {
+        let id = self.new_id();
+        let view = ReplicaView {
+            version: id.clone(),
+            id,
+            custodian: custodian.clone(),
+            updated_at,
+            status,
+            endpoint: None,
+        };
+        self.replicas.lock().unwrap().push(view.clone());
+        view
     }
 
     fn sees(&self, view: &ContentView) -> bool {
@@ -221,12 +269,63 @@ impl Dht for FakeDht {
         Ok(self.endpoints.lock().unwrap().get(agent).cloned())
     }
 
-    async fn live_commitments(&self) -> Answer<Vec<media_api::CommitmentView>> {
-        Ok(Vec::new())
+    async fn live_commitments(&self) -> Answer<Vec<CommitmentView>> {
+        let now = crate::clock::now();
+        let all = self.commitments.lock().unwrap();
+        Ok(all
+            .iter()
+            .filter(|c| c.commitment.expires_at > now)
+            .cloned()
+            .collect())
     }
 
-    async fn replicas(&self, _manifest: &ActionHash) -> Answer<Vec<media_api::ReplicaView>> {
-        Ok(Vec::new())
+    async fn replicas(&self, manifest: &ActionHash) -> Answer<Vec<ReplicaView>> {
+        let all = self.replicas.lock().unwrap();
+        Ok(all
+            .iter()
+            .filter(|r| &r.status.manifest == manifest)
+            .cloned()
+            .collect())
+    }
+
+    async fn commit_as_custodian(&self, commitment: CustodianCommitment) -> Answer<CommitmentView> {
+        Ok(self.put_commitment(&self.me.pub_key.clone(), commitment, crate::clock::now()))
+    }
+
+    async fn update_commitment(&self, input: UpdateCommitmentInput) -> Answer<CommitmentView> {
+        let version = self.new_id();
+        let mut all = self.commitments.lock().unwrap();
+        let mine = all
+            .iter_mut()
+            .find(|c| c.id == input.id && c.author == self.me.pub_key)
+            .ok_or(DhtError::Refused {
+                function: "update_commitment",
+                message: "not this agent's commitment".into(),
+            })?;
+        mine.commitment = input.commitment;
+        mine.version = version;
+        mine.updated_at = crate::clock::now();
+        Ok(mine.clone())
+    }
+
+    async fn record_replica(&self, status: ReplicaStatus) -> Answer<ReplicaView> {
+        Ok(self.put_replica(&self.me.pub_key.clone(), status, crate::clock::now()))
+    }
+
+    async fn refresh_replica(&self, input: RefreshReplicaInput) -> Answer<ReplicaView> {
+        let version = self.new_id();
+        let mut all = self.replicas.lock().unwrap();
+        let mine = all
+            .iter_mut()
+            .find(|r| r.id == input.id && r.custodian == self.me.pub_key)
+            .ok_or(DhtError::Refused {
+                function: "refresh_replica",
+                message: "not this agent's replica".into(),
+            })?;
+        mine.status = input.status;
+        mine.version = version;
+        mine.updated_at = crate::clock::now();
+        Ok(mine.clone())
     }
 
     async fn register_manifest(&self, manifest: BlobManifest) -> Answer<ManifestView> {
