@@ -1,6 +1,6 @@
-//! One shape for background work. The sweep, the registration of renditions, publishing the
-//! node's endpoint, committing as custodian and custodian rounds each do one unit of work at
-//! a time and say what is left ([`Work`]). [`Workers`] runs them: it waits longer after each
+//! One shape for background work. The sweep, ladder jobs, the registration of renditions,
+//! publishing the node's endpoint, committing as custodian and custodian rounds each do one
+//! unit of work at a time and say what is left ([`Work`]). [`Workers`] runs them: it waits longer after each
 //! failure in a row (the wait survives a restart, in `workers.json`), and keeps each one's
 //! status for `GET /api/node` and `elohim-media status`.
 
@@ -47,6 +47,12 @@ pub trait Work: Send + 'static {
     /// The wait before the first unit, when the worker starts (by default none).
     fn first_wait(&self) -> Duration {
         Duration::ZERO
+    }
+
+    /// What ends an idle wait early, when more work arrives (by default nothing: the
+    /// worker looks again when the wait is over).
+    fn wake(&self) -> Option<Arc<tokio::sync::Notify>> {
+        None
     }
 }
 
@@ -135,6 +141,7 @@ impl Workers {
     /// Runs `work` until it is done.
     pub async fn run(self: Arc<Self>, mut work: impl Work) {
         let name = work.name();
+        let wake = work.wake();
         let left = lock(&self.waiting).get(name).cloned();
         let mut failures = left.as_ref().map_or(0, |w| w.failures);
         self.set(name, |s| {
@@ -175,7 +182,18 @@ impl Workers {
                     });
                     match step {
                         Step::Busy => tokio::task::yield_now().await,
-                        Step::Idle(wait) => self.wait(name, Activity::Idle, wait).await,
+                        Step::Idle(wait) => {
+                            let idle = self.wait(name, Activity::Idle, wait);
+                            match &wake {
+                                Some(more) => {
+                                    tokio::select! {
+                                        () = idle => {}
+                                        () = more.notified() => {}
+                                    }
+                                }
+                                None => idle.await,
+                            }
+                        }
                         Step::Done => {
                             self.set(name, |s| s.activity = Activity::Done);
                             return;
@@ -355,5 +373,54 @@ mod tests {
             prop_assert_eq!(backoff(1, first), first.min(MAX_WAIT));
             prop_assert_eq!(backoff(0, first), Duration::ZERO);
         }
+    }
+
+    /// Takes items from a queue; idle for an hour when it is empty, unless woken.
+    struct Queue {
+        items: Arc<Mutex<Vec<u32>>>,
+        taken: Arc<Mutex<Vec<u32>>>,
+        more: Arc<tokio::sync::Notify>,
+    }
+
+    #[async_trait]
+    impl Work for Queue {
+        fn name(&self) -> &'static str {
+            "flaky"
+        }
+
+        async fn step(&mut self) -> Result<Step, String> {
+            let next = lock(&self.items).pop();
+            match next {
+                Some(item) => {
+                    lock(&self.taken).push(item);
+                    Ok(Step::Busy)
+                }
+                None => Ok(Step::Idle(Duration::from_secs(3600))),
+            }
+        }
+
+        fn wake(&self) -> Option<Arc<tokio::sync::Notify>> {
+            Some(self.more.clone())
+        }
+    }
+
+    #[tokio::test]
+    async fn an_idle_worker_takes_new_work_at_once_when_woken() {
+        let dir = tempfile::tempdir().unwrap();
+        let workers = Arc::new(Workers::open(dir.path()));
+        let queue = Queue {
+            items: Default::default(),
+            taken: Default::default(),
+            more: Default::default(),
+        };
+        let (items, taken, more) = (queue.items.clone(), queue.taken.clone(), queue.more.clone());
+        let running = workers.spawn(queue);
+        let idle = status_until(&workers, |s| s.activity == Activity::Idle).await;
+        assert!(idle.next_at.unwrap() >= now_secs() + 3590, "{idle:?}");
+        lock(&items).push(7);
+        more.notify_one();
+        status_until(&workers, |s| s.activity == Activity::Idle && s.steps >= 3).await;
+        assert_eq!(*lock(&taken), [7], "taken well before the hour was up");
+        running.abort();
     }
 }

@@ -3,9 +3,10 @@
 use crate::hash::Hash32;
 use media_rules::manifest::Variant;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
-use std::sync::Mutex;
-use tokio::sync::Semaphore;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use tokio::sync::Notify;
 
 /// Where a ladder job is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,18 +59,16 @@ impl Progress {
 }
 
 /// The ladder jobs of this sidecar.
+#[derive(Default)]
 pub struct Ladders {
     pub(super) jobs: Mutex<HashMap<Hash32, Progress>>,
-    pub(super) one_at_a_time: Semaphore,
-}
-
-impl Default for Ladders {
-    fn default() -> Self {
-        Ladders {
-            jobs: Mutex::new(HashMap::new()),
-            one_at_a_time: Semaphore::new(1),
-        }
-    }
+    /// The sources waiting for their job, first queued first; the ladder worker runs one
+    /// at a time (transcoding takes every core).
+    pub(super) queue: Mutex<VecDeque<Hash32>>,
+    /// Wakes the ladder worker when a job is queued.
+    pub(super) queued: Arc<Notify>,
+    /// Whether the ladder worker was started.
+    pub(super) worker: AtomicBool,
 }
 
 impl Ladders {

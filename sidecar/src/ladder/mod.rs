@@ -40,33 +40,84 @@ impl Ladders {
         if let Err(e) = std::fs::create_dir_all(&work) {
             tracing::warn!(blob = %source, error = %e, "a ladder job that a restart cuts short will not resume");
         }
-        let state = state.clone();
-        tokio::spawn(async move {
-            let _turn = state.ladders.one_at_a_time.acquire().await;
-            let result = run(&state, source, &work).await;
-            let _ = tokio::fs::remove_dir_all(&work).await;
-            if result.is_err() && recorded_but_unregistered(&state, &source) {
-                // Registering failed (the conductor was unreachable): an empty work
-                // directory makes the next start register the renditions.
-                let _ = tokio::fs::create_dir_all(&work).await;
-            }
-            let progress = match result {
-                Ok(variants) => Progress {
-                    variants,
-                    ..Progress::at(Stage::Done, 100.0)
-                },
-                Err(e) => {
-                    tracing::warn!(blob = %source, error = %e, "ladder failed");
-                    Progress {
-                        error: Some(e),
-                        ..Progress::at(Stage::Failed, 0.0)
-                    }
-                }
-            };
-            state.ladders.set(&source, progress);
-        });
+        state
+            .ladders
+            .queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_back(source);
+        state.ladders.queued.notify_one();
+        if !state
+            .ladders
+            .worker
+            .swap(true, std::sync::atomic::Ordering::AcqRel)
+        {
+            state.workers.spawn(Jobs { state: state.clone() });
+        }
         true
     }
+}
+
+/// Ladder jobs as background work: one job a unit, in the order they were queued.
+struct Jobs {
+    state: Arc<Sidecar>,
+}
+
+#[async_trait::async_trait]
+impl crate::worker::Work for Jobs {
+    fn name(&self) -> &'static str {
+        "ladder jobs"
+    }
+
+    /// Runs the next queued job. A job that fails (media ffmpeg cannot read, a conductor
+    /// that does not answer) says so in its progress; the worker goes on with the next.
+    async fn step(&mut self) -> Result<crate::worker::Step, String> {
+        let next = self
+            .state
+            .ladders
+            .queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop_front();
+        let Some(source) = next else {
+            return Ok(crate::worker::Step::Idle(IDLE));
+        };
+        run_job(&self.state, source, &work_dir(&self.state, &source)).await;
+        Ok(crate::worker::Step::Busy)
+    }
+
+    fn wake(&self) -> Option<Arc<tokio::sync::Notify>> {
+        Some(self.state.ladders.queued.clone())
+    }
+}
+
+/// How long the ladder worker waits, with nothing queued, before it looks again (a queued
+/// job wakes it at once).
+const IDLE: Duration = Duration::from_secs(3600);
+
+/// Runs the ladder job of `source` in its work directory `work`, and records how it ended.
+async fn run_job(state: &Arc<Sidecar>, source: Hash32, work: &Path) {
+    let result = run(state, source, work).await;
+    let _ = tokio::fs::remove_dir_all(work).await;
+    if result.is_err() && recorded_but_unregistered(state, &source) {
+        // Registering failed (the conductor was unreachable): an empty work
+        // directory makes the next start register the renditions.
+        let _ = tokio::fs::create_dir_all(work).await;
+    }
+    let progress = match result {
+        Ok(variants) => Progress {
+            variants,
+            ..Progress::at(Stage::Done, 100.0)
+        },
+        Err(e) => {
+            tracing::warn!(blob = %source, error = %e, "ladder failed");
+            Progress {
+                error: Some(e),
+                ..Progress::at(Stage::Failed, 0.0)
+            }
+        }
+    };
+    state.ladders.set(&source, progress);
 }
 
 /// Whether the renditions of `source` are recorded here but a node has not registered them.

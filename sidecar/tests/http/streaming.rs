@@ -135,6 +135,14 @@ async fn a_video_gets_a_ladder_that_ffmpeg_plays_over_hls_and_dash() {
     // Never above the source: 720p and 480p, and the audio on its own.
     let progress = ladder(&s, &hash).await;
     assert_eq!(labels(&progress), ["720p", "480p", "audio"]);
+    // The job ran as the node's ladder worker, which shows in its status.
+    let status: serde_json::Value = s.get("/api/node", &[]).await.json().await.unwrap();
+    let jobs = status["workers"]
+        .as_array()
+        .and_then(|w| w.iter().find(|w| w["name"] == "ladder jobs").cloned())
+        .unwrap_or_else(|| panic!("no ladder worker in {status}"));
+    assert!(jobs["steps"].as_u64() >= Some(1), "{jobs}");
+    assert_eq!(jobs["failures"], 0, "{jobs}");
     let v720 = variant(&progress, "720p");
     assert_eq!(
         (v720["width"].as_u64(), v720["height"].as_u64()),
