@@ -10,6 +10,7 @@
 
 use crate::bandwidth::{BandwidthClass, DeliveryCap};
 use crate::cache::CachePartition;
+use crate::manifest::Variant;
 use crate::reach::{Audience, Reach};
 use crate::Lifecycle;
 use crate::Place;
@@ -100,6 +101,11 @@ pub enum Refusal {
     NotInReach,
     /// This node's bandwidth class does not serve content of the reader's reach.
     Bandwidth(String),
+    /// The rendition asked for is above what this node may stream the reader.
+    AboveCap {
+        /// The rendition's label (`1080p`).
+        rendition: String,
+    },
 }
 
 /// What a reader may read a blob as.
@@ -137,6 +143,18 @@ pub fn reader_grant<A: PartialEq>(
                 .filter(|r| !r.is_public()),
         ),
     })
+}
+
+/// Whether a reader whose grant has `cap` may be streamed `variant`, a rendition that plays
+/// with `audio_kbps` of audio. (Peers that copy renditions are not asked: the cap limits
+/// what a node streams, not what custodians keep.)
+pub fn rendition_admitted(cap: &DeliveryCap, variant: &Variant, audio_kbps: u32) -> Result<(), Refusal> {
+    match cap.admits_variant(variant, audio_kbps) {
+        true => Ok(()),
+        false => Err(Refusal::AboveCap {
+            rendition: variant.label.clone(),
+        }),
+    }
 }
 
 #[cfg(test)]
@@ -260,6 +278,7 @@ mod tests {
                     prop_assert_eq!(reader_reach(&counted, &reader, None), None);
                 }
                 Err(Refusal::Bandwidth(_)) => prop_assert_eq!(class, BandwidthClass::Low),
+                Err(Refusal::AboveCap { .. }) => prop_assert!(false, "reader_grant judges no rendition"),
             }
         }
 
@@ -280,5 +299,30 @@ mod tests {
                 prop_assert_eq!(reader_reach(&more, &reader, None), None);
             }
         }
+    }
+
+    #[test]
+    fn a_rendition_above_the_readers_cap_is_refused_by_name() {
+        let cap = BandwidthClass::Low.delivery(Reach::Commons).unwrap();
+        let rung = |label: &str, height: u32, kbps: u32| Variant {
+            label: label.into(),
+            blob: "ab".repeat(32),
+            width: height * 16 / 9,
+            height,
+            bitrate_kbps: kbps,
+            codecs: "avc1.64001f".into(),
+        };
+        assert_eq!(
+            rendition_admitted(&cap, &rung("2160p", 2160, 20_000), 128),
+            Err(Refusal::AboveCap {
+                rendition: "2160p".into()
+            })
+        );
+        let smallest = rung("240p", 240, 300);
+        assert_eq!(
+            rendition_admitted(&cap, &smallest, 64).is_ok(),
+            cap.admits_variant(&smallest, 64),
+            "the rule is the cap's own"
+        );
     }
 }

@@ -110,13 +110,7 @@ pub async fn authorize(
         _ => rendition_here(state, blob, facts).await?,
     };
     if let Some((variant, audio)) = rendition {
-        if !grant.cap.admits_variant(&variant, audio) {
-            return Err(ApiError::Forbidden(format!(
-                "the {} rendition exceeds this node's {} bandwidth",
-                variant.label,
-                state.config.bandwidth.as_str()
-            )));
-        }
+        access::rendition_admitted(&grant.cap, &variant, audio).map_err(|r| refused(r, state))?;
     }
     Ok(grant)
 }
@@ -155,7 +149,7 @@ async fn reader_grant(
     };
     let class = state.config.bandwidth;
     let grant =
-        access::reader_grant(&counted, &reader, place.as_ref(), link.agent(), class).map_err(refused)?;
+        access::reader_grant(&counted, &reader, place.as_ref(), link.agent(), class).map_err(|r| refused(r, state))?;
     Ok((
         Grant {
             partition: grant.partition,
@@ -167,12 +161,16 @@ async fn reader_grant(
 }
 
 /// A refusal of the access rule, as the reader is told it.
-fn refused(refusal: access::Refusal) -> ApiError {
+fn refused(refusal: access::Refusal, state: &Sidecar) -> ApiError {
     match refusal {
         access::Refusal::NotInReach => {
             ApiError::Forbidden("the content's reach does not include this agent".into())
         }
         access::Refusal::Bandwidth(why) => ApiError::Forbidden(why),
+        access::Refusal::AboveCap { rendition } => ApiError::Forbidden(format!(
+            "the {rendition} rendition exceeds this node's {} bandwidth",
+            state.config.bandwidth.as_str()
+        )),
     }
 }
 
