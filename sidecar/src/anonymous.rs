@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Who is uploading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Uploader {
+pub(crate) enum Uploader {
     /// The node's owner, or anyone on a standalone sidecar (which publishes nothing).
     Trusted,
     /// A client without the owner's credential, on a node that takes anonymous uploads.

@@ -16,7 +16,12 @@ use media_rules::token::Subject;
 /// Admits `token`'s bearer (or an anonymous client) into `call` as `role`, or says why not:
 /// `404` for an id that names no call this node sees, `401` when a non-public call gets no
 /// credential, `403` for a forged token, another agent's call, or a reach that refuses.
-pub async fn admit(state: &Sidecar, call: &str, role: Role, token: Option<&str>) -> Result<(), ApiError> {
+pub(crate) async fn admit(
+    state: &Sidecar,
+    call: &str,
+    role: Role,
+    token: Option<&str>,
+) -> Result<(), ApiError> {
     let Some(link) = state.node() else {
         return Ok(());
     };

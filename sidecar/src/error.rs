@@ -232,7 +232,7 @@ fn quoted(value: &str) -> String {
 }
 
 /// The agent key `value` of the request's `field`.
-pub fn agent_key(field: &'static str, value: &str) -> Result<hdi::prelude::AgentPubKey, ApiError> {
+pub(crate) fn agent_key(field: &'static str, value: &str) -> Result<hdi::prelude::AgentPubKey, ApiError> {
     hdi::prelude::AgentPubKey::try_from(value).map_err(|_| ApiError::MalformedAgent {
         field,
         value: quoted(value),
@@ -240,7 +240,7 @@ pub fn agent_key(field: &'static str, value: &str) -> Result<hdi::prelude::Agent
 }
 
 /// The action hash `value` of the request's `field`.
-pub fn action_hash(field: &'static str, value: &str) -> Result<hdi::prelude::ActionHash, ApiError> {
+pub(crate) fn action_hash(field: &'static str, value: &str) -> Result<hdi::prelude::ActionHash, ApiError> {
     hdi::prelude::ActionHash::try_from(value).map_err(|_| ApiError::MalformedId {
         field,
         value: quoted(value),
@@ -248,7 +248,7 @@ pub fn action_hash(field: &'static str, value: &str) -> Result<hdi::prelude::Act
 }
 
 /// A JSON error response `{"error": "...", "status": N}`.
-pub fn error_response(err: &ApiError) -> warp::reply::Response {
+pub(crate) fn error_response(err: &ApiError) -> warp::reply::Response {
     let body = serde_json::json!({ "error": err.to_string(), "status": err.status().as_u16() });
     let mut resp = warp::reply::with_status(warp::reply::json(&body), err.status()).into_response();
     if let ApiError::TusVersion = err {

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 /// Why a URL may not be fetched.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Refused {
+pub(crate) enum Refused {
     /// Not an http(s) URL with a host.
     #[error("{0}")]
     Malformed(String),
@@ -24,7 +24,7 @@ pub enum Refused {
 
 /// Checks a URL before a fetch: its shape, and — unless `allow_private` — that its host is
 /// not a private address literal. (Names are checked when they resolve: [`client`].)
-pub fn check(url: &str, allow_private: bool) -> Result<(), Refused> {
+pub(crate) fn check(url: &str, allow_private: bool) -> Result<(), Refused> {
     let host = check_url(url).map_err(Refused::Malformed)?;
     let local = host.parse::<IpAddr>().is_ok_and(is_private) || host.eq_ignore_ascii_case("localhost");
     if local && !allow_private {
@@ -52,7 +52,7 @@ impl reqwest::dns::Resolve for PublicOnly {
 
 /// The client a node replicates with: no redirects, timeouts, and (unless
 /// `allow_private`) names resolved to public addresses only.
-pub fn client(allow_private: bool) -> reqwest::Result<reqwest::Client> {
+pub(crate) fn client(allow_private: bool) -> reqwest::Result<reqwest::Client> {
     let builder = reqwest::Client::builder()
         .pool_idle_timeout(crate::limits::CLIENT_IDLE)
         .connect_timeout(Duration::from_secs(5))
@@ -68,7 +68,7 @@ pub fn client(allow_private: bool) -> reqwest::Result<reqwest::Client> {
 
 /// Why a body was not taken.
 #[derive(Debug, thiserror::Error)]
-pub enum BodyError {
+pub(crate) enum BodyError {
     /// It is longer than it may be.
     #[error("the body is longer than {0} bytes")]
     TooLong(u64),
@@ -78,7 +78,7 @@ pub enum BodyError {
 }
 
 /// Reads a response body of at most `limit` bytes, stopping as soon as it runs over.
-pub async fn body_within(mut resp: reqwest::Response, limit: u64) -> Result<Bytes, BodyError> {
+pub(crate) async fn body_within(mut resp: reqwest::Response, limit: u64) -> Result<Bytes, BodyError> {
     if resp.content_length().is_some_and(|n| n > limit) {
         return Err(BodyError::TooLong(limit));
     }

@@ -38,7 +38,7 @@ const SPLIT_AT_BACKLOG: usize = 2;
 type HasherJob = (Arc<AlignedBuf>, Option<oneshot::Sender<Hash32>>);
 
 /// One blob being ingested.
-pub struct Ingest {
+pub(crate) struct Ingest {
     store: Arc<dyn ChunkStore>,
     chunk_size: usize,
     limit: u64,
@@ -58,7 +58,7 @@ pub struct Ingest {
 impl Ingest {
     /// Starts ingesting into `store` with chunks of `chunk_size`, refusing more than
     /// `limit` bytes.
-    pub fn new(store: Arc<dyn ChunkStore>, chunk_size: u32, limit: u64) -> std::io::Result<Self> {
+    pub(crate) fn new(store: Arc<dyn ChunkStore>, chunk_size: u32, limit: u64) -> std::io::Result<Self> {
         let queue = (WHOLE_QUEUE_BYTES / chunk_size as usize).max(1);
         let (tx, mut rx) = mpsc::channel::<HasherJob>(queue);
         let backlog = Arc::new(AtomicUsize::new(0));
@@ -96,12 +96,12 @@ impl Ingest {
     }
 
     /// Bytes received so far.
-    pub fn size(&self) -> u64 {
+    pub(crate) fn size(&self) -> u64 {
         self.size
     }
 
     /// Takes the next piece of the body.
-    pub async fn push(&mut self, mut data: &[u8]) -> Result<(), StoreError> {
+    pub(crate) async fn push(&mut self, mut data: &[u8]) -> Result<(), StoreError> {
         self.size += data.len() as u64;
         if self.size > self.limit {
             return Err(StoreError::TooLarge { limit: self.limit });
@@ -165,7 +165,7 @@ impl Ingest {
 
     /// Ends the body: writes the last chunk, waits for every write and returns the
     /// manifest. Nothing is visible as a blob until the caller records it.
-    pub async fn finish(mut self, mime_type: String) -> Result<BlobManifest, StoreError> {
+    pub(crate) async fn finish(mut self, mime_type: String) -> Result<BlobManifest, StoreError> {
         self.submit().await?;
         while !self.pending.is_empty() {
             self.collect_one().await?;
@@ -212,7 +212,11 @@ fn fuse_below() -> usize {
 
 /// Ingests a file on disk into chunks, with the sidecar's chunk size and upload limit.
 /// Nothing is visible as a blob until the caller records the manifest.
-pub async fn ingest_file(state: &Sidecar, path: &Path, mime: String) -> Result<BlobManifest, ApiError> {
+pub(crate) async fn ingest_file(
+    state: &Sidecar,
+    path: &Path,
+    mime: String,
+) -> Result<BlobManifest, ApiError> {
     let mut ingest = Ingest::new(
         state.reader.store().clone(),
         state.config.chunk_size,

@@ -3,6 +3,8 @@
 
 // A list of byte ranges that holds one range is what the range code means by `vec![a..b]`.
 #![allow(clippy::single_range_in_vec_init)]
+// What no other crate can reach is pub(crate), so a pub item is one another crate uses.
+#![warn(unreachable_pub)]
 
 pub(crate) mod access;
 pub(crate) mod aligned;

@@ -30,4 +30,4 @@ impl Default for ServerLimits {
 
 /// How long this node's own HTTP clients keep an idle connection: well under a server's
 /// head deadline, so a request never goes out on a connection the server is closing.
-pub const CLIENT_IDLE: Duration = Duration::from_secs(10);
+pub(crate) const CLIENT_IDLE: Duration = Duration::from_secs(10);

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 /// The network as this node sees it.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct NetworkStatus {
+pub(crate) struct NetworkStatus {
     /// The node keeps to itself (`--offline`).
     pub offline: bool,
     /// The bootstrap server, when this node's embedded conductor uses one.
@@ -31,7 +31,7 @@ pub struct NetworkStatus {
 
 /// One peer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Peer {
+pub(crate) struct Peer {
     /// Its agent key.
     pub agent: String,
     /// Where its conductor is reached, if it said.
@@ -44,7 +44,7 @@ pub struct Peer {
 
 /// What a custodian committed to.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CustodianSummary {
+pub(crate) struct CustodianSummary {
     /// `storage`, `cache` or `relay`.
     pub role: String,
     /// The room it offers, in bytes.
@@ -57,7 +57,7 @@ pub struct CustodianSummary {
 
 /// The peers in `agent_infos` (kitsune2's signed JSON), without `me` and without agents
 /// that went offline, joined with the custodians' commitments.
-pub fn peers(agent_infos: &[String], me: &AgentPubKey, commitments: &[CommitmentView]) -> Vec<Peer> {
+pub(crate) fn peers(agent_infos: &[String], me: &AgentPubKey, commitments: &[CommitmentView]) -> Vec<Peer> {
     let mut out: Vec<Peer> = Vec::new();
     for signed in agent_infos {
         let Some(info) = parse(signed) else { continue };
@@ -112,7 +112,7 @@ fn parse(signed: &str) -> Option<Info> {
 }
 
 /// The network part of a node's status, with `settings` when its conductor is embedded.
-pub async fn status(settings: Option<&NetworkSettings>, peers: Vec<Peer>) -> NetworkStatus {
+pub(crate) async fn status(settings: Option<&NetworkSettings>, peers: Vec<Peer>) -> NetworkStatus {
     let last_heard_from_peer = peers.iter().map(|p| p.seen_at).max();
     let mut status = NetworkStatus {
         peers,

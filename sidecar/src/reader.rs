@@ -17,10 +17,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 /// A chunk read again within this while is hot (worth a place in the chunk tier).
-pub const HOT_FOR: Duration = Duration::from_secs(60);
+pub(crate) const HOT_FOR: Duration = Duration::from_secs(60);
 
 /// How many chunk files are kept open and mapped between requests.
-pub const OPEN_CHUNKS: u64 = 256;
+pub(crate) const OPEN_CHUNKS: u64 = 256;
 
 /// Whether a verification counts as a read (and so marks the chunk as read lately).
 #[derive(Clone, Copy, PartialEq, Eq)]

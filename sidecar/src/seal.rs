@@ -12,15 +12,15 @@ use crate::store::Identity;
 use std::time::{Duration, SystemTime};
 
 /// How long a verification is trusted for an unchanged file.
-pub const RECHECK_AFTER: Duration = Duration::from_secs(3600);
+pub(crate) const RECHECK_AFTER: Duration = Duration::from_secs(3600);
 
 /// How long after its last change a file must have been left alone for its hash to seal
 /// it (longer than any filesystem's timestamp granularity).
-pub const SETTLE: Duration = Duration::from_secs(1);
+pub(crate) const SETTLE: Duration = Duration::from_secs(1);
 
 /// A chunk file as it was when its bytes were last found to hash to its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Seal {
+pub(crate) struct Seal {
     /// The file then.
     pub identity: Identity,
     /// When the hashing began.
@@ -30,7 +30,7 @@ pub struct Seal {
 impl Seal {
     /// The seal of a verification that began at `started`, read `before` and `after` the
     /// hashing; `None` when the file changed during it or too shortly before it.
-    pub fn of(before: Identity, after: Identity, started: SystemTime) -> Option<Seal> {
+    pub(crate) fn of(before: Identity, after: Identity, started: SystemTime) -> Option<Seal> {
         let changed = SystemTime::UNIX_EPOCH
             + Duration::from_nanos(u64::try_from(before.ctime_ns.max(before.mtime_ns)).ok()?);
         let settled = changed + SETTLE <= started;
@@ -42,7 +42,7 @@ impl Seal {
 
     /// Whether a file whose identity is `now` may be served on this seal at `time`
     /// without hashing it again.
-    pub fn holds_for(&self, now: &Identity, time: SystemTime) -> bool {
+    pub(crate) fn holds_for(&self, now: &Identity, time: SystemTime) -> bool {
         self.identity == *now && time.duration_since(self.at).is_ok_and(|age| age < RECHECK_AFTER)
     }
 }

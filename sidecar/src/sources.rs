@@ -14,10 +14,10 @@ use media_rules::ReplicaState;
 use std::time::Duration;
 
 /// Lifetime of the tokens a node signs to fetch content that is not commons.
-pub const TOKEN_TTL_SECS: u32 = 600;
+pub(crate) const TOKEN_TTL_SECS: u32 = 600;
 
 /// Who holds a blob, besides this node.
-pub struct Holders<'a> {
+pub(crate) struct Holders<'a> {
     /// The replica statuses of the blob's manifest.
     pub replicas: &'a [ReplicaView],
     /// A status older than this is not asked (its custodian may be gone).
@@ -31,7 +31,7 @@ pub struct Holders<'a> {
 
 /// The sources of `blob` (described by `manifest`). For a blob that is not `public`, each
 /// peer is sent a token this node's agent signs for it.
-pub async fn for_blob(
+pub(crate) async fn for_blob(
     link: Node<'_>,
     blob: &Hash32,
     manifest: &BlobManifest,
@@ -104,7 +104,7 @@ async fn peer_sources(
 /// sources of `blob`, at most `most` of them. A replica status travels the DHT more slowly
 /// than the bytes it reports: a custodian may already serve a blob that no status lists yet.
 /// One that does not hold it answers `404` at once.
-pub async fn unlisted_custodians(
+pub(crate) async fn unlisted_custodians(
     link: Node<'_>,
     blob: &Hash32,
     commitments: &[media_api::CommitmentView],

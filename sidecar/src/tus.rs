@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 /// The state format this version writes.
-pub const FORMAT: u32 = 1;
+pub(crate) const FORMAT: u32 = 1;
 
 /// An upload's persisted state.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -49,9 +49,9 @@ pub struct FinishFailure {
 }
 
 /// The first wait after a failed finish; it doubles with each attempt, up to [`RETRY_MAX`].
-pub const RETRY_FIRST: u64 = 60;
+pub(crate) const RETRY_FIRST: u64 = 60;
 /// The longest wait between attempts to finish an upload.
-pub const RETRY_MAX: u64 = 3600;
+pub(crate) const RETRY_MAX: u64 = 3600;
 
 impl FinishFailure {
     /// The record of one more failure after `previous` (if any), at `now`.

@@ -18,7 +18,7 @@ use std::sync::Arc;
 /// unless the node holds the blob already. Answers the receipt, and whether the blob is now
 /// counted against the client (only a blob new here is: one held already, even for the
 /// same client, is counted once, as a restart counts it).
-pub fn complete_anonymous(
+pub(crate) fn complete_anonymous(
     state: &Sidecar,
     manifest: BlobManifest,
     client: IpAddr,
@@ -30,7 +30,7 @@ pub fn complete_anonymous(
 
 /// Records a finished blob (atomically; idempotent for a blob already held), on a node
 /// publishes it when the uploader asked to, and starts its ladder when it is media.
-pub async fn complete(
+pub(crate) async fn complete(
     state: &Arc<Sidecar>,
     manifest: BlobManifest,
     publication: Option<&Publication>,

@@ -13,11 +13,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The wait after the first failure; it doubles after each one, up to [`MAX_WAIT`].
-pub const FIRST_WAIT: Duration = Duration::from_secs(2);
+pub(crate) const FIRST_WAIT: Duration = Duration::from_secs(2);
 /// The longest wait after failures.
-pub const MAX_WAIT: Duration = Duration::from_secs(300);
+pub(crate) const MAX_WAIT: Duration = Duration::from_secs(300);
 /// Where the waits of failing workers are kept, in the data directory.
-pub const FILE: &str = "workers.json";
+pub(crate) const FILE: &str = "workers.json";
 
 /// What a unit of work left to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,7 +58,7 @@ pub trait Work: Send + 'static {
 
 /// The wait after `failures` failures in a row: `first`, doubled after each further one, at
 /// most [`MAX_WAIT`]; none before the first failure.
-pub fn backoff(failures: u32, first: Duration) -> Duration {
+pub(crate) fn backoff(failures: u32, first: Duration) -> Duration {
     match failures {
         0 => Duration::ZERO,
         n => first.saturating_mul(1 << (n - 1).min(20)).min(MAX_WAIT),

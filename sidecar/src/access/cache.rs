@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// How long the DHT's answer about a blob's audience, or an agent's place, is reused.
-pub const FACTS_TTL: Duration = Duration::from_secs(5);
+pub(crate) const FACTS_TTL: Duration = Duration::from_secs(5);
 
 /// Caches of what the conductor said, so a stream of segment requests costs one zome call.
 pub struct AccessCache {

@@ -26,7 +26,7 @@ use warp::http::HeaderMap;
 pub(crate) mod cache;
 
 /// The token a request carries, from the Authorization header or the `token` query parameter.
-pub fn token_of<'a>(headers: &'a HeaderMap, query: &'a str) -> Option<&'a str> {
+pub(crate) fn token_of<'a>(headers: &'a HeaderMap, query: &'a str) -> Option<&'a str> {
     headers
         .get(warp::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -36,7 +36,7 @@ pub fn token_of<'a>(headers: &'a HeaderMap, query: &'a str) -> Option<&'a str> {
 
 /// The value of parameter `name` in a raw query string (values here need no decoding:
 /// tokens and hashes are URL-safe).
-pub fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
+pub(crate) fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
     query
         .split('&')
         .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
@@ -44,7 +44,7 @@ pub fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
 
 /// What a request may read a blob as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Grant {
+pub(crate) struct Grant {
     /// The cache partition the blob's bytes belong to.
     pub partition: CachePartition,
     /// The most this node may send the reader: its bandwidth class's cap, for the reach
@@ -57,7 +57,7 @@ pub struct Grant {
 
 /// Why a blob is read: the delivery cap limits what this node streams, not what peers copy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Purpose {
+pub(crate) enum Purpose {
     /// Played or downloaded by a reader: a rendition above the cap is refused.
     Play,
     /// Copied by a peer that keeps it, or described for one: custodians must be able to
@@ -70,7 +70,7 @@ pub enum Purpose {
 /// a signed master playlist plays every rendition. This node's bandwidth class refuses
 /// private content when low; played, a rendition above its delivery cap is refused however
 /// it is asked for: through a playlist, by its own hash, or by a token that names it.
-pub async fn authorize(
+pub(crate) async fn authorize(
     state: &Sidecar,
     blob: &Hash32,
     token: Option<&str>,
@@ -148,8 +148,8 @@ async fn reader_grant(
         false => reader_place(state, link, &reader).await?,
     };
     let class = state.config.bandwidth;
-    let grant =
-        access::reader_grant(&counted, &reader, place.as_ref(), link.agent(), class).map_err(|r| refused(r, state))?;
+    let grant = access::reader_grant(&counted, &reader, place.as_ref(), link.agent(), class)
+        .map_err(|r| refused(r, state))?;
     Ok((
         Grant {
             partition: grant.partition,
@@ -283,13 +283,13 @@ fn uses(facts: &[BlobAccess]) -> Vec<Use<'_, AgentPubKey>> {
 }
 
 /// The audience this node answers to: its agent key (a URL could be shared by nodes).
-pub fn audiences(link: Node<'_>) -> [String; 1] {
+pub(crate) fn audiences(link: Node<'_>) -> [String; 1] {
     [link.agent().to_string()]
 }
 
 /// Parses and checks a token for something `covers` accepts (`wanted` is what the request
 /// asks for: `blob` or `call`, to name in a refusal); returns the agent who signed it and what it names.
-pub fn verify_token(
+pub(crate) fn verify_token(
     token: &str,
     wanted: &str,
     covers: impl Fn(&Subject) -> bool,
@@ -332,7 +332,7 @@ async fn blob_facts(
 }
 
 /// The place `reader` declared, as the DHT says (cached).
-pub async fn reader_place(
+pub(crate) async fn reader_place(
     state: &Sidecar,
     link: Node<'_>,
     reader: &AgentPubKey,

@@ -16,7 +16,7 @@ pub const LOST_MARGIN: usize = 3;
 
 /// What a round does with a piece of content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ContentStep {
+pub(crate) enum ContentStep {
     /// Past its retention: the replicas of its blobs go now.
     Retired,
     /// This custodian's own content: its node keeps the uploads, not as custodian.
@@ -29,7 +29,7 @@ pub enum ContentStep {
 
 /// What a round does with content in `lifecycle` and `reach`, written `age_secs` ago with
 /// `retention_days`; `own`: whether this custodian's agent wrote it.
-pub fn content_step(
+pub(crate) fn content_step(
     lifecycle: &str,
     reach: &str,
     retention_days: u32,
@@ -54,7 +54,7 @@ pub fn content_step(
 /// Where a custodian stands in a blob's ranking by commitments alone, before it reads a
 /// replica: what decides whether the blob's replicas are read at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Standing {
+pub(crate) enum Standing {
     /// Placed on the blob and keeping it: nothing can take it away but the commitments,
     /// so its replicas are not read.
     Sure,
@@ -67,7 +67,7 @@ pub enum Standing {
 
 /// Where a custodian at `position` of the ranking (`None`: it may not keep the blob)
 /// stands for a blob wanting `wanted` replicas; `keeps`: whether it keeps a replica now.
-pub fn standing(position: Option<usize>, wanted: usize, keeps: bool) -> Standing {
+pub(crate) fn standing(position: Option<usize>, wanted: usize, keeps: bool) -> Standing {
     match position {
         Some(p) if keeps && p < wanted => Standing::Sure,
         Some(p) if p < wanted + LOST_MARGIN => Standing::Near,
@@ -78,7 +78,7 @@ pub fn standing(position: Option<usize>, wanted: usize, keeps: bool) -> Standing
 
 /// What a custodian does with a blob once it knows who holds it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Duty {
+pub(crate) enum Duty {
     /// Placed on it: keep it (pull it when missing) and record it.
     Hold,
     /// Not placed, but keeping it while the placed custodians are not all verified: an
@@ -92,7 +92,7 @@ pub enum Duty {
 
 /// The duty of custodian `me` for a blob `holders` hold; `keeps`: whether `me` keeps a
 /// replica now; `covered`: whether every holder's replica is verified and fresh.
-pub fn duty<A: PartialEq>(me: &A, holders: &[A], keeps: bool, covered: bool) -> Duty {
+pub(crate) fn duty<A: PartialEq>(me: &A, holders: &[A], keeps: bool, covered: bool) -> Duty {
     match (holders.contains(me), keeps, covered) {
         (true, _, _) => Duty::Hold,
         (false, false, _) => Duty::Nothing,
@@ -107,7 +107,7 @@ pub fn duty<A: PartialEq>(me: &A, holders: &[A], keeps: bool, covered: bool) -> 
 /// from this round's reading (its content not listed, say) goes only after it has been
 /// unwanted for `grace`, so a DHT read that misses some links does not throw copies away.
 /// `unwanted_since` remembers, across rounds, when each was first found unwanted.
-pub fn evictions<'k, R, B>(
+pub(crate) fn evictions<'k, R, B>(
     kept: impl IntoIterator<Item = (&'k R, &'k B)>,
     keep: &HashSet<B>,
     settled: &HashSet<R>,

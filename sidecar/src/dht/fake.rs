@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Mutex;
 
 /// An agent a test controls: its key signs its tokens.
-pub struct FakeAgent {
+pub(crate) struct FakeAgent {
     key: SigningKey,
     /// Its public key, as the DHT names agents.
     pub pub_key: AgentPubKey,
@@ -29,7 +29,7 @@ pub struct FakeAgent {
 
 impl FakeAgent {
     /// The agent whose key is derived from `seed`.
-    pub fn new(seed: u8) -> Self {
+    pub(crate) fn new(seed: u8) -> Self {
         let key = SigningKey::from_bytes(&[seed; 32]);
         let pub_key = AgentPubKey::from_raw_32(key.verifying_key().to_bytes().to_vec());
         FakeAgent { key, pub_key }
@@ -37,7 +37,7 @@ impl FakeAgent {
 
     /// A token signed by this agent for `subject` at the node `audience`, living `ttl`
     /// seconds.
-    pub fn sign(&self, subject: Subject, audience: String, ttl_seconds: u32) -> Answer<IssuedToken> {
+    pub(crate) fn sign(&self, subject: Subject, audience: String, ttl_seconds: u32) -> Answer<IssuedToken> {
         let expires_at =
             Timestamp::from_micros(crate::clock::now().as_micros() + i64::from(ttl_seconds) * 1_000_000);
         let claims = TokenClaims {
@@ -60,7 +60,7 @@ impl FakeAgent {
 }
 
 /// The in-memory DHT, seen by the node's agent `me`.
-pub struct FakeDht {
+pub(crate) struct FakeDht {
     me: FakeAgent,
     next: AtomicU8,
     contents: Mutex<Vec<ContentView>>,
@@ -73,7 +73,7 @@ pub struct FakeDht {
 
 impl FakeDht {
     /// An empty DHT whose node agent is `me`.
-    pub fn new(me: FakeAgent) -> Self {
+    pub(crate) fn new(me: FakeAgent) -> Self {
         FakeDht {
             me,
             next: AtomicU8::new(1),
@@ -87,7 +87,7 @@ impl FakeDht {
     }
 
     /// The node's agent.
-    pub fn me(&self) -> &FakeAgent {
+    pub(crate) fn me(&self) -> &FakeAgent {
         &self.me
     }
 
@@ -96,7 +96,7 @@ impl FakeDht {
     }
 
     /// Registers `manifest` as `author`'s.
-    pub fn put_manifest(&self, author: &AgentPubKey, manifest: BlobManifest) -> ManifestView {
+    pub(crate) fn put_manifest(&self, author: &AgentPubKey, manifest: BlobManifest) -> ManifestView {
         let view = ManifestView {
             id: self.new_id(),
             author: author.clone(),
@@ -107,7 +107,7 @@ impl FakeDht {
     }
 
     /// Publishes `node` as `author`'s content.
-    pub fn put_content(&self, author: &AgentPubKey, node: ContentNode) -> ContentView {
+    pub(crate) fn put_content(&self, author: &AgentPubKey, node: ContentNode) -> ContentView {
         let id = self.new_id();
         let view = ContentView {
             version: id.clone(),
@@ -121,12 +121,12 @@ impl FakeDht {
     }
 
     /// Records `agent`'s proven place.
-    pub fn put_place(&self, agent: &AgentPubKey, place: Place) {
+    pub(crate) fn put_place(&self, agent: &AgentPubKey, place: Place) {
         self.places.lock().unwrap().insert(agent.clone(), place);
     }
 
     /// Commits `author` as a custodian, its commitment last renewed at `updated_at`.
-    pub fn put_commitment(
+    pub(crate) fn put_commitment(
         &self,
         author: &AgentPubKey,
         commitment: CustodianCommitment,
@@ -146,7 +146,7 @@ impl FakeDht {
     }
 
     /// Records `custodian`'s replica `status`, written at `updated_at`.
-    pub fn put_replica(
+    pub(crate) fn put_replica(
         &self,
         custodian: &AgentPubKey,
         status: ReplicaStatus,
@@ -172,7 +172,7 @@ impl FakeDht {
 }
 
 /// Content with `title`, `reach` and `blobs`, published, with no invitees or place.
-pub fn content_node(title: &str, reach: &str, blobs: Vec<ActionHash>) -> ContentNode {
+pub(crate) fn content_node(title: &str, reach: &str, blobs: Vec<ActionHash>) -> ContentNode {
     ContentNode {
         title: title.into(),
         description: String::new(),

@@ -27,17 +27,17 @@ use std::time::Duration;
 
 pub(crate) mod remote;
 
-pub use remote::{Remote, RemoteBlobs};
+pub(crate) use remote::{Remote, RemoteBlobs};
 
 /// Live custodians that no replica status names yet, asked last (see
 /// [`sources::unlisted_custodians`]).
-pub const UNLISTED_CUSTODIANS: usize = 8;
+pub(crate) const UNLISTED_CUSTODIANS: usize = 8;
 /// A replica status older than this is not asked (its custodian may be gone).
-pub const LIVE_REPLICA: Duration = Duration::from_secs(3600);
+pub(crate) const LIVE_REPLICA: Duration = Duration::from_secs(3600);
 
 /// Where chunks of the blobs a response streams come from.
 #[derive(Clone)]
-pub enum Chunks {
+pub(crate) enum Chunks {
     /// This node's store (and cache tiers).
     Local,
     /// Fetched from the nodes that hold the blob.
@@ -46,7 +46,7 @@ pub enum Chunks {
 
 impl Chunks {
     /// Chunk `index` (named `hash`) of the blob, verified, for a reader of `partition`.
-    pub async fn chunk(
+    pub(crate) async fn chunk(
         &self,
         reader: &ChunkReader,
         index: usize,
@@ -148,7 +148,10 @@ impl Remote {
 /// register a manifest under any hash, but only the content's author's describes the
 /// bytes that content shares. A manifest under another hash is never taken. Among an
 /// author's manifests of one blob, the one that lists renditions (the ladder's) wins.
-pub async fn authors_manifest(link: crate::dht::Node<'_>, hash: &Hash32) -> Result<ManifestView, ApiError> {
+pub(crate) async fn authors_manifest(
+    link: crate::dht::Node<'_>,
+    hash: &Hash32,
+) -> Result<ManifestView, ApiError> {
     let found = link.manifests_of(hash).await?;
     let uses = link.blob_access(hash).await?;
     let mut found: Vec<ManifestView> = found

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// How long a blob's sources are reused before the DHT is asked again.
-pub const SOURCES_TTL: Duration = Duration::from_secs(60);
+pub(crate) const SOURCES_TTL: Duration = Duration::from_secs(60);
 
 /// A blob held elsewhere: its manifest, and where its chunks are.
 pub struct Remote {

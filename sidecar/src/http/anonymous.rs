@@ -14,7 +14,7 @@ use warp::http::{HeaderMap, Response, StatusCode};
 
 /// A blob an anonymous client left.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LeftBlob {
+pub(crate) struct LeftBlob {
     /// Its SHA-256.
     pub hash: String,
     /// Its size in bytes.
@@ -28,7 +28,7 @@ pub struct LeftBlob {
 }
 
 /// `GET /api/anonymous`: the blobs anonymous clients left, newest first — the owner only.
-pub async fn list(state: Arc<Sidecar>, headers: HeaderMap) -> Result<Response<Body>, ApiError> {
+pub(crate) async fn list(state: Arc<Sidecar>, headers: HeaderMap) -> Result<Response<Body>, ApiError> {
     owner_only(&state, &headers)?;
     let blobs = tokio::task::spawn_blocking(move || -> Result<Vec<LeftBlob>, ApiError> {
         let mut left: Vec<LeftBlob> = state
@@ -53,7 +53,7 @@ pub async fn list(state: Arc<Sidecar>, headers: HeaderMap) -> Result<Response<Bo
 
 /// `DELETE /api/anonymous/{hash}`: removes a blob an anonymous client left — the owner
 /// only. Blobs the node keeps for its agent or as replicas are not removed here.
-pub async fn delete(
+pub(crate) async fn delete(
     state: Arc<Sidecar>,
     hash: String,
     headers: HeaderMap,

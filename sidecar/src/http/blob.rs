@@ -18,7 +18,7 @@ use std::sync::Arc;
 use warp::http::{header, HeaderMap, Method, Response, StatusCode};
 
 /// Serves a blob, whole or by ranges.
-pub async fn get_blob(
+pub(crate) async fn get_blob(
     state: Arc<Sidecar>,
     hash: String,
     method: Method,
@@ -112,7 +112,7 @@ pub async fn get_blob(
 }
 
 /// Serves chunk `index` of a blob.
-pub async fn get_blob_chunk(
+pub(crate) async fn get_blob_chunk(
     state: Arc<Sidecar>,
     hash: String,
     index: String,

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 /// The framing of a multi-range response.
 #[derive(Debug, Clone)]
-pub struct Multipart {
+pub(crate) struct Multipart {
     /// The boundary string.
     pub boundary: String,
     /// Each part's Content-Type.
@@ -27,7 +27,7 @@ pub struct Multipart {
 
 impl Multipart {
     /// A fresh random boundary for `content_type` parts of a `total_len` representation.
-    pub fn new(content_type: &str, total_len: u64) -> Self {
+    pub(crate) fn new(content_type: &str, total_len: u64) -> Self {
         Multipart {
             boundary: format!(
                 "elohim{:016x}{:016x}",
@@ -40,7 +40,7 @@ impl Multipart {
     }
 
     /// The header that opens the part for `range`.
-    pub fn part_header(&self, range: &Range<u64>) -> String {
+    pub(crate) fn part_header(&self, range: &Range<u64>) -> String {
         format!(
             "\r\n--{}\r\nContent-Type: {}\r\nContent-Range: bytes {}-{}/{}\r\n\r\n",
             self.boundary,
@@ -52,12 +52,12 @@ impl Multipart {
     }
 
     /// The closing delimiter.
-    pub fn closing(&self) -> String {
+    pub(crate) fn closing(&self) -> String {
         format!("\r\n--{}--\r\n", self.boundary)
     }
 
     /// The exact body length for `ranges`.
-    pub fn body_len(&self, ranges: &[Range<u64>]) -> u64 {
+    pub(crate) fn body_len(&self, ranges: &[Range<u64>]) -> u64 {
         ranges
             .iter()
             .map(|r| self.part_header(r).len() as u64 + (r.end - r.start))
@@ -67,7 +67,7 @@ impl Multipart {
 }
 
 /// Where a response's bytes come from.
-pub enum Source {
+pub(crate) enum Source {
     /// A small blob held whole in memory.
     Whole(Bytes),
     /// The blob's chunks, for a reader of `partition`; `first` is the chunk holding the
@@ -85,7 +85,7 @@ pub enum Source {
 }
 
 /// Streams `ranges` of a blob, verifying each chunk before any of its bytes are sent.
-pub fn blob_ranges(
+pub(crate) fn blob_ranges(
     reader: Arc<ChunkReader>,
     source: Source,
     ranges: Vec<Range<u64>>,

@@ -14,10 +14,10 @@ use std::sync::Arc;
 use warp::http::{header, HeaderMap, Method, Response, StatusCode};
 
 /// Most hashes one `have` request may ask about.
-pub const MAX_HAVE: usize = 10_000;
+pub(crate) const MAX_HAVE: usize = 10_000;
 
 /// Sends one verified chunk whole; `public` when anyone may read it.
-pub fn send_chunk(
+pub(crate) fn send_chunk(
     state: &Sidecar,
     hash: Hash32,
     chunk: ChunkBytes,
@@ -44,7 +44,7 @@ pub fn send_chunk(
 /// chunk only as part of a blob the request may read: `?blob=<hash>` names the blob, which
 /// must contain the chunk and pass the blob's access rule (commons, or a token). A blob
 /// still being pulled here gives the chunks it has so far (a swarm pull).
-pub async fn get_chunk(
+pub(crate) async fn get_chunk(
     state: Arc<Sidecar>,
     hash: String,
     method: Method,
@@ -90,7 +90,7 @@ pub async fn get_chunk(
 /// storing nothing). 201 when new, 200 when already held. A node takes pushes from
 /// its owner only — its peers pull what they keep — so strangers cannot fill its disk; a
 /// chunk no blob comes to own is swept after [`crate::gc::GRACE`].
-pub async fn put_chunk(
+pub(crate) async fn put_chunk(
     state: Arc<Sidecar>,
     hash: String,
     headers: HeaderMap,
@@ -130,7 +130,7 @@ pub async fn put_chunk(
 
 /// The body of `POST /api/chunks/have`.
 #[derive(Debug, Deserialize)]
-pub struct HaveRequest {
+pub(crate) struct HaveRequest {
     /// Chunk hashes, lowercase hex.
     pub hashes: Vec<String>,
     /// The blob they belong to: on a node, which answers only about the chunks of a blob
@@ -141,13 +141,13 @@ pub struct HaveRequest {
 
 /// The answer: the subset held here, in the order asked.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct HaveResponse {
+pub(crate) struct HaveResponse {
     /// Chunk hashes held.
     pub have: Vec<Hash32>,
 }
 
 /// `POST /api/chunks/have`.
-pub async fn have(
+pub(crate) async fn have(
     state: Arc<Sidecar>,
     headers: HeaderMap,
     req: HaveRequest,

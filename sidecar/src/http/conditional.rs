@@ -9,7 +9,7 @@ use super::range::{decide as decide_range, RangeDecision};
 
 /// The request headers that decide what to send.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct Preconditions<'a> {
+pub(crate) struct Preconditions<'a> {
     /// `If-Match`.
     pub if_match: Option<&'a str>,
     /// `If-None-Match`.
@@ -22,7 +22,7 @@ pub struct Preconditions<'a> {
 
 /// What to answer with.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// 412: If-Match did not match.
     PreconditionFailed,
     /// 304: the client's copy is current.
@@ -33,7 +33,7 @@ pub enum Outcome {
 
 /// Decides what a GET or HEAD for a representation of `len` bytes with `etag` (quoted,
 /// strong) should answer.
-pub fn evaluate(pre: &Preconditions<'_>, etag: &str, len: u64) -> Outcome {
+pub(crate) fn evaluate(pre: &Preconditions<'_>, etag: &str, len: u64) -> Outcome {
     if let Some(if_match) = pre.if_match {
         if !list_matches(if_match, etag, Compare::Strong) {
             return Outcome::PreconditionFailed;

@@ -9,12 +9,12 @@ use base64::Engine;
 use warp::http::{HeaderMap, HeaderValue};
 
 /// The integrity fields an upload may name its SHA-256 in.
-pub const FIELDS: [&str; 2] = ["content-digest", "repr-digest"];
+pub(crate) const FIELDS: [&str; 2] = ["content-digest", "repr-digest"];
 
 /// Every SHA-256 the request names in an integrity field. Other algorithms are ignored
 /// (RFC 9530 lets a recipient ignore what it does not support); a `sha-256` member that is
 /// not a 32-byte base64 byte sequence is an error.
-pub fn named_sha256(headers: &HeaderMap) -> Result<Vec<Hash32>, ApiError> {
+pub(crate) fn named_sha256(headers: &HeaderMap) -> Result<Vec<Hash32>, ApiError> {
     let mut out = Vec::new();
     for field in FIELDS {
         for value in headers.get_all(field) {
@@ -48,7 +48,7 @@ pub fn named_sha256(headers: &HeaderMap) -> Result<Vec<Hash32>, ApiError> {
 }
 
 /// `Repr-Digest` for a blob: its SHA-256 as an RFC 9530 `sha-256` member.
-pub fn repr_digest(hash: &Hash32) -> HeaderValue {
+pub(crate) fn repr_digest(hash: &Hash32) -> HeaderValue {
     HeaderValue::from_str(&format!("sha-256=:{}:", STANDARD.encode(hash.0)))
         .unwrap_or_else(|_| HeaderValue::from_static(""))
 }

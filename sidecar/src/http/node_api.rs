@@ -19,7 +19,7 @@ use std::sync::Arc;
 use warp::http::{HeaderMap, Response, StatusCode};
 
 /// `GET /api/manifest/{hash}`: how a blob is cut up, for clients that verify each chunk.
-pub async fn manifest(
+pub(crate) async fn manifest(
     state: Arc<Sidecar>,
     hash: String,
     headers: HeaderMap,
@@ -39,7 +39,7 @@ pub async fn manifest(
 
 /// What `GET /api/node` reports.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct NodeStatus {
+pub(crate) struct NodeStatus {
     /// The node's agent key, when it runs with a conductor.
     pub agent: Option<String>,
     /// Blobs held whole.
@@ -59,7 +59,7 @@ pub struct NodeStatus {
 }
 
 /// `GET /api/node`: the node's agent and storage.
-pub async fn status(state: Arc<Sidecar>, headers: HeaderMap) -> Result<Response<Body>, ApiError> {
+pub(crate) async fn status(state: Arc<Sidecar>, headers: HeaderMap) -> Result<Response<Body>, ApiError> {
     owner_only(&state, &headers)?;
     let (custodians, network) = match state.node() {
         Some(link) => {
@@ -84,7 +84,7 @@ pub async fn status(state: Arc<Sidecar>, headers: HeaderMap) -> Result<Response<
 }
 
 /// `GET /api/content`: the content the node's agent may see.
-pub async fn list(state: Arc<Sidecar>, headers: HeaderMap) -> Result<Response<Body>, ApiError> {
+pub(crate) async fn list(state: Arc<Sidecar>, headers: HeaderMap) -> Result<Response<Body>, ApiError> {
     owner_only(&state, &headers)?;
     let views = linked(&state)?.visible_content(None).await?;
     let listed: Vec<serde_json::Value> = views.iter().map(listed_view).collect();
@@ -114,7 +114,7 @@ fn listed_view(v: &ContentView) -> serde_json::Value {
 
 /// The body of `POST /api/token`.
 #[derive(Debug, Deserialize)]
-pub struct TokenRequest {
+pub(crate) struct TokenRequest {
     /// The blob's SHA-256.
     pub blob: String,
     /// The node that should accept it (default: this one).
@@ -124,7 +124,7 @@ pub struct TokenRequest {
 }
 
 /// `POST /api/token`: a token signed by the node's agent, and a URL that carries it.
-pub async fn token(
+pub(crate) async fn token(
     state: Arc<Sidecar>,
     headers: HeaderMap,
     req: TokenRequest,
@@ -150,7 +150,7 @@ pub async fn token(
 
 /// The body of `POST /api/pull`.
 #[derive(Debug, Deserialize)]
-pub struct PullRequest {
+pub(crate) struct PullRequest {
     /// The blob's SHA-256.
     pub hash: String,
     /// Peers and URLs to fetch from, in order (the manifest's fallback URLs come last).
@@ -165,7 +165,7 @@ pub struct PullRequest {
 /// `POST /api/pull`: fetches a blob's missing chunks from peers and fallback URLs,
 /// verifying each, and then serves the blob. The manifest comes from the DHT on a node,
 /// else from the first peer that has it. Loopback clients only: it spends this node's disk.
-pub async fn pull(
+pub(crate) async fn pull(
     state: Arc<Sidecar>,
     headers: HeaderMap,
     req: PullRequest,

@@ -4,4 +4,4 @@
 /// peer itself (a reverse proxy's `X-Forwarded-For` is not believed), which anonymous
 /// uploads are counted against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientAddr(pub std::net::IpAddr);
+pub(crate) struct ClientAddr(pub std::net::IpAddr);

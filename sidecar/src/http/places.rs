@@ -32,14 +32,14 @@ fn parse(path: &str) -> Result<Place, ApiError> {
 
 /// The body of `PUT /api/place` and `POST /api/place/found`.
 #[derive(Debug, Deserialize)]
-pub struct PlaceBody {
+pub(crate) struct PlaceBody {
     /// `region/bioregion/municipality/neighborhood/household`.
     pub place: String,
 }
 
 /// The body of `POST /api/place/vouch`.
 #[derive(Debug, Deserialize)]
-pub struct VouchBody {
+pub(crate) struct VouchBody {
     /// The member's agent key.
     pub member: String,
     /// Their place.
@@ -50,7 +50,7 @@ pub struct VouchBody {
 }
 
 /// `PUT /api/place` and `POST /api/place/found`.
-pub async fn declare(
+pub(crate) async fn declare(
     state: Arc<Sidecar>,
     headers: HeaderMap,
     body: PlaceBody,
@@ -73,7 +73,7 @@ pub async fn declare(
 }
 
 /// `POST /api/place/vouch`.
-pub async fn vouch(
+pub(crate) async fn vouch(
     state: Arc<Sidecar>,
     headers: HeaderMap,
     body: VouchBody,
@@ -97,7 +97,11 @@ pub async fn vouch(
 }
 
 /// `DELETE /api/place/vouch/{id}`.
-pub async fn revoke(state: Arc<Sidecar>, headers: HeaderMap, id: String) -> Result<Response<Body>, ApiError> {
+pub(crate) async fn revoke(
+    state: Arc<Sidecar>,
+    headers: HeaderMap,
+    id: String,
+) -> Result<Response<Body>, ApiError> {
     owner_only(&state, &headers)?;
     let link = linked(&state)?;
     let id = crate::error::action_hash("vouch id", &id)?;
@@ -106,7 +110,7 @@ pub async fn revoke(state: Arc<Sidecar>, headers: HeaderMap, id: String) -> Resu
 }
 
 /// `GET /api/place[?agent=…]`.
-pub async fn show(
+pub(crate) async fn show(
     state: Arc<Sidecar>,
     headers: HeaderMap,
     query: String,

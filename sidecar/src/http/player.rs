@@ -18,7 +18,7 @@ const CALL_PAGE_POLICY: &str = "default-src 'self'; script-src 'self'; style-src
     frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 /// The call page (`/call/{id}?token=…`).
-pub fn call_page() -> Response<Body> {
+pub(crate) fn call_page() -> Response<Body> {
     let mut page = asset("text/html; charset=utf-8", "no-cache", CALL_PAGE.as_bytes());
     let headers = page.headers_mut();
     headers.insert("content-security-policy", super::reply::value(CALL_PAGE_POLICY));
@@ -27,17 +27,17 @@ pub fn call_page() -> Response<Body> {
 }
 
 /// The call page's script.
-pub fn call_js() -> Response<Body> {
+pub(crate) fn call_js() -> Response<Body> {
     asset("text/javascript; charset=utf-8", "no-cache", CALL_JS.as_bytes())
 }
 
 /// The player page (`?src={hash}&token=…`).
-pub fn page() -> Response<Body> {
+pub(crate) fn page() -> Response<Body> {
     asset("text/html; charset=utf-8", "no-cache", PAGE.as_bytes())
 }
 
 /// hls.js.
-pub fn hls_js() -> Response<Body> {
+pub(crate) fn hls_js() -> Response<Body> {
     asset("text/javascript; charset=utf-8", "public, max-age=86400", HLS_JS)
 }
 

@@ -19,7 +19,7 @@ use warp::http::{header, HeaderMap, Response, StatusCode};
 
 /// Serves one playlist file of a source blob, named by its hash or, on a node, by the id
 /// of the content that uses it.
-pub async fn playlist(
+pub(crate) async fn playlist(
     state: Arc<Sidecar>,
     source: String,
     file: String,
@@ -102,7 +102,7 @@ async fn source_blob(state: &Sidecar, name: String) -> Result<String, ApiError> 
 
 /// `GET /api/ladder/{hash}`: the ladder job's progress. A blob whose renditions were made
 /// before this process started reports done, with its variants.
-pub async fn progress(
+pub(crate) async fn progress(
     state: Arc<Sidecar>,
     hash: String,
     headers: HeaderMap,

@@ -6,11 +6,11 @@
 use std::ops::Range;
 
 /// More ranges than this in one request and the header is ignored (whole blob, 200).
-pub const MAX_RANGES: usize = 32;
+pub(crate) const MAX_RANGES: usize = 32;
 
 /// What a Range header asks for, resolved against a representation's length.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RangeDecision {
+pub(crate) enum RangeDecision {
     /// Send the whole representation (no header, or one that is ignored).
     Full,
     /// Send these ranges (half-open), in the order asked, each non-empty.
@@ -29,7 +29,7 @@ pub enum RangeDecision {
 /// - more than [`MAX_RANGES`], or ranges adding up to more than the representation:
 ///   ignored → `Full` (nginx's rule against amplifying a request). Overlapping ranges
 ///   within that are sent as asked, as nginx does.
-pub fn decide(header: &str, len: u64) -> RangeDecision {
+pub(crate) fn decide(header: &str, len: u64) -> RangeDecision {
     let Some(specs) = parse(header) else {
         return RangeDecision::Full;
     };

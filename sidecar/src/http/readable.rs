@@ -13,7 +13,7 @@ use std::sync::Arc;
 use warp::http::HeaderMap;
 
 /// A blob a request may read.
-pub struct Readable {
+pub(crate) struct Readable {
     /// The blob's hash.
     pub hash: Hash32,
     /// Its record.
@@ -30,7 +30,7 @@ pub struct Readable {
 
 /// Which blobs a route serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Serve {
+pub(crate) enum Serve {
     /// Only blobs held here: routes peers use, which must not make this node fetch.
     Held,
     /// On a node, blobs held elsewhere too, fetched through ([`crate::fetch_through`]):
@@ -40,7 +40,7 @@ pub enum Serve {
 
 /// Parses a blob hash from the path, checks that the request may read the blob, and loads
 /// its record: the preamble of every route that serves a blob or its description.
-pub async fn readable_blob(
+pub(crate) async fn readable_blob(
     state: &Sidecar,
     hash: &str,
     headers: &HeaderMap,
@@ -69,7 +69,7 @@ pub async fn readable_blob(
 
 /// The record of `hash` and where its chunks come from: held here, or (when `serve` allows,
 /// on a node) held by others; `None` when neither. Call only after the access check.
-pub async fn held_or_remote(
+pub(crate) async fn held_or_remote(
     state: &Sidecar,
     hash: &Hash32,
     public: bool,
@@ -90,10 +90,10 @@ pub async fn held_or_remote(
 
 /// Extensions a blob's name may carry in a URL, for players that judge a segment by its
 /// name: `/api/blob/{hash}.mp4` is `/api/blob/{hash}`.
-pub const MEDIA_EXTENSIONS: [&str; 5] = ["mp4", "m4s", "m4a", "m4v", "mp3"];
+pub(crate) const MEDIA_EXTENSIONS: [&str; 5] = ["mp4", "m4s", "m4a", "m4v", "mp3"];
 
 /// A blob name without a trailing media extension.
-pub fn without_extension(name: &str) -> &str {
+pub(crate) fn without_extension(name: &str) -> &str {
     match name.rsplit_once('.') {
         Some((hash, ext)) if MEDIA_EXTENSIONS.contains(&ext) => hash,
         _ => name,

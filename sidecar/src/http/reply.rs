@@ -17,10 +17,10 @@ impl<B> BodyOf for Response<B> {
 }
 
 /// The body of warp's responses (warp 0.4 does not name its type).
-pub type Body = <warp::reply::Response as BodyOf>::Body;
+pub(crate) type Body = <warp::reply::Response as BodyOf>::Body;
 
 /// A body streamed from `stream`: each item goes out as it comes, none is copied.
-pub fn streamed<S, E>(stream: S) -> Body
+pub(crate) fn streamed<S, E>(stream: S) -> Body
 where
     S: futures_util::Stream<Item = Result<bytes::Bytes, E>> + Send + 'static,
     E: Into<Box<dyn std::error::Error + Send + Sync>> + Send + 'static,
@@ -31,12 +31,12 @@ where
 }
 
 /// A JSON response.
-pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
+pub(crate) fn json<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
     warp::reply::with_status(warp::reply::json(value), status).into_response()
 }
 
 /// The response of a handler's result: its answer, or its error rendered.
-pub fn render(result: Result<Response<Body>, ApiError>) -> Response<Body> {
+pub(crate) fn render(result: Result<Response<Body>, ApiError>) -> Response<Body> {
     result.unwrap_or_else(|e| {
         if e.status().is_server_error() {
             tracing::error!(error = %e, "request failed");
@@ -46,13 +46,13 @@ pub fn render(result: Result<Response<Body>, ApiError>) -> Response<Body> {
 }
 
 /// One year: blobs are content-addressed and never change.
-pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+pub(crate) const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// Bytes behind a token: the reader's own cache may keep them, a shared cache never.
-pub const PRIVATE: &str = "private, max-age=86400, immutable";
+pub(crate) const PRIVATE: &str = "private, max-age=86400, immutable";
 
 /// The `Cache-Control` of a response carrying blob bytes: only what anyone may read is
 /// `public`, so a shared cache in front of a node never keeps private media for others.
-pub fn cache_control(public: bool) -> &'static str {
+pub(crate) fn cache_control(public: bool) -> &'static str {
     if public {
         IMMUTABLE
     } else {
@@ -61,7 +61,7 @@ pub fn cache_control(public: bool) -> &'static str {
 }
 
 /// Adds the caching headers of a blob response: a gated one varies with the credential.
-pub fn with_cache_headers(
+pub(crate) fn with_cache_headers(
     builder: warp::http::response::Builder,
     public: bool,
 ) -> warp::http::response::Builder {
@@ -74,13 +74,13 @@ pub fn with_cache_headers(
 }
 
 /// A response with headers only.
-pub fn empty(builder: warp::http::response::Builder) -> Result<Response<Body>, ApiError> {
+pub(crate) fn empty(builder: warp::http::response::Builder) -> Result<Response<Body>, ApiError> {
     builder
         .body(Body::default())
         .map_err(|e| ApiError::Io(std::io::Error::other(e)))
 }
 
 /// A header value from a string known to be valid ASCII.
-pub fn value(s: &str) -> HeaderValue {
+pub(crate) fn value(s: &str) -> HeaderValue {
     HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static(""))
 }

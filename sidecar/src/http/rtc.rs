@@ -17,7 +17,7 @@ use std::sync::Arc;
 use warp::http::{header, HeaderMap, HeaderValue, Response, StatusCode};
 
 /// The largest offer taken; real offers are a few KiB.
-pub const MAX_OFFER_BYTES: u64 = 64 * 1024;
+pub(crate) const MAX_OFFER_BYTES: u64 = 64 * 1024;
 
 /// A call id: 1 to 128 of `A-Z a-z 0-9 - _` (a ContentNode id on a node fits).
 fn check_call(call: &str) -> Result<(), ApiError> {
@@ -54,7 +54,7 @@ async fn may_join(
 
 /// `POST /api/rtc/{call}/whip` and `/whep` (`?besides={session}` on WHEP: leave out the
 /// viewer's own publishing session).
-pub async fn join(
+pub(crate) async fn join(
     state: Arc<Sidecar>,
     call: String,
     role: Role,
@@ -126,7 +126,11 @@ pub async fn join(
 }
 
 /// `DELETE /api/rtc/{call}/session/{id}`: leaves the call.
-pub async fn leave(state: Arc<Sidecar>, call: String, session: String) -> Result<Response<Body>, ApiError> {
+pub(crate) async fn leave(
+    state: Arc<Sidecar>,
+    call: String,
+    session: String,
+) -> Result<Response<Body>, ApiError> {
     check_call(&call)?;
     match sfu(&state)?.leave(&call, &session) {
         true => Ok(Response::new(Body::default())),
@@ -138,7 +142,7 @@ pub async fn leave(state: Arc<Sidecar>, call: String, session: String) -> Result
 /// `snapshot` event (the members now), or with `Last-Event-ID` the `presence` events missed
 /// since (a snapshot again when more were missed than are kept); then a `presence` event
 /// for each change: `joined`, `publishing`, `stalled`, `watching`, `left`.
-pub async fn events(
+pub(crate) async fn events(
     state: Arc<Sidecar>,
     call: String,
     headers: HeaderMap,
@@ -192,7 +196,7 @@ pub async fn events(
 
 /// `GET /api/rtc/{call}/recordings`: what the call's recordings became (blob, type, ladder),
 /// for whoever may watch the call.
-pub async fn recordings(
+pub(crate) async fn recordings(
     state: Arc<Sidecar>,
     call: String,
     headers: HeaderMap,
@@ -206,7 +210,7 @@ pub async fn recordings(
 
 /// `PATCH` on a session: trickle ICE and ICE restarts are not taken (RFC 9725 §4.3.1); the
 /// answer holds every candidate.
-pub fn no_trickle() -> Response<Body> {
+pub(crate) fn no_trickle() -> Response<Body> {
     let mut resp = Response::new(Body::default());
     *resp.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
     resp.headers_mut()

@@ -22,9 +22,9 @@ use tokio::sync::OwnedMutexGuard;
 use warp::http::{header, HeaderMap, Response, StatusCode};
 
 /// The protocol version spoken.
-pub const TUS_VERSION: &str = "1.0.0";
+pub(crate) const TUS_VERSION: &str = "1.0.0";
 /// The extensions supported.
-pub const TUS_EXTENSIONS: &str = "creation,termination,checksum";
+pub(crate) const TUS_EXTENSIONS: &str = "creation,termination,checksum";
 
 fn tus(builder: warp::http::response::Builder) -> warp::http::response::Builder {
     builder
@@ -34,7 +34,7 @@ fn tus(builder: warp::http::response::Builder) -> warp::http::response::Builder 
 
 /// A tus route's response, errors included: the protocol wants `Tus-Resumable` on every
 /// response, so a client can tell a tus error from a proxy's.
-pub fn render(result: Result<Response<Body>, ApiError>) -> Response<Body> {
+pub(crate) fn render(result: Result<Response<Body>, ApiError>) -> Response<Body> {
     let mut resp = super::reply::render(result);
     resp.headers_mut()
         .entry("tus-resumable")
@@ -61,7 +61,7 @@ fn number(headers: &HeaderMap, name: &str) -> Result<u64, ApiError> {
 }
 
 /// `OPTIONS /api/uploads`: what this server supports.
-pub fn options(state: Arc<Sidecar>) -> Result<Response<Body>, ApiError> {
+pub(crate) fn options(state: Arc<Sidecar>) -> Result<Response<Body>, ApiError> {
     empty(
         tus(Response::builder().status(StatusCode::NO_CONTENT))
             .header("Tus-Version", TUS_VERSION)
@@ -72,7 +72,11 @@ pub fn options(state: Arc<Sidecar>) -> Result<Response<Body>, ApiError> {
 }
 
 /// `POST /api/uploads`: creates an upload of `Upload-Length` bytes.
-pub fn create(state: Arc<Sidecar>, headers: HeaderMap, client: IpAddr) -> Result<Response<Body>, ApiError> {
+pub(crate) fn create(
+    state: Arc<Sidecar>,
+    headers: HeaderMap,
+    client: IpAddr,
+) -> Result<Response<Body>, ApiError> {
     require_version(&headers)?;
     let uploader = super::upload::uploader(&state, &headers, client)?;
     let length = number(&headers, "upload-length")?;
@@ -111,7 +115,7 @@ pub fn create(state: Arc<Sidecar>, headers: HeaderMap, client: IpAddr) -> Result
 /// `HEAD /api/uploads/{id}`: how far the upload has come. A whole upload that is not a
 /// blob yet (its last PATCH was cut short while it was being ingested) is finished in the
 /// background.
-pub fn head(state: Arc<Sidecar>, id: String) -> Result<Response<Body>, ApiError> {
+pub(crate) fn head(state: Arc<Sidecar>, id: String) -> Result<Response<Body>, ApiError> {
     let (upload, offset) = state.uploads.load(&id)?;
     let waiting = upload.failed.as_ref().is_some_and(|f| f.waiting(now_secs()));
     if upload.done.is_none() && offset == upload.length && !waiting {
@@ -128,7 +132,7 @@ pub fn head(state: Arc<Sidecar>, id: String) -> Result<Response<Body>, ApiError>
 /// `GET /api/uploads/{id}`: the blob's receipt once finished (the same JSON a plain upload
 /// answers with), 409 while bytes are missing. A whole upload that is not a blob yet is
 /// finished first.
-pub async fn status(state: Arc<Sidecar>, id: String) -> Result<Response<Body>, ApiError> {
+pub(crate) async fn status(state: Arc<Sidecar>, id: String) -> Result<Response<Body>, ApiError> {
     let (upload, offset) = state.uploads.load(&id)?;
     match upload.done {
         Some(receipt) => Ok(super::reply::json(StatusCode::OK, &receipt)),
@@ -144,7 +148,7 @@ pub async fn status(state: Arc<Sidecar>, id: String) -> Result<Response<Body>, A
 }
 
 /// `DELETE /api/uploads/{id}`: abandons an upload.
-pub async fn terminate(
+pub(crate) async fn terminate(
     state: Arc<Sidecar>,
     id: String,
     headers: HeaderMap,
@@ -161,7 +165,7 @@ pub async fn terminate(
 /// kept even if the connection breaks, so the client can resume from the new offset —
 /// unless the PATCH names an `Upload-Checksum`: then the body is kept only whole and
 /// matching, and otherwise the upload stays at its offset.
-pub async fn patch<S, B>(
+pub(crate) async fn patch<S, B>(
     state: Arc<Sidecar>,
     id: String,
     headers: HeaderMap,

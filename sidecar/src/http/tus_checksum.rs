@@ -10,10 +10,10 @@ use sha2::digest::DynDigest;
 use warp::http::HeaderMap;
 
 /// The algorithms announced in `Tus-Checksum-Algorithm` (tus requires `sha1`).
-pub const ALGORITHMS: &str = "sha1,sha256";
+pub(crate) const ALGORITHMS: &str = "sha1,sha256";
 
 /// A body's expected checksum, and the body hashed so far.
-pub struct Checksum {
+pub(crate) struct Checksum {
     algorithm: &'static str,
     expected: Vec<u8>,
     hasher: Box<dyn DynDigest + Send>,
@@ -22,7 +22,7 @@ pub struct Checksum {
 impl Checksum {
     /// The checksum a PATCH names, if any. An algorithm not in [`ALGORITHMS`] or a value
     /// that is not its digest in base64 is a 400, as the extension asks.
-    pub fn from_headers(headers: &HeaderMap) -> Result<Option<Self>, ApiError> {
+    pub(crate) fn from_headers(headers: &HeaderMap) -> Result<Option<Self>, ApiError> {
         let Some(value) = headers.get("upload-checksum") else {
             return Ok(None);
         };
@@ -54,12 +54,12 @@ impl Checksum {
     }
 
     /// Hashes the next piece of the body.
-    pub fn update(&mut self, piece: &[u8]) {
+    pub(crate) fn update(&mut self, piece: &[u8]) {
         self.hasher.update(piece);
     }
 
     /// Whether the body hashed to the checksum named; the error to answer with if not.
-    pub fn verify(self) -> Result<(), ApiError> {
+    pub(crate) fn verify(self) -> Result<(), ApiError> {
         if *self.hasher.finalize() == *self.expected {
             Ok(())
         } else {

@@ -16,7 +16,7 @@ use warp::http::{header, HeaderMap, Response, StatusCode};
 /// What the UI's pages may load and talk to: their own origin, and the conductor's app
 /// websocket on loopback; no framing (clickjacking), no inline scripts (WebAssembly may
 /// compile: the Holochain client signs with libsodium's).
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
     style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' blob:; \
     worker-src 'self' blob:; connect-src 'self' ws://127.0.0.1:* ws://localhost:*; \
     frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
@@ -27,7 +27,7 @@ const NOT_BUILT: &str = "<!doctype html><meta charset=utf-8><title>Elohim Media<
     <code>ui/dist</code>) or start the node with <code>--ui-dir DIR</code>.</p>";
 
 /// `GET /` and the bundle's files: `tail` is the request path without its leading `/`.
-pub async fn file(state: Arc<Sidecar>, tail: String) -> Result<Response<Body>, ApiError> {
+pub(crate) async fn file(state: Arc<Sidecar>, tail: String) -> Result<Response<Body>, ApiError> {
     let Some(dir) = state.config.ui.dir.as_deref() else {
         return match tail.as_str() {
             "" | "index.html" => Ok(page(
@@ -84,7 +84,7 @@ fn page(status: StatusCode, mime: &str, cache: &str, body: Body) -> Response<Bod
 
 /// The file under `dir` that `relative` names, if it names one inside: no empty, dot or
 /// hidden segments, no backslashes, and nothing a symbolic link takes outside.
-pub fn bundle_path(dir: &Path, relative: &str) -> Option<PathBuf> {
+pub(crate) fn bundle_path(dir: &Path, relative: &str) -> Option<PathBuf> {
     let clean = relative.split('/').all(|segment| {
         !segment.is_empty() && !segment.starts_with('.') && !segment.contains(['\\', '\0', '%'])
     });
@@ -99,7 +99,7 @@ pub fn bundle_path(dir: &Path, relative: &str) -> Option<PathBuf> {
 /// `POST /api/ui/session`: the page's own signing key and capability secret, or neither
 /// for a page whose host signs its zome calls (it needs the websocket only).
 #[derive(Debug, Deserialize)]
-pub struct SessionRequest {
+pub(crate) struct SessionRequest {
     /// The page's signing key: an agent key (39 bytes), base64.
     pub signing_key: Option<String>,
     /// The secret the page will sign its calls with (64 bytes), base64.
@@ -112,7 +112,7 @@ pub struct SessionRequest {
 /// The origin a session is for: the one asked for, else the request's `Origin`, else the
 /// node's own as the request named it in `Host`. It must be the node's own origin or one
 /// of `allowed` (`--ui-origin`).
-pub fn session_origin(
+pub(crate) fn session_origin(
     asked: Option<&str>,
     origin_header: Option<&str>,
     host: &str,
@@ -131,7 +131,7 @@ pub fn session_origin(
 
 /// Grants the page's signing key the right to call the media zome as the node's agent
 /// and returns the app websocket, its token and the cell. Owner only.
-pub async fn session(
+pub(crate) async fn session(
     state: Arc<Sidecar>,
     headers: HeaderMap,
     req: SessionRequest,

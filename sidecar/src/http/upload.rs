@@ -17,15 +17,15 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use warp::http::{header, HeaderMap, Response, StatusCode};
 
-pub use crate::receipt::Receipt;
+pub(crate) use crate::receipt::Receipt;
 
 /// Optional header naming the SHA-256 the body must have, in hex (RFC 9530's
 /// `Content-Digest` and `Repr-Digest` are read too, see [`super::digest`]).
-pub const EXPECTED_HASH_HEADER: &str = "x-content-sha256";
+pub(crate) const EXPECTED_HASH_HEADER: &str = "x-content-sha256";
 
 /// The MIME type a request declares (canonical: aliases such as `audio/x-m4a` become the
 /// registered type), `application/octet-stream` when it declares none.
-pub fn mime_of(headers: &HeaderMap) -> Result<String, ApiError> {
+pub(crate) fn mime_of(headers: &HeaderMap) -> Result<String, ApiError> {
     let Some(value) = headers.get(header::CONTENT_TYPE) else {
         return Ok("application/octet-stream".into());
     };
@@ -38,7 +38,7 @@ pub fn mime_of(headers: &HeaderMap) -> Result<String, ApiError> {
 }
 
 /// The Content-Length a request declares, if any.
-pub fn content_length(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
+pub(crate) fn content_length(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
     headers
         .get(header::CONTENT_LENGTH)
         .map(|v| {
@@ -51,7 +51,7 @@ pub fn content_length(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
 }
 
 /// Streams a request body into a new blob.
-pub async fn post_blob<S, B>(
+pub(crate) async fn post_blob<S, B>(
     state: Arc<Sidecar>,
     headers: HeaderMap,
     client: IpAddr,
@@ -114,7 +114,7 @@ where
 }
 
 /// Ingests a body stream; an error or a short body leaves no blob behind.
-pub async fn ingest_stream<S, B>(
+pub(crate) async fn ingest_stream<S, B>(
     state: &Sidecar,
     mut body: S,
     declared: Option<u64>,
@@ -155,7 +155,7 @@ where
 /// Who is uploading. On a node, uploads are stored and published as its agent, so they
 /// need the owner's credential, unless the operator lets anonymous clients upload
 /// (`--anonymous-uploads`); a standalone sidecar, which publishes nothing, takes anyone's.
-pub fn uploader(state: &Sidecar, headers: &HeaderMap, client: IpAddr) -> Result<Uploader, ApiError> {
+pub(crate) fn uploader(state: &Sidecar, headers: &HeaderMap, client: IpAddr) -> Result<Uploader, ApiError> {
     if !state.is_node() || state.owner.presented_by(headers) {
         return Ok(Uploader::Trusted);
     }
@@ -169,7 +169,7 @@ pub fn uploader(state: &Sidecar, headers: &HeaderMap, client: IpAddr) -> Result<
 
 /// What an anonymous upload may not ask for, checked before any byte is stored: it is
 /// never published as the node's agent (no title), and says how long it is.
-pub fn check_anonymous(meta: &UploadMeta, declared: Option<u64>) -> Result<(), ApiError> {
+pub(crate) fn check_anonymous(meta: &UploadMeta, declared: Option<u64>) -> Result<(), ApiError> {
     if Publication::from_meta(meta)?.is_some() {
         return Err(ApiError::Forbidden(
             "anonymous uploads are kept unpublished; only the owner publishes (no title)".into(),

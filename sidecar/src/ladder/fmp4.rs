@@ -7,7 +7,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 
 /// What a single-track fragmented MP4 holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Layout {
+pub(crate) struct Layout {
     /// Init segment and media segments.
     pub index: SegmentIndex,
     /// RFC 6381 codecs string of the track (`avc1.64001f`, `mp4a.40.2`).
@@ -232,7 +232,7 @@ fn fragment_duration(moof: &[u8], default_duration: u32) -> io::Result<u64> {
 }
 
 /// Reads the layout of the fragmented MP4 in `file`.
-pub fn read_layout<R: Read + Seek>(file: &mut R) -> io::Result<Layout> {
+pub(crate) fn read_layout<R: Read + Seek>(file: &mut R) -> io::Result<Layout> {
     let len = file.seek(SeekFrom::End(0))?;
     file.seek(SeekFrom::Start(0))?;
     let mut at = 0u64;

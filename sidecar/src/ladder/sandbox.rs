@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::process::Command;
 
 /// `program` (ffprobe or ffmpeg) set up to run under `cpu_secs` of CPU time.
-pub fn command(program: &str, cpu_secs: u64) -> Command {
+pub(crate) fn command(program: &str, cpu_secs: u64) -> Command {
     let mut cmd = Command::new(program);
     cmd.env_clear()
         .env(
@@ -39,7 +39,7 @@ pub fn command(program: &str, cpu_secs: u64) -> Command {
 
 /// The input options that confine a run to the one local file at `path`, read by
 /// `demuxers` only, ending with the input itself (for ffmpeg, after `-i`).
-pub fn input(path: &Path, demuxers: &str) -> [String; 5] {
+pub(crate) fn input(path: &Path, demuxers: &str) -> [String; 5] {
     [
         "-protocol_whitelist".into(),
         "file".into(),
@@ -51,7 +51,7 @@ pub fn input(path: &Path, demuxers: &str) -> [String; 5] {
 
 /// Waits for `run` at most `wall_secs`; past that the child is killed (dropped) and the
 /// error names the limit.
-pub async fn within<T>(
+pub(crate) async fn within<T>(
     what: &str,
     wall_secs: u64,
     run: impl std::future::Future<Output = Result<T, String>>,
@@ -66,7 +66,7 @@ pub async fn within<T>(
 }
 
 /// Why a run that did not succeed ended, in words: a CPU limit it hit, or its status.
-pub fn ended(what: &str, status: ExitStatus, cpu_secs: u64) -> String {
+pub(crate) fn ended(what: &str, status: ExitStatus, cpu_secs: u64) -> String {
     use std::os::unix::process::ExitStatusExt;
     match status.signal() {
         Some(libc::SIGXCPU) | Some(libc::SIGKILL) => {

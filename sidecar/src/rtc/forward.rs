@@ -10,7 +10,7 @@
 
 /// One track of a session, as the forwarding rule sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TrackRef {
+pub(super) struct TrackRef {
     /// Index of the session in the media thread's list.
     pub session: usize,
     /// Index of the track among that session's tracks.
@@ -20,7 +20,7 @@ pub struct TrackRef {
 /// For a publisher track `from` (of some kind), the position it holds among the call's
 /// publisher tracks of that kind that a viewer leaving out session `besides` sees;
 /// `publisher_tracks` lists them in order.
-pub fn slot(publisher_tracks: &[TrackRef], from: TrackRef, besides: Option<usize>) -> Option<usize> {
+pub(super) fn slot(publisher_tracks: &[TrackRef], from: TrackRef, besides: Option<usize>) -> Option<usize> {
     seen(publisher_tracks, besides).position(|t| t == from)
 }
 
@@ -34,12 +34,12 @@ fn seen(publisher_tracks: &[TrackRef], besides: Option<usize>) -> impl Iterator<
 
 /// The viewer track that slot `slot` goes to, given the viewer's tracks of that kind in
 /// order.
-pub fn target(viewer_tracks: &[usize], slot: usize) -> Option<usize> {
+pub(super) fn target(viewer_tracks: &[usize], slot: usize) -> Option<usize> {
     viewer_tracks.get(slot).copied()
 }
 
 /// The publisher track that feeds a viewer's `track`, the inverse of [`target`].
-pub fn source(
+pub(super) fn source(
     publisher_tracks: &[TrackRef],
     viewer_tracks: &[usize],
     track: usize,

@@ -12,7 +12,7 @@ pub use media_rules::call::Role;
 
 /// One admitted session.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// The call it is in.
     pub call: String,
     /// What it does there.
@@ -23,7 +23,7 @@ pub struct Entry {
 
 /// The sessions admitted and not yet ended.
 #[derive(Debug)]
-pub struct Registry {
+pub(crate) struct Registry {
     entries: Mutex<HashMap<String, Entry>>,
     max_streams: u32,
     /// Bumped on every change, so the media thread re-reads only when something changed.
@@ -33,7 +33,7 @@ pub struct Registry {
 
 impl Registry {
     /// An empty registry with a budget of `max_streams` forwarded tracks.
-    pub fn new(max_streams: u32) -> Self {
+    pub(crate) fn new(max_streams: u32) -> Self {
         Registry {
             entries: Mutex::new(HashMap::new()),
             max_streams,
@@ -48,7 +48,7 @@ impl Registry {
 
     /// Admits `entry` as session `id` if the budget allows it, in one step so two joins
     /// racing for the last stream cannot both get it.
-    pub fn admit(&self, id: &str, entry: Entry) -> Admission {
+    pub(crate) fn admit(&self, id: &str, entry: Entry) -> Admission {
         let mut entries = self.lock();
         let in_use = entries.values().map(|e| e.streams).sum();
         let admission = relay::admit(in_use, entry.streams, self.max_streams);
@@ -65,7 +65,7 @@ impl Registry {
     }
 
     /// Ends session `id` of `call`; whether there was one.
-    pub fn end(&self, call: &str, id: &str) -> bool {
+    pub(crate) fn end(&self, call: &str, id: &str) -> bool {
         let mut entries = self.lock();
         if entries.get(id).is_none_or(|e| e.call != call) {
             return false;
@@ -76,24 +76,24 @@ impl Registry {
     }
 
     /// Forgets session `id`, whatever its call (the media thread, when it died).
-    pub fn forget(&self, id: &str) {
+    pub(crate) fn forget(&self, id: &str) {
         if self.lock().remove(id).is_some() {
             self.generation.fetch_add(1, Ordering::Release);
         }
     }
 
     /// Whether session `id` is still admitted.
-    pub fn contains(&self, id: &str) -> bool {
+    pub(crate) fn contains(&self, id: &str) -> bool {
         self.lock().contains_key(id)
     }
 
     /// A number that changes whenever a session is admitted or ends.
-    pub fn generation(&self) -> u64 {
+    pub(crate) fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
     }
 
     /// Streams taken now, and the budget.
-    pub fn usage(&self) -> Usage {
+    pub(crate) fn usage(&self) -> Usage {
         let entries = self.lock();
         Usage {
             streams: entries.values().map(|e| e.streams).sum(),

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// A chunk store on the local filesystem.
-pub struct FsStore {
+pub(crate) struct FsStore {
     root: PathBuf,
     used: AtomicU64,
     /// Fan-out directories that batched puts renamed chunks into since their last fsync.
@@ -28,7 +28,7 @@ pub struct FsStore {
 
 impl FsStore {
     /// Opens (creating) the store under `dir`, counting the bytes already stored.
-    pub fn open(dir: &Path) -> io::Result<Self> {
+    pub(crate) fn open(dir: &Path) -> io::Result<Self> {
         let root = dir.join("chunks");
         for byte in 0..=255u8 {
             std::fs::create_dir_all(fanout::dir(&root, byte))?;
@@ -68,7 +68,7 @@ impl FsStore {
     }
 
     /// Where a chunk's file lives.
-    pub fn chunk_path(&self, hash: &Hash32) -> PathBuf {
+    pub(crate) fn chunk_path(&self, hash: &Hash32) -> PathBuf {
         fanout::dir(&self.root, hash.0[0]).join(hash.to_hex())
     }
 }

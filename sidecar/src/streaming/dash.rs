@@ -8,7 +8,7 @@ use quick_xml::Writer;
 use std::io::{self, Write};
 
 /// The MIME type of an MPD.
-pub const MIME: &str = "application/dash+xml";
+pub(crate) const MIME: &str = "application/dash+xml";
 /// The MPD schema namespace.
 const NAMESPACE: &str = "urn:mpeg:dash:schema:mpd:2011";
 /// The profile: byte-range segment lists belong to the ISO base media file format
@@ -18,7 +18,7 @@ const PROFILE: &str = "urn:mpeg:dash:profile:isoff-main:2011";
 const TIMESCALE: &str = "1000";
 
 /// The MPD of a ladder.
-pub fn mpd(ladder: &Ladder) -> String {
+pub(crate) fn mpd(ladder: &Ladder) -> String {
     let mut writer = Writer::new_with_indent(Vec::new(), b' ', 1);
     // Writing into a Vec cannot fail.
     let _ = write_mpd(&mut writer, ladder);

@@ -10,22 +10,22 @@ use m3u8_rs::{
 use media_rules::manifest::ByteSpan;
 
 /// The playlist version: fragmented MP4 segments need 7 (RFC 8216 §7).
-pub const VERSION: usize = 7;
+pub(crate) const VERSION: usize = 7;
 /// Group id of the audio rendition.
 const AUDIO_GROUP: &str = "audio";
 
 /// The MIME type of HLS playlists.
-pub const MIME: &str = "application/vnd.apple.mpegurl";
+pub(crate) const MIME: &str = "application/vnd.apple.mpegurl";
 
 /// The name of a rendition's media playlist, next to the master.
-pub fn media_name(rendition: &Rendition) -> String {
+pub(crate) fn media_name(rendition: &Rendition) -> String {
     format!("{}.m3u8", rendition.variant.label)
 }
 
 /// The master playlist. With video, each rung is a variant stream whose `BANDWIDTH` is its
 /// peak plus the audio's, `CODECS` names both tracks, and the audio plays from the audio
 /// group; an audio-only source is one variant stream of its audio.
-pub fn master(ladder: &Ladder) -> String {
+pub(crate) fn master(ladder: &Ladder) -> String {
     let q = ladder.query();
     let audio = ladder.audio();
     let mut playlist = MasterPlaylist {
@@ -85,7 +85,7 @@ pub fn master(ladder: &Ladder) -> String {
 
 /// The media playlist of one rendition: its init segment and every media segment as byte
 /// ranges of the rendition blob.
-pub fn media(ladder: &Ladder, rendition: &Rendition) -> String {
+pub(crate) fn media(ladder: &Ladder, rendition: &Rendition) -> String {
     let uri = ladder.blob_uri(rendition);
     let index = &rendition.index;
     let longest = index.segments.iter().map(|s| s.duration_ms).max().unwrap_or(0);

@@ -10,7 +10,7 @@ use media_rules::manifest::{SegmentIndex, Variant};
 
 /// One rendition a playlist lists.
 #[derive(Debug, Clone)]
-pub struct Rendition {
+pub(crate) struct Rendition {
     /// How the source's manifest describes it (peak bitrate, size, codecs).
     pub variant: Variant,
     /// Its average bitrate in kbit/s.
@@ -21,19 +21,19 @@ pub struct Rendition {
 
 impl Rendition {
     /// Whether this is the audio-only rendition.
-    pub fn is_audio(&self) -> bool {
+    pub(crate) fn is_audio(&self) -> bool {
         self.variant.height == 0
     }
 
     /// Total playing time in milliseconds.
-    pub fn duration_ms(&self) -> u64 {
+    pub(crate) fn duration_ms(&self) -> u64 {
         self.index.segments.iter().map(|s| u64::from(s.duration_ms)).sum()
     }
 }
 
 /// The renditions a reader may be offered, and how to name their bytes.
 #[derive(Debug, Clone)]
-pub struct Ladder {
+pub(crate) struct Ladder {
     /// Video rungs (tallest first), then the audio rendition if any.
     pub renditions: Vec<Rendition>,
     /// The access token the request carried, passed on into every URI.
@@ -42,22 +42,22 @@ pub struct Ladder {
 
 impl Ladder {
     /// The video renditions.
-    pub fn video(&self) -> impl Iterator<Item = &Rendition> {
+    pub(crate) fn video(&self) -> impl Iterator<Item = &Rendition> {
         self.renditions.iter().filter(|r| !r.is_audio())
     }
 
     /// The audio rendition.
-    pub fn audio(&self) -> Option<&Rendition> {
+    pub(crate) fn audio(&self) -> Option<&Rendition> {
         self.renditions.iter().find(|r| r.is_audio())
     }
 
     /// A rendition by label.
-    pub fn by_label(&self, label: &str) -> Option<&Rendition> {
+    pub(crate) fn by_label(&self, label: &str) -> Option<&Rendition> {
         self.renditions.iter().find(|r| r.variant.label == label)
     }
 
     /// `?token=…` when the request carried a token, else nothing.
-    pub fn query(&self) -> String {
+    pub(crate) fn query(&self) -> String {
         self.token
             .as_ref()
             .map(|t| format!("?token={t}"))
@@ -66,7 +66,7 @@ impl Ladder {
 
     /// The URI of a rendition's bytes, relative to `/api/manifest/{source}/…`. It ends in
     /// a media extension, which some players (ffmpeg's HLS reader) insist on.
-    pub fn blob_uri(&self, rendition: &Rendition) -> String {
+    pub(crate) fn blob_uri(&self, rendition: &Rendition) -> String {
         let extension = if rendition.is_audio() { "m4a" } else { "mp4" };
         format!(
             "../../blob/{}.{extension}{}",

@@ -5,10 +5,10 @@
 use std::io::{self, Seek, SeekFrom, Write};
 
 /// The time base of the timestamps written: microseconds.
-pub const TIMEBASE_DEN: u32 = 1_000_000;
+pub(crate) const TIMEBASE_DEN: u32 = 1_000_000;
 
 /// Writes an IVF stream into `out`.
-pub struct IvfWriter<W: Write + Seek> {
+pub(crate) struct IvfWriter<W: Write + Seek> {
     out: W,
     frames: u32,
 }
@@ -16,7 +16,7 @@ pub struct IvfWriter<W: Write + Seek> {
 impl<W: Write + Seek> IvfWriter<W> {
     /// Writes the header for codec `fourcc` (`VP80`, `VP90`, `AV01`) of `width` × `height`
     /// (0 when unknown: decoders read it from the bitstream).
-    pub fn new(mut out: W, fourcc: [u8; 4], width: u16, height: u16) -> io::Result<Self> {
+    pub(crate) fn new(mut out: W, fourcc: [u8; 4], width: u16, height: u16) -> io::Result<Self> {
         let mut header = [0u8; 32];
         header[0..4].copy_from_slice(b"DKIF");
         header[6..8].copy_from_slice(&32u16.to_le_bytes());
@@ -30,7 +30,7 @@ impl<W: Write + Seek> IvfWriter<W> {
     }
 
     /// Appends a frame at `pts` microseconds.
-    pub fn frame(&mut self, pts: u64, data: &[u8]) -> io::Result<()> {
+    pub(crate) fn frame(&mut self, pts: u64, data: &[u8]) -> io::Result<()> {
         let size = u32::try_from(data.len()).map_err(|_| io::Error::other("frame over 4 GiB"))?;
         let mut head = [0u8; 12];
         head[0..4].copy_from_slice(&size.to_le_bytes());
@@ -42,12 +42,12 @@ impl<W: Write + Seek> IvfWriter<W> {
     }
 
     /// The stream so far, to flush or sync.
-    pub fn get_mut(&mut self) -> &mut W {
+    pub(crate) fn get_mut(&mut self) -> &mut W {
         &mut self.out
     }
 
     /// Writes the frame count into the header and returns the stream.
-    pub fn finish(mut self) -> io::Result<W> {
+    pub(crate) fn finish(mut self) -> io::Result<W> {
         let end = self.out.stream_position()?;
         self.out.seek(SeekFrom::Start(24))?;
         self.out.write_all(&self.frames.to_le_bytes())?;
@@ -57,7 +57,7 @@ impl<W: Write + Seek> IvfWriter<W> {
 }
 
 /// The width and height a VP8 keyframe gives (RFC 6386 §9.1), or `None`.
-pub fn vp8_size(frame: &[u8]) -> Option<(u16, u16)> {
+pub(crate) fn vp8_size(frame: &[u8]) -> Option<(u16, u16)> {
     let keyframe = frame.first()? & 1 == 0;
     if !keyframe || frame.get(3..6)? != [0x9d, 0x01, 0x2a] {
         return None;

@@ -24,15 +24,15 @@ use str0m::format::Codec;
 use str0m::media::{MediaData, Mid, Rid};
 
 /// Frames queued for the recorder at most; more are dropped from the recording.
-pub const QUEUE_FRAMES: usize = 2048;
+pub(crate) const QUEUE_FRAMES: usize = 2048;
 /// How often recordings are synced to disk.
-pub const SYNC_EVERY: Duration = Duration::from_secs(3);
+pub(crate) const SYNC_EVERY: Duration = Duration::from_secs(3);
 /// The recording's video file.
-pub const VIDEO: &str = "video.ivf";
+pub(crate) const VIDEO: &str = "video.ivf";
 /// The recording's audio file.
-pub const AUDIO: &str = "audio.ogg";
+pub(crate) const AUDIO: &str = "audio.ogg";
 /// When each track starts, after the recording does.
-pub const META: &str = "meta.json";
+pub(crate) const META: &str = "meta.json";
 
 /// A publisher's frame, as the recorder needs it.
 struct Frame {
@@ -70,7 +70,7 @@ pub struct Finished {
 
 /// When each track of a recording starts, in microseconds after the recording does.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Meta {
+pub(crate) struct Meta {
     /// The call.
     pub call: String,
     /// The video track's start.
@@ -80,7 +80,7 @@ pub struct Meta {
 }
 
 /// The recorder: cheap to call from the media thread.
-pub struct Recorder {
+pub(crate) struct Recorder {
     tx: Sender<Msg>,
     queued: Arc<AtomicUsize>,
     dropped: Arc<AtomicU64>,
@@ -90,7 +90,10 @@ pub struct Recorder {
 impl Recorder {
     /// Starts the recording thread, writing under `root` (`root/{call}/{member}/`), and
     /// telling `finished` of each recording whose publisher left.
-    pub fn start(root: PathBuf, finished: tokio::sync::mpsc::UnboundedSender<Finished>) -> io::Result<Self> {
+    pub(crate) fn start(
+        root: PathBuf,
+        finished: tokio::sync::mpsc::UnboundedSender<Finished>,
+    ) -> io::Result<Self> {
         std::fs::create_dir_all(&root)?;
         let (tx, rx) = std::sync::mpsc::channel();
         let queued = Arc::new(AtomicUsize::new(0));
@@ -112,7 +115,7 @@ impl Recorder {
     }
 
     /// Queues a publisher's frame, or drops it from the recording when the queue is full.
-    pub fn frame(&self, session: &str, call: &str, data: &MediaData) {
+    pub(crate) fn frame(&self, session: &str, call: &str, data: &MediaData) {
         if self.queued.fetch_add(1, Ordering::AcqRel) >= QUEUE_FRAMES {
             self.queued.fetch_sub(1, Ordering::AcqRel);
             let before = self.dropped.fetch_add(1, Ordering::Relaxed);
@@ -143,7 +146,7 @@ impl Recorder {
     }
 
     /// The publisher `session` left: its recording is closed and handed on.
-    pub fn end(&self, session: &str) {
+    pub(crate) fn end(&self, session: &str) {
         let _ = self.tx.send(Msg::End {
             session: session.to_string(),
         });
@@ -163,7 +166,7 @@ impl Drop for Recorder {
 }
 
 /// Recordings on disk under `root` that no publisher is writing (at a start: all of them).
-pub fn leftovers(root: &Path) -> Vec<Finished> {
+pub(crate) fn leftovers(root: &Path) -> Vec<Finished> {
     let mut out = Vec::new();
     let Ok(calls) = std::fs::read_dir(root) else {
         return out;

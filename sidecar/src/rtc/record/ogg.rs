@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 
 /// Writes an Ogg Opus stream into `out`.
-pub struct OggOpusWriter<W: Write> {
+pub(crate) struct OggOpusWriter<W: Write> {
     out: W,
     serial: u32,
     sequence: u32,
@@ -13,7 +13,7 @@ pub struct OggOpusWriter<W: Write> {
 
 impl<W: Write> OggOpusWriter<W> {
     /// Writes the two header pages for `channels` channels.
-    pub fn new(out: W, serial: u32, channels: u8) -> io::Result<Self> {
+    pub(crate) fn new(out: W, serial: u32, channels: u8) -> io::Result<Self> {
         let mut w = OggOpusWriter {
             out,
             serial,
@@ -39,12 +39,12 @@ impl<W: Write> OggOpusWriter<W> {
     }
 
     /// Appends a packet that ends at `granule` samples from the stream's start.
-    pub fn packet(&mut self, granule: u64, packet: &[u8]) -> io::Result<()> {
+    pub(crate) fn packet(&mut self, granule: u64, packet: &[u8]) -> io::Result<()> {
         self.page(0, granule, packet)
     }
 
     /// The stream so far, to flush or sync.
-    pub fn get_mut(&mut self) -> &mut W {
+    pub(crate) fn get_mut(&mut self) -> &mut W {
         &mut self.out
     }
 
@@ -91,7 +91,7 @@ fn crc32(data: &[u8]) -> u32 {
 }
 
 /// The 48 kHz samples an Opus packet holds, from its TOC byte (RFC 6716 §3.1).
-pub fn opus_samples(packet: &[u8]) -> u64 {
+pub(crate) fn opus_samples(packet: &[u8]) -> u64 {
     let Some(&toc) = packet.first() else {
         return 0;
     };
