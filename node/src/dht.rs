@@ -11,9 +11,9 @@ use media_api::{
 };
 use media_integrity::{BlobManifest, ContentNode, CustodianCommitment, ReplicaStatus};
 use media_rules::Place;
+use media_store::hash::Hash32;
 use sidecar::config::NetworkSettings;
 use sidecar::dht::{Answer, Dht, UiSession};
-use sidecar::hash::Hash32;
 
 #[async_trait]
 impl Dht for ConductorLink {

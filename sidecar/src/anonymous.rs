@@ -7,10 +7,10 @@
 //! uploads they have in progress (read from the uploads directory, so expiry and
 //! termination need no bookkeeping), and the uploads taking bytes at this moment.
 
-use crate::blobs::BlobIndex;
 use crate::error::ApiError;
 use crate::tus::TusUploads;
 use media_rules::quota::{admit, Exceeded, Part, Quotas, Usage};
+use media_store::blobs::BlobIndex;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -75,7 +75,7 @@ fn load_resume() -> BTreeMap<String, String> {
 fn save_resume(map: &BTreeMap<String, String>) -> anyhow::Result<()> {
     let path = resume_file();
     std::fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))?;
-    crate::atomic::write_atomic(&path, &serde_json::to_vec_pretty(map)?)?;
+    media_store::atomic::write_atomic(&path, &serde_json::to_vec_pretty(map)?)?;
     Ok(())
 }
 
@@ -288,7 +288,7 @@ pub async fn get(node: &str, hash: &str, out: &Path, token: Option<&str>) -> any
             .await?
             .error_for_status()?;
         let bytes = resp.bytes().await?;
-        let actual = crate::hash::Hash32::of(&bytes).to_hex();
+        let actual = media_store::hash::Hash32::of(&bytes).to_hex();
         if &actual != expected {
             bail!("chunk {i} does not match its hash (expected {expected}, got {actual}); nothing was kept of it");
         }
@@ -299,7 +299,7 @@ pub async fn get(node: &str, hash: &str, out: &Path, token: Option<&str>) -> any
     bar.finish();
     let mut whole = Sha256::new();
     std::io::copy(&mut std::fs::File::open(&part)?, &mut whole)?;
-    if crate::hash::Hash32(whole.finalize().into()).to_hex() != hash {
+    if media_store::hash::Hash32(whole.finalize().into()).to_hex() != hash {
         bail!("the assembled file does not match the blob hash");
     }
     std::fs::rename(&part, out)?;
@@ -323,7 +323,7 @@ fn verified_prefix(
             break;
         }
         file.read_exact(&mut buf[..want])?;
-        if crate::hash::Hash32::of(&buf[..want]).to_hex() != manifest.chunks[good] {
+        if media_store::hash::Hash32::of(&buf[..want]).to_hex() != manifest.chunks[good] {
             break;
         }
         good += 1;

@@ -3,13 +3,7 @@
 use hdi::prelude::Timestamp;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Seconds since the Unix epoch.
-pub(crate) fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
+pub(crate) use media_store::clock::now_secs;
 
 /// Now, as the DHT's timestamps count time.
 pub(crate) fn now() -> Timestamp {

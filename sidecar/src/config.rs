@@ -1,8 +1,8 @@
 //! Configuration: flags, then environment variables, then an optional TOML file, then
 //! defaults — the first that names a setting wins.
 
-use crate::tiers::CacheBudgets;
 use media_rules::BandwidthClass;
+use media_store::tiers::CacheBudgets;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -1,7 +1,7 @@
 //! The sidecar's API errors, each mapped to an HTTP status in one place.
 
-use crate::hash::MalformedHash;
-use crate::store::StoreError;
+use media_store::chunks::StoreError;
+use media_store::hash::MalformedHash;
 use warp::http::StatusCode;
 
 /// Everything a request can fail with.
@@ -306,7 +306,7 @@ mod tests {
 
     #[test]
     fn store_failures_keep_the_status_a_reader_saw_before_the_store_had_its_own_error() {
-        let hash = crate::hash::Hash32::of(b"chunk");
+        let hash = media_store::hash::Hash32::of(b"chunk");
         let cases = [
             (StoreError::Missing(hash), StatusCode::NOT_FOUND),
             (StoreError::Corrupt(hash), StatusCode::BAD_GATEWAY),

@@ -3,9 +3,9 @@
 //! been stored for a grace period, and tus uploads idle past their expiry. Runs every
 //! [`INTERVAL`] in the background of a running sidecar.
 
-use crate::hash::Hash32;
 use crate::state::Sidecar;
 use crate::worker::Step;
+use media_store::hash::Hash32;
 use std::collections::HashSet;
 use std::io;
 use std::sync::Arc;

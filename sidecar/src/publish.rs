@@ -3,7 +3,6 @@
 
 use crate::dht::{Dht, Node};
 use crate::error::ApiError;
-use crate::hash::Hash32;
 use crate::receipt::Published;
 use crate::state::Sidecar;
 use crate::upload_meta::UploadMeta;
@@ -13,6 +12,7 @@ use media_integrity::{BlobManifest, CodecFact, ContentNode};
 use media_rules::content::{ContentFormat, EmbedStrategy};
 use media_rules::manifest::BlobManifest as Manifest;
 use media_rules::{Place, Reach};
+use media_store::hash::Hash32;
 use std::sync::Arc;
 
 /// What the uploader asked to publish, checked before any byte is read.

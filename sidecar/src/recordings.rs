@@ -6,14 +6,14 @@
 //! custodians replicate it like any upload. The temporary files go once the blob is stored;
 //! what each call's recordings became is kept in `recordings/{call}/finished.json`.
 
-use crate::blobs::Keeper;
 use crate::error::ApiError;
-use crate::hash::Hash32;
 use crate::ladder::sandbox;
 use crate::rtc::record::{self, Finished, Meta};
 use crate::state::Sidecar;
 use hdi::prelude::ActionHash;
 use media_rules::manifest::BlobManifest;
+use media_store::blobs::Keeper;
+use media_store::hash::Hash32;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -139,7 +139,7 @@ async fn store(state: &Arc<Sidecar>, finished: &Finished) -> Result<Option<Store
     all.retain(|s| s.member != stored.member);
     all.push(stored.clone());
     let json = serde_json::to_vec_pretty(&all).map_err(|e| ApiError::Io(std::io::Error::other(e)))?;
-    crate::atomic::write_atomic(&index, &json)?;
+    media_store::atomic::write_atomic(&index, &json)?;
     std::fs::remove_dir_all(dir)?;
     Ok(Some(stored))
 }

@@ -6,11 +6,11 @@
 use crate::http::peer::ClientAddr;
 use crate::http::routes;
 use crate::state::Sidecar;
-use crate::zero_copy::{self, Next};
 use futures_util::{Stream, StreamExt};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
+use media_store::zero_copy::{self, Next};
 use std::future::Future;
 use std::io::IoSlice;
 use std::net::SocketAddr;
@@ -237,7 +237,7 @@ impl AsyncRead for Capped {
 
 impl Capped {
     /// Writes what hyper queued: with `sendfile` on, slices of mapped chunk files go out by
-    /// `sendfile(2)` and the rest by `writev` ([`crate::zero_copy`]); off, all by `writev`.
+    /// `sendfile(2)` and the rest by `writev` ([`media_store::zero_copy`]); off, all by `writev`.
     fn poll_send(&mut self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<std::io::Result<usize>> {
         let out = self.stream.as_raw_fd();
         match self.sendfile.then(|| zero_copy::next(bufs)) {

@@ -5,12 +5,12 @@
 
 use crate::dht::Node;
 use crate::error::ApiError;
-use crate::hash::Hash32;
 use crate::replicate::{Source, Sources};
 use hdi::prelude::AgentPubKey;
 use media_api::{IssueTokenInput, IssuedToken, ReplicaView};
 use media_rules::manifest::BlobManifest;
 use media_rules::ReplicaState;
+use media_store::hash::Hash32;
 use std::time::Duration;
 
 /// Lifetime of the tokens a node signs to fetch content that is not commons.

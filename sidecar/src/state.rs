@@ -1,16 +1,16 @@
 //! Everything a running sidecar holds, shared by its request handlers and workers.
 
 use crate::access::cache::AccessCache;
-use crate::blobs::BlobIndex;
 use crate::config::Config;
 use crate::dht::{Dht, Standalone};
 use crate::ladder::jobs::Ladders;
-use crate::metrics::Metrics;
 use crate::owner::OwnerKey;
-use crate::reader::ChunkReader;
-use crate::store::{ChunkStore, FsStore};
-use crate::tiers::Tiers;
 use crate::tus::TusUploads;
+use media_store::blobs::BlobIndex;
+use media_store::chunks::{ChunkStore, FsStore};
+use media_store::metrics::Metrics;
+use media_store::reader::ChunkReader;
+use media_store::tiers::Tiers;
 use std::sync::{Arc, OnceLock};
 
 /// A sidecar's state.

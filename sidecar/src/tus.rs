@@ -2,9 +2,9 @@
 //! of an unfinished upload live in `uploads/<id>.part`, its state in `uploads/<id>.json`.
 //! Only when the last byte arrives is the file ingested into chunks and the blob recorded.
 
-use crate::atomic::write_atomic;
 use crate::error::ApiError;
 use crate::upload_meta::UploadMeta;
+use media_store::atomic::write_atomic;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::io;

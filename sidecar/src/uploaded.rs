@@ -3,14 +3,14 @@
 //! renditions for video and audio. An anonymous client's upload becomes a blob kept for it
 //! alone, unpublished.
 
-use crate::blobs::Keeper;
 use crate::error::ApiError;
-use crate::hash::Hash32;
 use crate::ladder::{wants_ladder, Ladders};
 use crate::publish::{publish, Publication};
 use crate::receipt::Receipt;
 use crate::state::Sidecar;
 use media_rules::manifest::BlobManifest;
+use media_store::blobs::Keeper;
+use media_store::hash::Hash32;
 use std::net::IpAddr;
 use std::sync::Arc;
 

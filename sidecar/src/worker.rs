@@ -252,7 +252,7 @@ impl Workers {
         };
         let written = serde_json::to_vec(&*all)
             .map_err(std::io::Error::other)
-            .and_then(|bytes| crate::atomic::write_atomic(&self.file, &bytes));
+            .and_then(|bytes| media_store::atomic::write_atomic(&self.file, &bytes));
         if let Err(e) = written {
             tracing::warn!(error = %e, file = %self.file.display(), "the workers' waits were not kept");
         }

@@ -1,11 +1,11 @@
 //! What the conductor said about blobs' audiences, agents' places and manifests, briefly
 //! reused.
 
-use crate::hash::Hash32;
 use hdi::prelude::{ActionHash, AgentPubKey};
 use media_api::BlobAccess;
 use media_rules::manifest::BlobManifest;
 use media_rules::Place;
+use media_store::hash::Hash32;
 use std::sync::Arc;
 use std::time::Duration;
 

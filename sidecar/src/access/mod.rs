@@ -8,7 +8,6 @@
 
 use crate::dht::{DhtError, Node};
 use crate::error::ApiError;
-use crate::hash::Hash32;
 use crate::state::Sidecar;
 use ed25519_dalek::{Signature, VerifyingKey};
 use hdi::prelude::{ActionHash, AgentPubKey};
@@ -20,6 +19,7 @@ use media_rules::manifest::{BlobManifest, Variant};
 use media_rules::reach::Audience;
 use media_rules::token::{AccessToken, Subject};
 use media_rules::{CachePartition, Lifecycle, Place, Reach};
+use media_store::hash::Hash32;
 use std::sync::Arc;
 use warp::http::HeaderMap;
 
@@ -364,10 +364,10 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::blobs::BlobRecord;
     use crate::config::Config;
     use crate::dht::fake::{content_node, FakeAgent, FakeDht};
     use media_rules::manifest::BlobManifest;
+    use media_store::blobs::BlobRecord;
 
     /// A node whose agent uploaded one blob and published it with `reach`, over the fake
     /// DHT; or, with `reach` `None`, a standalone sidecar holding the blob.

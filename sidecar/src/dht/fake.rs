@@ -5,7 +5,6 @@
 //! it may see) and writes without validation beyond the content's own field checks.
 
 use super::{Answer, Dht, DhtError};
-use crate::hash::Hash32;
 use async_trait::async_trait;
 use ed25519_dalek::{Signer, SigningKey};
 use hdi::prelude::{ActionHash, AgentPubKey, Timestamp};
@@ -16,6 +15,7 @@ use media_api::{
 use media_integrity::{BlobManifest, ContentNode, CustodianCommitment, ReplicaStatus};
 use media_rules::token::{AccessToken, Subject, TokenClaims};
 use media_rules::Place;
+use media_store::hash::Hash32;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Mutex;

@@ -14,7 +14,6 @@ pub(crate) mod fake;
 
 use crate::config::NetworkSettings;
 use crate::error::ApiError;
-use crate::hash::Hash32;
 use async_trait::async_trait;
 use hdi::prelude::{ActionHash, AgentPubKey, CapSecret, DnaHash, Timestamp};
 use media_api::{
@@ -24,6 +23,7 @@ use media_api::{
 };
 use media_integrity::{BlobManifest, ContentNode, CustodianCommitment, ReplicaStatus};
 use media_rules::Place;
+use media_store::hash::Hash32;
 
 /// Why the DHT did not answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -11,17 +11,17 @@
 //! Peers apply their own access rule to this node: for content that is not commons it
 //! asks with tokens its own agent signs, so it fetches what its own agent may read.
 
-use crate::blobs::BlobRecord;
 use crate::dht::Node;
 use crate::error::ApiError;
-use crate::hash::Hash32;
-use crate::reader::{ChunkBytes, ChunkReader};
 use crate::replicate::fetch_chunk;
 use crate::sources::{self, Holders};
 use crate::state::Sidecar;
-use crate::store::StoreError;
 use media_api::{ManifestView, ReplicaView};
 use media_rules::{CachePartition, ChunkLayout};
+use media_store::blobs::BlobRecord;
+use media_store::chunks::StoreError;
+use media_store::hash::Hash32;
+use media_store::reader::{ChunkBytes, ChunkReader};
 use std::sync::Arc;
 use std::time::Duration;
 

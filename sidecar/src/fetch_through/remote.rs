@@ -1,8 +1,8 @@
 //! Blobs held elsewhere, and where their chunks are, briefly remembered.
 
-use crate::blob_record::BlobRecord;
-use crate::hash::Hash32;
 use crate::replicate::sources::Sources;
+use media_store::blob_record::BlobRecord;
+use media_store::hash::Hash32;
 use std::sync::Arc;
 use std::time::Duration;
 

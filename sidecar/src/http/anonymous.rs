@@ -5,9 +5,9 @@
 use super::reply::json;
 use super::requires::owner_only;
 use crate::error::ApiError;
-use crate::hash::Hash32;
 use crate::http::reply::Body;
 use crate::state::Sidecar;
+use media_store::hash::Hash32;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use warp::http::{HeaderMap, Response, StatusCode};

@@ -10,10 +10,10 @@ use super::reply::{empty, with_cache_headers};
 use crate::access::Purpose;
 use crate::error::ApiError;
 use crate::fetch_through::Chunks;
-use crate::hash::Hash32;
 use crate::http::reply::Body;
 use crate::state::Sidecar;
 use media_rules::content::DeliveryStrategy;
+use media_store::hash::Hash32;
 use std::sync::Arc;
 use warp::http::{header, HeaderMap, Method, Response, StatusCode};
 

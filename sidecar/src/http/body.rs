@@ -2,14 +2,14 @@
 //! `multipart/byteranges`. A chunk is sent as a slice of its mapped file or of its copy in
 //! the chunk tier, never copied for a client: a slow reader holds a reference, not a buffer.
 
-use crate::blobs::BlobRecord;
 use crate::fetch_through::Chunks;
-use crate::hash::Hash32;
-use crate::metrics::Metrics;
-use crate::reader::{ChunkBytes, ChunkReader};
 use bytes::Bytes;
 use futures_util::Stream;
 use media_rules::{CachePartition, ChunkLayout};
+use media_store::blobs::BlobRecord;
+use media_store::hash::Hash32;
+use media_store::metrics::Metrics;
+use media_store::reader::{ChunkBytes, ChunkReader};
 use std::io;
 use std::ops::Range;
 use std::sync::Arc;
@@ -122,7 +122,7 @@ pub(crate) fn blob_ranges(
                     None => {
                         let hash: Hash32 = manifest.chunks[slice.index as usize]
                             .parse()
-                            .map_err(|e: crate::hash::MalformedHash| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+                            .map_err(|e: media_store::hash::MalformedHash| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
                         via.chunk(&reader, slice.index as usize, hash, partition)
                             .await
                             .map_err(|e| io::Error::other(e.to_string()))?

@@ -3,12 +3,12 @@
 use super::reply::{empty, with_cache_headers};
 use crate::access::Purpose;
 use crate::error::ApiError;
-use crate::hash::Hash32;
 use crate::http::reply::Body;
-use crate::reader::ChunkBytes;
 use crate::state::Sidecar;
 use bytes::Bytes;
 use media_rules::CachePartition;
+use media_store::hash::Hash32;
+use media_store::reader::ChunkBytes;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use warp::http::{header, HeaderMap, Method, Response, StatusCode};

@@ -3,9 +3,9 @@
 //! the blob's in `Repr-Digest`, so standard clients can check what they download.
 
 use crate::error::ApiError;
-use crate::hash::Hash32;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use media_store::hash::Hash32;
 use warp::http::{HeaderMap, HeaderValue};
 
 /// The integrity fields an upload may name its SHA-256 in.

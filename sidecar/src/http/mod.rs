@@ -17,6 +17,7 @@ pub(crate) mod range;
 pub(crate) mod readable;
 pub(crate) mod reply;
 pub(crate) mod requires;
+pub(crate) mod route_label;
 pub(crate) mod rtc;
 pub(crate) mod tus;
 pub(crate) mod tus_checksum;
@@ -24,9 +25,9 @@ pub(crate) mod ui;
 pub(crate) mod upload;
 
 use crate::error::ApiError;
-use crate::metrics::route_label;
 use crate::state::Sidecar;
 use reply::{json, render, Body};
+use route_label::route_label;
 use std::convert::Infallible;
 use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Arc;

@@ -5,15 +5,15 @@
 use super::reply::json;
 use super::requires::{linked, owner_only};
 use crate::access::Purpose;
-use crate::blobs::Keeper;
 use crate::error::ApiError;
-use crate::hash::Hash32;
 use crate::http::reply::Body;
 use crate::receipt::Receipt;
 use crate::replicate::Source;
 use crate::state::Sidecar;
 use media_api::{ContentView, IssueTokenInput};
 use media_rules::manifest::BlobManifest;
+use media_store::blobs::Keeper;
+use media_store::hash::Hash32;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use warp::http::{HeaderMap, Response, StatusCode};

@@ -8,12 +8,12 @@ use super::reply::json;
 use super::reply::value;
 use crate::access::{token_of, Purpose};
 use crate::error::ApiError;
-use crate::hash::Hash32;
 use crate::http::reply::Body;
 use crate::ladder::{Progress, Stage};
 use crate::state::Sidecar;
 use crate::streaming::{dash, hls, Ladder, Rendition};
 use hdi::prelude::ActionHash;
+use media_store::hash::Hash32;
 use std::sync::Arc;
 use warp::http::{header, HeaderMap, Response, StatusCode};
 

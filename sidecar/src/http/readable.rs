@@ -2,13 +2,13 @@
 //! route that serves a blob or its description.
 
 use crate::access::{authorize, token_of, Grant, Purpose};
-use crate::blobs::BlobRecord;
 use crate::error::ApiError;
 use crate::fetch_through::Chunks;
-use crate::hash::Hash32;
 use crate::state::Sidecar;
 use media_rules::bandwidth::DeliveryCap;
 use media_rules::CachePartition;
+use media_store::blobs::BlobRecord;
+use media_store::hash::Hash32;
 use std::sync::Arc;
 use warp::http::HeaderMap;
 

@@ -3,9 +3,7 @@
 
 use crate::anonymous::Uploader;
 use crate::error::ApiError;
-use crate::hash::Hash32;
 use crate::http::reply::Body;
-use crate::ingest::Ingest;
 use crate::publish::Publication;
 use crate::state::Sidecar;
 use crate::upload_meta::UploadMeta;
@@ -13,6 +11,8 @@ use crate::uploaded::{complete, complete_anonymous};
 use bytes::Buf;
 use futures_util::{Stream, StreamExt};
 use media_rules::manifest::{check_mime, BlobManifest};
+use media_store::hash::Hash32;
+use media_store::ingest::Ingest;
 use std::net::IpAddr;
 use std::sync::Arc;
 use warp::http::{header, HeaderMap, Response, StatusCode};

@@ -1,7 +1,7 @@
 //! The ladder jobs of a sidecar and how far each has come.
 
-use crate::hash::Hash32;
 use media_rules::manifest::Variant;
+use media_store::hash::Hash32;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::AtomicBool;

@@ -13,12 +13,12 @@ pub mod transcode;
 
 pub use jobs::{Ladders, Progress, Stage};
 
-use crate::blobs::BlobRecord;
 use crate::error::ApiError;
-use crate::hash::Hash32;
 use crate::ingest::ingest_file;
 use crate::state::Sidecar;
 use media_rules::manifest::{BlobManifest, Variant};
+use media_store::blobs::BlobRecord;
+use media_store::hash::Hash32;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;

@@ -11,15 +11,15 @@
 //! While a pull runs, the chunks it has are served to peers ([`Pulling`]). The author's
 //! node comes after the swarm: its uplink is the scarce one.
 
-use crate::blobs::Keeper;
 use crate::error::ApiError;
 use crate::fetch_policy;
-use crate::hash::Hash32;
 use crate::state::Sidecar;
 use bytes::Bytes;
 use futures_util::stream::{self, StreamExt};
 use media_rules::manifest::BlobManifest;
 use media_rules::ChunkLayout;
+use media_store::blobs::Keeper;
+use media_store::hash::Hash32;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::time::Duration;

@@ -1,6 +1,6 @@
 //! The blobs being pulled here, whose chunks peers may take before the blob is whole.
 
-use crate::hash::Hash32;
+use media_store::hash::Hash32;
 
 /// The blobs being pulled here, with the chunks each lists: peers may take the chunks a
 /// pull already has before the blob is whole (see [`crate::http::chunk`]).

@@ -85,7 +85,7 @@ pub fn bytes(len: usize, seed: u8) -> Vec<u8> {
 
 /// The SHA-256 of `data`, lowercase hex.
 pub fn sha(data: &[u8]) -> String {
-    sidecar::hash::Hash32::of(data).to_hex()
+    media_store::hash::Hash32::of(data).to_hex()
 }
 
 /// Where the filesystem store keeps the chunk whose hash is `hex`.

@@ -1,7 +1,8 @@
 //! The crate graph shows the architecture: only the node crate (`media_node`) links
 //! Holochain's conductor, client, networking and keystore. The sidecar library, and the
 //! `elohim-media` command built without its `node` feature (a standalone sidecar), build
-//! without them; they know the DHT's data types only (`hdi`, `holo_hash`).
+//! without them; they know the DHT's data types only (`hdi`, `holo_hash`). The store crate
+//! (`media_store`) knows neither those nor HTTP.
 
 use std::process::Command;
 
@@ -74,6 +75,15 @@ fn only_the_node_crate_links_a_holochain_conductor() {
         "the node links the conductor: {:?}",
         node_only(&node)
     );
+    // The store knows neither HTTP nor Holochain: neither a web server nor the DHT's types.
+    let store = packages(&["-p", "media_store"]);
+    assert!(store.iter().any(|n| n == "moka"), "the tree was read: {store:?}");
+    let web_or_dht = ["warp", "hyper", "reqwest", "hdi", "holo_hash", "media_api"];
+    let found: Vec<&String> = store
+        .iter()
+        .filter(|n| web_or_dht.contains(&n.as_str()))
+        .collect();
+    assert_eq!(found, Vec::<&String>::new(), "the store crate");
     // Among the workspace's crates, only the node crate depends on the conductor.
     let dependents = packages(&["--workspace", "-i", "holochain", "--depth", "1"]);
     assert_eq!(dependents, ["holochain", "media_node"]);

@@ -7,11 +7,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// The crates whose files are checked, by source directory.
-const CRATES: [&str; 7] = [
+const CRATES: [&str; 8] = [
     "rules/src",
     "zomes/media_integrity/src",
     "zomes/media_api/src",
     "zomes/media/src",
+    "store/src",
     "sidecar/src",
     "node/src",
     "elohim-media/src",

@@ -173,7 +173,7 @@ async fn keep_as_replica(s: &Server, origin: &Server, hash: &str) {
         base: origin.url.clone(),
         token: None,
     }];
-    let keeper = sidecar::blobs::Keeper::ReplicaOf(AUTHOR.into());
+    let keeper = media_store::blobs::Keeper::ReplicaOf(AUTHOR.into());
     sidecar::replicate::pull(
         &s.state,
         &record.manifest,

@@ -96,7 +96,7 @@ async fn a_node_refuses_private_addresses_unless_its_operator_allows_them() {
         &edge.state,
         &record.manifest,
         &sidecar::replicate::Sources::in_order(sources.to_vec()),
-        &sidecar::blobs::Keeper::Own,
+        &media_store::blobs::Keeper::Own,
     )
     .await
     .unwrap_err();

@@ -102,7 +102,7 @@ async fn the_sweep_takes_only_what_no_blob_owns() {
 async fn storing_a_chunk_again_renews_it() {
     let s = start().await;
     let data = bytes(500, 5);
-    let hash: sidecar::hash::Hash32 = sha(&data).parse().unwrap();
+    let hash: media_store::hash::Hash32 = sha(&data).parse().unwrap();
     let store = s.state.reader.store().clone();
     assert!(store.put(&hash, &[&data]).unwrap());
     let first = store.list().unwrap()[0].stored;

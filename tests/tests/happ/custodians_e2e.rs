@@ -244,7 +244,7 @@ async fn custodians_keep_media_alive_after_the_author_leaves() {
         )
         .await;
         // Its chunks are left to the one deleter, the sweep, which takes what no record lists.
-        let old_chunk = sidecar::hash::Hash32::of(&old[..64 * 1024]);
+        let old_chunk = media_store::hash::Hash32::of(&old[..64 * 1024]);
         sidecar::gc::sweep(&n.state, Duration::ZERO, sidecar::gc::UPLOAD_EXPIRY).unwrap();
         assert!(!n.state.reader.store().has(&old_chunk).unwrap());
     }
@@ -315,7 +315,7 @@ async fn custodians_keep_media_alive_after_the_author_leaves() {
     )
     .await;
     // Both survivors hold every byte, verified.
-    let blob = sidecar::hash::Hash32::of(&call);
+    let blob = media_store::hash::Hash32::of(&call);
     for (_, node, _) in &nodes {
         assert!(node.state.blobs.get(&blob).unwrap().is_some());
     }

@@ -67,14 +67,14 @@ async fn a_viewers_own_node_streams_content_it_does_not_hold_after_the_access_ch
     assert_eq!(get(&d.url, &secret, Some(d.owner())).await.0, 403);
 
     // A blob nobody published is not found, and costs no fetch.
-    let unknown = sidecar::hash::Hash32::of(b"never uploaded").to_hex();
+    let unknown = media_store::hash::Hash32::of(b"never uploaded").to_hex();
     assert_eq!(get(&d.url, &unknown, Some(d.owner())).await.0, 404);
 
     // Peers cannot make Dave's node fetch for them: its chunk route serves only what it holds.
     let chunk = reqwest::get(format!(
         "{}/api/chunk/{}?blob={open}",
         d.url,
-        sidecar::hash::Hash32::of(&open_bytes[..64 * 1024]).to_hex()
+        media_store::hash::Hash32::of(&open_bytes[..64 * 1024]).to_hex()
     ))
     .await
     .unwrap();

@@ -97,7 +97,7 @@ async fn reach_decides_who_reads_each_upload_over_http() {
 
     // Peer chunk exchange does not bypass reach: a chunk is served only as part of a blob
     // the request may read.
-    let first_chunk = |data: &[u8]| sidecar::hash::Hash32::of(&data[..64 * 1024]).to_hex();
+    let first_chunk = |data: &[u8]| media_store::hash::Hash32::of(&data[..64 * 1024]).to_hex();
     let chunk = |hash: String, query: String| {
         let url = url.clone();
         async move {
@@ -340,7 +340,7 @@ async fn an_invited_video_streams_to_its_invitee_from_one_signed_master_url() {
     for variant in &progress.variants {
         let views: Vec<media_api::ManifestView> =
             net.call(bob, "find_blob_manifests", variant.blob.clone()).await;
-        let keeper = sidecar::blobs::Keeper::ReplicaOf(views[0].author.to_string());
+        let keeper = media_store::blobs::Keeper::ReplicaOf(views[0].author.to_string());
         sidecar::replicate::pull(
             &bob_node.state,
             &views[0].manifest,

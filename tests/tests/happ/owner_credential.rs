@@ -122,7 +122,7 @@ async fn the_nodes_own_routes_need_the_owners_credential_and_its_own_host_name()
         .unwrap();
     assert_eq!(tus.status(), 401);
     let pushed = b"a chunk nobody asked this node to keep".to_vec();
-    let name = sidecar::hash::Hash32::of(&pushed);
+    let name = media_store::hash::Hash32::of(&pushed);
     let push = |client: &reqwest::Client| {
         client
             .put(format!("{url}/api/chunk/{name}"))

@@ -6,7 +6,7 @@
 
 use crate::common::*;
 use media_api::{ContentView, ManifestView};
-use sidecar::blobs::Keeper;
+use media_store::blobs::Keeper;
 use sidecar::replicate::Source;
 
 #[tokio::test(flavor = "multi_thread")]

@@ -232,7 +232,7 @@ impl Recording {
 
     fn write_meta(&self) -> io::Result<()> {
         let json = serde_json::to_vec(&self.meta).map_err(io::Error::other)?;
-        crate::atomic::write_atomic(&self.dir.join(META), &json)
+        media_store::atomic::write_atomic(&self.dir.join(META), &json)
     }
 
     fn frame(&mut self, f: &Frame) -> io::Result<()> {

@@ -46,7 +46,7 @@ impl Drop for Mapping {
 /// The bytes are read through the mapping by `writev` (and by any other reader); the
 /// file must not be truncated while the mapping lives (a read past the new end faults).
 /// Chunk files are written once and renamed into place, and never truncated.
-pub(crate) unsafe fn map(file: Arc<File>, len: u64) -> io::Result<Bytes> {
+pub unsafe fn map(file: Arc<File>, len: u64) -> io::Result<Bytes> {
     if len == 0 {
         return Ok(Bytes::new());
     }
@@ -71,7 +71,7 @@ fn file_of(ptr: *const u8, len: usize) -> Option<(RawFd, u64, usize)> {
 
 /// What to do with the slices hyper wants written next.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Next {
+pub enum Next {
     /// `sendfile` `len` bytes of file `fd` from `offset`.
     SendFile { fd: RawFd, offset: u64, len: usize },
     /// Write the first `count` slices (none of them mapped) as usual.
@@ -80,7 +80,7 @@ pub(crate) enum Next {
 
 /// The next step for `bufs`: the first slice from its file when it is mapped, else the
 /// slices before the first mapped one.
-pub(crate) fn next(bufs: &[IoSlice<'_>]) -> Next {
+pub fn next(bufs: &[IoSlice<'_>]) -> Next {
     let Some(first) = bufs.iter().position(|b| !b.is_empty()) else {
         return Next::Write { count: bufs.len() };
     };
@@ -96,7 +96,7 @@ pub(crate) fn next(bufs: &[IoSlice<'_>]) -> Next {
 
 /// `sendfile(2)` of `len` bytes of `fd` at `offset` to the socket `out`: the bytes sent, or
 /// `WouldBlock` when the socket's buffer is full.
-pub(crate) fn send_file(out: RawFd, fd: RawFd, offset: u64, len: usize) -> io::Result<usize> {
+pub fn send_file(out: RawFd, fd: RawFd, offset: u64, len: usize) -> io::Result<usize> {
     let mut off = libc::off_t::try_from(offset).map_err(io::Error::other)?;
     // SAFETY: plain descriptors and a valid pointer to a local offset.
     let sent = unsafe { libc::sendfile(out, fd, &mut off, len) };

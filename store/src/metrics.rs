@@ -1,4 +1,6 @@
-//! Prometheus metrics: requests by route and status, bytes in and out, chunk checks.
+//! The node's Prometheus counters: requests by route and status, bytes in and out, chunk
+//! checks, cache tiers, live calls. The store counts its own; the HTTP layer and the SFU
+//! theirs.
 
 use prometheus::{Encoder, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
 
@@ -129,32 +131,5 @@ where
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-/// The route template of a request path, so that metrics labels stay few.
-pub fn route_label(path: &str) -> &'static str {
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    match segments.as_slice() {
-        ["health"] => "/health",
-        ["metrics"] => "/metrics",
-        ["api", "blob"] => "/api/blob",
-        ["api", "blob", _] => "/api/blob/{hash}",
-        ["api", "blob", _, _] => "/api/blob/{hash}/{index}",
-        ["api", "chunk", _] => "/api/chunk/{hash}",
-        ["api", "chunks", "have"] => "/api/chunks/have",
-        ["api", "manifest", _] => "/api/manifest/{hash}",
-        ["api", "manifest", _, _] => "/api/manifest/{hash}/{playlist}",
-        ["api", "ladder", _] => "/api/ladder/{hash}",
-        ["player", ..] => "/player",
-        ["api", "node"] => "/api/node",
-        ["api", "content"] => "/api/content",
-        ["api", "token"] => "/api/token",
-        ["api", "pull"] => "/api/pull",
-        ["api", "anonymous"] => "/api/anonymous",
-        ["api", "anonymous", _] => "/api/anonymous/{hash}",
-        ["api", "uploads"] => "/api/uploads",
-        ["api", "uploads", _] => "/api/uploads/{id}",
-        _ => "other",
     }
 }

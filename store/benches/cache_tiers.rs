@@ -2,18 +2,18 @@
 //! JSON-sized blobs with Zipf popularity, requested while podcasts and videos are streamed
 //! chunk by chunk. Prints the small-item hit ratio, the byte hit ratio and the bytes held.
 //!
-//! Run: `cargo bench -p sidecar --bench cache_tiers --profile dev` (optionally with
+//! Run: `cargo bench -p media_store --bench cache_tiers --profile dev` (optionally with
 //! `-- --requests N --small-share F`, F the share of requests for small items, 0.5 default).
 
 use bytes::Bytes;
 use lru::LruCache;
 use media_rules::CachePartition;
+use media_store::hash::Hash32;
+use media_store::metrics::Metrics;
+use media_store::tiers::{CacheBudgets, Tiers};
 use rand::distributions::Distribution;
 use rand::{Rng, SeedableRng};
 use rand_distr::Zipf;
-use sidecar::hash::Hash32;
-use sidecar::metrics::Metrics;
-use sidecar::tiers::{CacheBudgets, Tiers};
 use std::collections::{BTreeSet, HashMap};
 
 const MIB: u64 = 1 << 20;

@@ -10,7 +10,7 @@ use std::path::Path;
 use crate::aligned::{is_aligned, AlignedBuf, BLOCK};
 
 /// Writes `data` to `path` so that readers see either nothing or all of it.
-pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
+pub fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
     write_buffered_renamed(path, &[data])?;
     sync_parent(path)
 }
@@ -20,14 +20,14 @@ pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
 /// Falls back to a buffered write for a ragged length or a filesystem without direct I/O.
 /// The data is given in parts, written as one; a single part that is already aligned (an
 /// [`AlignedBuf`](crate::aligned::AlignedBuf)'s) is written without a copy.
-pub(crate) fn write_atomic_direct(path: &Path, parts: &[&[u8]]) -> io::Result<()> {
+pub fn write_atomic_direct(path: &Path, parts: &[&[u8]]) -> io::Result<()> {
     write_direct_renamed(path, parts)?;
     sync_parent(path)
 }
 
 /// [`write_atomic_direct`] but for the directory's fsync: the file's data is durable, and
 /// its name is once the caller has called [`sync_dir`] on the directory.
-pub(crate) fn write_direct_renamed(path: &Path, parts: &[&[u8]]) -> io::Result<()> {
+pub fn write_direct_renamed(path: &Path, parts: &[&[u8]]) -> io::Result<()> {
     let len: usize = parts.iter().map(|p| p.len()).sum();
     if len == 0 || !len.is_multiple_of(BLOCK) {
         return write_buffered_renamed(path, parts);
@@ -101,7 +101,7 @@ fn sync_parent(path: &Path) -> io::Result<()> {
 }
 
 /// Fsyncs a directory, making the names renamed into it durable.
-pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
 }
 

@@ -6,10 +6,10 @@
 //! again within [`HOT_FOR`] is hot, and is kept whole in the chunk tier of its audience.
 
 use crate::blob_record::BlobRecord;
+use crate::chunks::{self, ChunkFile, ChunkStore, Intact, StoreError, Verified};
 use crate::hash::Hash32;
 use crate::metrics::Metrics;
 use crate::seal::Seal;
-use crate::store::{self, ChunkFile, ChunkStore, Intact, StoreError, Verified};
 use crate::tiers::Tiers;
 use bytes::{Bytes, BytesMut};
 use media_rules::CachePartition;
@@ -17,10 +17,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 /// A chunk read again within this while is hot (worth a place in the chunk tier).
-pub(crate) const HOT_FOR: Duration = Duration::from_secs(60);
+pub const HOT_FOR: Duration = Duration::from_secs(60);
 
 /// How many chunk files are kept open and mapped between requests.
-pub(crate) const OPEN_CHUNKS: u64 = 256;
+pub const OPEN_CHUNKS: u64 = 256;
 
 /// Whether a verification counts as a read (and so marks the chunk as read lately).
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -116,8 +116,8 @@ impl ChunkReader {
         let store = self.store.clone();
         let started = SystemTime::now();
         let result = tokio::task::spawn_blocking(move || match opened {
-            Some(file) => store::check_file(store.as_ref(), &hash, file, keep),
-            None => store::read_checked(store.as_ref(), &hash, keep),
+            Some(file) => chunks::check_file(store.as_ref(), &hash, file, keep),
+            None => chunks::read_checked(store.as_ref(), &hash, keep),
         })
         .await
         .map_err(std::io::Error::other)??;

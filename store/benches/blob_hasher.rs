@@ -1,15 +1,15 @@
 //! The two hashes every uploaded byte goes through — its chunk's and the whole blob's —
 //! computed as two passes over each chunk and as one interleaved pass
-//! ([`sidecar::blob_hasher::BlobHasher::update_and_hash`]), against one SHA-256 pass of the
+//! ([`media_store::blob_hasher::BlobHasher::update_and_hash`]), against one SHA-256 pass of the
 //! same bytes and `openssl speed -evp sha256` on 1 MiB blocks, all on one core, in the same
 //! run. Prints the rates and the ratios.
 //!
-//! Run: `cargo bench -p sidecar --bench blob_hasher --profile dev` (optionally `-- GIB`,
+//! Run: `cargo bench -p media_store --bench blob_hasher --profile dev` (optionally `-- GIB`,
 //! the bytes hashed per line, 1 GiB by default).
 
+use media_store::blob_hasher::BlobHasher;
+use media_store::hash::Hash32;
 use sha2::{Digest, Sha256};
-use sidecar::blob_hasher::BlobHasher;
-use sidecar::hash::Hash32;
 use std::process::Command;
 use std::time::Instant;
 

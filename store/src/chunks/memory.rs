@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 /// Chunks in a map.
 #[derive(Default)]
-pub(crate) struct MemStore {
+pub struct MemStore {
     chunks: Mutex<HashMap<Hash32, Arc<[u8]>>>,
     stored: Mutex<HashMap<Hash32, std::time::SystemTime>>,
 }

@@ -8,7 +8,7 @@
 //! than [`RECHECK_AFTER`] is not trusted either: that bounds how long silent corruption
 //! below the filesystem (which moves no timestamp) can go unnoticed.
 
-use crate::store::Identity;
+use crate::chunks::Identity;
 use std::time::{Duration, SystemTime};
 
 /// How long a verification is trusted for an unchanged file.

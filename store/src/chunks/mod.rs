@@ -6,10 +6,10 @@ mod fs;
 #[cfg(test)]
 mod memory;
 
-pub(crate) use error::StoreError;
-pub(crate) use fs::FsStore;
+pub use error::StoreError;
+pub use fs::FsStore;
 #[cfg(test)]
-pub(crate) use memory::MemStore;
+pub use memory::MemStore;
 
 use crate::hash::Hash32;
 use sha2::{Digest, Sha256};
@@ -90,7 +90,7 @@ pub trait ChunkStore: Send + Sync + 'static {
 
 /// What reading a chunk back found.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Verified<T = u64> {
+pub enum Verified<T = u64> {
     /// The chunk is there and hashes to its name: its length, or its bytes.
     Good(T),
     /// Not stored.
@@ -102,7 +102,7 @@ pub(crate) enum Verified<T = u64> {
 #[cfg(test)]
 impl<T> Verified<T> {
     /// The same outcome with the good value mapped.
-    pub(crate) fn map<U>(self, f: impl FnOnce(T) -> U) -> Verified<U> {
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Verified<U> {
         match self {
             Verified::Good(value) => Verified::Good(f(value)),
             Verified::Missing => Verified::Missing,
@@ -112,7 +112,7 @@ impl<T> Verified<T> {
 }
 
 /// A chunk read through that hashed to its name.
-pub(crate) struct Intact {
+pub struct Intact {
     /// The file it was read from, still open.
     pub file: Box<dyn ChunkFile>,
     /// Its bytes, when they were asked for (else empty).
@@ -126,11 +126,7 @@ pub(crate) struct Intact {
 
 /// Opens a stored chunk, reads it through and checks its SHA-256 (keeping its bytes if
 /// `keep`), quarantining it on mismatch.
-pub(crate) fn read_checked(
-    store: &dyn ChunkStore,
-    hash: &Hash32,
-    keep: bool,
-) -> io::Result<Verified<Intact>> {
+pub fn read_checked(store: &dyn ChunkStore, hash: &Hash32, keep: bool) -> io::Result<Verified<Intact>> {
     match store.open(hash)? {
         Some(file) => check_file(store, hash, file, keep),
         None => Ok(Verified::Missing),
@@ -138,7 +134,7 @@ pub(crate) fn read_checked(
 }
 
 /// [`read_checked`] of a chunk `file` already opened from `store`.
-pub(crate) fn check_file(
+pub fn check_file(
     store: &dyn ChunkStore,
     hash: &Hash32,
     file: Box<dyn ChunkFile>,
@@ -177,13 +173,13 @@ pub(crate) fn check_file(
 
 /// Tests' shorthand for [`read_checked`]: the chunk's length.
 #[cfg(test)]
-pub(crate) fn verify(store: &dyn ChunkStore, hash: &Hash32) -> io::Result<Verified> {
+pub fn verify(store: &dyn ChunkStore, hash: &Hash32) -> io::Result<Verified> {
     Ok(read_checked(store, hash, true)?.map(|read| read.data.len() as u64))
 }
 
 /// Tests' shorthand for [`read_checked`]: the chunk's bytes.
 #[cfg(test)]
-pub(crate) fn load(store: &dyn ChunkStore, hash: &Hash32) -> io::Result<Verified<Vec<u8>>> {
+pub fn load(store: &dyn ChunkStore, hash: &Hash32) -> io::Result<Verified<Vec<u8>>> {
     Ok(read_checked(store, hash, true)?.map(|read| read.data))
 }
 

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// A chunk store on the local filesystem.
-pub(crate) struct FsStore {
+pub struct FsStore {
     root: PathBuf,
     used: AtomicU64,
     /// Fan-out directories that batched puts renamed chunks into since their last fsync.
@@ -28,7 +28,7 @@ pub(crate) struct FsStore {
 
 impl FsStore {
     /// Opens (creating) the store under `dir`, counting the bytes already stored.
-    pub(crate) fn open(dir: &Path) -> io::Result<Self> {
+    pub fn open(dir: &Path) -> io::Result<Self> {
         let root = dir.join("chunks");
         for byte in 0..=255u8 {
             std::fs::create_dir_all(fanout::dir(&root, byte))?;
@@ -68,7 +68,7 @@ impl FsStore {
     }
 
     /// Where a chunk's file lives.
-    pub(crate) fn chunk_path(&self, hash: &Hash32) -> PathBuf {
+    pub fn chunk_path(&self, hash: &Hash32) -> PathBuf {
         fanout::dir(&self.root, hash.0[0]).join(hash.to_hex())
     }
 }
@@ -253,7 +253,7 @@ fn tidy(root: &Path) -> io::Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{verify, Verified};
+    use crate::chunks::{verify, Verified};
 
     #[test]
     fn opening_moves_the_two_level_layout_and_drops_crashed_temp_files() {

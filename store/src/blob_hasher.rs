@@ -5,7 +5,7 @@
 //! not by their throughput: one stream leaves the core idle for much of each block. Feeding
 //! the same 64-byte block to the blob's state and to the chunk's state one after the other
 //! lets the core overlap the two independent compressions, so one pass costs about a third
-//! less than hashing the bytes twice (`cargo bench -p sidecar --bench blob_hasher`). The
+//! less than hashing the bytes twice (`cargo bench -p media_store --bench blob_hasher`). The
 //! compression, padding and finalisation are the `sha2` crate's; this module only decides
 //! which state takes which block.
 //!
