@@ -10,7 +10,7 @@
 //! - join time, from the WHEP `POST` to the viewer's first decoded frame;
 //! - anonymous memory per down-track (the sidecar's RSS with N viewers, less without).
 //!
-//! Run: `cargo bench -p sidecar --bench sfu --profile dev -- --viewers 20 --seconds 10`.
+//! Run: `cargo bench -p elohim-media --bench sfu --profile dev -- --viewers 20 --seconds 10`.
 //!
 //! With `--record 1` the call runs twice, without and then with the recorder, and the
 //! recorder's memory is the difference: anonymous RSS at the start and the end of the steady

@@ -318,11 +318,9 @@ mod tests {
                 rendition: "2160p".into()
             })
         );
-        let smallest = rung("240p", 240, 300);
-        assert_eq!(
-            rendition_admitted(&cap, &smallest, 64).is_ok(),
-            cap.admits_variant(&smallest, 64),
-            "the rule is the cap's own"
-        );
+        let within = rung("fits", cap.max_height, 100);
+        assert_eq!(rendition_admitted(&cap, &within, 64), Ok(()));
+        let too_tall = rung("taller", cap.max_height + 2, 100);
+        assert!(rendition_admitted(&cap, &too_tall, 64).is_err());
     }
 }

@@ -122,7 +122,8 @@ impl<A: PartialEq + Clone> Ranking<A> {
         self.order.iter().position(|a| a == agent)
     }
 
-    /// The custodians that hold the blob when those in `lost` are left out ([`holders`]).
+    /// The custodians that hold the blob when those in `lost` are left out: the first
+    /// `wanted` of the rest, in ranking order.
     pub fn holders(&self, lost: &[A]) -> Vec<A> {
         holders(&self.order, lost, self.wanted)
     }
@@ -363,7 +364,8 @@ mod tests {
             let head: Vec<u32> = ranked.iter().copied().take(wanted).collect();
             prop_assert_eq!(holders(&ranked, &[], wanted), head);
             let ranking = Ranking { order: ranked.clone(), wanted };
-            prop_assert_eq!(ranking.holders(&lost), placed);
+            let expected: Vec<u32> = alive.iter().copied().take(wanted).collect();
+            prop_assert_eq!(ranking.holders(&lost), expected);
             for (i, a) in ranked.iter().enumerate() {
                 prop_assert_eq!(ranking.position(a), Some(i));
             }

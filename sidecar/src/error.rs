@@ -313,6 +313,18 @@ mod tests {
             (StoreError::TooLarge { limit: 1 }, StatusCode::PAYLOAD_TOO_LARGE),
             (StoreError::Changed(hash), StatusCode::INTERNAL_SERVER_ERROR),
             (
+                StoreError::ShortBlob {
+                    blob: hash,
+                    size: 10,
+                    held: 9,
+                },
+                StatusCode::INTERNAL_SERVER_ERROR,
+            ),
+            (
+                StoreError::MalformedHash(media_store::hash::MalformedHash("xyz".into())),
+                StatusCode::BAD_REQUEST,
+            ),
+            (
                 StoreError::Io(std::io::Error::other("disk")),
                 StatusCode::INTERNAL_SERVER_ERROR,
             ),

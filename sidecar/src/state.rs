@@ -28,7 +28,7 @@ pub struct Sidecar {
     /// The cache tiers.
     pub tiers: Arc<Tiers>,
     /// What the conductor said about blobs' audiences, briefly cached.
-    pub access: AccessCache,
+    pub(crate) access: AccessCache,
     /// Adaptive-bitrate ladder jobs.
     pub ladders: Ladders,
     /// The DHT as the node's conductor answers it, once attached ([`Sidecar::dht`]).
@@ -40,7 +40,7 @@ pub struct Sidecar {
     /// One permit per upload taking bytes at once (`config.limits.max_uploads`).
     pub upload_slots: Arc<tokio::sync::Semaphore>,
     /// Where blobs this node does not hold can be fetched from, briefly cached.
-    pub remote: crate::fetch_through::remote::RemoteBlobs,
+    pub(crate) remote: crate::fetch_through::remote::RemoteBlobs,
     /// Blobs being pulled here, whose chunks peers may already take.
     pub pulling: crate::replicate::pulling::Pulling,
     /// What anonymous uploaders hold, when a node takes their uploads.
@@ -115,6 +115,12 @@ impl Sidecar {
                 what: "every upload slot is taken",
                 retry_after: 5,
             })
+    }
+
+    /// Forgets what the DHT said about `blob`'s audience, so that the next read asks again
+    /// (it is otherwise reused for a few seconds).
+    pub async fn forget_access(&self, blob: &media_store::hash::Hash32) {
+        self.access.invalidate(blob).await;
     }
 
     /// Wires the sidecar to its conductor's DHT (once).

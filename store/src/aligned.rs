@@ -6,7 +6,7 @@
 use std::sync::Mutex;
 
 /// The alignment direct I/O asks of buffers, offsets and lengths.
-pub const BLOCK: usize = 4096;
+pub(crate) const BLOCK: usize = 4096;
 
 /// Buffers kept for reuse; the pool holds at most this many bytes.
 const POOL_BYTES: usize = 16 << 20;
@@ -14,7 +14,7 @@ const POOL_BYTES: usize = 16 << 20;
 static POOL: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
 
 /// A fixed-capacity buffer whose data starts on a [`BLOCK`] boundary.
-pub struct AlignedBuf {
+pub(crate) struct AlignedBuf {
     mem: Vec<u8>,
     start: usize,
     len: usize,
@@ -23,7 +23,7 @@ pub struct AlignedBuf {
 
 impl AlignedBuf {
     /// An empty buffer for up to `cap` bytes, reused from the pool when one fits.
-    pub fn new(cap: usize) -> Self {
+    pub(crate) fn new(cap: usize) -> Self {
         let want = cap + BLOCK;
         let reused = {
             let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
@@ -42,7 +42,7 @@ impl AlignedBuf {
     }
 
     /// Copies as much of `data` as fits; returns how many bytes were taken.
-    pub fn extend(&mut self, data: &[u8]) -> usize {
+    pub(crate) fn extend(&mut self, data: &[u8]) -> usize {
         let n = data.len().min(self.cap - self.len);
         let at = self.start + self.len;
         self.mem[at..at + n].copy_from_slice(&data[..n]);
@@ -51,18 +51,18 @@ impl AlignedBuf {
     }
 
     /// Whether the buffer holds `cap` bytes.
-    pub fn is_full(&self) -> bool {
+    pub(crate) fn is_full(&self) -> bool {
         self.len == self.cap
     }
 
     /// Whether the buffer holds nothing.
     #[cfg(test)]
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
     }
 
     /// The bytes held, starting on a block boundary.
-    pub fn as_slice(&self) -> &[u8] {
+    pub(crate) fn as_slice(&self) -> &[u8] {
         &self.mem[self.start..self.start + self.len]
     }
 }
@@ -79,7 +79,7 @@ impl Drop for AlignedBuf {
 }
 
 /// Whether `data` can go to the disk with direct I/O as it is.
-pub fn is_aligned(data: &[u8]) -> bool {
+pub(crate) fn is_aligned(data: &[u8]) -> bool {
     data.as_ptr().align_offset(BLOCK) == 0 && data.len().is_multiple_of(BLOCK)
 }
 

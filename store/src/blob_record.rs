@@ -31,7 +31,7 @@ pub struct BlobRecord {
     pub replica_of: Vec<String>,
     /// The client (IP address) whose anonymous upload left the blob here, when the node
     /// keeps it for nobody else: unpublished, read by the owner only, and counted against
-    /// that client's quota ([`crate::anonymous`]).
+    /// that client's quota (`sidecar::anonymous`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub anonymous: Option<String>,
 }

@@ -90,7 +90,7 @@ impl BlobIndex {
         Ok((self.put(record)?, false))
     }
 
-    /// The records of the blobs anonymous clients left here ([`crate::anonymous`]).
+    /// The records of the blobs anonymous clients left here (`sidecar::anonymous`).
     pub fn anonymous_records(&self) -> io::Result<Vec<Arc<BlobRecord>>> {
         let mut left = Vec::new();
         for hash in self.list()? {
@@ -103,7 +103,7 @@ impl BlobIndex {
 
     /// Records that the node no longer keeps the blob for the author `replica_of`; the
     /// record goes when the node keeps the blob for nobody. Returns whether it went. The
-    /// chunks are left to the sweep ([`crate::gc`]), the one deleter of chunks, which keeps
+    /// chunks are left to the sweep (`sidecar::gc`), the one deleter of chunks, which keeps
     /// every chunk some record still lists.
     pub fn release(&self, hash: &Hash32, replica_of: &str) -> io::Result<bool> {
         let _one_writer = self.writing.lock().unwrap_or_else(|e| e.into_inner());

@@ -6,19 +6,19 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 /// The fan-out directory under `root` for hashes starting with `byte`.
-pub fn dir(root: &Path, byte: u8) -> PathBuf {
+pub(crate) fn dir(root: &Path, byte: u8) -> PathBuf {
     root.join(format!("{byte:02x}"))
 }
 
 /// Whether `name` is a fan-out directory's name.
-pub fn is_name(name: &OsStr) -> bool {
+pub(crate) fn is_name(name: &OsStr) -> bool {
     name.to_str()
         .is_some_and(|n| n.len() == 2 && n.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
 }
 
 /// The fan-out directories directly under `dir`; anything else there is not the layout's
 /// and is left out.
-pub fn dirs(dir: &Path) -> io::Result<Vec<PathBuf>> {
+pub(crate) fn dirs(dir: &Path) -> io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;

@@ -9,14 +9,14 @@
 // What no other crate can reach is pub(crate), so a pub item is one another crate may use.
 #![warn(unreachable_pub)]
 
-pub mod aligned;
+pub(crate) mod aligned;
 pub mod atomic;
 pub mod blob_hasher;
 pub mod blob_record;
 pub mod blobs;
 pub mod chunks;
 pub mod clock;
-pub mod fanout;
+pub(crate) mod fanout;
 pub mod hash;
 pub mod ingest;
 pub mod metrics;

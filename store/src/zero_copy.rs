@@ -5,7 +5,7 @@
 //! `Bytes` over the mapping; every mapping is registered with the file it maps. By
 //! default the connection writes such slices with `writev`: no buffer of ours holds them,
 //! and the kernel copies them once from the page cache into the socket. With `--sendfile`
-//! the connection ([`crate::server`]) sends a slice that lies in a registered mapping from
+//! the connection (`sidecar::server`) sends a slice that lies in a registered mapping from
 //! the file with `sendfile(2)` at the same offset, so the kernel hands page-cache pages to
 //! the socket without that copy (over loopback this measured slower: BENCHMARKS.md).
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 pub(crate) const FACTS_TTL: Duration = Duration::from_secs(5);
 
 /// Caches of what the conductor said, so a stream of segment requests costs one zome call.
-pub struct AccessCache {
+pub(crate) struct AccessCache {
     pub(super) blobs: moka::future::Cache<Hash32, Arc<Vec<BlobAccess>>>,
     pub(super) places: moka::future::Cache<AgentPubKey, Option<Place>>,
     pub(super) manifests: moka::future::Cache<ActionHash, Option<Arc<BlobManifest>>>,
@@ -42,12 +42,12 @@ impl Default for AccessCache {
 
 impl AccessCache {
     /// Forgets what is known about `blob` (after this node changed its content).
-    pub async fn invalidate(&self, blob: &Hash32) {
+    pub(crate) async fn invalidate(&self, blob: &Hash32) {
         self.blobs.invalidate(blob).await;
     }
 
     /// Forgets `agent`'s place (after this node declared, founded or vouched for one).
-    pub async fn forget_place(&self, agent: &AgentPubKey) {
+    pub(crate) async fn forget_place(&self, agent: &AgentPubKey) {
         self.places.invalidate(agent).await;
     }
 }

@@ -752,6 +752,7 @@ impl Worker {
             self.config.replica_ttl,
         );
         for manifest in &gone {
+            self.unwanted_since.remove(manifest);
             let Some(Held {
                 replica,
                 blob,

@@ -106,7 +106,9 @@ pub(crate) fn duty<A: PartialEq>(me: &A, holders: &[A], keeps: bool, covered: bo
 /// found clearly unwanted (`settled`: retired, or released) goes now; one merely missing
 /// from this round's reading (its content not listed, say) goes only after it has been
 /// unwanted for `grace`, so a DHT read that misses some links does not throw copies away.
-/// `unwanted_since` remembers, across rounds, when each was first found unwanted.
+/// `unwanted_since` remembers, across rounds, when each was first found unwanted (the
+/// caller forgets a replica there once it is evicted; one whose eviction failed keeps its
+/// time).
 pub(crate) fn evictions<'k, R, B>(
     kept: impl IntoIterator<Item = (&'k R, &'k B)>,
     keep: &HashSet<B>,
@@ -133,9 +135,6 @@ where
         })
         .cloned()
         .collect();
-    for r in &gone {
-        unwanted_since.remove(r);
-    }
     gone
 }
 
@@ -220,6 +219,13 @@ mod tests {
             grace,
         );
         assert_eq!(gone, ["c"], "unwanted for the whole grace");
+        // Its eviction failed (the DHT did not answer): it keeps its time and goes next round.
+        let again = start + grace + Duration::from_secs(1);
+        assert_eq!(
+            evictions(pairs(left), &keep, &HashSet::new(), &mut since, again, grace),
+            ["c"]
+        );
+        since.remove("c"); // evicted, as the round does
         assert!(since.is_empty());
         // Wanted again in between: the clock starts over.
         evictions(pairs(left), &keep, &HashSet::new(), &mut since, start, grace);
@@ -255,8 +261,9 @@ mod tests {
                 let goes = !keep.contains(b) && (settled.contains(r) || waited >= 60);
                 prop_assert_eq!(gone.contains(r), goes, "replica {} of blob {}", r, b);
             }
+            // Until the round evicts it, a replica that goes keeps the time it was found unwanted.
             for r in &gone {
-                prop_assert!(!since.contains_key(r));
+                prop_assert!(since.contains_key(r));
             }
         }
     }

@@ -17,7 +17,7 @@ use media_rules::token::{AccessToken, Subject, TokenClaims};
 use media_rules::Place;
 use media_store::hash::Hash32;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
 /// An agent a test controls: its key signs its tokens.
@@ -62,7 +62,7 @@ impl FakeAgent {
 /// The in-memory DHT, seen by the node's agent `me`.
 pub(crate) struct FakeDht {
     me: FakeAgent,
-    next: AtomicU8,
+    next: AtomicU32,
     contents: Mutex<Vec<ContentView>>,
     manifests: Mutex<Vec<ManifestView>>,
     places: Mutex<HashMap<AgentPubKey, Place>>,
@@ -76,7 +76,7 @@ impl FakeDht {
     pub(crate) fn new(me: FakeAgent) -> Self {
         FakeDht {
             me,
-            next: AtomicU8::new(1),
+            next: AtomicU32::new(1),
             contents: Default::default(),
             manifests: Default::default(),
             places: Default::default(),
@@ -92,7 +92,10 @@ impl FakeDht {
     }
 
     fn new_id(&self) -> ActionHash {
-        ActionHash::from_raw_32(vec![self.next.fetch_add(1, Ordering::Relaxed); 32])
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let mut raw = vec![0xa5; 32];
+        raw[..4].copy_from_slice(&n.to_le_bytes());
+        ActionHash::from_raw_32(raw)
     }
 
     /// Registers `manifest` as `author`'s.

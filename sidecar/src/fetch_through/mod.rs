@@ -63,7 +63,7 @@ impl Chunks {
 impl RemoteBlobs {
     /// Where `blob`, which this node does not hold, can be fetched from. `public`: whether
     /// anyone may read it (no tokens needed).
-    pub async fn resolve(
+    pub(crate) async fn resolve(
         &self,
         state: &Sidecar,
         link: Node<'_>,

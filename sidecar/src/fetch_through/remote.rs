@@ -10,7 +10,7 @@ use std::time::Duration;
 pub(crate) const SOURCES_TTL: Duration = Duration::from_secs(60);
 
 /// A blob held elsewhere: its manifest, and where its chunks are.
-pub struct Remote {
+pub(crate) struct Remote {
     /// A record made from the author's manifest (not stored: the node keeps it for no one).
     pub record: Arc<BlobRecord>,
     pub(super) sources: Sources,
@@ -21,7 +21,7 @@ pub struct Remote {
 }
 
 /// The sources of remote blobs, briefly cached.
-pub struct RemoteBlobs {
+pub(crate) struct RemoteBlobs {
     pub(super) known: moka::future::Cache<Hash32, Arc<Remote>>,
 }
 

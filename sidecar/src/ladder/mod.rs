@@ -82,7 +82,17 @@ impl crate::worker::Work for Jobs {
         let Some(source) = next else {
             return Ok(crate::worker::Step::Idle(IDLE));
         };
-        run_job(&self.state, source, &work_dir(&self.state, &source)).await;
+        // On a task of its own, so that a job that panics fails alone, not the worker.
+        let state = self.state.clone();
+        let job = tokio::spawn(async move { run_job(&state, source, &work_dir(&state, &source)).await });
+        if let Err(e) = job.await {
+            tracing::error!(blob = %source, error = %e, "a ladder job panicked");
+            let failed = Progress {
+                error: Some("the ladder job stopped unexpectedly".into()),
+                ..Progress::at(Stage::Failed, 0.0)
+            };
+            self.state.ladders.set(&source, failed);
+        }
         Ok(crate::worker::Step::Busy)
     }
 

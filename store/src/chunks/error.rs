@@ -1,5 +1,5 @@
-//! What the store layer (chunk store, reader, ingest) can fail with, apart from how HTTP
-//! says it ([`crate::error::ApiError`] converts each).
+//! What the store (chunk store, reader, ingest) can fail with, apart from how HTTP says it
+//! (the sidecar's `ApiError` converts each).
 
 use crate::hash::{Hash32, MalformedHash};
 use std::io;

@@ -25,7 +25,7 @@ impl ChunkFile for MemFile {
         buf[..n].copy_from_slice(&self.0[start..start + n]);
         Ok(n)
     }
-    /// The bytes' address stands for the inode: replacing a chunk ([`MemStore::corrupt`])
+    /// The bytes' address stands for the inode: replacing a chunk
     /// gives it a new one.
     fn identity(&self) -> io::Result<Identity> {
         Ok(Identity {

@@ -136,7 +136,7 @@ async fn a_blob_used_by_commons_and_private_content_of_one_author_is_not_open() 
     let mut private = content("my collection", "private");
     private.blobs = vec![manifests[0].id.clone()];
     let _: ContentView = net.call(alice, "create_content", private).await;
-    node.state.access.invalidate(&hash.parse().unwrap()).await;
+    node.state.forget_access(&hash.parse().unwrap()).await;
     let (status, _) = get(&node.url, &hash, None).await;
     assert_eq!(status, 401, "no longer open to anonymous readers");
     let t = token(&net, alice, &hash, net.key(alice).to_string(), 600).await;

@@ -119,7 +119,7 @@ impl Recorder {
         if self.queued.fetch_add(1, Ordering::AcqRel) >= QUEUE_FRAMES {
             self.queued.fetch_sub(1, Ordering::AcqRel);
             let before = self.dropped.fetch_add(1, Ordering::Relaxed);
-            if before.is_power_of_two() || before == 0 {
+            if (before + 1).is_power_of_two() {
                 tracing::warn!(
                     dropped = before + 1,
                     "the recording writer falls behind: frames are dropped from recordings (not from the call)"
