@@ -42,6 +42,8 @@ pub(crate) async fn run(
     let link = std::sync::Arc::new(link);
     let app_id = link.app_id().to_string();
     state.attach(link);
+    // Copies of invited content that an invitee's node did not take before a restart.
+    state.deliver_shares();
     if let Some(url) = endpoint {
         // Custodians fetch this node's uploads there, custodian or not.
         sidecar::publish::spawn_endpoint(&state, url);

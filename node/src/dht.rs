@@ -6,11 +6,11 @@ use async_trait::async_trait;
 use hdi::prelude::{ActionHash, AgentPubKey, CapSecret, Timestamp};
 use media_api::{
     BlobAccess, CommitmentView, ContentView, IssueCallTokenInput, IssueTokenInput, IssuedToken, ManifestView,
-    RefreshReplicaInput, ReplicaView, StartCallInput, UpdateCommitmentInput, UpdateContentInput, VouchInput,
-    VouchView,
+    RefreshReplicaInput, ReplicaView, ShareDelivery, StartCallInput, UpdateCommitmentInput,
+    UpdateContentInput, VouchInput, VouchView,
 };
 use media_integrity::{BlobManifest, ContentNode, CustodianCommitment, ReplicaStatus};
-use media_rules::Place;
+use media_rules::{Place, Reach};
 use media_store::hash::Hash32;
 use sidecar::config::NetworkSettings;
 use sidecar::dht::{Answer, Dht, UiSession};
@@ -76,8 +76,15 @@ impl Dht for ConductorLink {
         self.call("list_place_vouches", region.to_string()).await
     }
 
-    async fn register_manifest(&self, manifest: BlobManifest) -> Answer<ManifestView> {
-        self.call("register_blob_manifest", manifest).await
+    async fn register_manifest(&self, manifest: BlobManifest, reach: Reach) -> Answer<ManifestView> {
+        match reach.is_kept_off_dht() {
+            true => self.call("register_private_manifest", manifest).await,
+            false => self.call("register_blob_manifest", manifest).await,
+        }
+    }
+
+    async fn deliver_shares(&self) -> Answer<ShareDelivery> {
+        self.call("deliver_shares", ()).await
     }
 
     async fn create_content(&self, node: ContentNode) -> Answer<ContentView> {

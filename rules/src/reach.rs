@@ -76,6 +76,14 @@ impl Reach {
         matches!(self, Reach::Commons)
     }
 
+    /// Whether content at this reach, and the manifests of its blobs, stay off the DHT:
+    /// private content lives on its author's source chain only, and invited content is
+    /// handed to each invitee by a remote call. Nobody outside the audience can read its
+    /// title, invitees or blob hashes, so nobody outside it can fetch them either.
+    pub const fn is_kept_off_dht(self) -> bool {
+        matches!(self, Reach::Private | Reach::Invited)
+    }
+
     /// Whether content at this reach must name the place it belongs to.
     pub const fn needs_place(self) -> bool {
         self.rule().place_level.is_some()
@@ -166,6 +174,16 @@ mod tests {
         assert!(Reach::Private.may_read(&aud, Some(&1), None));
         assert!(!Reach::Private.may_read(&aud, Some(&2), None));
         assert!(!Reach::Private.may_read(&aud, None, None));
+    }
+
+    #[test]
+    fn only_private_and_invited_content_is_kept_off_the_dht() {
+        let off: Vec<Reach> = Reach::ALL
+            .iter()
+            .copied()
+            .filter(|r| r.is_kept_off_dht())
+            .collect();
+        assert_eq!(off, [Reach::Private, Reach::Invited]);
     }
 
     #[test]

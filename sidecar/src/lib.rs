@@ -30,6 +30,7 @@ pub mod recordings;
 pub mod replicate;
 pub mod rtc;
 pub mod server;
+pub mod shares;
 pub(crate) mod sources;
 pub mod state;
 pub(crate) mod streaming;

@@ -107,8 +107,13 @@ pub async fn publish(
     publication: &Publication,
 ) -> Result<Published, ApiError> {
     let dht = state.dht();
-    let view = dht.register_manifest(BlobManifest(manifest.clone())).await?;
+    let view = dht
+        .register_manifest(BlobManifest(manifest.clone()), publication.reach)
+        .await?;
     let content = dht.create_content(publication.content_node(&view)).await?;
+    if publication.reach == Reach::Invited {
+        state.deliver_shares();
+    }
     let hash: Hash32 = manifest.hash.parse()?;
     state.access.invalidate(&hash).await;
     Ok(Published {
@@ -130,14 +135,24 @@ pub async fn publish_ladder(state: &Sidecar, source: &Manifest) -> Result<(), Ap
     if mine.is_empty() {
         return Ok(());
     }
+    // Kept off the DHT unless some use of the source is public already.
+    let reach = match mine
+        .iter()
+        .all(|a| Reach::parse(&a.reach).is_ok_and(Reach::is_kept_off_dht))
+    {
+        true => Reach::Private,
+        false => Reach::Commons,
+    };
     let mut ids = Vec::new();
-    let source_view = link.register_manifest(BlobManifest(source.clone())).await?;
+    let source_view = link
+        .register_manifest(BlobManifest(source.clone()), reach)
+        .await?;
     ids.push(source_view.id);
     for variant in &source.variants {
         let hash: Hash32 = variant.blob.parse()?;
         let record = state.blobs.get(&hash)?.ok_or(ApiError::NotFound("rendition"))?;
         let view = link
-            .register_manifest(BlobManifest(record.manifest.clone()))
+            .register_manifest(BlobManifest(record.manifest.clone()), reach)
             .await?;
         ids.push(view.id);
         state.access.invalidate(&hash).await;
@@ -178,6 +193,7 @@ pub async fn publish_ladder(state: &Sidecar, source: &Manifest) -> Result<(), Ap
         replace_content(&*link, &view, content).await?;
     }
     state.access.invalidate(&source.hash.parse()?).await;
+    state.deliver_shares();
     Ok(())
 }
 

@@ -212,12 +212,17 @@ async fn publish(state: &Sidecar, call: &str, manifest: &BlobManifest) -> Result
     let Some(view) = view.filter(|v| &v.author == link.agent()) else {
         return Ok(None);
     };
+    let reach = view
+        .content
+        .reach()
+        .map_err(|why| ApiError::Invalid { field: "reach", why })?;
     let registered = link
-        .register_manifest(media_integrity::BlobManifest(manifest.clone()))
+        .register_manifest(media_integrity::BlobManifest(manifest.clone()), reach)
         .await?;
     let mut content = view.content.clone();
     content.blobs.push(registered.id.clone());
     crate::publish::replace_content(&*link, &view, content).await?;
     state.access.invalidate(&manifest.hash.parse()?).await;
+    state.deliver_shares();
     Ok(Some(registered.id.to_string()))
 }

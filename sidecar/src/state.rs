@@ -49,6 +49,8 @@ pub struct Sidecar {
     pub rtc: Option<Arc<crate::rtc::Sfu>>,
     /// The background workers and their statuses.
     pub workers: Arc<crate::worker::Workers>,
+    /// Hands invited content to its invitees.
+    pub shares: crate::shares::Shares,
 }
 
 impl Sidecar {
@@ -102,6 +104,7 @@ impl Sidecar {
             pulling: Default::default(),
             anonymous,
             workers,
+            shares: Default::default(),
         }))
     }
 
@@ -140,6 +143,11 @@ impl Sidecar {
     /// The conductor's DHT, when one is attached, for work that outlives a request.
     pub fn attached(&self) -> Option<Arc<dyn Dht>> {
         self.dht.get().cloned()
+    }
+
+    /// Hands this node's invited content to its invitees soon.
+    pub fn deliver_shares(&self) {
+        self.shares.nudge(&self.workers, self.attached());
     }
 
     /// [`Sidecar::dht`] as its node's agent sees it; `None` for a standalone sidecar.

@@ -331,7 +331,15 @@ impl Dht for FakeDht {
         Ok(mine.clone())
     }
 
-    async fn register_manifest(&self, manifest: BlobManifest) -> Answer<ManifestView> {
+    async fn deliver_shares(&self) -> Answer<media_api::ShareDelivery> {
+        Ok(media_api::ShareDelivery::default())
+    }
+
+    async fn register_manifest(
+        &self,
+        manifest: BlobManifest,
+        _reach: media_rules::Reach,
+    ) -> Answer<ManifestView> {
         let me = self.me.pub_key.clone();
         let known = self
             .manifests

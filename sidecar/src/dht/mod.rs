@@ -18,11 +18,11 @@ use async_trait::async_trait;
 use hdi::prelude::{ActionHash, AgentPubKey, CapSecret, DnaHash, Timestamp};
 use media_api::{
     BlobAccess, CommitmentView, ContentView, IssueCallTokenInput, IssueTokenInput, IssuedToken, ManifestView,
-    RefreshReplicaInput, ReplicaView, StartCallInput, UpdateCommitmentInput, UpdateContentInput, VouchInput,
-    VouchView,
+    RefreshReplicaInput, ReplicaView, ShareDelivery, StartCallInput, UpdateCommitmentInput,
+    UpdateContentInput, VouchInput, VouchView,
 };
 use media_integrity::{BlobManifest, ContentNode, CustodianCommitment, ReplicaStatus};
-use media_rules::Place;
+use media_rules::{Place, Reach};
 use media_store::hash::Hash32;
 
 /// Why the DHT did not answer.
@@ -154,9 +154,15 @@ pub trait Dht: Send + Sync {
         Err(DhtError::Standalone("places"))
     }
 
-    /// Registers a manifest (or finds the node's agent's registration of the same one).
-    async fn register_manifest(&self, _manifest: BlobManifest) -> Answer<ManifestView> {
+    /// Registers a manifest for content of `reach`: on the agent's chain only when that
+    /// reach keeps content off the DHT (`Reach::is_kept_off_dht`), else in the DHT.
+    async fn register_manifest(&self, _manifest: BlobManifest, _reach: Reach) -> Answer<ManifestView> {
         Err(DhtError::Standalone("publishing"))
+    }
+
+    /// Hands each invitee of the agent's invited content the copy it has not taken yet.
+    async fn deliver_shares(&self) -> Answer<ShareDelivery> {
+        Err(DhtError::Standalone("sharing"))
     }
 
     /// Creates content.

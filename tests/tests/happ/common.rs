@@ -329,6 +329,36 @@ pub async fn upload(
     receipt["hash"].as_str().unwrap().to_string()
 }
 
+/// Hands `author`'s invited content to its invitees now, as a node's worker does soon
+/// after publishing (when one runs, the two may race for a copy: the loser tries again);
+/// returns how many copies this call handed over.
+pub async fn deliver_shares(net: &Net, author: Agent) -> u32 {
+    let mut delivered = 0;
+    for _ in 0..10 {
+        let report: media_api::ShareDelivery = net.call(author, "deliver_shares", ()).await;
+        delivered += report.delivered;
+        if report.pending == 0 {
+            return delivered;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+    panic!("an invitee's conductor did not take its copy in ten tries");
+}
+
+/// Waits (at most 30 s) until `who` holds a copy of invited content using `blob`, which
+/// the author's node hands over in the background after publishing; returns the manifests.
+pub async fn until_shared(net: &Net, who: Agent, blob: &str) -> Vec<media_api::ManifestView> {
+    for _ in 0..60 {
+        let found: Vec<media_api::ManifestView> =
+            net.call(who, "find_blob_manifests", blob.to_string()).await;
+        if !found.is_empty() {
+            return found;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    panic!("the author's node did not hand over its invited content in 30 s");
+}
+
 /// A token `who` signs for `blob`, for the node whose agent key is `audience`.
 pub async fn token(net: &Net, who: Agent, blob: &str, audience: String, ttl: u32) -> String {
     let issued: media_api::IssuedToken = net

@@ -49,6 +49,7 @@ async fn each_agent_sees_what_reach_allows() {
     for node in [private, invited, commons, local, neighborhood] {
         let _: ContentView = net.call(alice, "create_content", node).await;
     }
+    assert_eq!(deliver_shares(&net, alice).await, 1, "Bob takes his copy");
     net.sync().await;
 
     // Alice sees all of her own; Bob the invited, commons and neighborhood content; Carol only commons.
@@ -78,6 +79,7 @@ async fn private_and_invited_content_stay_hidden_from_direct_gets() {
     let mut invited = content("call with bob", "invited");
     invited.invitees = vec![net.key(bob)];
     let call: ContentView = net.call(alice, "create_content", invited).await;
+    deliver_shares(&net, alice).await;
     net.sync().await;
 
     // Even knowing the hashes, Bob cannot read the diary and Carol cannot read the call.

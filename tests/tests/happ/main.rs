@@ -11,6 +11,7 @@ mod custodians;
 mod custodians_e2e;
 mod endpoints;
 mod fetch_through;
+mod kept_off_dht;
 mod liveness;
 mod node_e2e;
 mod owner_credential;

@@ -1,5 +1,6 @@
 //! A blob's reach cannot be widened by someone else. Mallory knows the hash and chunk list
-//! of Alice's invited recording (a manifest is public in the DHT). She can neither list
+//! of Alice's invited recording (Carol, invited, leaked them; the DHT does not hold
+//! them) and the action hash of its manifest (actions are public). She can neither list
 //! Alice's manifest in commons content of her own (validation rejects it) nor open the
 //! bytes by registering a manifest of her own with the same hash and listing that: Alice's
 //! node and Carol's, which keeps a replica for Alice, still refuse anonymous readers.
@@ -19,8 +20,8 @@ async fn commons_content_cannot_list_anothers_private_manifest_nor_a_copy_of_it(
     let call = b"the recording of alice's call with carol".repeat(4000);
     let invite = Some(net.key(carol).to_string());
     let hash = upload(&alice_node, &call, "call", "invited", invite).await;
+    let manifests = until_shared(&net, carol, &hash).await;
     net.sync().await;
-    let manifests: Vec<ManifestView> = net.call(carol, "find_blob_manifests", hash.clone()).await;
     let alices = manifests[0].clone();
     let t = token(&net, carol, &hash, net.key(alice).to_string(), 600).await;
     let from_alice = [Source::Peer {
@@ -68,9 +69,11 @@ async fn commons_content_cannot_list_anothers_private_manifest_nor_a_copy_of_it(
     // Route two: Mallory registers a manifest of her own with the same hash and chunk
     // list, and lists it in commons content. Validation cannot tell copied facts from her
     // own upload, so this is accepted; it must not open Alice's bytes.
-    let copy: ManifestView = net
-        .call(mallory, "register_blob_manifest", alices.manifest.clone())
-        .await;
+    // (She claims a bitrate of her own: an entry identical to Alice's private one would
+    // make sweettest's consistency check count Alice's unpublished op as public.)
+    let mut copied = alices.manifest.clone();
+    copied.0.bitrate_kbps = Some(128);
+    let copy: ManifestView = net.call(mallory, "register_blob_manifest", copied).await;
     let mut decoy = content("free recording", "commons");
     decoy.blobs = vec![copy.id.clone()];
     let _: ContentView = net.call(mallory, "create_content", decoy).await;

@@ -2,10 +2,10 @@
 //! a blob.
 
 use crate::caller::refuse;
-use crate::records::entry_from;
+use crate::kept;
 use crate::versions::latest_record;
 use hdk::prelude::*;
-use media_api::{BlobAccess, ManifestView};
+use media_api::{BlobAccess, ContentView, ManifestView};
 use media_integrity::anchors::blob_path;
 use media_integrity::{BlobManifest, ContentNode, EntryTypes, LinkTypes};
 
@@ -25,23 +25,34 @@ pub fn register_blob_manifest(manifest: BlobManifest) -> ExternResult<ManifestVi
     })
 }
 
-/// The manifest at `id`.
+/// The manifest at `id`: public, the caller's own private one, or one a share carries.
 pub fn get_blob_manifest(id: ActionHash) -> ExternResult<Option<ManifestView>> {
-    let Some(record) = get(id.clone(), GetOptions::default())? else {
-        return Ok(None);
-    };
-    let manifest: BlobManifest = entry_from(&record)?;
-    Ok(Some(ManifestView {
-        id,
-        author: record.action().author().clone(),
-        manifest,
-    }))
+    let record = get(id.clone(), GetOptions::default())?;
+    if let Some(record) = record {
+        if let Some(manifest) = record
+            .entry()
+            .to_app_option::<BlobManifest>()
+            .map_err(|e| wasm_error!(e))?
+        {
+            return Ok(Some(ManifestView {
+                id,
+                author: record.action().author().clone(),
+                manifest,
+            }));
+        }
+    }
+    Ok(kept::shared_manifests()?.into_iter().find(|m| m.id == id))
 }
 
-/// Every manifest registered for the blob with SHA-256 `blob_hash`.
+/// Every manifest registered for the blob with SHA-256 `blob_hash` that the caller can
+/// read: the public ones, its own private ones and those its shares carry.
 pub fn find_blob_manifests(blob_hash: &str) -> ExternResult<Vec<ManifestView>> {
     media_rules::hash::check_sha256_hex("blob_hash", blob_hash).map_err(refuse)?;
-    let mut out = Vec::new();
+    let mut out: Vec<ManifestView> = kept::own_manifests()?
+        .into_iter()
+        .chain(kept::shared_manifests()?)
+        .filter(|m| m.manifest.hash == blob_hash)
+        .collect();
     for link in blob_links(blob_hash, LinkTypes::BlobToManifest)? {
         if let Some(view) = link
             .target
@@ -56,10 +67,19 @@ pub fn find_blob_manifests(blob_hash: &str) -> ExternResult<Vec<ManifestView>> {
     Ok(out)
 }
 
-/// The audience of every piece of content that uses the blob `blob_hash`.
+/// The audience of every piece of content that uses the blob `blob_hash`: public content,
+/// and the kept content the caller can read (its own, and its copies).
 pub fn get_blob_access(blob_hash: &str) -> ExternResult<Vec<BlobAccess>> {
-    media_rules::hash::check_sha256_hex("blob_hash", blob_hash).map_err(refuse)?;
-    let mut out: Vec<BlobAccess> = Vec::new();
+    let manifests: Vec<ActionHash> = find_blob_manifests(blob_hash)?
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    let mut out: Vec<BlobAccess> = kept::own_contents()?
+        .into_iter()
+        .chain(kept::shares()?.iter().map(kept::view_of))
+        .filter(|v| v.content.blobs.iter().any(|b| manifests.contains(b)))
+        .map(|v| BlobAccess::of(&v))
+        .collect();
     for link in blob_links(blob_hash, LinkTypes::BlobToContent)? {
         let Some(id) = link.target.into_action_hash() else {
             continue;
@@ -71,19 +91,20 @@ pub fn get_blob_access(blob_hash: &str) -> ExternResult<Vec<BlobAccess>> {
         else {
             continue;
         };
-        let node: ContentNode = entry_from(&latest)?;
-        out.push(BlobAccess {
-            content_id: id,
+        let Some(content) = latest
+            .entry()
+            .to_app_option::<ContentNode>()
+            .map_err(|e| wasm_error!(e))?
+        else {
+            continue;
+        };
+        out.push(BlobAccess::of(&ContentView {
+            id,
             version: latest.action_address().clone(),
             author: original.action().author().clone(),
-            reach: node.reach,
-            lifecycle: node.lifecycle,
-            retention_days: node.retention_days,
             updated_at: latest.action().timestamp(),
-            invitees: node.invitees,
-            place: node.place,
-            blobs: node.blobs,
-        });
+            content,
+        }));
     }
     Ok(out)
 }

@@ -1,6 +1,7 @@
 //! Content: create, update, move through the lifecycle, and list as the caller may see it.
 
 use crate::caller::{me, refuse};
+use crate::kept;
 use crate::places::get_agent_place;
 use crate::records::entry_from;
 use crate::versions::{latest_record, update_latest};
@@ -12,6 +13,10 @@ use media_rules::Reach;
 
 /// Creates content and indexes it for its author, invitees, reach and blobs.
 pub fn create_content(node: ContentNode) -> ExternResult<ContentView> {
+    if node.reach().map_err(refuse)?.is_kept_off_dht() {
+        let id = kept::create(node)?;
+        return kept::own_content(&id)?.ok_or_else(|| refuse("content version not found"));
+    }
     let id = create_entry(EntryTypes::ContentNode(node.clone()))?;
     let author = me()?;
     create_link(author.clone(), id.clone(), LinkTypes::AuthorToContent, ())?;
@@ -28,6 +33,10 @@ pub fn update_content(input: UpdateContentInput) -> ExternResult<ContentView> {
     let previous = get(input.previous_version.clone(), GetOptions::default())?
         .ok_or_else(|| refuse("previous_version not found"))?;
     let old: ContentNode = entry_from(&previous)?;
+    if old.reach().map_err(refuse)?.is_kept_off_dht() {
+        kept::update(&input.previous_version, &old, input.content)?;
+        return kept::own_content(&input.id)?.ok_or_else(|| refuse("content not found"));
+    }
     let version = update_latest(
         &input.id,
         &input.previous_version,
@@ -39,12 +48,18 @@ pub fn update_content(input: UpdateContentInput) -> ExternResult<ContentView> {
 
 /// Moves content to another lifecycle state, if the state machine allows it.
 pub fn set_lifecycle(input: SetLifecycleInput) -> ExternResult<ContentView> {
-    let current = latest_record(&input.id)?.ok_or_else(|| refuse("content not found"))?;
-    let mut node: ContentNode = entry_from(&current)?;
+    let current = match kept::own_content(&input.id)? {
+        Some(view) => view,
+        None => {
+            let record = latest_record(&input.id)?.ok_or_else(|| refuse("content not found"))?;
+            view(input.id.clone(), record)?
+        }
+    };
+    let mut node = current.content;
     node.lifecycle = input.lifecycle;
     update_content(UpdateContentInput {
         id: input.id,
-        previous_version: current.action_address().clone(),
+        previous_version: current.version,
         content: node,
     })
 }
@@ -54,10 +69,20 @@ pub fn delete_content(id: ActionHash) -> ExternResult<ActionHash> {
     delete_entry(id)
 }
 
-/// The newest version of content, if the caller may see it.
+/// The newest version of content, if the caller may see it. Content kept off the DHT is
+/// found on the caller's own chain: its own, or the copy its author handed it.
 pub fn get_visible_content(id: ActionHash) -> ExternResult<Option<ContentView>> {
-    let Some(original) = get(id.clone(), GetOptions::default())? else {
-        return Ok(None);
+    let original = get(id.clone(), GetOptions::default())?;
+    let public = original
+        .as_ref()
+        .and_then(|r| r.entry().to_app_option::<ContentNode>().ok().flatten());
+    let original = match (original, public) {
+        (Some(_), Some(node)) if node.reach().is_ok_and(Reach::is_kept_off_dht) => {
+            // Only its author reads the entry of kept content.
+            return kept::own_content(&id);
+        }
+        (Some(original), Some(_)) => original,
+        _ => return visible_share(&id),
     };
     let Some(latest) = latest_record(&id)? else {
         return Ok(None);
@@ -113,8 +138,26 @@ pub fn list_visible_content(since: Option<Timestamp>) -> ExternResult<Vec<Conten
             out.push(view);
         }
     }
+    let shares = kept::shares()?;
+    let kept_views = kept::own_contents()?.into_iter().chain(
+        shares
+            .iter()
+            .map(kept::view_of)
+            .filter(|v| may_see(v, &reader, place.as_ref())),
+    );
+    out.extend(kept_views.filter(|v| since.is_none_or(|since| v.updated_at > since)));
     out.sort_by_key(|v| std::cmp::Reverse(v.updated_at));
     Ok(out)
+}
+
+/// The caller's copy of invited content `id`, if it still lists the caller.
+fn visible_share(id: &ActionHash) -> ExternResult<Option<ContentView>> {
+    let reader = me()?;
+    Ok(kept::shares()?
+        .iter()
+        .find(|s| &s.id == id)
+        .map(kept::view_of)
+        .filter(|v| may_see(v, &reader, None)))
 }
 
 /// Links a version to its new invitees and blobs (what the previous version lacked).

@@ -2,6 +2,7 @@
 //! thin wrapper over a plain function in the module named for what it works on.
 
 use hdk::prelude::*;
+use std::collections::HashSet;
 
 mod blobs;
 mod caller;
@@ -9,6 +10,7 @@ mod calls;
 mod content;
 mod custodians;
 mod endpoints;
+mod kept;
 mod places;
 mod records;
 mod replicas;
@@ -17,12 +19,25 @@ mod versions;
 
 pub use media_api::{
     use_of, BlobAccess, CommitmentView, ContentView, IssueCallTokenInput, IssueTokenInput, IssuedToken,
-    LinkReplicaInput, ManifestView, RefreshReplicaInput, ReplicaView, SetLifecycleInput, StartCallInput,
-    UpdateCommitmentInput, UpdateContentInput, VouchInput, VouchView,
+    LinkReplicaInput, ManifestView, RefreshReplicaInput, ReplicaView, SetLifecycleInput, ShareDelivery,
+    StartCallInput, UpdateCommitmentInput, UpdateContentInput, VouchInput, VouchView,
 };
 
-use media_integrity::{AgentPlace, BlobManifest, ContentNode, CustodianCommitment, ReplicaStatus};
+use media_integrity::{AgentPlace, BlobManifest, ContentNode, CustodianCommitment, ReplicaStatus, Share};
 use media_rules::Place;
+
+/// Lets every agent call [`receive_share`]: an author hands its invitees their copies.
+#[hdk_extern]
+pub fn init() -> ExternResult<InitCallbackResult> {
+    let functions =
+        GrantedFunctions::Listed(HashSet::from([(zome_info()?.name, kept::RECEIVE_SHARE.into())]));
+    create_cap_grant(CapGrant::new_zome_call_grant(
+        "invitees receive their copies".into(),
+        GrantConstraint::Unrestricted,
+        functions,
+    ))?;
+    Ok(InitCallbackResult::Pass)
+}
 
 #[hdk_extern]
 pub fn create_content(node: ContentNode) -> ExternResult<ContentView> {
@@ -63,6 +78,24 @@ pub fn list_visible_content_since(since: Timestamp) -> ExternResult<Vec<ContentV
 #[hdk_extern]
 pub fn register_blob_manifest(manifest: BlobManifest) -> ExternResult<ManifestView> {
     blobs::register_blob_manifest(manifest)
+}
+
+/// Registers a manifest for private or invited content: kept on the caller's chain.
+#[hdk_extern]
+pub fn register_private_manifest(manifest: BlobManifest) -> ExternResult<ManifestView> {
+    kept::register_manifest(manifest)
+}
+
+/// Hands each invitee its copy of the caller's invited content (what is not yet handed).
+#[hdk_extern]
+pub fn deliver_shares(_: ()) -> ExternResult<ShareDelivery> {
+    kept::deliver_shares()
+}
+
+/// Takes the copy of invited content its author hands over (a remote call).
+#[hdk_extern]
+pub fn receive_share(share: Share) -> ExternResult<()> {
+    kept::receive(share)
 }
 
 #[hdk_extern]

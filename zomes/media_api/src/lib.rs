@@ -225,6 +225,34 @@ pub struct IssuedToken {
     pub expires_at: Timestamp,
 }
 
+/// What one round of handing invited content to its invitees did.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ShareDelivery {
+    /// Copies an invitee took in this round.
+    pub delivered: u32,
+    /// Copies still to hand over (the invitee's node did not answer).
+    pub pending: u32,
+}
+
+impl BlobAccess {
+    /// The audience facts of `content`, as a use of one of its blobs.
+    pub fn of(content: &ContentView) -> Self {
+        let node = &content.content;
+        BlobAccess {
+            content_id: content.id.clone(),
+            version: content.version.clone(),
+            author: content.author.clone(),
+            reach: node.reach.clone(),
+            lifecycle: node.lifecycle.clone(),
+            retention_days: node.retention_days,
+            updated_at: content.updated_at,
+            invitees: node.invitees.clone(),
+            place: node.place.clone(),
+            blobs: node.blobs.clone(),
+        }
+    }
+}
+
 /// Whether `reader` (who declared `place`) may see `content` now: the shared access rule
 /// (the reach table; only the author sees drafts and forgotten content).
 pub fn may_see(content: &ContentView, reader: &AgentPubKey, place: Option<&Place>) -> bool {

@@ -112,6 +112,17 @@ pub fn validate_create_content_node(
     if let Err(e) = node.check_fields() {
         return verdict("ContentNode", Err(e));
     }
+    if let Ok(reach) = node.reach() {
+        if reach.is_kept_off_dht() {
+            return invalid(&format!(
+                "ContentNode: {reach} content is kept off the DHT; write it as {}",
+                match reach {
+                    media_rules::Reach::Private => "PrivateContent",
+                    _ => "InvitedContent",
+                }
+            ));
+        }
+    }
     if !matches!(node.lifecycle(), Ok(Lifecycle::Draft | Lifecycle::Published)) {
         return invalid("ContentNode: lifecycle of new content must be draft or published");
     }
@@ -157,6 +168,13 @@ pub fn validate_update_content_node(
 /// manifest would let any agent widen the reach of bytes that are not theirs.
 fn validate_blobs(author: &AgentPubKey, node: &ContentNode) -> ExternResult<ValidateCallbackResult> {
     for (i, hash) in node.blobs.iter().enumerate() {
+        // The author is read from the action, which is public even when the manifest is
+        // kept on its author's chain.
+        if must_get_action(hash.clone())?.action().author() != author {
+            return invalid(&format!(
+                "ContentNode: blobs[{i}] is a manifest registered by another agent; content may list only its author's manifests"
+            ));
+        }
         match must_get_manifest(hash, &format!("blobs[{i}]"))? {
             Err(e) => return verdict("ContentNode", Err(e)),
             Ok((record, _)) if record.action().author() != author => {

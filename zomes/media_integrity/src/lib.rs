@@ -27,6 +27,7 @@ mod outcome;
 mod place_vouch;
 mod records;
 mod replica_status;
+mod share;
 mod validate;
 
 pub use agent_place::AgentPlace;
@@ -37,6 +38,7 @@ pub use media_rules;
 pub use node_endpoint::NodeEndpoint;
 pub use place_vouch::PlaceVouch;
 pub use replica_status::ReplicaStatus;
+pub use share::{Share, ShareReceipt, SharedManifest};
 
 /// Every entry type of the media DNA.
 #[hdk_entry_types]
@@ -49,6 +51,21 @@ pub enum EntryTypes {
     AgentPlace(AgentPlace),
     NodeEndpoint(NodeEndpoint),
     PlaceVouch(PlaceVouch),
+    /// Private content: on its author's chain only.
+    #[entry_type(visibility = "private")]
+    PrivateContent(ContentNode),
+    /// Invited content: on its author's chain, copied to each invitee by a remote call.
+    #[entry_type(visibility = "private")]
+    InvitedContent(ContentNode),
+    /// A manifest of a blob that private or invited content uses.
+    #[entry_type(visibility = "private")]
+    PrivateManifest(BlobManifest),
+    /// An invitee's copy of invited content.
+    #[entry_type(visibility = "private")]
+    Share(Share),
+    /// The author's note that an invitee took a version.
+    #[entry_type(visibility = "private")]
+    ShareReceipt(ShareReceipt),
 }
 
 /// Every link type of the media DNA; [`links`] says what each may join.

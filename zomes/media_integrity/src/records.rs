@@ -24,7 +24,39 @@ pub fn type_name(entry: &EntryTypes) -> &'static str {
         UnitEntryTypes::AgentPlace => "AgentPlace",
         UnitEntryTypes::NodeEndpoint => "NodeEndpoint",
         UnitEntryTypes::PlaceVouch => "PlaceVouch",
+        UnitEntryTypes::PrivateContent => "PrivateContent",
+        UnitEntryTypes::InvitedContent => "InvitedContent",
+        UnitEntryTypes::PrivateManifest => "PrivateManifest",
+        UnitEntryTypes::Share => "Share",
+        UnitEntryTypes::ShareReceipt => "ShareReceipt",
     }
+}
+
+/// Whether entries of this type stay on their author's chain.
+pub fn is_kept_off_dht(unit: UnitEntryTypes) -> bool {
+    matches!(
+        unit,
+        UnitEntryTypes::PrivateContent
+            | UnitEntryTypes::InvitedContent
+            | UnitEntryTypes::PrivateManifest
+            | UnitEntryTypes::Share
+            | UnitEntryTypes::ShareReceipt
+    )
+}
+
+/// The type of the app entry an action wrote, read from the action alone (so it works
+/// for entries kept off the DHT too); `None` for other actions and other zomes' types.
+pub fn unit_of(action: &Action) -> ExternResult<Option<UnitEntryTypes>> {
+    let Some(EntryType::App(def)) = action.entry_type() else {
+        return Ok(None);
+    };
+    for unit in EntryTypes::unit_iter() {
+        let scoped = ScopedEntryDefIndex::try_from(&unit)?;
+        if scoped.zome_index == def.zome_index && scoped.zome_type == def.entry_index {
+            return Ok(Some(unit));
+        }
+    }
+    Ok(None)
 }
 
 /// A valid record that must hold an entry of one type, read through `pick`.

@@ -1,10 +1,11 @@
 //! ReplicaStatus: who actually holds which blob, and how recently they checked it.
 
 use crate::outcome::{invalid, verdict};
+use crate::records::unit_of;
 use crate::records::{
     is_version_of, later_on_chain, must_get_commitment, must_get_content, must_get_manifest, Later,
 };
-use crate::CustodianCommitment;
+use crate::{CustodianCommitment, UnitEntryTypes};
 use hdi::prelude::*;
 use media_rules::reach::Audience;
 use media_rules::ReplicaState;
@@ -73,6 +74,13 @@ pub fn validate_update_replica_status(
 fn check_replica(action: &ActionHeader, status: &ReplicaStatus) -> ExternResult<Result<(), String>> {
     let state = rule!(status.state());
     let commitment = rule!(check_commitment(action, &status.commitment)?);
+    let content_action = must_get_action(status.content.clone())?;
+    if let Some(kept @ (UnitEntryTypes::PrivateContent | UnitEntryTypes::InvitedContent)) =
+        unit_of(content_action.action())?
+    {
+        rule!(check_kept_replica(action, status, content_action.action(), kept)?);
+        return Ok(check_verified(state, status, action));
+    }
     let (_, manifest) = rule!(must_get_manifest(&status.manifest, "manifest")?);
     let (content_record, content) = rule!(must_get_content(&status.content, "content")?);
     if !content.blobs.contains(&status.manifest) {
@@ -102,13 +110,43 @@ fn check_replica(action: &ActionHeader, status: &ReplicaStatus) -> ExternResult<
             status.chunks_held
         )));
     }
+    Ok(check_verified(state, status, action))
+}
+
+fn check_verified(state: ReplicaState, status: &ReplicaStatus, action: &ActionHeader) -> Result<(), String> {
     match (state, status.last_verified) {
-        (ReplicaState::Verified, None) => Ok(Err("last_verified is required for state verified".into())),
-        (_, Some(at)) if at > action.timestamp => Ok(Err(
-            "last_verified must not be later than the status itself".into(),
-        )),
-        _ => Ok(Ok(())),
+        (ReplicaState::Verified, None) => Err("last_verified is required for state verified".into()),
+        (_, Some(at)) if at > action.timestamp => {
+            Err("last_verified must not be later than the status itself".into())
+        }
+        _ => Ok(()),
     }
+}
+
+/// A replica of content kept off the DHT, checked from the actions validators can read:
+/// the manifest is a private manifest of the content's author, and private content is
+/// held by its author alone. Whether a custodian is invited, and the chunk counts, are
+/// for the readers of the statuses to check: they hold the content and its invitee list.
+fn check_kept_replica(
+    action: &ActionHeader,
+    status: &ReplicaStatus,
+    content: &Action,
+    kept: UnitEntryTypes,
+) -> ExternResult<Result<(), String>> {
+    let manifest = must_get_action(status.manifest.clone())?;
+    if unit_of(manifest.action())? != Some(UnitEntryTypes::PrivateManifest)
+        || manifest.action().author() != content.author()
+    {
+        return Ok(Err(
+            "manifest must be a private manifest of the content's author".into()
+        ));
+    }
+    if kept == UnitEntryTypes::PrivateContent && &action.author != content.author() {
+        return Ok(Err(
+            "content reach private forbids this custodian from holding its blobs".into(),
+        ));
+    }
+    Ok(Ok(()))
 }
 
 /// The commitment must be the author's own, a storage or cache role, not expired when the

@@ -1,11 +1,12 @@
 //! The one `validate` callback: each op goes to the rule of its entry or link type.
 
-use crate::outcome::invalid;
+use crate::outcome::{invalid, verdict};
 use crate::{
     agent_place, blob_manifest, content_node, custodian_commitment, links, node_endpoint, place_vouch,
-    records, replica_status, EntryTypes, LinkTypes,
+    records, replica_status, share, EntryTypes, LinkTypes,
 };
 use hdi::prelude::*;
+use media_rules::Reach;
 
 /// Validates every op; nothing is accepted by default.
 #[hdk_extern]
@@ -67,9 +68,13 @@ pub fn validate(op: Op) -> ExternResult<ValidateCallbackResult> {
             // by the conductor itself.
             Ok(ValidateCallbackResult::Valid)
         }
-        FlatOp::CreateRecord(OpRecord::CreatePrivateEntry { .. })
-        | FlatOp::CreateRecord(OpRecord::UpdatePrivateEntry { .. })
-        | FlatOp::Update(OpUpdate::PrivateEntry { .. }) => invalid("this DNA has no private entry types"),
+        FlatOp::CreateRecord(OpRecord::CreatePrivateEntry { .. }) => {
+            // Kept off the DHT: its author checked the entry when writing it; nobody else
+            // can read it.
+            Ok(ValidateCallbackResult::Valid)
+        }
+        FlatOp::CreateRecord(OpRecord::UpdatePrivateEntry { action, .. })
+        | FlatOp::Update(OpUpdate::PrivateEntry { action, .. }) => validate_kept_update_action(&action),
         FlatOp::CreateRecord(OpRecord::Dna { .. })
         | FlatOp::CreateRecord(OpRecord::OpenChain { .. })
         | FlatOp::CreateRecord(OpRecord::CloseChain { .. })
@@ -94,6 +99,46 @@ fn validate_create(entry: EntryTypes, action: &ActionHeader) -> ExternResult<Val
         EntryTypes::AgentPlace(e) => agent_place::validate_create_agent_place(&e),
         EntryTypes::NodeEndpoint(e) => node_endpoint::validate_create_node_endpoint(&e),
         EntryTypes::PlaceVouch(e) => place_vouch::validate_create_place_vouch(&e),
+        EntryTypes::PrivateContent(e) => share::validate_create_kept_content(&e, Reach::Private),
+        EntryTypes::InvitedContent(e) => share::validate_create_kept_content(&e, Reach::Invited),
+        EntryTypes::PrivateManifest(e) => blob_manifest::validate_create_blob_manifest(&e),
+        EntryTypes::Share(e) => verdict("Share", e.check()),
+        EntryTypes::ShareReceipt(_) => Ok(ValidateCallbackResult::Valid),
+    }
+}
+
+/// An update of an entry kept off the DHT, as anyone can check it from actions alone:
+/// by the author of the original, of the same entry type, of its newest version.
+fn validate_kept_update_action(action: &TypedAction<UpdateData>) -> ExternResult<ValidateCallbackResult> {
+    let original = must_get_action(action.original_action_address.clone())?;
+    if original.action().author() != action.author() {
+        return invalid("only the author may update this entry");
+    }
+    if original.action().entry_type() != Some(&action.data.entry_type) {
+        return invalid("an update must keep the entry type of the entry it updates");
+    }
+    match records::later_on_chain(&action.header, &action.original_action_address)? {
+        Ok(records::Later::Nothing) => Ok(ValidateCallbackResult::Valid),
+        Ok(records::Later::Updated) => invalid("this version was already updated; update the newest version"),
+        Ok(records::Later::Deleted) => invalid("this entry was deleted"),
+        Err(e) => invalid(&e),
+    }
+}
+
+/// The author's own check of an update of an entry kept off the DHT: what anyone can
+/// check from the actions, then the new fields.
+fn validate_kept_update(
+    entry: EntryTypes,
+    action: &TypedAction<UpdateData>,
+) -> ExternResult<ValidateCallbackResult> {
+    let by_actions = validate_kept_update_action(action)?;
+    if by_actions != ValidateCallbackResult::Valid {
+        return Ok(by_actions);
+    }
+    match entry {
+        EntryTypes::PrivateContent(new) => share::validate_update_kept_content(&new, Reach::Private),
+        EntryTypes::InvitedContent(new) => share::validate_update_kept_content(&new, Reach::Invited),
+        other => invalid(&format!("{} cannot be updated", records::type_name(&other))),
     }
 }
 
@@ -101,6 +146,9 @@ fn validate_update(
     entry: EntryTypes,
     action: &TypedAction<UpdateData>,
 ) -> ExternResult<ValidateCallbackResult> {
+    if records::is_kept_off_dht(entry.to_unit()) {
+        return validate_kept_update(entry, action);
+    }
     let original = must_get_valid_record(action.original_action_address.clone())?;
     if original.action().author() != action.author() {
         return invalid("only the author may update this entry");

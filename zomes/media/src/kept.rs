@@ -1,0 +1,268 @@
+//! Content kept off the DHT. Private and invited content, and the manifests of its blobs,
+//! are private entries: the author finds them on its own chain. Each invitee gets a copy
+//! of every version by a remote call from the author ([`deliver_shares`]) and finds it
+//! on its own chain; strangers find nothing.
+
+use crate::caller::{me, refuse};
+use crate::records::entry_from;
+use hdk::prelude::*;
+use media_api::{ContentView, ManifestView, ShareDelivery};
+use media_integrity::{
+    BlobManifest, ContentNode, EntryTypes, Share, ShareReceipt, SharedManifest, UnitEntryTypes,
+};
+use media_rules::Reach;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The function an author calls on each invitee's cell; `init` grants it to everyone.
+pub const RECEIVE_SHARE: &str = "receive_share";
+
+/// Writes new kept content on the caller's chain; the entry type follows the reach.
+pub fn create(node: ContentNode) -> ExternResult<ActionHash> {
+    node.check_fields().map_err(refuse)?;
+    create_entry(typed(node)?)
+}
+
+/// Writes a new version of kept content, after `previous`, its newest version.
+pub fn update(previous: &ActionHash, old: &ContentNode, node: ContentNode) -> ExternResult<ActionHash> {
+    node.check_fields().map_err(refuse)?;
+    let (from, to) = (
+        old.lifecycle().map_err(refuse)?,
+        node.lifecycle().map_err(refuse)?,
+    );
+    from.check_move(to).map_err(refuse)?;
+    if node.reach != old.reach || node.place != old.place {
+        return Err(refuse(
+            "ContentNode: reach cannot change after creation; custodians were chosen by it",
+        ));
+    }
+    update_entry(previous.clone(), typed(node)?)
+}
+
+/// Registers a manifest that only the caller (and, through shares, its invitees) can read.
+pub fn register_manifest(manifest: BlobManifest) -> ExternResult<ManifestView> {
+    manifest.check().map_err(refuse)?;
+    let id = create_entry(EntryTypes::PrivateManifest(manifest.clone()))?;
+    Ok(ManifestView {
+        id,
+        author: me()?,
+        manifest,
+    })
+}
+
+fn typed(node: ContentNode) -> ExternResult<EntryTypes> {
+    match node.reach().map_err(refuse)? {
+        Reach::Private => Ok(EntryTypes::PrivateContent(node)),
+        Reach::Invited => Ok(EntryTypes::InvitedContent(node)),
+        other => Err(refuse(format!("{other} content is public in the DHT"))),
+    }
+}
+
+fn own_records(units: &[UnitEntryTypes]) -> ExternResult<Vec<Record>> {
+    let mut out = Vec::new();
+    for unit in units {
+        let filter = ChainQueryFilter::new()
+            .entry_type(EntryType::try_from(*unit)?)
+            .include_entries(true);
+        out.extend(query(filter)?);
+    }
+    Ok(out)
+}
+
+/// The newest version of each piece of the caller's kept content that is not deleted.
+pub fn own_contents() -> ExternResult<Vec<ContentView>> {
+    let records = own_records(&[UnitEntryTypes::PrivateContent, UnitEntryTypes::InvitedContent])?;
+    let deleted: BTreeSet<ActionHash> = query(ChainQueryFilter::new().action_type(ActionType::Delete))?
+        .iter()
+        .filter_map(|r| match &r.action().data {
+            ActionData::Delete(d) => Some(d.deletes_address.clone()),
+            _ => None,
+        })
+        .collect();
+    let mut next: BTreeMap<ActionHash, &Record> = BTreeMap::new();
+    for record in &records {
+        if let ActionData::Update(u) = &record.action().data {
+            next.insert(u.original_action_address.clone(), record);
+        }
+    }
+    let author = me()?;
+    let mut out = Vec::new();
+    for record in records
+        .iter()
+        .filter(|r| matches!(r.action().data, ActionData::Create(_)))
+    {
+        let id = record.action_address().clone();
+        if deleted.contains(&id) {
+            continue;
+        }
+        let mut latest = record;
+        for _ in 0..records.len() {
+            match next.get(latest.action_address()) {
+                Some(later) => latest = later,
+                None => break,
+            }
+        }
+        out.push(ContentView {
+            id,
+            version: latest.action_address().clone(),
+            author: author.clone(),
+            updated_at: latest.action().timestamp(),
+            content: entry_from(latest)?,
+        });
+    }
+    Ok(out)
+}
+
+/// The caller's kept content `id`, newest version.
+pub fn own_content(id: &ActionHash) -> ExternResult<Option<ContentView>> {
+    Ok(own_contents()?.into_iter().find(|v| &v.id == id))
+}
+
+/// The caller's private manifests.
+pub fn own_manifests() -> ExternResult<Vec<ManifestView>> {
+    let author = me()?;
+    own_records(&[UnitEntryTypes::PrivateManifest])?
+        .iter()
+        .map(|r| {
+            Ok(ManifestView {
+                id: r.action_address().clone(),
+                author: author.clone(),
+                manifest: entry_from(r)?,
+            })
+        })
+        .collect()
+}
+
+/// The newest copy of each piece of invited content handed to the caller.
+pub fn shares() -> ExternResult<Vec<Share>> {
+    let mut newest: BTreeMap<ActionHash, Share> = BTreeMap::new();
+    for record in own_records(&[UnitEntryTypes::Share])? {
+        let share: Share = entry_from(&record)?;
+        if newest
+            .get(&share.id)
+            .is_none_or(|s| s.updated_at < share.updated_at)
+        {
+            newest.insert(share.id.clone(), share);
+        }
+    }
+    Ok(newest.into_values().collect())
+}
+
+/// A copy as the content it stands for.
+pub fn view_of(share: &Share) -> ContentView {
+    ContentView {
+        id: share.id.clone(),
+        version: share.version.clone(),
+        author: share.author.clone(),
+        updated_at: share.updated_at,
+        content: share.content.clone(),
+    }
+}
+
+/// The manifests carried by the caller's copies.
+pub fn shared_manifests() -> ExternResult<Vec<ManifestView>> {
+    Ok(shares()?
+        .into_iter()
+        .flat_map(|s| {
+            let author = s.author.clone();
+            s.manifests.into_iter().map(move |m| ManifestView {
+                id: m.id,
+                author: author.clone(),
+                manifest: m.manifest,
+            })
+        })
+        .collect())
+}
+
+/// Takes a copy its author hands over: only the author may hand it, and an older
+/// version than the one held changes nothing.
+pub fn receive(share: Share) -> ExternResult<()> {
+    let from = call_info()?.provenance;
+    if from != share.author {
+        return Err(refuse("a share must come from the content's author"));
+    }
+    share.check().map_err(refuse)?;
+    let held = shares()?.into_iter().find(|s| s.id == share.id);
+    if held.is_some_and(|h| h.updated_at >= share.updated_at) {
+        return Ok(());
+    }
+    create_entry(EntryTypes::Share(share))?;
+    Ok(())
+}
+
+/// Hands the newest version of each piece of the caller's invited content to every agent
+/// any version invited (one dropped from the invitees learns so), once per version and
+/// agent. An invitee whose node does not answer is tried again on the next call.
+pub fn deliver_shares() -> ExternResult<ShareDelivery> {
+    let receipts: BTreeSet<(ActionHash, AgentPubKey)> = own_records(&[UnitEntryTypes::ShareReceipt])?
+        .iter()
+        .map(|r| entry_from::<ShareReceipt>(r).map(|s| (s.version, s.invitee)))
+        .collect::<ExternResult<_>>()?;
+    let all = own_records(&[UnitEntryTypes::InvitedContent])?;
+    let zome = zome_info()?.name;
+    let manifests = own_manifests()?;
+    let mut report = ShareDelivery::default();
+    for view in own_contents()? {
+        if view.content.reach().ok() != Some(Reach::Invited) {
+            continue;
+        }
+        let mut recipients: BTreeSet<AgentPubKey> = view.content.invitees.iter().cloned().collect();
+        for record in &all {
+            if let Ok(node) = entry_from::<ContentNode>(record) {
+                if is_version(record, &view.id, &all) {
+                    recipients.extend(node.invitees);
+                }
+            }
+        }
+        let share = Share {
+            author: view.author.clone(),
+            id: view.id.clone(),
+            version: view.version.clone(),
+            updated_at: view.updated_at,
+            manifests: manifests
+                .iter()
+                .filter(|m| view.content.blobs.contains(&m.id))
+                .map(|m| SharedManifest {
+                    id: m.id.clone(),
+                    manifest: m.manifest.clone(),
+                })
+                .collect(),
+            content: view.content.clone(),
+        };
+        for invitee in recipients {
+            if receipts.contains(&(view.version.clone(), invitee.clone())) {
+                continue;
+            }
+            match call_remote(invitee.clone(), zome.clone(), RECEIVE_SHARE.into(), None, &share)? {
+                ZomeCallResponse::Ok(_) => {
+                    create_entry(EntryTypes::ShareReceipt(ShareReceipt {
+                        version: view.version.clone(),
+                        invitee,
+                    }))?;
+                    report.delivered += 1;
+                }
+                _ => report.pending += 1,
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Whether `record` is a version of the content `id` (its creation or an update that
+/// leads back to it), within the caller's `records`.
+fn is_version(record: &Record, id: &ActionHash, records: &[Record]) -> bool {
+    let mut at = record;
+    for _ in 0..=records.len() {
+        match &at.action().data {
+            _ if at.action_address() == id => return true,
+            ActionData::Update(u) => match records
+                .iter()
+                .find(|r| r.action_address() == &u.original_action_address)
+            {
+                Some(earlier) => at = earlier,
+                None => return false,
+            },
+            _ => return false,
+        }
+    }
+    false
+}
