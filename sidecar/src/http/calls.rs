@@ -115,6 +115,8 @@ pub async fn start(
         live_stream: req.live_stream,
     };
     let view = link.start_call(input).await?;
+    // Invitees' nodes learn of an invited call from the copy this node hands them.
+    state.deliver_shares();
     let joining = sign(link, &view.id, None, link.agent().to_string(), DEFAULT_TTL_SECS).await?;
     Ok(json(StatusCode::CREATED, &joining))
 }

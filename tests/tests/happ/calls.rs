@@ -128,7 +128,9 @@ async fn an_invited_call_admits_its_author_and_invitee_and_refuses_strangers() {
     assert_eq!(status, 201);
     net.sync().await;
 
-    // Bob's node signs Bob's token for Alice's node; Bob publishes and watches with it.
+    // Bob's node signs Bob's token for Alice's node, once Alice's has handed it the call;
+    // Bob publishes and watches with it.
+    until_seen(&net, bob, "standup", |_| true).await;
     let joined = sidecar::cli::client(Some(bobs.owner()))
         .unwrap()
         .post(format!("{}/api/calls/{call}/join", bobs.url))

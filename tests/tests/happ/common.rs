@@ -359,6 +359,24 @@ pub async fn until_shared(net: &Net, who: Agent, blob: &str) -> Vec<media_api::M
     panic!("the author's node did not hand over its invited content in 30 s");
 }
 
+/// Waits (at most 30 s) until `who` sees content titled `title` that `ready` accepts: the
+/// author's node hands invited content over in the background. Returns it.
+pub async fn until_seen(
+    net: &Net,
+    who: Agent,
+    title: &str,
+    ready: impl Fn(&ContentView) -> bool,
+) -> ContentView {
+    for _ in 0..60 {
+        let seen: Vec<ContentView> = net.call(who, "list_visible_content", ()).await;
+        if let Some(view) = seen.into_iter().find(|v| v.content.title == title && ready(v)) {
+            return view;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    panic!("{who:?} did not see {title:?} in 30 s");
+}
+
 /// A token `who` signs for `blob`, for the node whose agent key is `audience`.
 pub async fn token(net: &Net, who: Agent, blob: &str, audience: String, ttl: u32) -> String {
     let issued: media_api::IssuedToken = net

@@ -60,15 +60,19 @@ async fn a_viewers_own_node_streams_content_it_does_not_hold_after_the_access_ch
     assert!(std::fs::read(&out).unwrap() == open_bytes);
 
     // The access check comes first: Alice's private blob goes to no one through Dave's
-    // node, not even to Dave's own agent.
-    assert_eq!(get(&d.url, &secret, None).await.0, 401);
-    let daves = token(&net, dave, &secret, net.key(dave).to_string(), 300).await;
-    assert_eq!(get(&d.url, &secret, Some(&daves)).await.0, 403);
-    assert_eq!(get(&d.url, &secret, Some(d.owner())).await.0, 403);
-
-    // A blob nobody published is not found, and costs no fetch.
+    // node, not even to Dave's own agent. The DHT holds no trace of its hash, so Dave's
+    // node cannot tell it from a blob nobody published: not found, and no fetch.
     let unknown = media_store::hash::Hash32::of(b"never uploaded").to_hex();
-    assert_eq!(get(&d.url, &unknown, Some(d.owner())).await.0, 404);
+    for blob in [&secret, &unknown] {
+        assert_eq!(get(&d.url, blob, None).await.0, 401, "anonymous");
+        let daves = token(&net, dave, blob, net.key(dave).to_string(), 300).await;
+        assert_eq!(get(&d.url, blob, Some(&daves)).await.0, 404, "Dave");
+        assert_eq!(get(&d.url, blob, Some(d.owner())).await.0, 404, "the owner");
+    }
+    assert!(
+        d.state.reader.store().list().unwrap().is_empty(),
+        "nothing fetched"
+    );
 
     // Peers cannot make Dave's node fetch for them: its chunk route serves only what it holds.
     let chunk = reqwest::get(format!(

@@ -226,12 +226,8 @@ async fn an_invited_video_streams_to_its_invitee_from_one_signed_master_url() {
     net.sync().await;
 
     // The content Bob sees now lists the source and its renditions, their codecs, and HLS.
-    let seen: Vec<ContentView> = net.call(bob, "list_visible_content", ()).await;
-    let call = seen
-        .iter()
-        .find(|v| v.content.title == "call with bob")
-        .expect("Bob sees the call");
-    assert_eq!(call.content.blobs.len(), 4);
+    // (Alice's node hands Bob each version in the background.)
+    let call = until_seen(&net, bob, "call with bob", |v| v.content.blobs.len() == 4).await;
     assert_eq!(call.content.embed_strategy, "hls");
     let codecs: Vec<&str> = call.content.codecs.iter().map(|c| c.codec.as_str()).collect();
     assert!(
