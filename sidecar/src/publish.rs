@@ -135,28 +135,6 @@ pub async fn publish_ladder(state: &Sidecar, source: &Manifest) -> Result<(), Ap
     if mine.is_empty() {
         return Ok(());
     }
-    // Kept off the DHT unless some use of the source is public already.
-    let reach = match mine
-        .iter()
-        .all(|a| Reach::parse(&a.reach).is_ok_and(Reach::is_kept_off_dht))
-    {
-        true => Reach::Private,
-        false => Reach::Commons,
-    };
-    let mut ids = Vec::new();
-    let source_view = link
-        .register_manifest(BlobManifest(source.clone()), reach)
-        .await?;
-    ids.push(source_view.id);
-    for variant in &source.variants {
-        let hash: Hash32 = variant.blob.parse()?;
-        let record = state.blobs.get(&hash)?.ok_or(ApiError::NotFound("rendition"))?;
-        let view = link
-            .register_manifest(BlobManifest(record.manifest.clone()), reach)
-            .await?;
-        ids.push(view.id);
-        state.access.invalidate(&hash).await;
-    }
     let mut codecs: Vec<CodecFact> = Vec::new();
     for codec in source.variants.iter().flat_map(|v| v.codecs.split(',')) {
         if !codecs.iter().any(|c| c.codec == codec) {
@@ -166,35 +144,70 @@ pub async fn publish_ladder(state: &Sidecar, source: &Manifest) -> Result<(), Ap
             });
         }
     }
-    for access in mine {
-        let Some(view) = link.content(&access.content_id).await? else {
+    // Uses kept off the DHT list manifests kept off it too; public uses list public ones.
+    let (kept, public): (Vec<&BlobAccess>, Vec<&BlobAccess>) = mine
+        .into_iter()
+        .partition(|a| Reach::parse(&a.reach).is_ok_and(Reach::is_kept_off_dht));
+    for (uses, reach) in [(kept, Reach::Private), (public, Reach::Commons)] {
+        if uses.is_empty() {
             continue;
-        };
-        let mut content = view.content.clone();
-        // The content's other blobs stay (a call lists each publisher's recording); this
-        // source's earlier manifests and renditions give way to the ones just registered.
-        let mut kept = Vec::new();
-        for id in &view.content.blobs {
-            let other = link.manifest(id).await?;
-            let ours = other.is_some_and(|m| {
-                m.manifest.0.hash == source.hash
-                    || source.variants.iter().any(|v| v.blob == m.manifest.0.hash)
-            });
-            if !ours && !ids.contains(id) {
-                kept.push(id.clone());
+        }
+        let ids = register_ladder(state, &link, source, reach).await?;
+        for access in uses {
+            let Some(view) = link.content(&access.content_id).await? else {
+                continue;
+            };
+            let mut content = view.content.clone();
+            // The content's other blobs stay (a call lists each publisher's recording);
+            // this source's earlier manifests and renditions give way to the new ones.
+            let mut others = Vec::new();
+            for id in &view.content.blobs {
+                let other = link.manifest(id).await?;
+                let ours = other.is_some_and(|m| {
+                    m.manifest.0.hash == source.hash
+                        || source.variants.iter().any(|v| v.blob == m.manifest.0.hash)
+                });
+                if !ours && !ids.contains(id) {
+                    others.push(id.clone());
+                }
             }
+            others.extend(ids.iter().cloned());
+            content.blobs = others;
+            content.codecs = codecs.clone();
+            if source.variants.iter().any(|v| v.height > 0) {
+                content.embed_strategy = EmbedStrategy::Hls.as_str().into();
+            }
+            replace_content(&*link, &view, content).await?;
         }
-        kept.extend(ids.iter().cloned());
-        content.blobs = kept;
-        content.codecs = codecs.clone();
-        if source.variants.iter().any(|v| v.height > 0) {
-            content.embed_strategy = EmbedStrategy::Hls.as_str().into();
-        }
-        replace_content(&*link, &view, content).await?;
     }
     state.access.invalidate(&source.hash.parse()?).await;
     state.deliver_shares();
     Ok(())
+}
+
+/// Registers the source's manifest and each rendition's, for content of `reach`; returns
+/// their ids, the source's first.
+async fn register_ladder(
+    state: &Sidecar,
+    link: &Node<'_>,
+    source: &Manifest,
+    reach: Reach,
+) -> Result<Vec<ActionHash>, ApiError> {
+    let mut ids = vec![
+        link.register_manifest(BlobManifest(source.clone()), reach)
+            .await?
+            .id,
+    ];
+    for variant in &source.variants {
+        let hash: Hash32 = variant.blob.parse()?;
+        let record = state.blobs.get(&hash)?.ok_or(ApiError::NotFound("rendition"))?;
+        let view = link
+            .register_manifest(BlobManifest(record.manifest.clone()), reach)
+            .await?;
+        ids.push(view.id);
+        state.access.invalidate(&hash).await;
+    }
+    Ok(ids)
 }
 
 /// Writes `content` as the next version of `view`'s content.

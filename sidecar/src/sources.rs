@@ -27,6 +27,29 @@ pub(crate) struct Holders<'a> {
     /// Other custodians placed on the blob, and where they are reached: they may still be
     /// pulling it, and give the chunks they have.
     pub assigned: Vec<(AgentPubKey, String)>,
+    /// For a blob of content kept off the DHT, the only agents that may be asked for it
+    /// (its author and invitees): asking anyone else would tell them its hash. `None`:
+    /// anyone the DHT names.
+    pub circle: Option<Vec<AgentPubKey>>,
+}
+
+impl Holders<'_> {
+    /// Whether `agent` may be asked for the blob.
+    pub(crate) fn may_ask(&self, agent: &AgentPubKey) -> bool {
+        self.circle.as_ref().is_none_or(|circle| circle.contains(agent))
+    }
+}
+
+/// The circle of content kept off the DHT (see [`Holders::circle`]); `None` for other
+/// content, whose blob hashes are public.
+pub(crate) fn circle_of(
+    reach: media_rules::Reach,
+    author: &AgentPubKey,
+    invitees: &[AgentPubKey],
+) -> Option<Vec<AgentPubKey>> {
+    reach
+        .is_kept_off_dht()
+        .then(|| std::iter::once(author).chain(invitees).cloned().collect())
 }
 
 /// The sources of `blob` (described by `manifest`). For a blob that is not `public`, each
@@ -45,13 +68,13 @@ pub(crate) async fn for_blob(
     let mut peers: Vec<(AgentPubKey, String)> = holders
         .replicas
         .iter()
-        .filter(|r| &r.custodian != link.agent() && live(r))
+        .filter(|r| &r.custodian != link.agent() && live(r) && holders.may_ask(&r.custodian))
         .filter(|r| ReplicaState::parse(&r.status.state).is_ok_and(ReplicaState::holds_bytes))
         .filter_map(|r| Some((r.custodian.clone(), r.endpoint.clone()?)))
         .collect();
-    for (agent, endpoint) in holders.assigned {
-        if &agent != link.agent() && !peers.iter().any(|(a, _)| a == &agent) {
-            peers.push((agent, endpoint));
+    for (agent, endpoint) in &holders.assigned {
+        if agent != link.agent() && holders.may_ask(agent) && !peers.iter().any(|(a, _)| a == agent) {
+            peers.push((agent.clone(), endpoint.clone()));
         }
     }
     let (author, endpoint) = holders.author;
@@ -131,4 +154,38 @@ pub(crate) async fn unlisted_custodians(
         .map(|c| (c.author.clone(), c.commitment.endpoint.clone()))
         .collect();
     peer_sources(link, blob, peers, public).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use media_rules::Reach;
+
+    fn agent(n: u8) -> AgentPubKey {
+        AgentPubKey::from_raw_32(vec![n; 32])
+    }
+
+    fn holders(circle: Option<Vec<AgentPubKey>>) -> Holders<'static> {
+        Holders {
+            replicas: &[],
+            live: Duration::from_secs(60),
+            author: (Box::leak(Box::new(agent(1))), None),
+            assigned: Vec::new(),
+            circle,
+        }
+    }
+
+    #[test]
+    fn a_blob_kept_off_the_dht_is_asked_of_its_author_and_invitees_only() {
+        let (author, invitee, stranger) = (agent(1), agent(2), agent(3));
+        for reach in [Reach::Private, Reach::Invited] {
+            let kept = holders(circle_of(reach, &author, std::slice::from_ref(&invitee)));
+            assert!(kept.may_ask(&author) && kept.may_ask(&invitee));
+            assert!(!kept.may_ask(&stranger), "{reach}");
+        }
+        for reach in [Reach::Commons, Reach::Local, Reach::Regional] {
+            let public_hash = holders(circle_of(reach, &author, &[]));
+            assert!(public_hash.may_ask(&stranger), "{reach}");
+        }
+    }
 }

@@ -649,6 +649,7 @@ impl Worker {
                 .filter(|c| !c.commitment.endpoint.is_empty())
                 .map(|c| (c.author.clone(), c.commitment.endpoint.clone()))
                 .collect(),
+            circle: sources::circle_of(reach, &content.author, &content.content.invitees),
         };
         let sources = sources::for_blob(link, &blob, &view.manifest, holders, reach.is_public()).await?;
         Ok(Hold::Pull(PullJob { sources, keeper }))

@@ -16,6 +16,7 @@ use crate::error::ApiError;
 use crate::replicate::fetch_chunk;
 use crate::sources::{self, Holders};
 use crate::state::Sidecar;
+use hdi::prelude::AgentPubKey;
 use media_api::{ManifestView, ReplicaView};
 use media_rules::{CachePartition, ChunkLayout};
 use media_store::blobs::BlobRecord;
@@ -83,7 +84,7 @@ impl RemoteBlobs {
 
 impl Remote {
     async fn find(state: &Sidecar, link: Node<'_>, blob: &Hash32, public: bool) -> Result<Self, ApiError> {
-        let view: ManifestView = authors_manifest(link, blob).await?;
+        let (view, circle) = authors_manifest(link, blob).await?;
         let replicas: Vec<ReplicaView> = link.replicas(&view.id).await?;
         let endpoint: Option<String> = match &view.author == link.agent() {
             true => None,
@@ -94,13 +95,17 @@ impl Remote {
             live: LIVE_REPLICA,
             author: (&view.author, endpoint),
             assigned: Vec::new(),
+            circle: circle.clone(),
         };
         let mut sources = sources::for_blob(link, blob, &view.manifest.0, holders, public).await?;
-        let commitments = link.live_commitments().await?;
-        let unlisted =
-            sources::unlisted_custodians(link, blob, &commitments, &sources, public, UNLISTED_CUSTODIANS)
-                .await?;
-        sources.then.extend(unlisted);
+        if circle.is_none() {
+            // Custodians no status lists yet; never for a blob whose hash is kept secret.
+            let commitments = link.live_commitments().await?;
+            let unlisted =
+                sources::unlisted_custodians(link, blob, &commitments, &sources, public, UNLISTED_CUSTODIANS)
+                    .await?;
+            sources.then.extend(unlisted);
+        }
         let manifest = view.manifest.0;
         let allow_private = state.config.allow_private_peers;
         sources.retain(|s| crate::fetch_policy::check(s.url(), allow_private).is_ok());
@@ -148,10 +153,12 @@ impl Remote {
 /// register a manifest under any hash, but only the content's author's describes the
 /// bytes that content shares. A manifest under another hash is never taken. Among an
 /// author's manifests of one blob, the one that lists renditions (the ladder's) wins.
+/// With it, the circle that may be asked for the blob when its content is kept off the
+/// DHT (see [`sources::Holders::circle`]).
 pub(crate) async fn authors_manifest(
     link: crate::dht::Node<'_>,
     hash: &Hash32,
-) -> Result<ManifestView, ApiError> {
+) -> Result<(ManifestView, Option<Vec<AgentPubKey>>), ApiError> {
     let found = link.manifests_of(hash).await?;
     let uses = link.blob_access(hash).await?;
     let mut found: Vec<ManifestView> = found
@@ -164,8 +171,24 @@ pub(crate) async fn authors_manifest(
             .any(|u| u.author == v.author && u.blobs.contains(&v.id));
         (!used, std::cmp::Reverse(v.manifest.0.variants.len()))
     });
-    found
+    let view = found
         .into_iter()
         .next()
-        .ok_or(ApiError::NotFound("blob manifest in the DHT"))
+        .ok_or(ApiError::NotFound("blob manifest in the DHT"))?;
+    // The narrowest circle of the uses, none when any use is public.
+    let circles: Option<Vec<Vec<AgentPubKey>>> = uses
+        .iter()
+        .filter(|u| u.author == view.author && u.blobs.contains(&view.id))
+        .map(|u| {
+            let reach = media_rules::Reach::parse(&u.reach).ok()?;
+            sources::circle_of(reach, &u.author, &u.invitees)
+        })
+        .collect();
+    let circle = circles.and_then(|circles| {
+        circles.into_iter().reduce(|mut a, b| {
+            a.retain(|agent| b.contains(agent));
+            a
+        })
+    });
+    Ok((view, circle))
 }

@@ -176,7 +176,7 @@ pub(crate) async fn pull(
     // that author's content, and no one else's, decides who may read it here.
     let (manifest, keeper) = match state.node() {
         Some(link) => {
-            let view = crate::fetch_through::authors_manifest(link, &hash).await?;
+            let (view, _) = crate::fetch_through::authors_manifest(link, &hash).await?;
             (view.manifest.0, Keeper::ReplicaOf(view.author.to_string()))
         }
         None => (

@@ -6,6 +6,7 @@
 
 use crate::common::*;
 use media_api::{ContentView, ManifestView, UpdateContentInput};
+use media_integrity::{Share, SharedManifest};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stranger_finds_neither_title_nor_blob_hash_of_private_or_invited_content() {
@@ -110,6 +111,8 @@ async fn a_stranger_finds_neither_title_nor_blob_hash_of_private_or_invited_cont
     );
     let got: Option<ContentView> = net.call(bob, "get_latest_content", call.id.clone()).await;
     assert_eq!(got, None);
+    let bob_sees = everything(bob).await;
+    assert!(!bob_sees.contains("call, moved"), "{bob_sees}");
     let got: Option<ContentView> = net.call(carol, "get_latest_content", call.id.clone()).await;
     assert_eq!(got.map(|v| v.content.title), Some("call, moved".to_string()));
 
@@ -130,4 +133,91 @@ async fn a_stranger_finds_neither_title_nor_blob_hash_of_private_or_invited_cont
         "reach cannot change after creation",
     )
     .await;
+
+    // Its author deletes it; validators accept the delete from the action alone.
+    let _: holochain::prelude::ActionHash = net
+        .call(alice, "delete_content", alices_chain_only.id.clone())
+        .await;
+    net.sync().await;
+    assert!(!net
+        .visible_titles(alice)
+        .await
+        .contains(&"another diary".to_string()));
+}
+
+/// A copy is taken only from the content's author, and only as the author wrote it: the
+/// version, its time, its entry and its manifests are checked against public actions.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_forged_copy_of_invited_content_is_refused() {
+    let (net, [alice, bob, mallory]) = setup::<3>().await;
+    let m: ManifestView = net
+        .call(alice, "register_private_manifest", manifest(9, 200_000))
+        .await;
+    let mut c = content("call with bob", "invited");
+    c.blobs = vec![m.id.clone()];
+    c.invitees = vec![net.key(bob)];
+    let call: ContentView = net.call(alice, "create_content", c).await;
+    net.sync().await;
+    let genuine = Share {
+        author: net.key(alice),
+        id: call.id.clone(),
+        version: call.version.clone(),
+        updated_at: call.updated_at,
+        content: Some(call.content.clone()),
+        manifests: vec![SharedManifest {
+            id: m.id.clone(),
+            manifest: m.manifest.clone(),
+        }],
+    };
+
+    // (A remote call runs `receive_share` with its caller as provenance, as these do.)
+    // Mallory cannot hand over Alice's content as Alice …
+    net.must_fail(
+        mallory,
+        "receive_share",
+        genuine.clone(),
+        "must come from the content's author",
+    )
+    .await;
+    // … nor as her own: the version is Alice's.
+    let as_hers = Share {
+        author: net.key(mallory),
+        ..genuine.clone()
+    };
+    net.must_fail(
+        mallory,
+        "receive_share",
+        as_hers,
+        "version must be the sender's invited content",
+    )
+    .await;
+    // Alice's own copy, changed, is refused too: its title, its time or a manifest.
+    let mut retitled = genuine.clone();
+    retitled.content.as_mut().unwrap().title = "something else".into();
+    net.must_fail(
+        alice,
+        "receive_share",
+        retitled,
+        "content is not the version's entry",
+    )
+    .await;
+    let later = Share {
+        updated_at: holochain::prelude::Timestamp::from_micros(call.updated_at.as_micros() + 1),
+        ..genuine.clone()
+    };
+    net.must_fail(alice, "receive_share", later, "written at updated_at")
+        .await;
+    let mut other_manifest = genuine.clone();
+    other_manifest.manifests[0].manifest = manifest(10, 200_000);
+    net.must_fail(
+        alice,
+        "receive_share",
+        other_manifest,
+        "the sender's private manifest, as registered",
+    )
+    .await;
+    // The genuine copy is what Bob takes.
+    assert_eq!(deliver_shares(&net, alice).await, 1);
+    let got: Option<ContentView> = net.call(bob, "get_latest_content", call.id.clone()).await;
+    assert_eq!(got.map(|v| v.content.title), Some("call with bob".to_string()));
 }

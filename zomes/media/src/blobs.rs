@@ -48,11 +48,15 @@ pub fn get_blob_manifest(id: ActionHash) -> ExternResult<Option<ManifestView>> {
 /// read: the public ones, its own private ones and those its shares carry.
 pub fn find_blob_manifests(blob_hash: &str) -> ExternResult<Vec<ManifestView>> {
     media_rules::hash::check_sha256_hex("blob_hash", blob_hash).map_err(refuse)?;
-    let mut out: Vec<ManifestView> = kept::own_manifests()?
+    let mut out: Vec<ManifestView> = Vec::new();
+    for m in kept::own_manifests()?
         .into_iter()
         .chain(kept::shared_manifests()?)
-        .filter(|m| m.manifest.hash == blob_hash)
-        .collect();
+    {
+        if m.manifest.hash == blob_hash && !out.iter().any(|o| o.id == m.id) {
+            out.push(m);
+        }
+    }
     for link in blob_links(blob_hash, LinkTypes::BlobToManifest)? {
         if let Some(view) = link
             .target
@@ -76,7 +80,7 @@ pub fn get_blob_access(blob_hash: &str) -> ExternResult<Vec<BlobAccess>> {
         .collect();
     let mut out: Vec<BlobAccess> = kept::own_contents()?
         .into_iter()
-        .chain(kept::shares()?.iter().map(kept::view_of))
+        .chain(kept::shares()?.iter().filter_map(|h| kept::view_of(&h.share)))
         .filter(|v| v.content.blobs.iter().any(|b| manifests.contains(b)))
         .map(|v| BlobAccess::of(&v))
         .collect();

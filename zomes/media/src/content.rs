@@ -11,7 +11,8 @@ use media_integrity::anchors::{blob_path, reach_path};
 use media_integrity::{BlobManifest, ContentNode, EntryTypes, LinkTypes};
 use media_rules::Reach;
 
-/// Creates content and indexes it for its author, invitees, reach and blobs.
+/// Creates content: private and invited content on the caller's chain only, other content
+/// in the DHT, indexed for its author, reach and blobs.
 pub fn create_content(node: ContentNode) -> ExternResult<ContentView> {
     if node.reach().map_err(refuse)?.is_kept_off_dht() {
         let id = kept::create(node)?;
@@ -34,6 +35,12 @@ pub fn update_content(input: UpdateContentInput) -> ExternResult<ContentView> {
         .ok_or_else(|| refuse("previous_version not found"))?;
     let old: ContentNode = entry_from(&previous)?;
     if old.reach().map_err(refuse)?.is_kept_off_dht() {
+        let own = kept::own_content(&input.id)?.ok_or_else(|| refuse("content not found"))?;
+        if own.version != input.previous_version {
+            return Err(refuse(
+                "previous_version must be the newest version of this content",
+            ));
+        }
         kept::update(&input.previous_version, &old, input.content)?;
         return kept::own_content(&input.id)?.ok_or_else(|| refuse("content not found"));
     }
@@ -138,14 +145,16 @@ pub fn list_visible_content(since: Option<Timestamp>) -> ExternResult<Vec<Conten
             out.push(view);
         }
     }
-    let shares = kept::shares()?;
-    let kept_views = kept::own_contents()?.into_iter().chain(
-        shares
-            .iter()
-            .map(kept::view_of)
-            .filter(|v| may_see(v, &reader, place.as_ref())),
-    );
-    out.extend(kept_views.filter(|v| since.is_none_or(|since| v.updated_at > since)));
+    // New since `since`: kept content by when its version was written, copies by when
+    // they arrived.
+    let is_new = |at: Timestamp| since.is_none_or(|since| at > since);
+    out.extend(kept::own_contents()?.into_iter().filter(|v| is_new(v.updated_at)));
+    for held in kept::shares()? {
+        match kept::view_of(&held.share) {
+            Some(view) if is_new(held.arrived) && may_see(&view, &reader, place.as_ref()) => out.push(view),
+            _ => {}
+        }
+    }
     out.sort_by_key(|v| std::cmp::Reverse(v.updated_at));
     Ok(out)
 }
@@ -155,8 +164,8 @@ fn visible_share(id: &ActionHash) -> ExternResult<Option<ContentView>> {
     let reader = me()?;
     Ok(kept::shares()?
         .iter()
-        .find(|s| &s.id == id)
-        .map(kept::view_of)
+        .filter(|h| &h.share.id == id)
+        .find_map(|h| kept::view_of(&h.share))
         .filter(|v| may_see(v, &reader, None)))
 }
 

@@ -8,7 +8,7 @@ use crate::records::entry_from;
 use hdk::prelude::*;
 use media_api::{ContentView, ManifestView, ShareDelivery};
 use media_integrity::{
-    BlobManifest, ContentNode, EntryTypes, Share, ShareReceipt, SharedManifest, UnitEntryTypes,
+    unit_of, BlobManifest, ContentNode, EntryTypes, Share, ShareReceipt, SharedManifest, UnitEntryTypes,
 };
 use media_rules::Reach;
 use std::collections::{BTreeMap, BTreeSet};
@@ -132,39 +132,50 @@ pub fn own_manifests() -> ExternResult<Vec<ManifestView>> {
         .collect()
 }
 
-/// The newest copy of each piece of invited content handed to the caller.
-pub fn shares() -> ExternResult<Vec<Share>> {
-    let mut newest: BTreeMap<ActionHash, Share> = BTreeMap::new();
+/// A copy the caller holds, and when it arrived.
+pub struct Held {
+    /// The copy.
+    pub share: Share,
+    /// When the caller took it.
+    pub arrived: Timestamp,
+}
+
+/// The newest copy of each piece of invited content handed to the caller (by author and
+/// content id), revocations included.
+pub fn shares() -> ExternResult<Vec<Held>> {
+    let mut newest: BTreeMap<(AgentPubKey, ActionHash), Held> = BTreeMap::new();
     for record in own_records(&[UnitEntryTypes::Share])? {
         let share: Share = entry_from(&record)?;
+        let key = (share.author.clone(), share.id.clone());
         if newest
-            .get(&share.id)
-            .is_none_or(|s| s.updated_at < share.updated_at)
+            .get(&key)
+            .is_none_or(|h| h.share.updated_at < share.updated_at)
         {
-            newest.insert(share.id.clone(), share);
+            let arrived = record.action().timestamp();
+            newest.insert(key, Held { share, arrived });
         }
     }
     Ok(newest.into_values().collect())
 }
 
-/// A copy as the content it stands for.
-pub fn view_of(share: &Share) -> ContentView {
-    ContentView {
+/// A copy as the content it stands for; `None` for a revocation.
+pub fn view_of(share: &Share) -> Option<ContentView> {
+    Some(ContentView {
         id: share.id.clone(),
         version: share.version.clone(),
         author: share.author.clone(),
         updated_at: share.updated_at,
-        content: share.content.clone(),
-    }
+        content: share.content.clone()?,
+    })
 }
 
 /// The manifests carried by the caller's copies.
 pub fn shared_manifests() -> ExternResult<Vec<ManifestView>> {
     Ok(shares()?
         .into_iter()
-        .flat_map(|s| {
-            let author = s.author.clone();
-            s.manifests.into_iter().map(move |m| ManifestView {
+        .flat_map(|h| {
+            let author = h.share.author.clone();
+            h.share.manifests.into_iter().map(move |m| ManifestView {
                 id: m.id,
                 author: author.clone(),
                 manifest: m.manifest,
@@ -173,20 +184,79 @@ pub fn shared_manifests() -> ExternResult<Vec<ManifestView>> {
         .collect())
 }
 
-/// Takes a copy its author hands over: only the author may hand it, and an older
-/// version than the one held changes nothing.
+/// Takes a copy its author hands over. Everything in it is checked against the author's
+/// public actions: the version is the caller's invited content, leads back to `id`, was
+/// written at `updated_at`, and hashes to the content handed over; each manifest is the
+/// caller's private manifest and hashes to the one handed over. A copy must invite this
+/// agent; an older version than the one held, or a revocation of nothing held, changes
+/// nothing.
 pub fn receive(share: Share) -> ExternResult<()> {
     let from = call_info()?.provenance;
     if from != share.author {
         return Err(refuse("a share must come from the content's author"));
     }
     share.check().map_err(refuse)?;
-    let held = shares()?.into_iter().find(|s| s.id == share.id);
-    if held.is_some_and(|h| h.updated_at >= share.updated_at) {
-        return Ok(());
+    let version = must_get_action(share.version.clone())?;
+    let version = version.action();
+    if version.author() != &from
+        || unit_of(version)? != Some(UnitEntryTypes::InvitedContent)
+        || version.timestamp() != share.updated_at
+    {
+        return Err(refuse(
+            "version must be the sender's invited content, written at updated_at",
+        ));
+    }
+    if let Some(content) = &share.content {
+        if version.entry_hash() != Some(&hash_entry(content.clone())?) {
+            return Err(refuse("content is not the version's entry"));
+        }
+    }
+    leads_back(&share.version, &share.id, &from)?;
+    for m in &share.manifests {
+        let action = must_get_action(m.id.clone())?;
+        let action = action.action();
+        if action.author() != &from
+            || unit_of(action)? != Some(UnitEntryTypes::PrivateManifest)
+            || action.entry_hash() != Some(&hash_entry(m.manifest.clone())?)
+        {
+            return Err(refuse(
+                "each manifest must be the sender's private manifest, as registered",
+            ));
+        }
+    }
+    let held = shares()?
+        .into_iter()
+        .find(|h| h.share.author == from && h.share.id == share.id);
+    match (&share.content, &held) {
+        (Some(content), _) if !content.invitees.contains(&me()?) => {
+            return Err(refuse("this content does not invite you"));
+        }
+        // A revocation of what was never handed over changes nothing.
+        (None, None) => return Ok(()),
+        (_, Some(h)) if h.share.updated_at >= share.updated_at => return Ok(()),
+        _ => {}
     }
     create_entry(EntryTypes::Share(share))?;
     Ok(())
+}
+
+/// Whether `version` is `id` or an update chain by `author` leading back to it, `id`
+/// itself a creation.
+fn leads_back(version: &ActionHash, id: &ActionHash, author: &AgentPubKey) -> ExternResult<()> {
+    const MAX_VERSIONS: usize = 10_000;
+    let mut at = version.clone();
+    for _ in 0..MAX_VERSIONS {
+        let action = must_get_action(at.clone())?;
+        if action.action().author() != author {
+            break;
+        }
+        match &action.action().data {
+            ActionData::Create(_) if &at == id => return Ok(()),
+            ActionData::Update(u) => at = u.original_action_address.clone(),
+            _ => break,
+        }
+    }
+    Err(refuse("version must be a version of the content id"))
 }
 
 /// Hands the newest version of each piece of the caller's invited content to every agent
@@ -205,15 +275,15 @@ pub fn deliver_shares() -> ExternResult<ShareDelivery> {
         if view.content.reach().ok() != Some(Reach::Invited) {
             continue;
         }
-        let mut recipients: BTreeSet<AgentPubKey> = view.content.invitees.iter().cloned().collect();
-        for record in &all {
+        let invited: BTreeSet<AgentPubKey> = view.content.invitees.iter().cloned().collect();
+        let mut recipients = invited.clone();
+        for record in all.iter().filter(|r| is_version(r, &view.id, &all)) {
             if let Ok(node) = entry_from::<ContentNode>(record) {
-                if is_version(record, &view.id, &all) {
-                    recipients.extend(node.invitees);
-                }
+                recipients.extend(node.invitees);
             }
         }
-        let share = Share {
+        recipients.remove(&view.author);
+        let copy = Share {
             author: view.author.clone(),
             id: view.id.clone(),
             version: view.version.clone(),
@@ -226,13 +296,23 @@ pub fn deliver_shares() -> ExternResult<ShareDelivery> {
                     manifest: m.manifest.clone(),
                 })
                 .collect(),
-            content: view.content.clone(),
+            content: Some(view.content.clone()),
+        };
+        // Who this version no longer invites learns only that.
+        let revocation = Share {
+            content: None,
+            manifests: Vec::new(),
+            ..copy.clone()
         };
         for invitee in recipients {
             if receipts.contains(&(view.version.clone(), invitee.clone())) {
                 continue;
             }
-            match call_remote(invitee.clone(), zome.clone(), RECEIVE_SHARE.into(), None, &share)? {
+            let share = match invited.contains(&invitee) {
+                true => &copy,
+                false => &revocation,
+            };
+            match call_remote(invitee.clone(), zome.clone(), RECEIVE_SHARE.into(), None, share)? {
                 ZomeCallResponse::Ok(_) => {
                     create_entry(EntryTypes::ShareReceipt(ShareReceipt {
                         version: view.version.clone(),

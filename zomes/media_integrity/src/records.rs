@@ -16,7 +16,12 @@ pub fn entry_of(record: &Record) -> ExternResult<Option<EntryTypes>> {
 
 /// The name of an entry's type, for messages.
 pub fn type_name(entry: &EntryTypes) -> &'static str {
-    match entry.to_unit() {
+    unit_name(entry.to_unit())
+}
+
+/// The name of an entry type, for messages.
+pub fn unit_name(unit: UnitEntryTypes) -> &'static str {
+    match unit {
         UnitEntryTypes::ContentNode => "ContentNode",
         UnitEntryTypes::BlobManifest => "BlobManifest",
         UnitEntryTypes::CustodianCommitment => "CustodianCommitment",

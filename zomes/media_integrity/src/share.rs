@@ -16,7 +16,8 @@ pub struct SharedManifest {
     pub manifest: BlobManifest,
 }
 
-/// An invitee's copy of one version of invited content, as its author handed it over.
+/// An invitee's copy of one version of invited content, as its author handed it over; or,
+/// without content, the author's word that this version no longer invites the holder.
 #[hdk_entry_helper]
 #[derive(Clone, PartialEq)]
 pub struct Share {
@@ -28,25 +29,31 @@ pub struct Share {
     pub version: ActionHash,
     /// When that version was written.
     pub updated_at: Timestamp,
-    /// Its fields (invitees included: a revoked invitee gets a version without itself).
-    pub content: ContentNode,
+    /// Its fields; `None` for an agent this version no longer invites (it learns only that).
+    pub content: Option<ContentNode>,
     /// The manifests of the blobs it lists.
     pub manifests: Vec<SharedManifest>,
 }
 
 impl Share {
-    /// The copy agrees with itself: invited content, valid fields, and a manifest for
-    /// every blob it lists.
+    /// The copy agrees with itself: invited content, valid fields, and manifests only of
+    /// blobs it lists (none with a revocation).
     pub fn check(&self) -> Result<(), String> {
-        self.content.check_fields()?;
-        if self.content.reach()? != Reach::Invited {
+        let Some(content) = &self.content else {
+            return match self.manifests.is_empty() {
+                true => Ok(()),
+                false => Err("a revocation carries no manifests".into()),
+            };
+        };
+        content.check_fields()?;
+        if content.reach()? != Reach::Invited {
             return Err("only invited content is shared".into());
         }
-        if self.manifests.len() > self.content.blobs.len() {
+        if self.manifests.len() > content.blobs.len() {
             return Err("more manifests than the content lists".into());
         }
         for (i, m) in self.manifests.iter().enumerate() {
-            if !self.content.blobs.contains(&m.id) {
+            if !content.blobs.contains(&m.id) {
                 return Err(format!("manifests[{i}] is not one of the content's blobs"));
             }
             m.manifest.check().map_err(|e| format!("manifests[{i}]: {e}"))?;
@@ -65,41 +72,32 @@ pub struct ShareReceipt {
     pub invitee: AgentPubKey,
 }
 
-/// Private or invited content, as its author writes it: valid fields, the reach its entry
-/// type stands for, created as draft or published. Its blobs are not looked up: they are
-/// the author's own private manifests, which no validator but the author can read, and
-/// content nobody else sees cannot widen anyone's reach.
-pub fn validate_create_kept_content(
+/// Private or invited content, as its author writes it: valid fields and the reach its
+/// entry type stands for (fixed at creation); new content starts as draft or published.
+/// Its blobs are not looked up: they are the author's own private manifests, which no
+/// validator but the author can read, and content nobody else sees cannot widen anyone's
+/// reach. Of an update, the author's coordinator checks the lifecycle move against the
+/// version it replaces: validators cannot read that version.
+pub fn validate_kept_content(
     node: &ContentNode,
     reach: Reach,
+    created: bool,
 ) -> ExternResult<ValidateCallbackResult> {
     if let Err(e) = node.check_fields() {
         return verdict("ContentNode", Err(e));
     }
     if node.reach() != Ok(reach) {
-        return invalid(&format!(
-            "ContentNode: this entry type holds {reach} content only"
-        ));
+        return invalid(match created {
+            true => "ContentNode: this entry type holds content of another reach",
+            false => "ContentNode: reach cannot change after creation; custodians were chosen by it",
+        });
     }
-    match node.lifecycle() {
-        Ok(media_rules::Lifecycle::Draft | media_rules::Lifecycle::Published) => {
-            Ok(ValidateCallbackResult::Valid)
-        }
-        _ => invalid("ContentNode: lifecycle of new content must be draft or published"),
-    }
-}
-
-/// An update of kept content: valid fields of the same reach. The author's coordinator
-/// checks the lifecycle move against the version it replaces; validators cannot read it.
-pub fn validate_update_kept_content(
-    node: &ContentNode,
-    reach: Reach,
-) -> ExternResult<ValidateCallbackResult> {
-    if let Err(e) = node.check_fields() {
-        return verdict("ContentNode", Err(e));
-    }
-    if node.reach() != Ok(reach) {
-        return invalid("ContentNode: reach cannot change after creation; custodians were chosen by it");
+    let fresh = matches!(
+        node.lifecycle(),
+        Ok(media_rules::Lifecycle::Draft | media_rules::Lifecycle::Published)
+    );
+    if created && !fresh {
+        return invalid("ContentNode: lifecycle of new content must be draft or published");
     }
     Ok(ValidateCallbackResult::Valid)
 }

@@ -99,8 +99,8 @@ fn validate_create(entry: EntryTypes, action: &ActionHeader) -> ExternResult<Val
         EntryTypes::AgentPlace(e) => agent_place::validate_create_agent_place(&e),
         EntryTypes::NodeEndpoint(e) => node_endpoint::validate_create_node_endpoint(&e),
         EntryTypes::PlaceVouch(e) => place_vouch::validate_create_place_vouch(&e),
-        EntryTypes::PrivateContent(e) => share::validate_create_kept_content(&e, Reach::Private),
-        EntryTypes::InvitedContent(e) => share::validate_create_kept_content(&e, Reach::Invited),
+        EntryTypes::PrivateContent(e) => share::validate_kept_content(&e, Reach::Private, true),
+        EntryTypes::InvitedContent(e) => share::validate_kept_content(&e, Reach::Invited, true),
         EntryTypes::PrivateManifest(e) => blob_manifest::validate_create_blob_manifest(&e),
         EntryTypes::Share(e) => verdict("Share", e.check()),
         EntryTypes::ShareReceipt(_) => Ok(ValidateCallbackResult::Valid),
@@ -136,8 +136,8 @@ fn validate_kept_update(
         return Ok(by_actions);
     }
     match entry {
-        EntryTypes::PrivateContent(new) => share::validate_update_kept_content(&new, Reach::Private),
-        EntryTypes::InvitedContent(new) => share::validate_update_kept_content(&new, Reach::Invited),
+        EntryTypes::PrivateContent(new) => share::validate_kept_content(&new, Reach::Private, false),
+        EntryTypes::InvitedContent(new) => share::validate_kept_content(&new, Reach::Invited, false),
         other => invalid(&format!("{} cannot be updated", records::type_name(&other))),
     }
 }
@@ -187,15 +187,17 @@ fn validate_update(
     }
 }
 
+/// A delete, checked from the deleted action alone (so it works for entries kept off the
+/// DHT too): only the author of an entry of this zome may delete it.
 fn validate_delete(action: &TypedAction<DeleteData>) -> ExternResult<ValidateCallbackResult> {
-    let original = must_get_valid_record(action.deletes_address.clone())?;
-    let Some(entry) = records::entry_of(&original)? else {
+    let original = must_get_action(action.deletes_address.clone())?;
+    let Some(unit) = records::unit_of(original.action())? else {
         return invalid("the deleted action is not an entry of this zome");
     };
     if original.action().author() != action.author() {
         return invalid(&format!(
             "only the author may delete this {}",
-            records::type_name(&entry)
+            records::unit_name(unit)
         ));
     }
     Ok(ValidateCallbackResult::Valid)
