@@ -147,7 +147,7 @@ pub async fn publish_ladder(state: &Sidecar, source: &Manifest) -> Result<(), Ap
     // Uses kept off the DHT list manifests kept off it too; public uses list public ones.
     let (kept, public): (Vec<&BlobAccess>, Vec<&BlobAccess>) = mine
         .into_iter()
-        .partition(|a| Reach::parse(&a.reach).is_ok_and(Reach::is_kept_off_dht));
+        .partition(|a| Reach::parse(&a.reach).map_or(true, Reach::is_kept_off_dht));
     for (uses, reach) in [(kept, Reach::Private), (public, Reach::Commons)] {
         if uses.is_empty() {
             continue;

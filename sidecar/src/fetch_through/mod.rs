@@ -175,20 +175,27 @@ pub(crate) async fn authors_manifest(
         .into_iter()
         .next()
         .ok_or(ApiError::NotFound("blob manifest in the DHT"))?;
-    // The narrowest circle of the uses, none when any use is public.
-    let circles: Option<Vec<Vec<AgentPubKey>>> = uses
+    // The narrowest circle of the author's uses of it; none (anyone may be asked) only
+    // when some use is public. With no use in sight, or a reach that does not parse, the
+    // author alone: a hash is never told to strangers by default.
+    let mut circle = Some(vec![view.author.clone()]);
+    let mut circles = uses
         .iter()
         .filter(|u| u.author == view.author && u.blobs.contains(&view.id))
-        .map(|u| {
-            let reach = media_rules::Reach::parse(&u.reach).ok()?;
-            sources::circle_of(reach, &u.author, &u.invitees)
+        .map(|u| match media_rules::Reach::parse(&u.reach) {
+            Ok(reach) => sources::circle_of(reach, &u.author, &u.invitees),
+            Err(_) => Some(vec![u.author.clone()]),
         })
-        .collect();
-    let circle = circles.and_then(|circles| {
-        circles.into_iter().reduce(|mut a, b| {
-            a.retain(|agent| b.contains(agent));
-            a
-        })
-    });
+        .peekable();
+    if circles.peek().is_some() {
+        circle = circles
+            .collect::<Option<Vec<Vec<AgentPubKey>>>>()
+            .and_then(|all| {
+                all.into_iter().reduce(|mut a, b| {
+                    a.retain(|agent| b.contains(agent));
+                    a
+                })
+            });
+    }
     Ok((view, circle))
 }

@@ -114,7 +114,18 @@ async fn a_stranger_finds_neither_title_nor_blob_hash_of_private_or_invited_cont
     let bob_sees = everything(bob).await;
     assert!(!bob_sees.contains("call, moved"), "{bob_sees}");
     let got: Option<ContentView> = net.call(carol, "get_latest_content", call.id.clone()).await;
-    assert_eq!(got.map(|v| v.content.title), Some("call, moved".to_string()));
+    let moved = got.expect("Carol sees the call");
+    assert_eq!(moved.content.title, "call, moved");
+    // Bob is told once: a later version goes to Carol alone.
+    let mut again = moved.content.clone();
+    again.title = "call, moved again".into();
+    let input = UpdateContentInput {
+        id: call.id.clone(),
+        previous_version: moved.version.clone(),
+        content: again,
+    };
+    let _: ContentView = net.call(alice, "update_content", input).await;
+    assert_eq!(deliver_shares(&net, alice).await, 1);
 
     // Kept content cannot widen its reach by an update.
     let alices_chain_only: ContentView = net
@@ -155,7 +166,9 @@ async fn a_forged_copy_of_invited_content_is_refused() {
         .await;
     let mut c = content("call with bob", "invited");
     c.blobs = vec![m.id.clone()];
-    c.invitees = vec![net.key(bob)];
+    // Alice lists herself too, so that her own `receive_share` goes through every check
+    // (a copy must invite its receiver); she is never handed a copy of her own.
+    c.invitees = vec![net.key(bob), net.key(alice)];
     let call: ContentView = net.call(alice, "create_content", c).await;
     net.sync().await;
     let genuine = Share {
@@ -168,6 +181,7 @@ async fn a_forged_copy_of_invited_content_is_refused() {
             id: m.id.clone(),
             manifest: m.manifest.clone(),
         }],
+        nonce: vec![],
     };
 
     // (A remote call runs `receive_share` with its caller as provenance, as these do.)
@@ -179,11 +193,12 @@ async fn a_forged_copy_of_invited_content_is_refused() {
         "must come from the content's author",
     )
     .await;
-    // … nor as her own: the version is Alice's.
-    let as_hers = Share {
+    // … nor as her own, inviting herself: the version is Alice's.
+    let mut as_hers = Share {
         author: net.key(mallory),
         ..genuine.clone()
     };
+    as_hers.content.as_mut().unwrap().invitees.push(net.key(mallory));
     net.must_fail(
         mallory,
         "receive_share",

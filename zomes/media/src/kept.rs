@@ -190,12 +190,26 @@ pub fn shared_manifests() -> ExternResult<Vec<ManifestView>> {
 /// caller's private manifest and hashes to the one handed over. A copy must invite this
 /// agent; an older version than the one held, or a revocation of nothing held, changes
 /// nothing.
-pub fn receive(share: Share) -> ExternResult<()> {
+pub fn receive(mut share: Share) -> ExternResult<()> {
     let from = call_info()?.provenance;
     if from != share.author {
         return Err(refuse("a share must come from the content's author"));
     }
     share.check().map_err(refuse)?;
+    // What costs nothing first: a copy that does not invite this agent, or that changes
+    // nothing held, goes no further.
+    let held = shares()?
+        .into_iter()
+        .find(|h| h.share.author == from && h.share.id == share.id);
+    match (&share.content, &held) {
+        (Some(content), _) if !content.invitees.contains(&me()?) => {
+            return Err(refuse("this content does not invite you"));
+        }
+        // A revocation of what was never handed over changes nothing.
+        (None, None) => return Ok(()),
+        (_, Some(h)) if h.share.updated_at >= share.updated_at => return Ok(()),
+        _ => {}
+    }
     let version = must_get_action(share.version.clone())?;
     let version = version.action();
     if version.author() != &from
@@ -211,7 +225,12 @@ pub fn receive(share: Share) -> ExternResult<()> {
             return Err(refuse("content is not the version's entry"));
         }
     }
-    leads_back(&share.version, &share.id, &from)?;
+    leads_back(
+        &share.version,
+        &share.id,
+        &from,
+        held.as_ref().map(|h| &h.share.version),
+    )?;
     for m in &share.manifests {
         let action = must_get_action(m.id.clone())?;
         let action = action.action();
@@ -224,28 +243,25 @@ pub fn receive(share: Share) -> ExternResult<()> {
             ));
         }
     }
-    let held = shares()?
-        .into_iter()
-        .find(|h| h.share.author == from && h.share.id == share.id);
-    match (&share.content, &held) {
-        (Some(content), _) if !content.invitees.contains(&me()?) => {
-            return Err(refuse("this content does not invite you"));
-        }
-        // A revocation of what was never handed over changes nothing.
-        (None, None) => return Ok(()),
-        (_, Some(h)) if h.share.updated_at >= share.updated_at => return Ok(()),
-        _ => {}
-    }
+    share.nonce = random_bytes(32)?.to_vec();
     create_entry(EntryTypes::Share(share))?;
     Ok(())
 }
 
 /// Whether `version` is `id` or an update chain by `author` leading back to it, `id`
-/// itself a creation.
-fn leads_back(version: &ActionHash, id: &ActionHash, author: &AgentPubKey) -> ExternResult<()> {
+/// itself a creation. The walk stops early at `known`, a version of `id` checked before.
+fn leads_back(
+    version: &ActionHash,
+    id: &ActionHash,
+    author: &AgentPubKey,
+    known: Option<&ActionHash>,
+) -> ExternResult<()> {
     const MAX_VERSIONS: usize = 10_000;
     let mut at = version.clone();
     for _ in 0..MAX_VERSIONS {
+        if Some(&at) == known {
+            return Ok(());
+        }
         let action = must_get_action(at.clone())?;
         if action.action().author() != author {
             break;
@@ -263,11 +279,13 @@ fn leads_back(version: &ActionHash, id: &ActionHash, author: &AgentPubKey) -> Ex
 /// any version invited (one dropped from the invitees learns so), once per version and
 /// agent. An invitee whose node does not answer is tried again on the next call.
 pub fn deliver_shares() -> ExternResult<ShareDelivery> {
-    let receipts: BTreeSet<(ActionHash, AgentPubKey)> = own_records(&[UnitEntryTypes::ShareReceipt])?
+    // Every receipt, oldest first.
+    let receipts: Vec<ShareReceipt> = own_records(&[UnitEntryTypes::ShareReceipt])?
         .iter()
-        .map(|r| entry_from::<ShareReceipt>(r).map(|s| (s.version, s.invitee)))
+        .map(entry_from::<ShareReceipt>)
         .collect::<ExternResult<_>>()?;
     let all = own_records(&[UnitEntryTypes::InvitedContent])?;
+    let roots = roots(&all);
     let zome = zome_info()?.name;
     let manifests = own_manifests()?;
     let mut report = ShareDelivery::default();
@@ -275,9 +293,14 @@ pub fn deliver_shares() -> ExternResult<ShareDelivery> {
         if view.content.reach().ok() != Some(Reach::Invited) {
             continue;
         }
+        let versions: BTreeSet<&ActionHash> = all
+            .iter()
+            .map(|r| r.action_address())
+            .filter(|v| roots.get(*v) == Some(&view.id))
+            .collect();
         let invited: BTreeSet<AgentPubKey> = view.content.invitees.iter().cloned().collect();
         let mut recipients = invited.clone();
-        for record in all.iter().filter(|r| is_version(r, &view.id, &all)) {
+        for record in all.iter().filter(|r| versions.contains(r.action_address())) {
             if let Ok(node) = entry_from::<ContentNode>(record) {
                 recipients.extend(node.invitees);
             }
@@ -297,26 +320,39 @@ pub fn deliver_shares() -> ExternResult<ShareDelivery> {
                 })
                 .collect(),
             content: Some(view.content.clone()),
+            nonce: Vec::new(),
         };
-        // Who this version no longer invites learns only that.
+        // Who this version no longer invites learns only that, and once.
         let revocation = Share {
             content: None,
             manifests: Vec::new(),
             ..copy.clone()
         };
         for invitee in recipients {
-            if receipts.contains(&(view.version.clone(), invitee.clone())) {
+            let revoked = !invited.contains(&invitee);
+            let last = receipts
+                .iter()
+                .rev()
+                .find(|r| r.invitee == invitee && versions.contains(&r.version));
+            let done = match last {
+                Some(r) if r.version == view.version => true,
+                Some(r) => revoked && r.revoked,
+                None => false,
+            };
+            if done {
                 continue;
             }
-            let share = match invited.contains(&invitee) {
-                true => &copy,
-                false => &revocation,
+            let share = match revoked {
+                true => &revocation,
+                false => &copy,
             };
             match call_remote(invitee.clone(), zome.clone(), RECEIVE_SHARE.into(), None, share)? {
                 ZomeCallResponse::Ok(_) => {
                     create_entry(EntryTypes::ShareReceipt(ShareReceipt {
                         version: view.version.clone(),
                         invitee,
+                        revoked,
+                        nonce: random_bytes(32)?.to_vec(),
                     }))?;
                     report.delivered += 1;
                 }
@@ -327,22 +363,26 @@ pub fn deliver_shares() -> ExternResult<ShareDelivery> {
     Ok(report)
 }
 
-/// Whether `record` is a version of the content `id` (its creation or an update that
-/// leads back to it), within the caller's `records`.
-fn is_version(record: &Record, id: &ActionHash, records: &[Record]) -> bool {
-    let mut at = record;
-    for _ in 0..=records.len() {
-        match &at.action().data {
-            _ if at.action_address() == id => return true,
-            ActionData::Update(u) => match records
-                .iter()
-                .find(|r| r.action_address() == &u.original_action_address)
-            {
+/// The content id (original action) that each of the caller's kept-content `records` is
+/// a version of.
+fn roots(records: &[Record]) -> BTreeMap<ActionHash, ActionHash> {
+    let previous: BTreeMap<&ActionHash, &ActionHash> = records
+        .iter()
+        .filter_map(|r| match &r.action().data {
+            ActionData::Update(u) => Some((r.action_address(), &u.original_action_address)),
+            _ => None,
+        })
+        .collect();
+    let mut out = BTreeMap::new();
+    for record in records {
+        let mut at = record.action_address();
+        for _ in 0..=records.len() {
+            match previous.get(at) {
                 Some(earlier) => at = earlier,
-                None => return false,
-            },
-            _ => return false,
+                None => break,
+            }
         }
+        out.insert(record.action_address().clone(), at.clone());
     }
-    false
+    out
 }

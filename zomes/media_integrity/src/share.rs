@@ -33,12 +33,19 @@ pub struct Share {
     pub content: Option<ContentNode>,
     /// The manifests of the blobs it lists.
     pub manifests: Vec<SharedManifest>,
+    /// Random bytes the holder adds when it keeps the copy, so that the entry's public hash
+    /// cannot be matched against guessed contents (a revocation holds little else).
+    #[serde(default)]
+    pub nonce: Vec<u8>,
 }
 
 impl Share {
     /// The copy agrees with itself: invited content, valid fields, and manifests only of
     /// blobs it lists (none with a revocation).
     pub fn check(&self) -> Result<(), String> {
+        if self.nonce.len() > 64 {
+            return Err("nonce is longer than 64 bytes".into());
+        }
         let Some(content) = &self.content else {
             return match self.manifests.is_empty() {
                 true => Ok(()),
@@ -70,6 +77,11 @@ pub struct ShareReceipt {
     pub version: ActionHash,
     /// Who took it.
     pub invitee: AgentPubKey,
+    /// Whether it was a revocation: that version no longer invites `invitee`.
+    pub revoked: bool,
+    /// Random bytes, so that the entry's public hash cannot be matched against guessed
+    /// `(version, invitee)` pairs: that would give away who is invited.
+    pub nonce: Vec<u8>,
 }
 
 /// Private or invited content, as its author writes it: valid fields and the reach its
