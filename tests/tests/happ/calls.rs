@@ -293,22 +293,24 @@ async fn a_calls_recording_becomes_its_content_and_only_its_audience_reads_it() 
     .expect("the call's content lists its recording");
     assert_eq!(listed.content.content_format, "call-recording");
     // (The node lists the call's recordings just after the content lists them.)
-    let mut recordings: Vec<sidecar::recordings::Stored> = Vec::new();
-    for _ in 0..40 {
-        recordings = reqwest::Client::new()
-            .get(format!("{url}/api/rtc/{call}/recordings"))
-            .bearer_auth(&started.token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if !recordings.is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-    }
+    let listing = format!("{url}/api/rtc/{call}/recordings");
+    let recordings = until(
+        "the node lists the recording",
+        std::time::Duration::from_secs(10),
+        || async {
+            let stored: Vec<sidecar::recordings::Stored> = reqwest::Client::new()
+                .get(&listing)
+                .bearer_auth(&started.token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            (!stored.is_empty()).then_some(stored)
+        },
+    )
+    .await;
     assert_eq!(recordings.len(), 1);
     let recording = &recordings[0];
     assert_eq!(recording.mime, "video/webm");

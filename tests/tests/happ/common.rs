@@ -345,18 +345,36 @@ pub async fn deliver_shares(net: &Net, author: Agent) -> u32 {
     panic!("an invitee's conductor did not take its copy in ten tries");
 }
 
+/// Polls `check` every half second until it gives a value, and returns it; fails the
+/// test, naming `what`, when `limit` passes first.
+pub async fn until<T, F, Fut>(what: &str, limit: std::time::Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(start.elapsed() < limit, "timed out waiting until {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
+
 /// Waits (at most 30 s) until `who` holds a copy of invited content using `blob`, which
 /// the author's node hands over in the background after publishing; returns the manifests.
 pub async fn until_shared(net: &Net, who: Agent, blob: &str) -> Vec<media_api::ManifestView> {
-    for _ in 0..60 {
-        let found: Vec<media_api::ManifestView> =
-            net.call(who, "find_blob_manifests", blob.to_string()).await;
-        if !found.is_empty() {
-            return found;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    }
-    panic!("the author's node did not hand over its invited content in 30 s");
+    until(
+        "the author's node hands over its invited content",
+        std::time::Duration::from_secs(30),
+        || async {
+            let found: Vec<media_api::ManifestView> =
+                net.call(who, "find_blob_manifests", blob.to_string()).await;
+            (!found.is_empty()).then_some(found)
+        },
+    )
+    .await
 }
 
 /// Waits (at most 30 s) until `who` sees content titled `title` that `ready` accepts: the
@@ -367,14 +385,15 @@ pub async fn until_seen(
     title: &str,
     ready: impl Fn(&ContentView) -> bool,
 ) -> ContentView {
-    for _ in 0..60 {
-        let seen: Vec<ContentView> = net.call(who, "list_visible_content", ()).await;
-        if let Some(view) = seen.into_iter().find(|v| v.content.title == title && ready(v)) {
-            return view;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    }
-    panic!("{who:?} did not see {title:?} in 30 s");
+    until(
+        &format!("{who:?} sees {title:?}"),
+        std::time::Duration::from_secs(30),
+        || async {
+            let seen: Vec<ContentView> = net.call(who, "list_visible_content", ()).await;
+            seen.into_iter().find(|v| v.content.title == title && ready(v))
+        },
+    )
+    .await
 }
 
 /// A token `who` signs for `blob`, for the node whose agent key is `audience`.

@@ -41,17 +41,22 @@ pub fn get_blob_manifest(id: ActionHash) -> ExternResult<Option<ManifestView>> {
             }));
         }
     }
-    Ok(kept::shared_manifests()?.into_iter().find(|m| m.id == id))
+    Ok(kept::shared_manifests(&kept::shares()?).find(|m| m.id == id))
 }
 
 /// Every manifest registered for the blob with SHA-256 `blob_hash` that the caller can
 /// read: the public ones, its own private ones and those its shares carry.
 pub fn find_blob_manifests(blob_hash: &str) -> ExternResult<Vec<ManifestView>> {
+    find_manifests(blob_hash, &kept::shares()?)
+}
+
+/// [`find_blob_manifests`], with the copies the caller holds read already.
+fn find_manifests(blob_hash: &str, held: &[kept::Held]) -> ExternResult<Vec<ManifestView>> {
     media_rules::hash::check_sha256_hex("blob_hash", blob_hash).map_err(refuse)?;
     let mut out: Vec<ManifestView> = Vec::new();
     for m in kept::own_manifests()?
         .into_iter()
-        .chain(kept::shared_manifests()?)
+        .chain(kept::shared_manifests(held))
     {
         if m.manifest.hash == blob_hash && !out.iter().any(|o| o.id == m.id) {
             out.push(m);
@@ -74,13 +79,14 @@ pub fn find_blob_manifests(blob_hash: &str) -> ExternResult<Vec<ManifestView>> {
 /// The audience of every piece of content that uses the blob `blob_hash`: public content,
 /// and the kept content the caller can read (its own, and its copies).
 pub fn get_blob_access(blob_hash: &str) -> ExternResult<Vec<BlobAccess>> {
-    let manifests: Vec<ActionHash> = find_blob_manifests(blob_hash)?
+    let held = kept::shares()?;
+    let manifests: Vec<ActionHash> = find_manifests(blob_hash, &held)?
         .into_iter()
         .map(|m| m.id)
         .collect();
     let mut out: Vec<BlobAccess> = kept::own_contents()?
         .into_iter()
-        .chain(kept::shares()?.iter().filter_map(|h| kept::view_of(&h.share)))
+        .chain(held.iter().filter_map(|h| kept::view_of(&h.share)))
         .filter(|v| v.content.blobs.iter().any(|b| manifests.contains(b)))
         .map(|v| BlobAccess::of(&v))
         .collect();

@@ -8,7 +8,7 @@ use crate::records::entry_from;
 use hdk::prelude::*;
 use media_api::{ContentView, ManifestView, ShareDelivery};
 use media_integrity::{
-    unit_of, BlobManifest, ContentNode, EntryTypes, Share, ShareReceipt, SharedManifest, UnitEntryTypes,
+    authored_as, BlobManifest, ContentNode, EntryTypes, Share, ShareReceipt, SharedManifest, UnitEntryTypes,
 };
 use media_rules::Reach;
 use std::collections::{BTreeMap, BTreeSet};
@@ -68,9 +68,11 @@ fn own_records(units: &[UnitEntryTypes]) -> ExternResult<Vec<Record>> {
     Ok(out)
 }
 
-/// The newest version of each piece of the caller's kept content that is not deleted.
-pub fn own_contents() -> ExternResult<Vec<ContentView>> {
-    let records = own_records(&[UnitEntryTypes::PrivateContent, UnitEntryTypes::InvitedContent])?;
+/// The versions of each piece of the caller's kept content that is not deleted, oldest
+/// first: validation lets only the newest version be updated, so chain order is version
+/// order.
+fn own_versions(units: &[UnitEntryTypes]) -> ExternResult<Vec<Vec<Record>>> {
+    let records = own_records(units)?;
     let deleted: BTreeSet<ActionHash> = query(ChainQueryFilter::new().action_type(ActionType::Delete))?
         .iter()
         .filter_map(|r| match &r.action().data {
@@ -78,36 +80,46 @@ pub fn own_contents() -> ExternResult<Vec<ContentView>> {
             _ => None,
         })
         .collect();
-    let mut next: BTreeMap<ActionHash, &Record> = BTreeMap::new();
-    for record in &records {
-        if let ActionData::Update(u) = &record.action().data {
-            next.insert(u.original_action_address.clone(), record);
-        }
+    let mut pieces: BTreeMap<ActionHash, Vec<Record>> = BTreeMap::new();
+    let mut root_of: BTreeMap<ActionHash, ActionHash> = BTreeMap::new();
+    for record in records {
+        let root = match &record.action().data {
+            ActionData::Update(u) => root_of
+                .get(&u.original_action_address)
+                .cloned()
+                .unwrap_or_else(|| u.original_action_address.clone()),
+            _ => record.action_address().clone(),
+        };
+        root_of.insert(record.action_address().clone(), root.clone());
+        pieces.entry(root).or_default().push(record);
     }
-    let author = me()?;
+    Ok(pieces
+        .into_iter()
+        .filter(|(id, _)| !deleted.contains(id))
+        .map(|(_, versions)| versions)
+        .collect())
+}
+
+/// A piece of the caller's kept content, as its newest version.
+fn newest(versions: &[Record]) -> ExternResult<Option<ContentView>> {
+    let (Some(first), Some(latest)) = (versions.first(), versions.last()) else {
+        return Ok(None);
+    };
+    Ok(Some(ContentView {
+        id: first.action_address().clone(),
+        version: latest.action_address().clone(),
+        author: first.action().author().clone(),
+        updated_at: latest.action().timestamp(),
+        content: entry_from(latest)?,
+    }))
+}
+
+/// The newest version of each piece of the caller's kept content that is not deleted.
+pub fn own_contents() -> ExternResult<Vec<ContentView>> {
+    let pieces = own_versions(&[UnitEntryTypes::PrivateContent, UnitEntryTypes::InvitedContent])?;
     let mut out = Vec::new();
-    for record in records
-        .iter()
-        .filter(|r| matches!(r.action().data, ActionData::Create(_)))
-    {
-        let id = record.action_address().clone();
-        if deleted.contains(&id) {
-            continue;
-        }
-        let mut latest = record;
-        for _ in 0..records.len() {
-            match next.get(latest.action_address()) {
-                Some(later) => latest = later,
-                None => break,
-            }
-        }
-        out.push(ContentView {
-            id,
-            version: latest.action_address().clone(),
-            author: author.clone(),
-            updated_at: latest.action().timestamp(),
-            content: entry_from(latest)?,
-        });
+    for versions in &pieces {
+        out.extend(newest(versions)?);
     }
     Ok(out)
 }
@@ -169,19 +181,15 @@ pub fn view_of(share: &Share) -> Option<ContentView> {
     })
 }
 
-/// The manifests carried by the caller's copies.
-pub fn shared_manifests() -> ExternResult<Vec<ManifestView>> {
-    Ok(shares()?
-        .into_iter()
-        .flat_map(|h| {
-            let author = h.share.author.clone();
-            h.share.manifests.into_iter().map(move |m| ManifestView {
-                id: m.id,
-                author: author.clone(),
-                manifest: m.manifest,
-            })
+/// The manifests carried by the copies `held`.
+pub fn shared_manifests(held: &[Held]) -> impl Iterator<Item = ManifestView> + '_ {
+    held.iter().flat_map(|h| {
+        h.share.manifests.iter().map(|m| ManifestView {
+            id: m.id.clone(),
+            author: h.share.author.clone(),
+            manifest: m.manifest.clone(),
         })
-        .collect())
+    })
 }
 
 /// Takes a copy its author hands over. Everything in it is checked against the author's
@@ -210,16 +218,9 @@ pub fn receive(mut share: Share) -> ExternResult<()> {
         (_, Some(h)) if h.share.updated_at >= share.updated_at => return Ok(()),
         _ => {}
     }
-    let version = must_get_action(share.version.clone())?;
-    let version = version.action();
-    if version.author() != &from
-        || unit_of(version)? != Some(UnitEntryTypes::InvitedContent)
-        || version.timestamp() != share.updated_at
-    {
-        return Err(refuse(
-            "version must be the sender's invited content, written at updated_at",
-        ));
-    }
+    let version = authored_as(&share.version, &from, UnitEntryTypes::InvitedContent)?
+        .filter(|v| v.timestamp() == share.updated_at)
+        .ok_or_else(|| refuse("version must be the sender's invited content, written at updated_at"))?;
     if let Some(content) = &share.content {
         if version.entry_hash() != Some(&hash_entry(content.clone())?) {
             return Err(refuse("content is not the version's entry"));
@@ -232,12 +233,8 @@ pub fn receive(mut share: Share) -> ExternResult<()> {
         held.as_ref().map(|h| &h.share.version),
     )?;
     for m in &share.manifests {
-        let action = must_get_action(m.id.clone())?;
-        let action = action.action();
-        if action.author() != &from
-            || unit_of(action)? != Some(UnitEntryTypes::PrivateManifest)
-            || action.entry_hash() != Some(&hash_entry(m.manifest.clone())?)
-        {
+        let registered = authored_as(&m.id, &from, UnitEntryTypes::PrivateManifest)?;
+        if registered.and_then(|a| a.entry_hash().cloned()) != Some(hash_entry(m.manifest.clone())?) {
             return Err(refuse(
                 "each manifest must be the sender's private manifest, as registered",
             ));
@@ -284,23 +281,15 @@ pub fn deliver_shares() -> ExternResult<ShareDelivery> {
         .iter()
         .map(entry_from::<ShareReceipt>)
         .collect::<ExternResult<_>>()?;
-    let all = own_records(&[UnitEntryTypes::InvitedContent])?;
-    let roots = roots(&all);
     let zome = zome_info()?.name;
     let manifests = own_manifests()?;
     let mut report = ShareDelivery::default();
-    for view in own_contents()? {
-        if view.content.reach().ok() != Some(Reach::Invited) {
-            continue;
-        }
-        let versions: BTreeSet<&ActionHash> = all
-            .iter()
-            .map(|r| r.action_address())
-            .filter(|v| roots.get(*v) == Some(&view.id))
-            .collect();
+    for all in own_versions(&[UnitEntryTypes::InvitedContent])? {
+        let Some(view) = newest(&all)? else { continue };
+        let versions: BTreeSet<&ActionHash> = all.iter().map(|r| r.action_address()).collect();
         let invited: BTreeSet<AgentPubKey> = view.content.invitees.iter().cloned().collect();
         let mut recipients = invited.clone();
-        for record in all.iter().filter(|r| versions.contains(r.action_address())) {
+        for record in &all {
             if let Ok(node) = entry_from::<ContentNode>(record) {
                 recipients.extend(node.invitees);
             }
@@ -361,28 +350,4 @@ pub fn deliver_shares() -> ExternResult<ShareDelivery> {
         }
     }
     Ok(report)
-}
-
-/// The content id (original action) that each of the caller's kept-content `records` is
-/// a version of.
-fn roots(records: &[Record]) -> BTreeMap<ActionHash, ActionHash> {
-    let previous: BTreeMap<&ActionHash, &ActionHash> = records
-        .iter()
-        .filter_map(|r| match &r.action().data {
-            ActionData::Update(u) => Some((r.action_address(), &u.original_action_address)),
-            _ => None,
-        })
-        .collect();
-    let mut out = BTreeMap::new();
-    for record in records {
-        let mut at = record.action_address();
-        for _ in 0..=records.len() {
-            match previous.get(at) {
-                Some(earlier) => at = earlier,
-                None => break,
-            }
-        }
-        out.insert(record.action_address().clone(), at.clone());
-    }
-    out
 }

@@ -37,7 +37,7 @@ pub use custodian_commitment::CustodianCommitment;
 pub use media_rules;
 pub use node_endpoint::NodeEndpoint;
 pub use place_vouch::PlaceVouch;
-pub use records::unit_of;
+pub use records::{authored_as, unit_of};
 pub use replica_status::ReplicaStatus;
 pub use share::{Share, ShareReceipt, SharedManifest};
 

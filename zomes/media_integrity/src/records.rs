@@ -49,6 +49,17 @@ pub fn is_kept_off_dht(unit: UnitEntryTypes) -> bool {
     )
 }
 
+/// The action at `hash`, if `author` wrote it as an entry of type `unit`: read from the
+/// action alone, so it works for entries kept off the DHT too.
+pub fn authored_as(
+    hash: &ActionHash,
+    author: &AgentPubKey,
+    unit: UnitEntryTypes,
+) -> ExternResult<Option<Action>> {
+    let action = must_get_action(hash.clone())?.action().clone();
+    Ok((action.author() == author && unit_of(&action)? == Some(unit)).then_some(action))
+}
+
 /// The type of the app entry an action wrote, read from the action alone (so it works
 /// for entries kept off the DHT too); `None` for other actions and other zomes' types.
 pub fn unit_of(action: &Action) -> ExternResult<Option<UnitEntryTypes>> {

@@ -1,7 +1,7 @@
 //! ReplicaStatus: who actually holds which blob, and how recently they checked it.
 
 use crate::outcome::{invalid, verdict};
-use crate::records::unit_of;
+use crate::records::{authored_as, unit_of};
 use crate::records::{
     is_version_of, later_on_chain, must_get_commitment, must_get_content, must_get_manifest, Later,
 };
@@ -133,9 +133,12 @@ fn check_kept_replica(
     content: &Action,
     kept: UnitEntryTypes,
 ) -> ExternResult<Result<(), String>> {
-    let manifest = must_get_action(status.manifest.clone())?;
-    if unit_of(manifest.action())? != Some(UnitEntryTypes::PrivateManifest)
-        || manifest.action().author() != content.author()
+    if authored_as(
+        &status.manifest,
+        content.author(),
+        UnitEntryTypes::PrivateManifest,
+    )?
+    .is_none()
     {
         return Ok(Err(
             "manifest must be a private manifest of the content's author".into()
