@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# What a custodian round costs as the library grows (issue 18.6): sweettest conductors, one
-# author publishing N commons items and one custodian keeping them all; each round's zome
-# calls and seconds, beside the reads a round made before the catalog (every content item
-# and each blob's manifest and replicas, every round), replayed in the same run.
-# Usage: bench/rounds.sh [SIZES]   (default 100,1000; each item costs about 0.3 s to publish
-# and 0.5 s to record and verify its first replica here, so 10000 takes hours)
+# What a custodian round costs as the library grows (issue 18.6): sweettest conductors, N
+# commons items, one custodian keeping up to 1 000 of them (the rest are its own uploads,
+# listed and walked every round but not placed on itself); each round's zome calls and
+# seconds, beside the reads a round made before the catalog (every content item and each
+# blob's manifest and replicas, every round), replayed in the same run.
+# Usage: bench/rounds.sh [SIZES]   (default 100,1000,10000; publishing costs about 0.25 s
+# per item here, so 10000 takes most of an hour)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/elohim-media/target}"
 cd "$ROOT"
 [ -f workdir/media.dna ] || (source scripts/setup.sh)
-ROUND_COST_SIZES="${1:-100,1000}" cargo test --workspace --exclude media --exclude media_integrity \
+ROUND_COST_SIZES="${1:-100,1000,10000}" cargo test --workspace --exclude media --exclude media_integrity \
   --test happ round_cost -- --ignored --nocapture 2>&1 | grep -E '^\||published|synced|panicked|test result'

@@ -72,6 +72,18 @@ pub fn is_silent(commitment_age_secs: u64, ttl_secs: u64) -> bool {
     commitment_age_secs > ttl_secs
 }
 
+/// How many statuses a custodian writes citing one version of its commitment before it
+/// renews it. Validating a status reads the custodian's chain from the cited version on, to
+/// check that the commitment was neither withdrawn nor superseded since; renewing this often
+/// keeps that read short however many replicas a custodian keeps.
+pub const STATUSES_PER_RENEWAL: u32 = 50;
+
+/// Whether a custodian that wrote `statuses` statuses since it last renewed its commitment
+/// renews it before the next one.
+pub fn renews_before_status(statuses: u32) -> bool {
+    statuses >= STATUSES_PER_RENEWAL
+}
+
 /// One status a custodian wrote about its copy of a blob, as the health rules read it.
 #[derive(Debug, Clone, Copy)]
 pub struct Report<'a, A> {
@@ -119,6 +131,13 @@ pub fn covered<A: PartialEq>(holders: &[A], reports: &[Report<'_, A>], ttl_secs:
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_custodian_renews_its_commitment_every_so_many_statuses() {
+        assert!(!renews_before_status(0));
+        assert!(!renews_before_status(STATUSES_PER_RENEWAL - 1));
+        assert!(renews_before_status(STATUSES_PER_RENEWAL));
+    }
 
     #[test]
     fn health_follows_the_newest_status_and_its_age() {

@@ -1,8 +1,9 @@
 //! The content a custodian knows of. Reading every visible content item each round would
 //! make rounds grow with the whole library, so the catalog is read whole only every
-//! [`FULL_LISTING_ROUNDS`] rounds (that is where updates, such as a new rendition or a
-//! retired lifecycle, are seen) and in the rounds between is topped up with what was
-//! indexed since the last reading: new content is placed at the next round.
+//! [`FULL_LISTING_ROUNDS`] rounds and in the rounds between is topped up with what was
+//! indexed since the last reading. Each new version is indexed again, so new content and
+//! edits (a new rendition, a retired lifecycle) are seen at the next round; content that
+//! was deleted, or that a reader may no longer see, drops out at the next whole reading.
 
 use crate::dht::Node;
 use crate::error::ApiError;

@@ -164,6 +164,8 @@ pub struct Worker {
     /// Whether the next round reads the replicas of every blob (the first one does, so a
     /// restarted custodian finds the replicas it wrote before).
     scan_all: bool,
+    /// Statuses written citing the current commitment version.
+    statuses_since_renewal: u32,
 }
 
 /// Blobs a custodian pulls at once in a round.
@@ -328,6 +330,7 @@ impl Worker {
             facts: HashMap::new(),
             manifests: HashMap::new(),
             scan_all: true,
+            statuses_since_renewal: 0,
         })
     }
 
@@ -712,15 +715,16 @@ impl Worker {
                 return Ok(());
             }
             Some(existing) => {
+                let id = existing.id.clone();
                 status.state = ReplicaState::Verified.as_str().into();
                 status.last_verified = Some(now());
-                link.refresh_replica(RefreshReplicaInput {
-                    id: existing.id.clone(),
-                    status,
-                })
-                .await?
+                status.commitment = self.cite_commitment(link).await?;
+                link.refresh_replica(RefreshReplicaInput { id, status }).await?
             }
-            None => link.record_replica(status).await?,
+            None => {
+                status.commitment = self.cite_commitment(link).await?;
+                link.record_replica(status).await?
+            }
         };
         report.recorded += 1;
         self.mine.insert(
@@ -764,7 +768,7 @@ impl Worker {
             };
             self.state.blobs.release(&blob, &author.to_string())?;
             let mut status = replica.status.clone();
-            status.commitment = self.commitment.version.clone();
+            status.commitment = self.cite_commitment(link).await?;
             status.state = ReplicaState::Evicted.as_str().into();
             status.chunks_held = 0;
             link.refresh_replica(RefreshReplicaInput {
@@ -777,6 +781,17 @@ impl Worker {
         Ok(gone.len())
     }
 
+    /// The commitment version the next status cites, renewed first when this many statuses
+    /// cite the current one ([`replica::renews_before_status`]): validating a status reads
+    /// the chain written since that version.
+    async fn cite_commitment(&mut self, link: Node<'_>) -> Result<ActionHash, ApiError> {
+        if replica::renews_before_status(self.statuses_since_renewal) {
+            self.renew(link).await?;
+        }
+        self.statuses_since_renewal += 1;
+        Ok(self.commitment.version.clone())
+    }
+
     async fn renew(&mut self, link: Node<'_>) -> Result<(), ApiError> {
         let mut commitment = self.commitment.commitment.clone();
         commitment.expires_at = later(self.config.commitment_ttl);
@@ -786,6 +801,7 @@ impl Worker {
                 commitment,
             })
             .await?;
+        self.statuses_since_renewal = 0;
         Ok(())
     }
 }

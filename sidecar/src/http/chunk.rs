@@ -196,3 +196,175 @@ pub(crate) async fn have(
     .map_err(std::io::Error::other)??;
     Ok(super::reply::json(StatusCode::OK, &HaveResponse { have }))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::dht::fake::{content_node, FakeAgent, FakeDht};
+    use crate::replicate::{pull, Source, Sources};
+    use crate::state::Sidecar;
+    use media_rules::manifest::BlobManifest;
+    use media_store::blobs::Keeper;
+    use media_store::hash::Hash32;
+    use std::collections::HashMap;
+    use std::sync::Arc;
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::sync::Notify;
+
+    const CHUNK: usize = 64 * 1024;
+
+    /// A peer on loopback that serves `chunks` by hash at `/api/chunk/{hash}`, but answers
+    /// for `held_back` only once `release` is notified: a pull from it stays half done.
+    async fn slow_peer(chunks: HashMap<String, Vec<u8>>, held_back: String, release: Arc<Notify>) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let chunks = Arc::new(chunks);
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let (chunks, held_back, release) = (chunks.clone(), held_back.clone(), release.clone());
+                tokio::spawn(async move {
+                    let mut head = vec![0u8; 4096];
+                    let n = socket.read(&mut head).await.unwrap_or(0);
+                    let line = String::from_utf8_lossy(&head[..n])
+                        .lines()
+                        .next()
+                        .unwrap_or("")
+                        .to_string();
+                    let path = line.split(' ').nth(1).unwrap_or("");
+                    let hash = path
+                        .trim_start_matches("/api/chunk/")
+                        .split('?')
+                        .next()
+                        .unwrap_or("");
+                    if hash == held_back {
+                        release.notified().await;
+                    }
+                    let reply = match chunks.get(hash) {
+                        Some(body) => {
+                            let mut r = format!(
+                                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                                body.len()
+                            )
+                            .into_bytes();
+                            r.extend_from_slice(body);
+                            r
+                        }
+                        None => b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                            .to_vec(),
+                    };
+                    let _ = socket.write_all(&reply).await;
+                });
+            }
+        });
+        format!("http://{addr}")
+    }
+
+    /// A node with the fake DHT attached, serving on loopback.
+    async fn serving_node(dir: &std::path::Path) -> (Arc<Sidecar>, Arc<FakeDht>, String) {
+        let state = Sidecar::open(crate::config::Config::on_loopback(dir.to_path_buf())).unwrap();
+        let dht = Arc::new(FakeDht::new(FakeAgent::new(1)));
+        state.attach(dht.clone());
+        let (addr, server) = crate::server::bind(
+            state.clone(),
+            "127.0.0.1:0".parse().unwrap(),
+            std::future::pending(),
+        )
+        .unwrap();
+        tokio::spawn(server);
+        (state, dht, format!("http://{addr}"))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_node_still_pulling_a_blob_serves_peers_the_chunks_it_has_and_no_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let (state, dht, node) = serving_node(dir.path()).await;
+        // A two-chunk commons blob by another author.
+        let data: Vec<u8> = (0..2 * CHUNK).map(|i| (i % 251) as u8).collect();
+        let (first, second) = (&data[..CHUNK], &data[CHUNK..]);
+        let (a, b) = (Hash32::of(first).to_hex(), Hash32::of(second).to_hex());
+        let blob = Hash32::of(&data).to_hex();
+        let manifest = BlobManifest {
+            hash: blob.clone(),
+            size: data.len() as u64,
+            mime_type: "video/mp4".into(),
+            codec: None,
+            chunk_size: CHUNK as u32,
+            chunks: vec![a.clone(), b.clone()],
+            bitrate_kbps: None,
+            duration_ms: None,
+            variants: Vec::new(),
+            segments: None,
+            fallback_urls: Vec::new(),
+        };
+        let author = FakeAgent::new(2).pub_key;
+        let view = dht.put_manifest(&author, media_integrity::BlobManifest(manifest.clone()));
+        dht.put_content(&author, content_node("a talk", "commons", vec![view.id]));
+        // The author's node gives the first chunk at once and holds the second back.
+        let release = Arc::new(Notify::new());
+        let chunks = HashMap::from([(a.clone(), first.to_vec()), (b.clone(), second.to_vec())]);
+        let origin = slow_peer(chunks, b.clone(), release.clone()).await;
+        let pulling = {
+            let (state, manifest) = (state.clone(), manifest.clone());
+            tokio::spawn(async move {
+                let sources = Sources::in_order(vec![Source::Peer {
+                    base: origin,
+                    token: None,
+                }]);
+                pull(
+                    &state,
+                    &manifest,
+                    &sources,
+                    &Keeper::ReplicaOf(author.to_string()),
+                )
+                .await
+            })
+        };
+        let client = reqwest::Client::new();
+        let get =
+            |chunk: &str, blob: &str| client.get(format!("{node}/api/chunk/{chunk}?blob={blob}")).send();
+        // A peer pulling the same blob gets the first chunk as soon as this node has it.
+        let mut served = None;
+        for _ in 0..100 {
+            let response = get(&a, &blob).await.unwrap();
+            if response.status() == 200 {
+                served = Some(response.bytes().await.unwrap());
+                break;
+            }
+            assert_eq!(response.status(), 404, "a chunk not here yet is 404");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(served.as_deref(), Some(first), "the first chunk, byte for byte");
+        // The held-back chunk is not here yet; a chunk the blob does not list, or one named
+        // with a blob this node neither pulls nor holds, is not served.
+        assert_eq!(get(&b, &blob).await.unwrap().status(), 404);
+        let stranger = Hash32::of(b"another blob").to_hex();
+        assert_eq!(
+            get(&a, &stranger).await.unwrap().status(),
+            401,
+            "no commons content lists that blob: an anonymous peer gets nothing of it"
+        );
+        let unrelated = Hash32::of(b"a chunk of nothing pulled").to_hex();
+        assert_eq!(get(&unrelated, &blob).await.unwrap().status(), 404);
+        assert!(!pulling.is_finished());
+
+        release.notify_one();
+        let report = tokio::time::timeout(Duration::from_secs(30), pulling)
+            .await
+            .expect("the pull ends once the second chunk comes")
+            .unwrap()
+            .unwrap();
+        assert_eq!(report.hash, blob);
+        assert!(!state.pulling.lists(&blob.parse().unwrap(), &a.parse().unwrap()));
+        let whole = client
+            .get(format!("{node}/api/blob/{blob}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(whole.status(), 200);
+        assert_eq!(
+            whole.bytes().await.unwrap(),
+            data,
+            "the blob, byte for byte, once whole"
+        );
+    }
+}

@@ -168,6 +168,8 @@ async fn updates_keep_identity_and_reach() {
         .await;
     let mut edited = created.content.clone();
     edited.title = "talk (edited)".into();
+    // After everything the create wrote (its index links among them), before the edit.
+    let before_edit = holochain::prelude::Timestamp::now();
     let updated: ContentView = net
         .call(
             alice,
@@ -184,6 +186,19 @@ async fn updates_keep_identity_and_reach() {
     net.sync().await;
     let seen: Option<ContentView> = net.call(bob, "get_latest_content", created.id.clone()).await;
     assert_eq!(seen.unwrap().content.title, "talk (edited)");
+    // A reader topping up what it knows (a custodian's catalog) sees the edit too, not only
+    // new content: each version is indexed again.
+    let fresh: Vec<ContentView> = net.call(bob, "list_visible_content_since", before_edit).await;
+    assert_eq!(
+        fresh
+            .iter()
+            .map(|v| (&v.id, v.content.title.as_str()))
+            .collect::<Vec<_>>(),
+        [(&created.id, "talk (edited)")],
+        "one item, the newest version"
+    );
+    let everything: Vec<ContentView> = net.call(bob, "list_visible_content", ()).await;
+    assert_eq!(everything.len(), 1, "listed once though indexed twice");
 
     // Reach is fixed at creation: custodians were chosen by it.
     let mut narrowed = updated.content.clone();

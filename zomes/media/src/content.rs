@@ -10,6 +10,7 @@ use media_api::{may_see, ContentView, SetLifecycleInput, UpdateContentInput};
 use media_integrity::anchors::{blob_path, reach_path};
 use media_integrity::{BlobManifest, ContentNode, EntryTypes, LinkTypes};
 use media_rules::Reach;
+use std::collections::HashSet;
 
 /// Creates content: private and invited content on the caller's chain only, other content
 /// in the DHT, indexed for its author, reach and blobs.
@@ -50,6 +51,19 @@ pub fn update_content(input: UpdateContentInput) -> ExternResult<ContentView> {
         EntryTypes::ContentNode(input.content.clone()),
     )?;
     index_version(&input.id, &version, &input.content, Some(&old))?;
+    // Listed again under its reach, tagged with the version, so a reader topping up what it
+    // knows (`list_visible_content` with `since`) sees the edit, not only new content.
+    if let Some(path) = reach_path(
+        input.content.reach().map_err(refuse)?,
+        input.content.place.as_ref(),
+    ) {
+        create_link(
+            path.path_entry_hash()?,
+            input.id.clone(),
+            LinkTypes::ReachIndex,
+            LinkTag::new(version.get_raw_39().to_vec()),
+        )?;
+    }
     view(input.id.clone(), id_record(&version)?)
 }
 
@@ -102,11 +116,13 @@ pub fn get_visible_content(id: ActionHash) -> ExternResult<Option<ContentView>> 
 
 /// Every piece of content the caller may see: their own, what invites them, commons, and
 /// place-bound content of the places they declared. With `since`, only the content indexed
-/// after it (new content: a custodian tops up what it knows without reading it all again).
+/// after it: new content and new versions (a custodian tops up what it knows without
+/// reading it all again).
 pub fn list_visible_content(since: Option<Timestamp>) -> ExternResult<Vec<ContentView>> {
     let reader = me()?;
     let place = get_agent_place(reader.clone())?;
     let mut ids: Vec<ActionHash> = Vec::new();
+    let mut seen: HashSet<ActionHash> = HashSet::new();
     let mut bases: Vec<(AnyLinkableHash, LinkTypes)> = vec![
         (reader.clone().into(), LinkTypes::AuthorToContent),
         (reader.clone().into(), LinkTypes::InviteeToContent),
@@ -133,7 +149,7 @@ pub fn list_visible_content(since: Option<Timestamp>) -> ExternResult<Vec<Conten
         }
         for link in get_links(query, GetStrategy::default())? {
             if let Some(id) = link.target.into_action_hash() {
-                if !ids.contains(&id) {
+                if seen.insert(id.clone()) {
                     ids.push(id);
                 }
             }
