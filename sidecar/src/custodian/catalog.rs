@@ -2,8 +2,9 @@
 //! make rounds grow with the whole library, so the catalog is read whole only every
 //! [`FULL_LISTING_ROUNDS`] rounds and in the rounds between is topped up with what was
 //! indexed since the last reading. Each new version is indexed again, so new content and
-//! edits (a new rendition, a retired lifecycle) are seen at the next round; content that
-//! was deleted, or that a reader may no longer see, drops out at the next whole reading.
+//! edits that leave it visible (a new rendition, a deprecation) are seen at the next round;
+//! content that left this reader's sight (deleted, archived, forgotten, or of a place it
+//! left) drops out at the next whole reading.
 
 use crate::dht::Node;
 use crate::error::ApiError;

@@ -702,6 +702,7 @@ impl Worker {
             // update) and names this custodian's audience (an invitee too).
             content: content.version.clone(),
             manifest: manifest.clone(),
+            // Replaced by the version cited when a status is written (`cite_commitment`).
             commitment: self.commitment.version.clone(),
             state: ReplicaState::Stored.as_str().into(),
             chunks_held: view.manifest.chunks.len() as u32,
@@ -758,6 +759,8 @@ impl Worker {
         );
         for manifest in &gone {
             self.unwanted_since.remove(manifest);
+            // Cited first: a renewal that fails leaves the replica kept, to go next round.
+            let commitment = self.cite_commitment(link).await?;
             let Some(Held {
                 replica,
                 blob,
@@ -768,7 +771,7 @@ impl Worker {
             };
             self.state.blobs.release(&blob, &author.to_string())?;
             let mut status = replica.status.clone();
-            status.commitment = self.cite_commitment(link).await?;
+            status.commitment = commitment;
             status.state = ReplicaState::Evicted.as_str().into();
             status.chunks_held = 0;
             link.refresh_replica(RefreshReplicaInput {
@@ -781,9 +784,9 @@ impl Worker {
         Ok(gone.len())
     }
 
-    /// The commitment version the next status cites, renewed first when this many statuses
-    /// cite the current one ([`replica::renews_before_status`]): validating a status reads
-    /// the chain written since that version.
+    /// The commitment version the next status cites, renewed first once
+    /// [`replica::STATUSES_PER_RENEWAL`] statuses cite the current one: validating a status
+    /// reads the chain written since that version.
     async fn cite_commitment(&mut self, link: Node<'_>) -> Result<ActionHash, ApiError> {
         if replica::renews_before_status(self.statuses_since_renewal) {
             self.renew(link).await?;
@@ -953,6 +956,47 @@ mod tests {
         );
         // The next round has nothing to give up.
         assert_eq!(worker.round().await.unwrap().evicted, 0);
+    }
+
+    #[tokio::test]
+    async fn a_custodian_renews_its_commitment_before_every_fiftieth_status() {
+        let Node { _dir, state, dht } = node();
+        let author = crate::dht::fake::FakeAgent::new(2).pub_key;
+        let kept = replica::STATUSES_PER_RENEWAL as usize + 10;
+        // Blobs of the author's commons content this node stores already.
+        for i in 0..kept {
+            let data = format!("talk {i}, kept here for its author").into_bytes();
+            let manifest = manifest_of(&data);
+            state.reader.store().put(&Hash32::of(&data), &[&data]).unwrap();
+            state
+                .blobs
+                .keep(manifest.clone(), &Keeper::ReplicaOf(author.to_string()))
+                .unwrap();
+            let view = dht.put_manifest(&author, media_integrity::BlobManifest(manifest));
+            dht.put_content(
+                &author,
+                crate::dht::fake::content_node(&format!("talk {i}"), "commons", vec![view.id]),
+            );
+        }
+        let config =
+            CustodianConfig::from_flags("storage:10", "high", None, "http://127.0.0.1:1".into()).unwrap();
+        let mut worker = Worker::start(state.clone(), config).await.unwrap();
+        let first = dht.live_commitments().await.unwrap()[0].version.clone();
+        // The fake refuses a status that does not cite the newest version, as validation does.
+        let report = worker.round().await.unwrap();
+        assert_eq!((report.assigned, report.recorded), (kept, kept), "{report:?}");
+        let renewed = dht.live_commitments().await.unwrap()[0].version.clone();
+        assert_ne!(renewed, first, "renewed once the first fifty statuses cite it");
+        let mut cited: HashMap<ActionHash, usize> = HashMap::new();
+        for view in dht.visible_content(None).await.unwrap() {
+            for replica in dht.replicas(&view.content.blobs[0]).await.unwrap() {
+                *cited.entry(replica.status.commitment).or_default() += 1;
+            }
+        }
+        assert_eq!(
+            cited,
+            HashMap::from([(first, replica::STATUSES_PER_RENEWAL as usize), (renewed, 10)])
+        );
     }
 
     #[tokio::test]

@@ -168,6 +168,22 @@ impl FakeDht {
         view
     }
 
+    /// As validation does: a status the node's agent writes cites the newest version of
+    /// one of its commitments.
+    fn cites_newest(&self, status: &ReplicaStatus, function: &'static str) -> Answer<()> {
+        let all = self.commitments.lock().unwrap();
+        match all
+            .iter()
+            .any(|c| c.author == self.me.pub_key && c.version == status.commitment)
+        {
+            true => Ok(()),
+            false => Err(DhtError::Refused {
+                function,
+                message: "commitment was superseded by a later version; a status must cite the newest".into(),
+            }),
+        }
+    }
+
     fn sees(&self, view: &ContentView) -> bool {
         let places = self.places.lock().unwrap();
         media_api::may_see(view, &self.me.pub_key, places.get(&self.me.pub_key))
@@ -312,10 +328,12 @@ impl Dht for FakeDht {
     }
 
     async fn record_replica(&self, status: ReplicaStatus) -> Answer<ReplicaView> {
+        self.cites_newest(&status, "record_replica")?;
         Ok(self.put_replica(&self.me.pub_key.clone(), status, crate::clock::now()))
     }
 
     async fn refresh_replica(&self, input: RefreshReplicaInput) -> Answer<ReplicaView> {
+        self.cites_newest(&input.status, "refresh_replica")?;
         let version = self.new_id();
         let mut all = self.replicas.lock().unwrap();
         let mine = all

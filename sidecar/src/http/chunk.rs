@@ -209,19 +209,24 @@ mod tests {
     use std::sync::Arc;
     use std::time::Duration;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio::sync::Notify;
+    use tokio::sync::watch;
 
     const CHUNK: usize = 64 * 1024;
 
     /// A peer on loopback that serves `chunks` by hash at `/api/chunk/{hash}`, but answers
-    /// for `held_back` only once `release` is notified: a pull from it stays half done.
-    async fn slow_peer(chunks: HashMap<String, Vec<u8>>, held_back: String, release: Arc<Notify>) -> String {
+    /// for `held_back` only once `release` turns true (every request for it, a retry too):
+    /// a pull from it stays half done until then.
+    async fn slow_peer(
+        chunks: HashMap<String, Vec<u8>>,
+        held_back: String,
+        release: watch::Receiver<bool>,
+    ) -> String {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let chunks = Arc::new(chunks);
         tokio::spawn(async move {
             while let Ok((mut socket, _)) = listener.accept().await {
-                let (chunks, held_back, release) = (chunks.clone(), held_back.clone(), release.clone());
+                let (chunks, held_back, mut release) = (chunks.clone(), held_back.clone(), release.clone());
                 tokio::spawn(async move {
                     let mut head = vec![0u8; 4096];
                     let n = socket.read(&mut head).await.unwrap_or(0);
@@ -236,8 +241,8 @@ mod tests {
                         .split('?')
                         .next()
                         .unwrap_or("");
-                    if hash == held_back {
-                        release.notified().await;
+                    if hash == held_back && release.wait_for(|go| *go).await.is_err() {
+                        return;
                     }
                     let reply = match chunks.get(hash) {
                         Some(body) => {
@@ -300,9 +305,9 @@ mod tests {
         let view = dht.put_manifest(&author, media_integrity::BlobManifest(manifest.clone()));
         dht.put_content(&author, content_node("a talk", "commons", vec![view.id]));
         // The author's node gives the first chunk at once and holds the second back.
-        let release = Arc::new(Notify::new());
+        let (release, released) = watch::channel(false);
         let chunks = HashMap::from([(a.clone(), first.to_vec()), (b.clone(), second.to_vec())]);
-        let origin = slow_peer(chunks, b.clone(), release.clone()).await;
+        let origin = slow_peer(chunks, b.clone(), released).await;
         let pulling = {
             let (state, manifest) = (state.clone(), manifest.clone());
             tokio::spawn(async move {
@@ -324,7 +329,8 @@ mod tests {
             |chunk: &str, blob: &str| client.get(format!("{node}/api/chunk/{chunk}?blob={blob}")).send();
         // A peer pulling the same blob gets the first chunk as soon as this node has it.
         let mut served = None;
-        for _ in 0..100 {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        while tokio::time::Instant::now() < deadline {
             let response = get(&a, &blob).await.unwrap();
             if response.status() == 200 {
                 served = Some(response.bytes().await.unwrap());
@@ -343,11 +349,18 @@ mod tests {
             401,
             "no commons content lists that blob: an anonymous peer gets nothing of it"
         );
-        let unrelated = Hash32::of(b"a chunk of nothing pulled").to_hex();
+        // Stored here, but not a chunk of the blob named: not served under its name.
+        let unrelated = b"a chunk stored here for another blob";
+        state
+            .reader
+            .store()
+            .put(&Hash32::of(unrelated), &[unrelated])
+            .unwrap();
+        let unrelated = Hash32::of(unrelated).to_hex();
         assert_eq!(get(&unrelated, &blob).await.unwrap().status(), 404);
         assert!(!pulling.is_finished());
 
-        release.notify_one();
+        release.send(true).unwrap();
         let report = tokio::time::timeout(Duration::from_secs(30), pulling)
             .await
             .expect("the pull ends once the second chunk comes")

@@ -83,4 +83,41 @@ async fn updating_an_older_version_cannot_revive_content_nor_a_superseded_commit
     .await;
     let ok: media_api::ReplicaView = net.call(bob, "record_replica", status(&renewed.version)).await;
     assert_eq!(ok.custodian, net.key(bob));
+
+    // Renewing prunes the links to versions before the previous one; everyone still finds
+    // the newest, and a status citing a pruned version is still refused as superseded.
+    let mut newest = renewed.clone();
+    for _ in 0..3 {
+        newest = net
+            .call(
+                bob,
+                "update_commitment",
+                UpdateCommitmentInput {
+                    id: first.id.clone(),
+                    commitment: commitment("http://127.0.0.1:9"),
+                },
+            )
+            .await;
+    }
+    net.sync().await;
+    let live: Vec<CommitmentView> = net.call(alice, "list_live_commitments", ()).await;
+    assert_eq!(
+        live.iter().map(|c| &c.version).collect::<Vec<_>>(),
+        [&newest.version],
+        "the newest version, as Alice sees it"
+    );
+    net.must_fail(
+        bob,
+        "record_replica",
+        status(&renewed.version),
+        "commitment was superseded",
+    )
+    .await;
+    // Withdrawn after many renewals: no status can cite it any more.
+    let _: ActionHash = net.call(bob, "withdraw_commitment", first.id.clone()).await;
+    net.must_fail(bob, "record_replica", status(&newest.version), "withdrawn")
+        .await;
+    net.sync().await;
+    let live: Vec<CommitmentView> = net.call(alice, "list_live_commitments", ()).await;
+    assert!(live.is_empty(), "{live:?}");
 }

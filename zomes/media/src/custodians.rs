@@ -21,19 +21,35 @@ pub fn commit_as_custodian(commitment: CustodianCommitment) -> ExternResult<Comm
     commitment_view(&id)?.ok_or_else(|| refuse("commitment not found after creating it"))
 }
 
-/// Writes a new version of the caller's commitment.
+/// Writes a new version of the caller's commitment. A custodian renews it often (its
+/// heartbeat, and every so many replica statuses), so the links to versions before the
+/// previous one are deleted: finding the newest reads two live links, however many renewals
+/// came before. The previous version's link stays, so a peer that sees the deletes before
+/// the new link still finds a recent version, not the first one.
 pub fn update_commitment(input: UpdateCommitmentInput) -> ExternResult<CommitmentView> {
+    let me = me()?;
+    let links = get_links(
+        LinkQuery::try_new(input.id.clone(), LinkTypes::Updates)?,
+        GetStrategy::default(),
+    )?;
     let previous = latest_version(&input.id)?;
     update_latest(
         &input.id,
         &previous,
         EntryTypes::CustodianCommitment(input.commitment),
     )?;
+    for link in links {
+        let superseded = link.target.clone().into_action_hash().as_ref() != Some(&previous);
+        if superseded && link.author == me {
+            delete_link(link.create_link_hash, GetOptions::default())?;
+        }
+    }
     commitment_view(&input.id)?.ok_or_else(|| refuse("commitment not found after updating it"))
 }
 
-/// Withdraws a commitment: every version is deleted and it is no longer listed, so no
-/// further replica claim can cite it.
+/// Withdraws a commitment: its original and the versions still linked are deleted (a claim
+/// citing an older version is refused already, as superseded) and it is no longer listed,
+/// so no further replica claim can cite it.
 pub fn withdraw_commitment(id: ActionHash) -> ExternResult<ActionHash> {
     let me = me()?;
     for (base, link_type) in [
