@@ -226,7 +226,20 @@ impl NodeSidecar {
         dir: tempfile::TempDir,
         adjust: impl FnOnce(&mut sidecar::config::Config),
     ) -> Self {
-        let port = net.conductors[who.0]
+        let options = media_node::link::LinkOptions::default();
+        Self::attach(&net.conductors[who.0], &net.key(who), options, dir, adjust).await
+    }
+
+    /// Starts a sidecar for the app `options` names on `conductor`, whose agent is `agent`
+    /// (several agents may share one conductor, each with its app).
+    pub async fn attach(
+        conductor: &SweetConductor,
+        agent: &AgentPubKey,
+        options: media_node::link::LinkOptions,
+        dir: tempfile::TempDir,
+        adjust: impl FnOnce(&mut sidecar::config::Config),
+    ) -> Self {
+        let port = conductor
             .raw_handle()
             .get_arbitrary_admin_websocket_port()
             .expect("admin port");
@@ -234,7 +247,9 @@ impl NodeSidecar {
         let happ = repo_root().join("workdir/elohim_media.happ");
         let mut tries = 0;
         let link = loop {
-            match media_node::ConductorLink::connect(&format!("127.0.0.1:{port}"), &happ).await {
+            match media_node::ConductorLink::attach(&format!("127.0.0.1:{port}"), &happ, options.clone())
+                .await
+            {
                 Ok(link) => break link,
                 Err(e) if tries < 3 => {
                     tries += 1;
@@ -244,11 +259,7 @@ impl NodeSidecar {
                 Err(e) => panic!("link to the conductor: {e:#}"),
             }
         };
-        assert_eq!(
-            link.agent(),
-            &net.key(who),
-            "the link acts as the conductor's agent"
-        );
+        assert_eq!(link.agent(), agent, "the link acts as the app's agent");
         let mut config = sidecar::config::Config::on_loopback(dir.path().to_path_buf());
         adjust(&mut config);
         let state = sidecar::state::Sidecar::open(config.clone()).unwrap();
