@@ -51,16 +51,14 @@ async fn updating_an_older_version_cannot_revive_content_nor_a_superseded_commit
     let first: CommitmentView = net
         .call(bob, "commit_as_custodian", commitment("http://127.0.0.1:9"))
         .await;
-    let renewed: CommitmentView = net
-        .call(
-            bob,
-            "update_commitment",
-            UpdateCommitmentInput {
-                id: first.id.clone(),
-                commitment: commitment("http://127.0.0.1:9"),
-            },
-        )
-        .await;
+    let renew = || {
+        let input = UpdateCommitmentInput {
+            id: first.id.clone(),
+            commitment: commitment("http://127.0.0.1:9"),
+        };
+        net.call::<_, CommitmentView>(bob, "update_commitment", input)
+    };
+    let renewed = renew().await;
     assert_ne!(renewed.version, first.version);
     let mut live = content("live talk", "commons");
     live.blobs = vec![m.id.clone()];
@@ -88,16 +86,7 @@ async fn updating_an_older_version_cannot_revive_content_nor_a_superseded_commit
     // the newest, and a status citing a pruned version is still refused as superseded.
     let mut newest = renewed.clone();
     for _ in 0..3 {
-        newest = net
-            .call(
-                bob,
-                "update_commitment",
-                UpdateCommitmentInput {
-                    id: first.id.clone(),
-                    commitment: commitment("http://127.0.0.1:9"),
-                },
-            )
-            .await;
+        newest = renew().await;
     }
     net.sync().await;
     let live: Vec<CommitmentView> = net.call(alice, "list_live_commitments", ()).await;
