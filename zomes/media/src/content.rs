@@ -23,9 +23,6 @@ pub fn create_content(node: ContentNode) -> ExternResult<ContentView> {
     let author = me()?;
     create_link(author.clone(), id.clone(), LinkTypes::AuthorToContent, ())?;
     index_version(&id, &id, &node, None)?;
-    if let Some(path) = reach_path(node.reach().map_err(refuse)?, node.place.as_ref()) {
-        create_link(path.path_entry_hash()?, id.clone(), LinkTypes::ReachIndex, ())?;
-    }
     let record = id_record(&id)?;
     view(id, record)
 }
@@ -51,19 +48,6 @@ pub fn update_content(input: UpdateContentInput) -> ExternResult<ContentView> {
         EntryTypes::ContentNode(input.content.clone()),
     )?;
     index_version(&input.id, &version, &input.content, Some(&old))?;
-    // Listed again under its reach, tagged with the version, so a reader topping up what it
-    // knows (`list_visible_content` with `since`) sees the edit, not only new content.
-    if let Some(path) = reach_path(
-        input.content.reach().map_err(refuse)?,
-        input.content.place.as_ref(),
-    ) {
-        create_link(
-            path.path_entry_hash()?,
-            input.id.clone(),
-            LinkTypes::ReachIndex,
-            LinkTag::new(version.get_raw_39().to_vec()),
-        )?;
-    }
     view(input.id.clone(), id_record(&version)?)
 }
 
@@ -185,7 +169,9 @@ fn visible_share(id: &ActionHash) -> ExternResult<Option<ContentView>> {
         .filter(|v| may_see(v, &reader, None)))
 }
 
-/// Links a version to its new invitees and blobs (what the previous version lacked).
+/// Links a version under its reach (every version, so a reader topping up what it knows
+/// with `list_visible_content` and `since` sees edits, not only new content), and to its
+/// new invitees and blobs (what the previous version lacked).
 fn index_version(
     id: &ActionHash,
     version: &ActionHash,
@@ -193,6 +179,14 @@ fn index_version(
     old: Option<&ContentNode>,
 ) -> ExternResult<()> {
     let tag = LinkTag::new(version.get_raw_39().to_vec());
+    if let Some(path) = reach_path(node.reach().map_err(refuse)?, node.place.as_ref()) {
+        create_link(
+            path.path_entry_hash()?,
+            id.clone(),
+            LinkTypes::ReachIndex,
+            tag.clone(),
+        )?;
+    }
     for invitee in &node.invitees {
         if old.is_none_or(|o| !o.invitees.contains(invitee)) {
             create_link(
