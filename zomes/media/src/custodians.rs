@@ -2,7 +2,7 @@
 
 use crate::caller::{me, refuse};
 use crate::records::entry_from;
-use crate::versions::{latest_record, latest_version, update_latest};
+use crate::versions::{latest_record, newest_of, update_latest, version_links};
 use hdk::prelude::*;
 use media_api::{CommitmentView, UpdateCommitmentInput};
 use media_integrity::anchors::custodians_path;
@@ -28,11 +28,8 @@ pub fn commit_as_custodian(commitment: CustodianCommitment) -> ExternResult<Comm
 /// the new link still finds a recent version, not the first one.
 pub fn update_commitment(input: UpdateCommitmentInput) -> ExternResult<CommitmentView> {
     let me = me()?;
-    let links = get_links(
-        LinkQuery::try_new(input.id.clone(), LinkTypes::Updates)?,
-        GetStrategy::default(),
-    )?;
-    let previous = latest_version(&input.id)?;
+    let links = version_links(&input.id)?;
+    let previous = newest_of(&input.id, &links);
     update_latest(
         &input.id,
         &previous,
@@ -65,11 +62,10 @@ pub fn withdraw_commitment(id: ActionHash) -> ExternResult<ActionHash> {
             }
         }
     }
-    let versions = get_links(
-        LinkQuery::try_new(id.clone(), LinkTypes::Updates)?,
-        GetStrategy::default(),
-    )?;
-    for version in versions.into_iter().filter_map(|l| l.target.into_action_hash()) {
+    for version in version_links(&id)?
+        .into_iter()
+        .filter_map(|l| l.target.into_action_hash())
+    {
         delete_entry(version)?;
     }
     delete_entry(id)

@@ -6,15 +6,24 @@ use media_integrity::{EntryTypes, LinkTypes};
 
 /// The newest version of `original`: its latest `Updates` link target, else itself.
 pub fn latest_version(original: &ActionHash) -> ExternResult<ActionHash> {
-    let links = get_links(
+    Ok(newest_of(original, &version_links(original)?))
+}
+
+/// The `Updates` links from `original` to its later versions.
+pub fn version_links(original: &ActionHash) -> ExternResult<Vec<Link>> {
+    get_links(
         LinkQuery::try_new(original.clone(), LinkTypes::Updates)?,
         GetStrategy::default(),
-    )?;
-    Ok(links
-        .into_iter()
+    )
+}
+
+/// The newest version of `original` among its `links`: the latest target, else itself.
+pub fn newest_of(original: &ActionHash, links: &[Link]) -> ActionHash {
+    links
+        .iter()
         .max_by_key(|l| l.timestamp)
-        .and_then(|l| l.target.into_action_hash())
-        .unwrap_or_else(|| original.clone()))
+        .and_then(|l| l.target.clone().into_action_hash())
+        .unwrap_or_else(|| original.clone())
 }
 
 /// Updates `previous` (a version of `original`) with `entry` and links the new version.
