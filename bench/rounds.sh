@@ -1,16 +1,15 @@
 #!/usr/bin/env bash
 # What a custodian round costs as the library grows (issue 18.6): two agents' apps on one
 # sweettest conductor, N commons items, one custodian keeping up to 1 000 of them (the rest
-# are its own uploads, listed and walked every round but not placed on itself); each
-# round's zome calls and seconds, beside the reads a round made before the catalog (every
-# content item and each blob's manifest and replicas, every round), replayed in the same run.
-# Usage: bench/rounds.sh [SIZES]   (default 100,1000). Publishing slows as the conductor's
-# databases grow (0.25 s per item at first, 0.36 s at 1 400 items here), so 10000 would
-# take an estimated two hours; it was not run to the end (BENCHMARKS.md).
+# are its own uploads, listed and walked every round but not placed on itself; they share
+# one blob, which a round never reads); each round's zome calls and seconds, beside the
+# reads a round made before the catalog (every content item and each blob's manifest and
+# replicas, every round), replayed in the same run.
+# Usage: bench/rounds.sh [SIZES]   (default 100,1000; 10000 takes about an hour here).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/elohim-media/target}"
 cd "$ROOT"
 [ -f workdir/media.dna ] || (source scripts/setup.sh)
 ROUND_COST_SIZES="${1:-100,1000}" cargo test --workspace --exclude media --exclude media_integrity \
-  --test happ round_cost -- --ignored --nocapture 2>&1 | grep -E '^\||published|synced|panicked|test result'
+  --test happ round_cost -- --ignored --nocapture 2>&1 | grep --line-buffered -E '^\||published|synced|panicked|test result'
