@@ -393,7 +393,7 @@ async fn run() -> anyhow::Result<()> {
             let mut config = config;
             if let Some(media_rules::role::MediaRole::Relay {
                 max_concurrent_streams,
-                ..
+                bandwidth_mbps,
             }) = custodian.as_ref().map(|c| &c.role)
             {
                 let rtc = config
@@ -401,6 +401,7 @@ async fn run() -> anyhow::Result<()> {
                     .as_mut()
                     .context("--custodian relay forwards live calls; they are off (--rtc-udp off)")?;
                 rtc.max_streams = *max_concurrent_streams;
+                rtc.max_mbps = Some(*bandwidth_mbps);
             }
             let defaults = media_node::link::LinkOptions::default();
             let options = media_node::link::LinkOptions {

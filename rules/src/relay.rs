@@ -23,13 +23,49 @@ pub enum Admission {
     },
 }
 
-/// Whether a client asking for `asked` streams may join while `in_use` of `max` are taken.
-pub fn admit(in_use: u32, asked: u32, max: u32) -> Admission {
-    match in_use.checked_add(asked) {
-        Some(total) if total <= max => Admission::Admit,
-        _ => Admission::Refuse {
-            retry_after_secs: RETRY_AFTER_SECS,
-        },
+/// What a relay forwards now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Load {
+    /// Streams taken.
+    pub streams: u32,
+    /// Kbit/s sent to viewers, as last measured.
+    pub kbps: u64,
+}
+
+/// What a relay may forward: the Relay role's `max_concurrent_streams` and, when it has
+/// one, its `bandwidth_mbps`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// Streams at once.
+    pub streams: u32,
+    /// Mbit/s sent to viewers, when capped.
+    pub mbps: Option<u32>,
+}
+
+/// Whether a client asking for `asked` streams may join a relay that carries `load`.
+/// Within the stream budget, and, under a bandwidth budget, within it once the new streams
+/// carry what the streams forwarded now carry on average (a relay that forwards nothing
+/// yet has nothing to go by, and admits). Publishers ask for no streams: what they send
+/// costs only when viewers take it.
+pub fn admit(load: Load, asked: u32, budget: Budget) -> Admission {
+    let refuse = Admission::Refuse {
+        retry_after_secs: RETRY_AFTER_SECS,
+    };
+    match load.streams.checked_add(asked) {
+        Some(total) if total <= budget.streams => {}
+        _ => return refuse,
+    }
+    let Some(mbps) = budget.mbps.filter(|_| asked > 0) else {
+        return Admission::Admit;
+    };
+    let per_stream = load.kbps.checked_div(u64::from(load.streams)).unwrap_or(0);
+    let after = load
+        .kbps
+        .saturating_add(per_stream.saturating_mul(u64::from(asked)));
+    if after <= u64::from(mbps) * 1000 {
+        Admission::Admit
+    } else {
+        refuse
     }
 }
 
@@ -166,16 +202,68 @@ mod tests {
         assert!(check_offer(&sections("not sdp at all"), false).is_err());
     }
 
+    /// A budget of `streams` and no bandwidth cap.
+    fn streams_only(streams: u32) -> Budget {
+        Budget { streams, mbps: None }
+    }
+
+    fn carrying(streams: u32, kbps: u64) -> Load {
+        Load { streams, kbps }
+    }
+
     #[test]
     fn the_budget_admits_up_to_its_limit_and_no_further() {
-        assert_eq!(admit(0, 2, 2), Admission::Admit);
-        assert_eq!(admit(1, 1, 2), Admission::Admit);
+        assert_eq!(admit(carrying(0, 0), 2, streams_only(2)), Admission::Admit);
+        assert_eq!(admit(carrying(1, 0), 1, streams_only(2)), Admission::Admit);
         assert_eq!(
-            admit(2, 1, 2),
+            admit(carrying(2, 0), 1, streams_only(2)),
             Admission::Refuse {
                 retry_after_secs: RETRY_AFTER_SECS
             }
         );
-        assert!(matches!(admit(u32::MAX, 1, u32::MAX), Admission::Refuse { .. }));
+        assert!(matches!(
+            admit(carrying(u32::MAX, 0), 1, streams_only(u32::MAX)),
+            Admission::Refuse { .. }
+        ));
+    }
+
+    #[test]
+    fn a_bandwidth_budget_admits_a_viewer_only_if_its_streams_fit_at_the_average_rate() {
+        let budget = Budget {
+            streams: 100,
+            mbps: Some(2),
+        };
+        // Nothing forwarded yet: nothing to go by.
+        assert_eq!(admit(carrying(0, 0), 2, budget), Admission::Admit);
+        // Two streams at 600 kbit/s each: one more fits (1 800), two more do not (2 400).
+        assert_eq!(admit(carrying(2, 1_200), 1, budget), Admission::Admit);
+        assert!(matches!(
+            admit(carrying(2, 1_200), 2, budget),
+            Admission::Refuse { .. }
+        ));
+        // Over the cap already: no viewer, however small, but a publisher still joins.
+        assert!(matches!(
+            admit(carrying(4, 2_400), 1, budget),
+            Admission::Refuse { .. }
+        ));
+        assert_eq!(admit(carrying(4, 2_400), 0, budget), Admission::Admit);
+        // The stream budget still holds under a bandwidth budget.
+        let tight = Budget { streams: 2, ..budget };
+        assert!(matches!(
+            admit(carrying(2, 0), 1, tight),
+            Admission::Refuse { .. }
+        ));
+        // Huge figures saturate instead of wrapping into an admission.
+        assert!(matches!(
+            admit(
+                carrying(1, u64::MAX),
+                u32::MAX - 1,
+                Budget {
+                    streams: u32::MAX,
+                    mbps: Some(1)
+                }
+            ),
+            Admission::Refuse { .. }
+        ));
     }
 }

@@ -211,6 +211,10 @@ pub struct ConfigArgs {
     /// Tracks the SFU forwards to viewers at once; more joins get 503 (default 100).
     #[arg(long, env = "ELOHIM_RTC_MAX_STREAMS")]
     pub rtc_max_streams: Option<u32>,
+    /// Mbit/s the SFU sends to viewers at most; over it, new viewers get 503 (default:
+    /// uncapped; a Relay custodian's `bandwidth_mbps`).
+    #[arg(long, env = "ELOHIM_RTC_MAX_MBPS")]
+    pub rtc_max_mbps: Option<u32>,
     /// Whether live calls' publishers are recorded into blobs (default true).
     #[arg(long, env = "ELOHIM_RTC_RECORD")]
     pub rtc_record: Option<bool>,
@@ -245,6 +249,7 @@ struct FileConfig {
     rtc_udp: Option<String>,
     rtc_candidate: Option<SocketAddr>,
     rtc_max_streams: Option<u32>,
+    rtc_max_mbps: Option<u32>,
     rtc_record: Option<bool>,
 }
 
@@ -296,6 +301,7 @@ impl ConfigArgs {
                     .rtc_max_streams
                     .or(file.rtc_max_streams)
                     .unwrap_or(media_rules::relay::DEFAULT_MAX_STREAMS),
+                max_mbps: self.rtc_max_mbps.or(file.rtc_max_mbps),
                 record: self.rtc_record.or(file.rtc_record).unwrap_or(true),
             }),
         };
@@ -306,6 +312,10 @@ impl ConfigArgs {
                 media_rules::limits::CONCURRENT_STREAMS,
             )
             .map_err(ConfigError::Invalid)?;
+            if let Some(mbps) = rtc.max_mbps {
+                media_rules::limits::check_range("rtc_max_mbps", mbps, media_rules::limits::BANDWIDTH_MBPS)
+                    .map_err(ConfigError::Invalid)?;
+            }
         }
         let config = Config {
             listen,

@@ -29,12 +29,16 @@ pub struct Metrics {
     pub cache_bytes: IntGaugeVec,
     /// Byte budget, by tier and partition.
     pub cache_budget_bytes: IntGaugeVec,
-    /// Live-call joins refused because the relay's streams were all taken.
+    /// Live-call joins refused because the relay's streams or bandwidth were all taken.
     pub rtc_refused: IntCounter,
     /// Tracks the SFU forwards to viewers now.
     pub rtc_streams: IntGauge,
     /// The most it forwards at once.
     pub rtc_max_streams: IntGauge,
+    /// Kbit/s the SFU sent to viewers over the last second.
+    pub rtc_sent_kbps: IntGauge,
+    /// The most Mbit/s it sends to viewers (0: uncapped).
+    pub rtc_max_mbps: IntGauge,
 }
 
 impl Metrics {
@@ -81,7 +85,7 @@ impl Metrics {
             cache_budget_bytes: gauge_by_tier("elohim_cache_budget_bytes", "Cache byte budget"),
             rtc_refused: counter(
                 "elohim_rtc_refused_total",
-                "Live-call joins refused with 503 because the relay's streams were all taken",
+                "Live-call joins refused with 503 because the relay's streams or bandwidth were all taken",
             ),
             rtc_streams: register(
                 &registry,
@@ -90,6 +94,20 @@ impl Metrics {
             rtc_max_streams: register(
                 &registry,
                 IntGauge::new("elohim_rtc_max_streams", "Tracks the SFU forwards at most"),
+            ),
+            rtc_sent_kbps: register(
+                &registry,
+                IntGauge::new(
+                    "elohim_rtc_sent_kbps",
+                    "Kbit/s the SFU sent to viewers over the last second",
+                ),
+            ),
+            rtc_max_mbps: register(
+                &registry,
+                IntGauge::new(
+                    "elohim_rtc_max_mbps",
+                    "Mbit/s the SFU sends to viewers at most (0: uncapped)",
+                ),
             ),
             requests,
             registry,

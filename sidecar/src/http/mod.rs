@@ -78,6 +78,10 @@ pub fn routes(state: Arc<Sidecar>) -> impl Filter<Extract = (impl Reply,), Error
                 let usage = sfu.usage();
                 s.metrics.rtc_streams.set(i64::from(usage.streams));
                 s.metrics.rtc_max_streams.set(i64::from(usage.max_streams));
+                s.metrics
+                    .rtc_sent_kbps
+                    .set(i64::try_from(usage.kbps).unwrap_or(i64::MAX));
+                s.metrics.rtc_max_mbps.set(i64::from(usage.max_mbps.unwrap_or(0)));
             }
             warp::reply::with_header(s.metrics.render(), "content-type", "text/plain; version=0.0.4")
                 .into_response()

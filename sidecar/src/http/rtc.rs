@@ -103,7 +103,7 @@ pub(crate) async fn join(
         JoinError::OverBudget { retry_after_secs } => {
             state.metrics.rtc_refused.inc();
             ApiError::Busy {
-                what: "the relay carries all the streams it may",
+                what: "the relay carries all the streams or bandwidth it may",
                 retry_after: u64::from(retry_after_secs),
             }
         }

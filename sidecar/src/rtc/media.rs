@@ -29,6 +29,12 @@ const MAX_WAIT: Duration = Duration::from_millis(20);
 const CONNECT_WITHIN: Duration = Duration::from_secs(30);
 /// A publisher whose media stops for this long shows as stalled.
 const STALLED_AFTER: Duration = Duration::from_secs(1);
+/// How often the rate sent to viewers is measured (for the Relay's bandwidth budget).
+const RATE_WINDOW: Duration = Duration::from_secs(1);
+
+/// Sessions a test makes panic inside their WebRTC state, at the thread's next turn.
+#[cfg(test)]
+pub(super) static PANIC_IN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
 
 /// A session the HTTP layer admitted, with its answered offer.
 pub(super) struct NewSession {
@@ -137,6 +143,9 @@ pub(super) struct MediaLoop {
     seen_generation: u64,
     presence: Arc<Presence>,
     recorder: Option<super::record::Recorder>,
+    /// Bytes sent to viewers since `window_start`.
+    sent_to_viewers: u64,
+    window_start: Instant,
 }
 
 impl MediaLoop {
@@ -156,6 +165,8 @@ impl MediaLoop {
             by_source: HashMap::new(),
             seen_generation: registry.generation(),
             registry,
+            sent_to_viewers: 0,
+            window_start: Instant::now(),
         }
     }
 
@@ -169,11 +180,14 @@ impl MediaLoop {
                 self.sessions.push(Session::new(n));
                 let _ = taken.try_send(());
             }
+            #[cfg(test)]
+            self.panic_where_asked();
             self.sweep();
             self.mark_stalled();
             self.drain();
             self.request_keyframes();
             self.drain();
+            self.measure_rate();
             let now = Instant::now();
             let next = self.sessions.iter().map(|s| s.next_timeout).min();
             let wait = next
@@ -228,6 +242,27 @@ impl MediaLoop {
             self.registry.forget(&id);
             self.by_source.retain(|_, v| *v != id);
         }
+    }
+
+    /// Panics inside the WebRTC state of the sessions a test named in [`PANIC_IN`].
+    #[cfg(test)]
+    fn panic_where_asked(&mut self) {
+        let named = std::mem::take(&mut *PANIC_IN.lock().unwrap());
+        for s in self.sessions.iter_mut().filter(|s| named.contains(&s.id)) {
+            s.guarded(|_| panic!("a panic a test asked for"));
+        }
+    }
+
+    /// Tells the registry the rate sent to viewers over the last window.
+    fn measure_rate(&mut self) {
+        let elapsed = self.window_start.elapsed();
+        if elapsed < RATE_WINDOW {
+            return;
+        }
+        let kbps = self.sent_to_viewers.saturating_mul(8) / (elapsed.as_millis().max(1) as u64);
+        self.registry.set_kbps(kbps);
+        self.sent_to_viewers = 0;
+        self.window_start = Instant::now();
     }
 
     /// Says so of publishers whose media stopped.
@@ -290,6 +325,7 @@ impl MediaLoop {
     fn drain(&mut self) {
         for _ in 0..4 {
             let mut events = Vec::new();
+            let mut sent_to_viewers = 0u64;
             for (i, s) in self.sessions.iter_mut().enumerate().filter(|(_, s)| s.dirty) {
                 s.dirty = false;
                 loop {
@@ -298,8 +334,10 @@ impl MediaLoop {
                     }
                     match s.guarded(|rtc| rtc.poll_output()) {
                         Some(Ok(Output::Transmit(t))) => {
-                            if let Err(e) = self.socket.send_to(&t.contents, t.destination) {
-                                tracing::debug!(error = %e, to = %t.destination, "RTC send failed");
+                            match self.socket.send_to(&t.contents, t.destination) {
+                                Ok(n) if s.role == Role::View => sent_to_viewers += n as u64,
+                                Ok(_) => {}
+                                Err(e) => tracing::debug!(error = %e, to = %t.destination, "RTC send failed"),
                             }
                         }
                         Some(Ok(Output::Timeout(t))) => {
@@ -316,6 +354,7 @@ impl MediaLoop {
                     }
                 }
             }
+            self.sent_to_viewers += sent_to_viewers;
             if events.is_empty() {
                 return;
             }

@@ -35,6 +35,10 @@ pub struct RtcSettings {
     pub candidate: Option<SocketAddr>,
     /// Forwarded tracks carried at once (the Relay role's `max_concurrent_streams`).
     pub max_streams: u32,
+    /// Mbit/s sent to viewers at most (the Relay role's `bandwidth_mbps`); uncapped when
+    /// absent.
+    #[serde(default)]
+    pub max_mbps: Option<u32>,
     /// Whether publishers are recorded.
     #[serde(default = "recording_on")]
     pub record: bool,
@@ -51,6 +55,7 @@ impl RtcSettings {
             udp: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
             candidate: None,
             max_streams: relay::DEFAULT_MAX_STREAMS,
+            max_mbps: None,
             record: true,
         }
     }
@@ -63,7 +68,7 @@ pub enum JoinError {
     #[error("bad offer: {0}")]
     BadOffer(String),
     /// The Relay budget is spent.
-    #[error("the relay carries all the streams it may; try again in {retry_after_secs} s")]
+    #[error("the relay carries all the streams or bandwidth it may; try again in {retry_after_secs} s")]
     OverBudget {
         /// For `Retry-After`.
         retry_after_secs: u32,
@@ -120,7 +125,10 @@ impl Sfu {
             };
             SocketAddr::new(ip, bound.port())
         });
-        let registry = Arc::new(Registry::new(settings.max_streams));
+        let registry = Arc::new(Registry::new(relay::Budget {
+            streams: settings.max_streams,
+            mbps: settings.max_mbps,
+        }));
         let (tx, rx) = std::sync::mpsc::sync_channel(256);
         let stop = Arc::new(AtomicBool::new(false));
         let presence = Arc::new(presence::Presence::new(settings.record));
@@ -135,7 +143,7 @@ impl Sfu {
         let thread = std::thread::Builder::new()
             .name("rtc-media".into())
             .spawn(move || media_loop.run(rx, thread_stop))?;
-        tracing::info!(udp = %bound, %candidate, max_streams = settings.max_streams, "SFU listening");
+        tracing::info!(udp = %bound, %candidate, max_streams = settings.max_streams, max_mbps = ?settings.max_mbps, "SFU listening");
         Ok(Sfu {
             registry,
             presence,
@@ -261,4 +269,122 @@ fn random_id() -> String {
     let mut bytes = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut bytes);
     hex::encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::rtc_client::{drive, publish_frames, video_publisher, vp8_frames, Client};
+    use std::sync::atomic::AtomicU64;
+    use std::time::Duration;
+    use str0m::media::MediaKind;
+    use str0m::Event;
+
+    /// A viewer of `call`'s video on its own thread, counting the frames it receives.
+    fn watch(
+        sfu: &Sfu,
+        call: &str,
+        stop: &Arc<AtomicBool>,
+    ) -> (String, Arc<AtomicU64>, std::thread::JoinHandle<()>) {
+        let mut viewer = Client::new(false, &[MediaKind::Video]);
+        let joined = sfu.join(call, Role::View, &viewer.offer, None).unwrap();
+        viewer.accept(&joined.answer);
+        let frames = Arc::new(AtomicU64::new(0));
+        let (counted, stop) = (frames.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            drive(
+                viewer.rtc,
+                viewer.socket,
+                stop,
+                |_| {},
+                move |_, e| {
+                    if matches!(e, Event::MediaData(_)) {
+                        counted.fetch_add(1, Ordering::Relaxed);
+                    }
+                },
+            )
+        });
+        (joined.session, frames, thread)
+    }
+
+    /// Waits (at most 20 s) until `frames` counts at least `n`; whether it did.
+    fn until_frames(frames: &AtomicU64, n: u64) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if frames.load(Ordering::Relaxed) >= n {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+
+    /// Whether presence lists `session` in `call` as anything but gone.
+    fn present(sfu: &Sfu, call: &str, session: &str) -> bool {
+        let member = presence::member_id(session);
+        sfu.presence().snapshot(call).0.iter().any(|m| m.member == member)
+    }
+
+    #[test]
+    fn a_panic_in_one_session_closes_that_session_and_no_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = RtcSettings {
+            record: false,
+            ..RtcSettings::loopback()
+        };
+        let sfu = Sfu::start(&settings, dir.path()).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut threads = Vec::new();
+        // Two calls, each with a publisher of real VP8 (a keyframe a second) and a viewer.
+        let video = vp8_frames(12);
+        let mut viewers = Vec::new();
+        for call in ["a", "b"] {
+            let (session, frames, thread) = watch(&sfu, call, &stop);
+            viewers.push((session, frames));
+            threads.push(thread);
+            let mut publisher = video_publisher();
+            let joined = sfu.join(call, Role::Publish, &publisher.offer, None).unwrap();
+            publisher.accept(&joined.answer);
+            let video = video.clone();
+            std::thread::spawn(move || publish_frames(publisher, video));
+        }
+        for (_, frames) in &viewers {
+            assert!(until_frames(frames, 10), "both viewers receive video first");
+        }
+        assert_eq!(sfu.usage().streams, 2);
+
+        // Call a's viewer panics inside its WebRTC state.
+        let (broken, _) = &viewers[0];
+        media::PANIC_IN.lock().unwrap().push(broken.clone());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while present(&sfu, "a", broken) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(
+            !present(&sfu, "a", broken),
+            "the session that panicked left its call"
+        );
+        assert_eq!(sfu.usage().streams, 1, "its stream is back in the budget");
+        assert!(!sfu.leave("a", broken), "it is no longer a session");
+
+        // The other call's viewer still receives video, and call a's publisher still
+        // reaches a viewer who joins now: the media thread and the other sessions live on.
+        let (_, b_frames) = &viewers[1];
+        let seen = b_frames.load(Ordering::Relaxed);
+        assert!(
+            until_frames(b_frames, seen + 30),
+            "call b's viewer keeps receiving video"
+        );
+        let (_, late, thread) = watch(&sfu, "a", &stop);
+        threads.push(thread);
+        assert!(
+            until_frames(&late, 10),
+            "a new viewer of call a receives its publisher's video"
+        );
+
+        stop.store(true, Ordering::Release);
+        for t in threads {
+            t.join().unwrap();
+        }
+    }
 }

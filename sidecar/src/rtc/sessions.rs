@@ -2,7 +2,7 @@
 //! media thread (which drops sessions that died): the one count the Relay budget is
 //! checked against.
 
-use media_rules::relay::{self, Admission};
+use media_rules::relay::{self, Admission, Budget, Load};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -25,18 +25,21 @@ pub(crate) struct Entry {
 #[derive(Debug)]
 pub(crate) struct Registry {
     entries: Mutex<HashMap<String, Entry>>,
-    max_streams: u32,
+    budget: Budget,
+    /// Kbit/s sent to viewers over the media thread's last second.
+    kbps: AtomicU64,
     /// Bumped on every change, so the media thread re-reads only when something changed.
     generation: AtomicU64,
     refused: AtomicU64,
 }
 
 impl Registry {
-    /// An empty registry with a budget of `max_streams` forwarded tracks.
-    pub(crate) fn new(max_streams: u32) -> Self {
+    /// An empty registry with `budget`.
+    pub(crate) fn new(budget: Budget) -> Self {
         Registry {
             entries: Mutex::new(HashMap::new()),
-            max_streams,
+            budget,
+            kbps: AtomicU64::new(0),
             generation: AtomicU64::new(0),
             refused: AtomicU64::new(0),
         }
@@ -50,8 +53,11 @@ impl Registry {
     /// racing for the last stream cannot both get it.
     pub(crate) fn admit(&self, id: &str, entry: Entry) -> Admission {
         let mut entries = self.lock();
-        let in_use = entries.values().map(|e| e.streams).sum();
-        let admission = relay::admit(in_use, entry.streams, self.max_streams);
+        let load = Load {
+            streams: entries.values().map(|e| e.streams).sum(),
+            kbps: self.kbps.load(Ordering::Relaxed),
+        };
+        let admission = relay::admit(load, entry.streams, self.budget);
         match admission {
             Admission::Admit => {
                 entries.insert(id.to_string(), entry);
@@ -92,12 +98,19 @@ impl Registry {
         self.generation.load(Ordering::Acquire)
     }
 
+    /// Records what the media thread measured it sent to viewers.
+    pub(crate) fn set_kbps(&self, kbps: u64) {
+        self.kbps.store(kbps, Ordering::Relaxed);
+    }
+
     /// Streams taken now, and the budget.
     pub(crate) fn usage(&self) -> Usage {
         let entries = self.lock();
         Usage {
             streams: entries.values().map(|e| e.streams).sum(),
-            max_streams: self.max_streams,
+            max_streams: self.budget.streams,
+            kbps: self.kbps.load(Ordering::Relaxed),
+            max_mbps: self.budget.mbps,
             sessions: entries.len(),
             refused: self.refused.load(Ordering::Relaxed),
         }
@@ -111,6 +124,10 @@ pub struct Usage {
     pub streams: u32,
     /// The most it carries.
     pub max_streams: u32,
+    /// Kbit/s sent to viewers, over the last second.
+    pub kbps: u64,
+    /// The most Mbit/s it sends to viewers, when capped.
+    pub max_mbps: Option<u32>,
     /// Sessions admitted (publishers and viewers).
     pub sessions: usize,
     /// Joins refused over budget since start.
@@ -129,9 +146,13 @@ mod tests {
         }
     }
 
+    fn streams_only(streams: u32) -> Budget {
+        Budget { streams, mbps: None }
+    }
+
     #[test]
     fn a_join_over_budget_is_refused_until_a_session_ends() {
-        let r = Registry::new(2);
+        let r = Registry::new(streams_only(2));
         assert_eq!(r.admit("a", viewer("c", 1)), Admission::Admit);
         assert_eq!(r.admit("b", viewer("c", 1)), Admission::Admit);
         assert!(matches!(r.admit("x", viewer("c", 1)), Admission::Refuse { .. }));
@@ -145,7 +166,7 @@ mod tests {
 
     #[test]
     fn publishers_take_no_streams() {
-        let r = Registry::new(1);
+        let r = Registry::new(streams_only(1));
         let publisher = Entry {
             call: "c".into(),
             role: Role::Publish,
@@ -157,5 +178,19 @@ mod tests {
         let before = r.generation();
         r.forget("p");
         assert!(r.generation() > before);
+    }
+
+    #[test]
+    fn a_join_is_measured_against_the_rate_last_sent() {
+        let r = Registry::new(Budget {
+            streams: 10,
+            mbps: Some(1),
+        });
+        assert_eq!(r.admit("a", viewer("c", 1)), Admission::Admit);
+        r.set_kbps(700);
+        assert!(matches!(r.admit("b", viewer("c", 1)), Admission::Refuse { .. }));
+        r.set_kbps(400);
+        assert_eq!(r.admit("b", viewer("c", 1)), Admission::Admit);
+        assert_eq!((r.usage().kbps, r.usage().max_mbps), (400, Some(1)));
     }
 }

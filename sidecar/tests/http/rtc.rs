@@ -5,7 +5,7 @@
 use crate::common::{start_with, Server};
 use sidecar::rtc::presence::member_id;
 use sidecar::rtc::RtcSettings;
-use sidecar::testkit::rtc_client::{audio_frame, drive, video_frame, write_frame, Client};
+use sidecar::testkit::rtc_client::{audio_frame, drive, video_frame, video_publisher, write_frame, Client};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -525,4 +525,118 @@ async fn presence_says_who_joined_publishes_stalls_and_leaves_and_a_reconnect_re
 
     stop.store(true, Ordering::Release);
     thread.join().unwrap();
+}
+
+/// What the relay sent to viewers over the last second, in kbit/s, once `enough` holds of it
+/// (polled for at most 20 s).
+async fn sent_kbps_once(server: &Server, enough: impl Fn(u64) -> bool) -> u64 {
+    let sfu = server.state.rtc.as_ref().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !enough(sfu.usage().kbps) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    sfu.usage().kbps
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_relay_over_its_bandwidth_refuses_new_viewers_until_one_leaves() {
+    // A Relay of 1 Mbit/s with room for 100 streams: bandwidth is what runs out.
+    let server = start_with(|c| {
+        c.rtc = Some(RtcSettings {
+            max_mbps: Some(1),
+            ..RtcSettings::loopback()
+        })
+    })
+    .await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut threads = Vec::new();
+
+    // A publisher of a 2.5 KB keyframe 30 times a second: about 650 kbit/s on the wire.
+    let mut publisher = video_publisher();
+    join(&server, "talk", "whip", &mut publisher).await;
+    let video = publisher.mid(MediaKind::Video);
+    {
+        let stop = stop.clone();
+        let connected = Arc::new(AtomicBool::new(false));
+        let seen = connected.clone();
+        let mut sent = 0u32;
+        let mut since = None;
+        threads.push(std::thread::spawn(move || {
+            drive(
+                publisher.rtc,
+                publisher.socket,
+                stop,
+                move |rtc| {
+                    if !connected.load(Ordering::Acquire) {
+                        return;
+                    }
+                    let since = *since.get_or_insert_with(Instant::now);
+                    while sent < (since.elapsed().as_millis() / 33) as u32 {
+                        let rtp_time = MediaTime::from_90khz(u64::from(sent) * 3000);
+                        write_frame(rtc, video, Codec::Vp8, rtp_time, video_frame(sent, true));
+                        sent += 1;
+                    }
+                },
+                move |_, e| {
+                    if matches!(e, Event::Connected) {
+                        seen.store(true, Ordering::Release);
+                    }
+                },
+            )
+        }));
+    }
+
+    // The first viewer gets in (nothing is forwarded yet) and receives the video.
+    let whep = format!("{}/api/rtc/talk/whep", server.url);
+    let mut first = one_video_viewer();
+    let location = join(&server, "talk", "whep", &mut first).await;
+    threads.push(std::thread::spawn({
+        let stop = stop.clone();
+        move || drive(first.rtc, first.socket, stop, |_| {}, |_, _| {})
+    }));
+    let kbps = sent_kbps_once(&server, |k| k >= 500).await;
+    assert!(
+        (500..1000).contains(&kbps),
+        "one viewer takes about 650 kbit/s, measured {kbps}"
+    );
+
+    // A second viewer would take as much again, over the 1 Mbit/s: 503, come back later.
+    let refused = post_offer(&whep, &one_video_viewer().offer).await;
+    assert_eq!(refused.status(), 503);
+    assert!(refused.headers().contains_key("retry-after"));
+    assert_eq!(
+        server.state.rtc.as_ref().unwrap().usage().streams,
+        1,
+        "the refused viewer took nothing"
+    );
+
+    // Once the first viewer leaves and nothing is sent, the second gets in.
+    let http = reqwest::Client::new();
+    let ended = http
+        .delete(format!("{}{location}", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ended.status(), 200);
+    assert_eq!(
+        sent_kbps_once(&server, |k| k == 0).await,
+        0,
+        "nothing is sent once it left"
+    );
+    assert_eq!(post_offer(&whep, &one_video_viewer().offer).await.status(), 201);
+
+    let metrics = http
+        .get(format!("{}/metrics", server.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("elohim_rtc_refused_total 1"), "{metrics}");
+    assert!(metrics.contains("elohim_rtc_max_mbps 1"), "{metrics}");
+    stop.store(true, Ordering::Release);
+    for t in threads {
+        t.join().unwrap();
+    }
 }
