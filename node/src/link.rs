@@ -379,22 +379,29 @@ async fn app_interface(
     }
 }
 
+/// How long the token for the node's own app connection is good for.
+const APP_TOKEN_SECS: u64 = 300;
+
 async fn open_app(
     admin: &AdminWebsocket,
     cell: &CellId,
     port: u16,
     options: &LinkOptions,
 ) -> anyhow::Result<AppWebsocket> {
-    let token = admin
-        .issue_app_auth_token(IssueAppAuthenticationTokenPayload::for_installed_app_id(
-            options.app_id.clone(),
-        ))
-        .await?;
     let credentials = admin
         .authorize_signing_credentials(AuthorizeSigningCredentialsPayload {
             cell_id: cell.clone(),
             functions: None,
         })
+        .await?;
+    // Issued last, just before it is used, and good for longer than the conductor's default:
+    // a conductor still compiling the zomes at its first start answers the calls above
+    // slowly, and a token that expired on the way made the node fail to start.
+    let token = admin
+        .issue_app_auth_token(
+            IssueAppAuthenticationTokenPayload::for_installed_app_id(options.app_id.clone())
+                .expiry_seconds(APP_TOKEN_SECS),
+        )
         .await?;
     let signer = ClientAgentSigner::default();
     signer.add_credentials(cell.clone(), credentials);

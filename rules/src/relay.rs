@@ -1,5 +1,5 @@
-//! The Relay role's budget for live media: who may join a call's forwarding now, and what
-//! an SDP offer asks of it.
+//! The Relay role's budget for live media (forwarded tracks and the bit rate sent to
+//! viewers): who may join a call's forwarding now, and what an SDP offer asks of it.
 //!
 //! A *stream* is one forwarded track to one viewer (the unit of `max_concurrent_streams`).
 //! Publishers cost no streams: what they send is forwarded only to viewers.
@@ -30,6 +30,8 @@ pub struct Load {
     pub streams: u32,
     /// Kbit/s sent to viewers, as last measured.
     pub kbps: u64,
+    /// Streams taken when `kbps` was measured.
+    pub measured_streams: u32,
 }
 
 /// What a relay may forward: the Relay role's `max_concurrent_streams` and, when it has
@@ -42,27 +44,32 @@ pub struct Budget {
     pub mbps: Option<u32>,
 }
 
+/// Kbit/s of `bytes` sent over `millis` milliseconds.
+pub fn kbps(bytes: u64, millis: u64) -> u64 {
+    bytes.saturating_mul(8) / millis.max(1)
+}
+
 /// Whether a client asking for `asked` streams may join a relay that carries `load`.
-/// Within the stream budget, and, under a bandwidth budget, within it once the new streams
-/// carry what the streams forwarded now carry on average (a relay that forwards nothing
-/// yet has nothing to go by, and admits). Publishers ask for no streams: what they send
-/// costs only when viewers take it.
+/// Within the stream budget, and, under a bandwidth budget, within it once every stream
+/// taken, the new ones and those admitted since the rate was measured included, is priced
+/// at the average rate of the streams taken when it was measured (a relay that has not
+/// measured any stream yet has nothing to go by, and admits). Publishers ask for no
+/// streams: what they send costs only when viewers take it.
 pub fn admit(load: Load, asked: u32, budget: Budget) -> Admission {
     let refuse = Admission::Refuse {
         retry_after_secs: RETRY_AFTER_SECS,
     };
-    match load.streams.checked_add(asked) {
-        Some(total) if total <= budget.streams => {}
-        _ => return refuse,
-    }
+    let Some(total) = load.streams.checked_add(asked).filter(|t| *t <= budget.streams) else {
+        return refuse;
+    };
     let Some(mbps) = budget.mbps.filter(|_| asked > 0) else {
         return Admission::Admit;
     };
-    let per_stream = load.kbps.checked_div(u64::from(load.streams)).unwrap_or(0);
-    let after = load
+    let per_stream = load
         .kbps
-        .saturating_add(per_stream.saturating_mul(u64::from(asked)));
-    if after <= u64::from(mbps) * 1000 {
+        .checked_div(u64::from(load.measured_streams))
+        .unwrap_or(0);
+    if per_stream.saturating_mul(u64::from(total)) <= u64::from(mbps) * 1000 {
         Admission::Admit
     } else {
         refuse
@@ -207,8 +214,13 @@ mod tests {
         Budget { streams, mbps: None }
     }
 
+    /// `streams` taken, carrying `kbps` when measured with as many.
     fn carrying(streams: u32, kbps: u64) -> Load {
-        Load { streams, kbps }
+        Load {
+            streams,
+            kbps,
+            measured_streams: streams,
+        }
     }
 
     #[test]
@@ -233,7 +245,7 @@ mod tests {
             streams: 100,
             mbps: Some(2),
         };
-        // Nothing forwarded yet: nothing to go by.
+        // Nothing measured yet: nothing to go by.
         assert_eq!(admit(carrying(0, 0), 2, budget), Admission::Admit);
         // Two streams at 600 kbit/s each: one more fits (1 800), two more do not (2 400).
         assert_eq!(admit(carrying(2, 1_200), 1, budget), Admission::Admit);
@@ -241,12 +253,25 @@ mod tests {
             admit(carrying(2, 1_200), 2, budget),
             Admission::Refuse { .. }
         ));
+        // A viewer admitted since the measurement counts at the average too, though the
+        // rate does not show it yet.
+        let pending = Load {
+            streams: 3,
+            ..carrying(2, 1_200)
+        };
+        assert!(matches!(admit(pending, 1, budget), Admission::Refuse { .. }));
         // Over the cap already: no viewer, however small, but a publisher still joins.
         assert!(matches!(
             admit(carrying(4, 2_400), 1, budget),
             Admission::Refuse { .. }
         ));
         assert_eq!(admit(carrying(4, 2_400), 0, budget), Admission::Admit);
+        // Once viewers left, what they took is no longer counted.
+        let left = Load {
+            streams: 1,
+            ..carrying(4, 2_400)
+        };
+        assert_eq!(admit(left, 1, budget), Admission::Admit);
         // The stream budget still holds under a bandwidth budget.
         let tight = Budget { streams: 2, ..budget };
         assert!(matches!(
@@ -254,16 +279,21 @@ mod tests {
             Admission::Refuse { .. }
         ));
         // Huge figures saturate instead of wrapping into an admission.
+        let huge = Budget {
+            streams: u32::MAX,
+            mbps: Some(1),
+        };
         assert!(matches!(
-            admit(
-                carrying(1, u64::MAX),
-                u32::MAX - 1,
-                Budget {
-                    streams: u32::MAX,
-                    mbps: Some(1)
-                }
-            ),
+            admit(carrying(1, u64::MAX), u32::MAX - 1, huge),
             Admission::Refuse { .. }
         ));
+    }
+
+    #[test]
+    fn the_rate_is_kilobits_per_second_and_a_zero_window_does_not_divide_by_zero() {
+        assert_eq!(kbps(125_000, 1_000), 1_000);
+        assert_eq!(kbps(81_250, 1_000), 650);
+        assert_eq!(kbps(1_000, 0), 8_000);
+        assert_eq!(kbps(u64::MAX, 1), u64::MAX);
     }
 }

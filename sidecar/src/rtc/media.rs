@@ -229,6 +229,8 @@ impl MediaLoop {
                 if s.rtc.is_alive() && !s.broken {
                     s.rtc.disconnect();
                 }
+                // Its streams go back to the budget before anyone is told it left.
+                registry.forget(&s.id);
                 presence.set(&s.call, &s.id, s.role, State::Left);
                 if let (Some(recorder), Role::Publish) = (recorder, s.role) {
                     recorder.end(&s.id);
@@ -239,7 +241,6 @@ impl MediaLoop {
         });
         for id in ended {
             tracing::debug!(session = %id, "RTC session ended");
-            self.registry.forget(&id);
             self.by_source.retain(|_, v| *v != id);
         }
     }
@@ -247,10 +248,12 @@ impl MediaLoop {
     /// Panics inside the WebRTC state of the sessions a test named in [`PANIC_IN`].
     #[cfg(test)]
     fn panic_where_asked(&mut self) {
-        let named = std::mem::take(&mut *PANIC_IN.lock().unwrap());
+        let mut named = PANIC_IN.lock().unwrap();
         for s in self.sessions.iter_mut().filter(|s| named.contains(&s.id)) {
             s.guarded(|_| panic!("a panic a test asked for"));
         }
+        // Each thread takes only its own sessions: other tests run other SFUs.
+        named.retain(|id| self.sessions.iter().all(|s| &s.id != id));
     }
 
     /// Tells the registry the rate sent to viewers over the last window.
@@ -259,8 +262,9 @@ impl MediaLoop {
         if elapsed < RATE_WINDOW {
             return;
         }
-        let kbps = self.sent_to_viewers.saturating_mul(8) / (elapsed.as_millis().max(1) as u64);
-        self.registry.set_kbps(kbps);
+        let millis = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+        self.registry
+            .set_kbps(media_rules::relay::kbps(self.sent_to_viewers, millis));
         self.sent_to_viewers = 0;
         self.window_start = Instant::now();
     }
@@ -304,8 +308,12 @@ impl MediaLoop {
             .by_source
             .get(&source)
             .and_then(|id| self.sessions.iter().position(|s| &s.id == id))
-            .filter(|i| self.sessions[*i].rtc.accepts(&input));
-        let Some(i) = known.or_else(|| self.sessions.iter().position(|s| s.rtc.accepts(&input))) else {
+            .filter(|i| !self.sessions[*i].broken && self.sessions[*i].rtc.accepts(&input));
+        let Some(i) = known.or_else(|| {
+            self.sessions
+                .iter()
+                .position(|s| !s.broken && s.rtc.accepts(&input))
+        }) else {
             return;
         };
         let s = &mut self.sessions[i];

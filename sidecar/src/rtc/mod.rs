@@ -143,7 +143,13 @@ impl Sfu {
         let thread = std::thread::Builder::new()
             .name("rtc-media".into())
             .spawn(move || media_loop.run(rx, thread_stop))?;
-        tracing::info!(udp = %bound, %candidate, max_streams = settings.max_streams, max_mbps = ?settings.max_mbps, "SFU listening");
+        tracing::info!(
+            udp = %bound,
+            %candidate,
+            max_streams = settings.max_streams,
+            max_mbps = ?settings.max_mbps,
+            "SFU listening"
+        );
         Ok(Sfu {
             registry,
             presence,

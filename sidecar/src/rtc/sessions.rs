@@ -1,6 +1,6 @@
 //! Who is in which call, shared by the HTTP handlers (which admit and end sessions) and the
-//! media thread (which drops sessions that died): the one count the Relay budget is
-//! checked against.
+//! media thread (which drops sessions that died and measures what it sends): what the
+//! Relay budget is checked against.
 
 use media_rules::relay::{self, Admission, Budget, Load};
 use std::collections::HashMap;
@@ -26,8 +26,9 @@ pub(crate) struct Entry {
 pub(crate) struct Registry {
     entries: Mutex<HashMap<String, Entry>>,
     budget: Budget,
-    /// Kbit/s sent to viewers over the media thread's last second.
-    kbps: AtomicU64,
+    /// Kbit/s sent to viewers over the media thread's last second, and the streams taken
+    /// then.
+    measured: Mutex<(u64, u32)>,
     /// Bumped on every change, so the media thread re-reads only when something changed.
     generation: AtomicU64,
     refused: AtomicU64,
@@ -39,7 +40,7 @@ impl Registry {
         Registry {
             entries: Mutex::new(HashMap::new()),
             budget,
-            kbps: AtomicU64::new(0),
+            measured: Mutex::new((0, 0)),
             generation: AtomicU64::new(0),
             refused: AtomicU64::new(0),
         }
@@ -53,9 +54,11 @@ impl Registry {
     /// racing for the last stream cannot both get it.
     pub(crate) fn admit(&self, id: &str, entry: Entry) -> Admission {
         let mut entries = self.lock();
+        let (kbps, measured_streams) = self.measured();
         let load = Load {
-            streams: entries.values().map(|e| e.streams).sum(),
-            kbps: self.kbps.load(Ordering::Relaxed),
+            streams: streams_of(&entries),
+            kbps,
+            measured_streams,
         };
         let admission = relay::admit(load, entry.streams, self.budget);
         match admission {
@@ -98,23 +101,34 @@ impl Registry {
         self.generation.load(Ordering::Acquire)
     }
 
-    /// Records what the media thread measured it sent to viewers.
+    /// Records what the media thread measured it sent to viewers, with the streams taken
+    /// now.
     pub(crate) fn set_kbps(&self, kbps: u64) {
-        self.kbps.store(kbps, Ordering::Relaxed);
+        let streams = streams_of(&self.lock());
+        *self.measured.lock().unwrap_or_else(|e| e.into_inner()) = (kbps, streams);
+    }
+
+    fn measured(&self) -> (u64, u32) {
+        *self.measured.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Streams taken now, and the budget.
     pub(crate) fn usage(&self) -> Usage {
         let entries = self.lock();
         Usage {
-            streams: entries.values().map(|e| e.streams).sum(),
+            streams: streams_of(&entries),
             max_streams: self.budget.streams,
-            kbps: self.kbps.load(Ordering::Relaxed),
+            kbps: self.measured().0,
             max_mbps: self.budget.mbps,
             sessions: entries.len(),
             refused: self.refused.load(Ordering::Relaxed),
         }
     }
+}
+
+/// Streams `entries` take.
+fn streams_of(entries: &HashMap<String, Entry>) -> u32 {
+    entries.values().map(|e| e.streams).sum()
 }
 
 /// What the relay carries now.
@@ -192,5 +206,7 @@ mod tests {
         r.set_kbps(400);
         assert_eq!(r.admit("b", viewer("c", 1)), Admission::Admit);
         assert_eq!((r.usage().kbps, r.usage().max_mbps), (400, Some(1)));
+        // "b" is not in the rate yet, but is priced like "a": a third would make 1 200.
+        assert!(matches!(r.admit("x", viewer("c", 1)), Admission::Refuse { .. }));
     }
 }
