@@ -123,7 +123,9 @@ impl ConductorLink {
     ) -> anyhow::Result<Self> {
         let network_seed = expected_seed.flatten();
         let app_id = options.app_id.as_str();
-        let admin = AdminWebsocket::connect(admin_addr, Some(options.origin.clone())).await?;
+        let admin =
+            AdminWebsocket::connect_with_config(admin_addr, admin_config(), Some(options.origin.clone()))
+                .await?;
         let apps = admin.list_apps(None).await?;
         let info = match apps.into_iter().find(|a| a.installed_app_id == app_id) {
             Some(info) => {
@@ -335,8 +337,12 @@ impl ConductorLink {
     }
 
     async fn reconnect(&self) -> anyhow::Result<()> {
-        let admin =
-            AdminWebsocket::connect(self.admin_addr.as_str(), Some(self.options.origin.clone())).await?;
+        let admin = AdminWebsocket::connect_with_config(
+            self.admin_addr.as_str(),
+            admin_config(),
+            Some(self.options.origin.clone()),
+        )
+        .await?;
         let app = open_app(&admin, &self.cell, self.app_port, &self.options).await?;
         *self.conn.write().await = Connected { app, admin };
         Ok(())
@@ -377,6 +383,15 @@ async fn app_interface(
                 .await
         }
     }
+}
+
+/// The admin connection's settings: installing the hApp compiles its zomes, which takes
+/// longer than the client's default minute on a busy 2-core machine.
+fn admin_config() -> std::sync::Arc<holochain_client::WebsocketConfig> {
+    std::sync::Arc::new(holochain_client::WebsocketConfig {
+        default_request_timeout: Duration::from_secs(300),
+        ..holochain_client::WebsocketConfig::CLIENT_DEFAULT
+    })
 }
 
 /// How long the token for the node's own app connection is good for.
