@@ -295,6 +295,11 @@ impl ConductorLink {
             };
             match result {
                 Ok(out) => return out.decode().map_err(|e| DhtError::Encoding(e.to_string())),
+                // A slow call is not a lost link: reconnecting would cut the other calls
+                // in flight, and calling again would wait as long.
+                Err(holochain_client::ConductorApiError::WebsocketError(
+                    holochain_websocket::WebsocketError::Timeout(_),
+                )) => return Err(DhtError::NoAnswer(function)),
                 Err(holochain_client::ConductorApiError::WebsocketError(e))
                     if attempt < RECONNECT_ATTEMPTS =>
                 {

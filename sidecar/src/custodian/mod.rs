@@ -157,8 +157,8 @@ pub struct Worker {
     scrubbed: HashMap<Hash32, std::time::Instant>,
     /// The content it knows of.
     catalog: catalog::Catalog,
-    /// What placement needs of each manifest seen (`None`: not a manifest).
-    facts: HashMap<ActionHash, Option<(Hash32, u64)>>,
+    /// What placement needs of each manifest read.
+    facts: HashMap<ActionHash, (Hash32, u64)>,
     /// Whole manifests of the blobs it keeps or stands near.
     manifests: HashMap<ActionHash, Arc<ManifestView>>,
     /// Whether the next round reads the replicas of every blob (the first one does, so a
@@ -348,6 +348,11 @@ impl Worker {
         self.renew_if_due(link).await?;
         let commitments = link.live_commitments().await?;
         let contents = self.catalog.refresh(link).await?;
+        tracing::debug!(
+            contents = contents.len(),
+            live = commitments.len(),
+            "custodian: a round starts"
+        );
         let mut report = RoundReport::default();
         let mut keep: HashSet<Hash32> = HashSet::new();
         // Our replicas that clearly should go now: retired content, or extra copies of a
@@ -416,7 +421,18 @@ impl Worker {
                 let lost: Vec<AgentPubKey> = replica::lost(&reports, ttl).into_iter().cloned().collect();
                 let holders = ranking.holders(&lost);
                 let keeps = self.mine.contains_key(manifest_id);
-                match plan::duty(&me, &holders, keeps, replica::covered(&holders, &reports, ttl)) {
+                let duty = plan::duty(&me, &holders, keeps, replica::covered(&holders, &reports, ttl));
+                tracing::debug!(
+                    %blob,
+                    position = ?ranking.position(&me),
+                    wanted = ranking.wanted(),
+                    ?lost,
+                    ?holders,
+                    newest = ?reports.iter().map(|r| (r.custodian.to_string(), r.state, r.age_secs)).collect::<Vec<_>>(),
+                    ?duty,
+                    "custodian: a blob's placement"
+                );
+                match duty {
                     Duty::Hold => report.assigned += 1,
                     Duty::Interim => {}
                     Duty::Release => {
@@ -581,17 +597,19 @@ impl Worker {
         Ranking::of(&blob, &candidates)
     }
 
-    /// What placement needs of a manifest (its blob's hash and size), read once.
+    /// What placement needs of a manifest (its blob's hash and size), read once it is
+    /// found. One not found yet (its content arrived before it over the DHT) is asked for
+    /// again next round: validation lets content cite nothing but manifests.
     async fn facts_of(&mut self, link: Node<'_>, id: &ActionHash) -> Result<Option<(Hash32, u64)>, ApiError> {
         if let Some(facts) = self.facts.get(id) {
-            return Ok(*facts);
+            return Ok(Some(*facts));
         }
-        let facts = match self.manifest(link, id).await? {
-            Some(view) => Some((view.manifest.hash.parse()?, view.manifest.size)),
-            None => None,
+        let Some(view) = self.manifest(link, id).await? else {
+            return Ok(None);
         };
+        let facts = (view.manifest.hash.parse()?, view.manifest.size);
         self.facts.insert(id.clone(), facts);
-        Ok(facts)
+        Ok(Some(facts))
     }
 
     /// A whole manifest, read once while this custodian keeps or stands near its blob.
@@ -997,6 +1015,40 @@ mod tests {
             cited,
             HashMap::from([(first, replica::STATUSES_PER_RENEWAL as usize), (renewed, 10)])
         );
+    }
+
+    #[tokio::test]
+    async fn a_blob_whose_manifest_arrives_after_its_content_is_placed_once_it_arrives() {
+        let Node { _dir, state, dht } = node();
+        let author = crate::dht::fake::FakeAgent::new(2).pub_key;
+        let data = b"a commons talk whose manifest travels the DHT slower than its content";
+        let manifest = manifest_of(data);
+        // Its bytes are here already, so placing it is recording it.
+        state.reader.store().put(&Hash32::of(data), &[data]).unwrap();
+        state
+            .blobs
+            .keep(manifest.clone(), &Keeper::ReplicaOf(author.to_string()))
+            .unwrap();
+        let view = dht.put_manifest(&author, media_integrity::BlobManifest(manifest));
+        dht.put_content(
+            &author,
+            crate::dht::fake::content_node("a talk", "commons", vec![view.id.clone()]),
+        );
+        let in_transit = dht.withhold_manifest(&view.id);
+        let config =
+            CustodianConfig::from_flags("storage:10", "high", None, "http://127.0.0.1:1".into()).unwrap();
+        let mut worker = Worker::start(state.clone(), config).await.unwrap();
+        let report = worker.round().await.unwrap();
+        assert_eq!(
+            report.assigned, 0,
+            "nothing to place before the manifest: {report:?}"
+        );
+
+        dht.deliver_manifest(in_transit);
+        let report = worker.round().await.unwrap();
+        assert_eq!((report.assigned, report.recorded), (1, 1), "{report:?}");
+        let replicas = dht.replicas(&view.id).await.unwrap();
+        assert_eq!(replicas.len(), 1, "the custodian claims its replica");
     }
 
     #[tokio::test]

@@ -109,6 +109,18 @@ impl FakeDht {
         view
     }
 
+    /// Takes the manifest `id` out of sight, as one that has not reached this node yet.
+    pub(crate) fn withhold_manifest(&self, id: &ActionHash) -> ManifestView {
+        let mut manifests = self.manifests.lock().unwrap();
+        let at = manifests.iter().position(|m| &m.id == id).expect("a manifest");
+        manifests.remove(at)
+    }
+
+    /// Brings a withheld manifest into sight: it reached this node.
+    pub(crate) fn deliver_manifest(&self, view: ManifestView) {
+        self.manifests.lock().unwrap().push(view);
+    }
+
     /// Publishes `node` as `author`'s content.
     pub(crate) fn put_content(&self, author: &AgentPubKey, node: ContentNode) -> ContentView {
         let id = self.new_id();

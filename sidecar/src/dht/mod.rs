@@ -31,6 +31,10 @@ pub enum DhtError {
     /// The conductor could not be reached, even after reconnecting.
     #[error("conductor unreachable: {0}")]
     Unreachable(String),
+    /// The conductor took the call but did not answer in time (a DHT read waiting on
+    /// peers that do not answer, say); the connection stands.
+    #[error("the conductor did not answer {0} in time")]
+    NoAnswer(&'static str),
     /// The zome ran and refused (validation, a refusal, bad input).
     #[error("zome call {function} failed: {message}")]
     Refused {
@@ -48,14 +52,15 @@ pub enum DhtError {
 }
 
 /// The one classification of DHT failures, the same on every route: a zome's refusal
-/// (validation, bad input) is `422` with its words, a conductor that cannot be reached is
-/// `503`, a payload that does not (de)serialize is the node's own fault (`500`), and asking a
+/// (validation, bad input) is `422` with its words, a conductor that cannot be reached or does not answer
+/// in time is `503`, a payload that does not (de)serialize is the node's own fault (`500`), and asking a
 /// standalone sidecar for what only a node does is the client's mistake (`400`).
 impl From<DhtError> for ApiError {
     fn from(e: DhtError) -> Self {
         match e {
             DhtError::Refused { message, .. } => ApiError::Rejected(message),
             DhtError::Unreachable(why) => ApiError::Conductor(why),
+            e @ DhtError::NoAnswer(_) => ApiError::Conductor(e.to_string()),
             DhtError::Encoding(why) => ApiError::Internal(format!("zome payload encoding: {why}")),
             DhtError::Standalone(what) => ApiError::NeedsNode(what),
         }

@@ -280,11 +280,10 @@ fn random_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testkit::rtc_client::{drive, publish_frames, video_publisher, vp8_frames, Client};
+    use crate::testkit::rtc_client::{publish_frames, video_publisher, vp8_frames, Client};
     use std::sync::atomic::AtomicU64;
     use std::time::Duration;
     use str0m::media::MediaKind;
-    use str0m::Event;
 
     /// A viewer of `call`'s video on its own thread, counting the frames it receives.
     fn watch(
@@ -296,19 +295,9 @@ mod tests {
         let joined = sfu.join(call, Role::View, &viewer.offer, None).unwrap();
         viewer.accept(&joined.answer);
         let frames = Arc::new(AtomicU64::new(0));
-        let (counted, stop) = (frames.clone(), stop.clone());
-        let thread = std::thread::spawn(move || {
-            drive(
-                viewer.rtc,
-                viewer.socket,
-                stop,
-                |_| {},
-                move |_, e| {
-                    if matches!(e, Event::MediaData(_)) {
-                        counted.fetch_add(1, Ordering::Relaxed);
-                    }
-                },
-            )
+        let counted = frames.clone();
+        let thread = viewer.receive(stop.clone(), move |_| {
+            counted.fetch_add(1, Ordering::Relaxed);
         });
         (joined.session, frames, thread)
     }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use str0m::change::{SdpAnswer, SdpPendingOffer};
 use str0m::format::Codec;
-use str0m::media::{Direction, MediaKind, MediaTime, Mid};
+use str0m::media::{Direction, MediaData, MediaKind, MediaTime, Mid};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Input, Output, Rtc, RtcConfig};
 
@@ -61,6 +61,28 @@ impl Client {
     /// The mid of its first track of `kind`.
     pub fn mid(&self, kind: MediaKind) -> Mid {
         self.mids.iter().find(|(_, k)| *k == kind).unwrap().0
+    }
+
+    /// Receives on a thread of its own until `stop` (at most 60 s), handing each media
+    /// frame to `media`; its offer must have been answered.
+    pub fn receive(
+        self,
+        stop: Arc<AtomicBool>,
+        mut media: impl FnMut(MediaData) + Send + 'static,
+    ) -> std::thread::JoinHandle<()> {
+        std::thread::spawn(move || {
+            drive(
+                self.rtc,
+                self.socket,
+                stop,
+                |_| {},
+                move |_, e| {
+                    if let Event::MediaData(d) = e {
+                        media(d);
+                    }
+                },
+            )
+        })
     }
 }
 

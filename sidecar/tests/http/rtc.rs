@@ -64,21 +64,11 @@ async fn spawn_viewer(
     let got: Received = Default::default();
     let video_mid = viewer.mid(MediaKind::Video);
     let recorded = got.clone();
-    let thread = std::thread::spawn(move || {
-        drive(
-            viewer.rtc,
-            viewer.socket,
-            stop,
-            |_| {},
-            move |_, e| {
-                if let Event::MediaData(d) = e {
-                    recorded
-                        .lock()
-                        .unwrap()
-                        .push((d.mid == video_mid, d.data.to_vec()));
-                }
-            },
-        )
+    let thread = viewer.receive(stop, move |d| {
+        recorded
+            .lock()
+            .unwrap()
+            .push((d.mid == video_mid, d.data.to_vec()));
     });
     (got, thread)
 }
@@ -307,16 +297,8 @@ async fn whip_and_whep_answer_with_the_statuses_of_their_specs() {
     assert_eq!(post_offer(&whep, &one_video_viewer().offer).await.status(), 201);
 
     // The refusal is on /metrics.
-    let metrics = http
-        .get(format!("{}/metrics", server.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(metrics.contains("elohim_rtc_refused_total 1"), "{metrics}");
-    assert!(metrics.contains("elohim_rtc_streams 2"), "{metrics}");
+    assert_eq!(server.metric("elohim_rtc_refused_total").await, 1.0);
+    assert_eq!(server.metric("elohim_rtc_streams").await, 2.0);
 
     // A page on another origin may send an offer and read the Location (CORS).
     let resp = http
@@ -624,16 +606,8 @@ async fn a_relay_over_its_bandwidth_refuses_new_viewers_until_one_leaves() {
     );
     assert_eq!(post_offer(&whep, &one_video_viewer().offer).await.status(), 201);
 
-    let metrics = http
-        .get(format!("{}/metrics", server.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(metrics.contains("elohim_rtc_refused_total 1"), "{metrics}");
-    assert!(metrics.contains("elohim_rtc_max_mbps 1"), "{metrics}");
+    assert_eq!(server.metric("elohim_rtc_refused_total").await, 1.0);
+    assert_eq!(server.metric("elohim_rtc_max_mbps").await, 1.0);
     stop.store(true, Ordering::Release);
     for t in threads {
         t.join().unwrap();
