@@ -53,9 +53,8 @@ impl OneConductor {
     async fn start() -> Self {
         let dna = media_dna().await;
         // Authored ops are integrated into the conductor's one DHT store when they are
-        // committed; with no other conductor, publishing and gossip have no one to reach
-        // (and re-publishing every op still without receipts slowed publishing as the
-        // library grew).
+        // committed; with no other conductor, publishing and gossip have no one to reach.
+        // (Turning them off did not stop publishing from slowing as the library grows.)
         let config = SweetConductorConfig::rendezvous(true).tune_network_config(|network| {
             network.disable_publish = true;
             network.disable_gossip = true;
