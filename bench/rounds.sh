@@ -7,7 +7,7 @@
 # replicas, every round), replayed in the same run.
 # Usage: bench/rounds.sh [SIZES]   (default 100,1000). Publishing is the slow part and
 # slows as the conductor's database grows (500 items in 108 s at first, in 300-430 s past
-# 4 000), so 10000 takes about two hours on 2 cores; it was not run to the end
+# 4 000), so 10000 takes well over two hours on 2 cores; it was not run to the end
 # (BENCHMARKS.md).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

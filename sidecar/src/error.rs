@@ -118,7 +118,7 @@ pub enum ApiError {
     /// The conductor refused what was asked (validation failed).
     #[error("rejected by the DHT: {0}")]
     Rejected(String),
-    /// The conductor could not be asked.
+    /// The conductor could not be asked, or did not answer in time.
     #[error("conductor unavailable: {0}")]
     Conductor(String),
     /// Finishing a whole upload failed earlier; it is tried again from `retry_at`.

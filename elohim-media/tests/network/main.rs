@@ -69,7 +69,8 @@ fn launch(name: &str, args: &[String], wanted: &str) -> (Proc, std::sync::mpsc::
     let mut child = Command::new(BIN)
         .args(args)
         .env("ELOHIM_PASSPHRASE", "test-passphrase")
-        // Without publish failures, which every node logs while it is alone.
+        // Without publish failures, which every node logs while it is alone; with each
+        // custodian's placements, which a failed run prints.
         .env(
             "RUST_LOG",
             "warn,sidecar::custodian=debug,holochain::core::workflow::publish_dht_ops_workflow=error",
@@ -222,6 +223,18 @@ impl Node {
             Ok(resp) => resp.json().await.unwrap_or_default(),
             Err(_) => serde_json::Value::Null,
         }
+    }
+
+    /// Uploads `body` to the node as its owner, with `headers`: the receipt.
+    async fn upload(&self, body: Vec<u8>, headers: &[(&str, &str)]) -> serde_json::Value {
+        let mut request = self
+            .owner()
+            .post(format!("{}/api/blob", self.url))
+            .header("content-type", "application/octet-stream");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.body(body).send().await.unwrap().json().await.unwrap()
     }
 
     /// The node's agent key.
@@ -609,19 +622,15 @@ async fn nodes_in_separate_processes_keep_media_alive_after_its_author_dies_and_
     // starts again on the same data: it meets the network again and catches up: it lists
     // Dave's note and reads it through her own node.
     let hello = sidecar::testkit::noise(300_000, 9);
-    let receipt: serde_json::Value = dave
-        .owner()
-        .post(format!("{}/api/blob", dave.url))
-        .header("content-type", "application/octet-stream")
-        .header("x-upload-title", "hello from dave")
-        .header("x-upload-reach", "commons")
-        .body(hello.clone())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let receipt = dave
+        .upload(
+            hello.clone(),
+            &[
+                ("x-upload-title", "hello from dave"),
+                ("x-upload-reach", "commons"),
+            ],
+        )
+        .await;
     let hello_hash = receipt["hash"]
         .as_str()
         .expect("dave's note is stored")
@@ -662,7 +671,9 @@ async fn nodes_in_separate_processes_keep_media_alive_after_its_author_dies_and_
         last.lock().unwrap()
     );
 
-    // A custodian of the notes dies; the third friend takes them over, from the survivor.
+    // Alice goes away again, so the notes' only copies are the custodians'. A custodian
+    // of the notes dies; the third friend takes them over, from the survivor.
+    assert!(alice.proc.stop(libc::SIGKILL));
     // (A third copy may exist for a while, when a custodian pulled it while another's
     // commitment looked late; it is dropped once the two placed ones are verified.)
     let started = Instant::now();
@@ -746,17 +757,7 @@ async fn a_node_whose_bootstrap_and_relay_do_not_answer_keeps_serving_and_says_s
 
     // It serves what it holds.
     let data: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
-    let receipt: serde_json::Value = node
-        .owner()
-        .post(format!("{}/api/blob", node.url))
-        .header("content-type", "application/octet-stream")
-        .body(data.clone())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let receipt = node.upload(data.clone(), &[]).await;
     let hash = receipt["hash"].as_str().expect("the upload is stored");
     let back = node
         .owner()

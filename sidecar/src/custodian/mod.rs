@@ -10,7 +10,7 @@
 //! rendezvous order takes the blob over.
 //!
 //! A round does not grow with the whole library: the content is read whole only every few
-//! rounds ([`catalog`]), manifests are read once (they never change), and a blob's
+//! rounds ([`catalog`]), manifests are read once found (they never change), and a blob's
 //! replicas are read only when this custodian keeps it or stands within [`LOST_MARGIN`]
 //! places of the wanted count in the ranking by commitments alone.
 
@@ -377,8 +377,18 @@ impl Worker {
                 ContentStep::Place(reach) => reach,
             };
             for manifest_id in &content.content.blobs {
-                let Some((blob, size)) = self.facts_of(link, manifest_id).await? else {
-                    continue;
+                // A manifest not found yet, or a read that failed, is tried again next
+                // round; the other blobs go on.
+                let (blob, size) = match self.facts_of(link, manifest_id).await {
+                    Ok(Some(facts)) => facts,
+                    Ok(None) => {
+                        tracing::debug!(%manifest_id, "custodian: a manifest not found yet");
+                        continue;
+                    }
+                    Err(e) => {
+                        tracing::warn!(%manifest_id, error = %e, "custodian: reading a manifest failed");
+                        continue;
+                    }
                 };
                 // Where this custodian stands by the commitments alone (silent ones are
                 // out): placed whatever the replicas say, near enough to read them, or far.
@@ -428,7 +438,7 @@ impl Worker {
                     wanted = ranking.wanted(),
                     ?lost,
                     ?holders,
-                    newest = ?reports.iter().map(|r| (r.custodian.to_string(), r.state, r.age_secs)).collect::<Vec<_>>(),
+                    reports = ?reports.iter().map(|r| (r.custodian.to_string(), r.state, r.age_secs)).collect::<Vec<_>>(),
                     ?duty,
                     "custodian: a blob's placement"
                 );
@@ -892,6 +902,29 @@ mod tests {
         }
     }
 
+    /// `author`'s commons content `title` of one blob of `data`, whose bytes this node
+    /// keeps already (so placing it is recording it): the blob's manifest.
+    fn kept_commons(
+        state: &Sidecar,
+        dht: &crate::dht::fake::FakeDht,
+        author: &AgentPubKey,
+        title: &str,
+        data: &[u8],
+    ) -> ManifestView {
+        let manifest = manifest_of(data);
+        state.reader.store().put(&Hash32::of(data), &[data]).unwrap();
+        state
+            .blobs
+            .keep(manifest.clone(), &Keeper::ReplicaOf(author.to_string()))
+            .unwrap();
+        let view = dht.put_manifest(author, media_integrity::BlobManifest(manifest));
+        dht.put_content(
+            author,
+            crate::dht::fake::content_node(title, "commons", vec![view.id.clone()]),
+        );
+        view
+    }
+
     fn storage() -> CustodianCommitment {
         CustodianCommitment {
             media_role: MediaRole::Storage {
@@ -984,17 +1017,7 @@ mod tests {
         // Blobs of the author's commons content this node stores already.
         for i in 0..kept {
             let data = format!("talk {i}, kept here for its author").into_bytes();
-            let manifest = manifest_of(&data);
-            state.reader.store().put(&Hash32::of(&data), &[&data]).unwrap();
-            state
-                .blobs
-                .keep(manifest.clone(), &Keeper::ReplicaOf(author.to_string()))
-                .unwrap();
-            let view = dht.put_manifest(&author, media_integrity::BlobManifest(manifest));
-            dht.put_content(
-                &author,
-                crate::dht::fake::content_node(&format!("talk {i}"), "commons", vec![view.id]),
-            );
+            kept_commons(&state, &dht, &author, &format!("talk {i}"), &data);
         }
         let config =
             CustodianConfig::from_flags("storage:10", "high", None, "http://127.0.0.1:1".into()).unwrap();
@@ -1022,18 +1045,7 @@ mod tests {
         let Node { _dir, state, dht } = node();
         let author = crate::dht::fake::FakeAgent::new(2).pub_key;
         let data = b"a commons talk whose manifest travels the DHT slower than its content";
-        let manifest = manifest_of(data);
-        // Its bytes are here already, so placing it is recording it.
-        state.reader.store().put(&Hash32::of(data), &[data]).unwrap();
-        state
-            .blobs
-            .keep(manifest.clone(), &Keeper::ReplicaOf(author.to_string()))
-            .unwrap();
-        let view = dht.put_manifest(&author, media_integrity::BlobManifest(manifest));
-        dht.put_content(
-            &author,
-            crate::dht::fake::content_node("a talk", "commons", vec![view.id.clone()]),
-        );
+        let view = kept_commons(&state, &dht, &author, "a talk", data);
         let in_transit = dht.withhold_manifest(&view.id);
         let config =
             CustodianConfig::from_flags("storage:10", "high", None, "http://127.0.0.1:1".into()).unwrap();

@@ -32,8 +32,9 @@ pub enum DhtError {
     #[error("conductor unreachable: {0}")]
     Unreachable(String),
     /// The conductor took the call but did not answer in time (a DHT read waiting on
-    /// peers that do not answer, say); the connection stands.
-    #[error("the conductor did not answer {0} in time")]
+    /// peers that do not answer, say). A write may still have been committed; the link
+    /// reconnects only if the connection itself closed.
+    #[error("no answer to {0} in time")]
     NoAnswer(&'static str),
     /// The zome ran and refused (validation, a refusal, bad input).
     #[error("zome call {function} failed: {message}")]
@@ -297,6 +298,7 @@ mod tests {
         };
         assert_eq!(status(refused), 422);
         assert_eq!(status(DhtError::Unreachable("connection refused".into())), 503);
+        assert_eq!(status(DhtError::NoAnswer("list_replicas")), 503);
         assert_eq!(status(DhtError::Encoding("missing field `id`".into())), 500);
         assert_eq!(status(DhtError::Standalone("publishing")), 400);
         let said = ApiError::from(DhtError::Refused {
