@@ -123,9 +123,7 @@ impl ConductorLink {
     ) -> anyhow::Result<Self> {
         let network_seed = expected_seed.flatten();
         let app_id = options.app_id.as_str();
-        let admin =
-            AdminWebsocket::connect_with_config(admin_addr, admin_config(), Some(options.origin.clone()))
-                .await?;
+        let admin = connect_admin(admin_addr, &options.origin).await?;
         let apps = admin.list_apps(None).await?;
         let info = match apps.into_iter().find(|a| a.installed_app_id == app_id) {
             Some(info) => {
@@ -342,12 +340,7 @@ impl ConductorLink {
     }
 
     async fn reconnect(&self) -> anyhow::Result<()> {
-        let admin = AdminWebsocket::connect_with_config(
-            self.admin_addr.as_str(),
-            admin_config(),
-            Some(self.options.origin.clone()),
-        )
-        .await?;
+        let admin = connect_admin(self.admin_addr.as_str(), &self.options.origin).await?;
         let app = open_app(&admin, &self.cell, self.app_port, &self.options).await?;
         *self.conn.write().await = Connected { app, admin };
         Ok(())
@@ -390,13 +383,15 @@ async fn app_interface(
     }
 }
 
-/// The admin connection's settings: installing the hApp compiles its zomes, which takes
-/// longer than the client's default minute on a busy 2-core machine.
-fn admin_config() -> std::sync::Arc<holochain_client::WebsocketConfig> {
-    std::sync::Arc::new(holochain_client::WebsocketConfig {
+/// Connects to the conductor's admin interface from `origin`, waiting up to 5 minutes per
+/// request: installing the hApp compiles its zomes, which takes longer than the client's
+/// default minute on a busy 2-core machine.
+async fn connect_admin(addr: &str, origin: &str) -> anyhow::Result<AdminWebsocket> {
+    let config = std::sync::Arc::new(holochain_client::WebsocketConfig {
         default_request_timeout: Duration::from_secs(300),
         ..holochain_client::WebsocketConfig::CLIENT_DEFAULT
-    })
+    });
+    Ok(AdminWebsocket::connect_with_config(addr, config, Some(origin.to_string())).await?)
 }
 
 /// How long the token for the node's own app connection is good for.

@@ -645,7 +645,7 @@ async fn nodes_in_separate_processes_keep_media_alive_after_its_author_dies_and_
     })
     .await;
     let from_alice = format!("{}/api/blob/{hello_hash}", alice.url);
-    let last = std::sync::Mutex::new(String::new());
+    let mut last = String::new();
     let read = tokio::time::timeout(Duration::from_secs(120), async {
         loop {
             match reqwest::get(&from_alice).await {
@@ -653,13 +653,10 @@ async fn nodes_in_separate_processes_keep_media_alive_after_its_author_dies_and_
                     if resp.bytes().await.ok().as_deref() == Some(&hello[..]) {
                         return;
                     }
-                    *last.lock().unwrap() = "200 with other bytes".into();
+                    last = "200 with other bytes".into();
                 }
-                Ok(resp) => {
-                    *last.lock().unwrap() =
-                        format!("{} {}", resp.status(), resp.text().await.unwrap_or_default())
-                }
-                Err(e) => *last.lock().unwrap() = e.to_string(),
+                Ok(resp) => last = format!("{} {}", resp.status(), resp.text().await.unwrap_or_default()),
+                Err(e) => last = e.to_string(),
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
@@ -667,8 +664,7 @@ async fn nodes_in_separate_processes_keep_media_alive_after_its_author_dies_and_
     .await;
     assert!(
         read.is_ok(),
-        "alice's node reads dave's note: not within 120 s; last answer: {}",
-        last.lock().unwrap()
+        "alice's node reads dave's note: not within 120 s; last answer: {last}"
     );
 
     // Alice goes away again, so the notes' only copies are the custodians'. A custodian
