@@ -59,14 +59,25 @@ pub fn health(state: Option<ReplicaState>, age_secs: u64, ttl_secs: u64) -> Heal
     }
 }
 
-/// Whether a replica counts toward a blob being at full strength: verified within half the
-/// TTL (the margin keeps statuses that arrive late over the DHT from making replicas flap).
-pub fn is_fresh_verified(state: Option<ReplicaState>, age_secs: u64, ttl_secs: u64) -> bool {
-    state == Some(ReplicaState::Verified) && age_secs <= ttl_secs / 2
+/// How many times per replica TTL a running custodian refreshes each status it keeps and
+/// renews its commitment: one refresh may be late or lost before it counts as silent.
+pub const REFRESHES_PER_TTL: u32 = 3;
+
+/// How long a running custodian leaves a status or its commitment before refreshing it.
+pub fn refresh_period(ttl: core::time::Duration) -> core::time::Duration {
+    ttl / REFRESHES_PER_TTL
 }
 
-/// Whether a custodian has gone silent: it renews its commitment every third of the replica
-/// TTL while it runs, so one last renewed longer than a TTL ago — or never, since it
+/// Whether a replica counts toward a blob being at full strength: verified, and refreshed
+/// on schedule give or take one refresh period, the time a refresh may take to reach the
+/// reader over the DHT ([`refresh_period`]). A later one may be a custodian that stopped;
+/// an extra copy stays until it is refreshed or counts as lost.
+pub fn is_fresh_verified(state: Option<ReplicaState>, age_secs: u64, ttl_secs: u64) -> bool {
+    state == Some(ReplicaState::Verified) && age_secs <= 2 * ttl_secs / u64::from(REFRESHES_PER_TTL)
+}
+
+/// Whether a custodian has gone silent: it renews its commitment every [`refresh_period`]
+/// while it runs, so one last renewed longer than a TTL ago — or never, since it
 /// committed — is not running and takes no placements.
 pub fn is_silent(commitment_age_secs: u64, ttl_secs: u64) -> bool {
     commitment_age_secs > ttl_secs
@@ -116,8 +127,8 @@ pub fn lost<'a, A: PartialEq>(reports: &[Report<'a, A>], ttl_secs: u64) -> Vec<&
     out
 }
 
-/// Whether every custodian in `holders` has a verified replica refreshed within half the
-/// TTL ([`is_fresh_verified`]): the blob is at full strength, and an extra copy elsewhere
+/// Whether every custodian in `holders` has a verified replica refreshed on schedule
+/// ([`is_fresh_verified`]): the blob is at full strength, and an extra copy elsewhere
 /// may go.
 pub fn covered<A: PartialEq>(holders: &[A], reports: &[Report<'_, A>], ttl_secs: u64) -> bool {
     holders.iter().all(|h| {
@@ -148,8 +159,10 @@ mod tests {
         assert_eq!(health(None, 0, 60), Health::Lost);
         assert_eq!(health(Some(Evicted), 1_000, 60), Health::Empty);
         assert_eq!(health(Some(Pending), 0, 60), Health::Empty);
-        assert!(is_fresh_verified(Some(Verified), 30, 60));
-        assert!(!is_fresh_verified(Some(Verified), 31, 60));
+        // Refreshed every 20 s: one refresh late (and 20 s on the way) still counts.
+        assert_eq!(refresh_period(core::time::Duration::from_secs(60)).as_secs(), 20);
+        assert!(is_fresh_verified(Some(Verified), 40, 60));
+        assert!(!is_fresh_verified(Some(Verified), 41, 60));
         assert!(!is_fresh_verified(Some(Stored), 0, 60));
         assert!(is_silent(61, 60) && !is_silent(60, 60));
     }

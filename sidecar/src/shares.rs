@@ -1,7 +1,7 @@
 //! Handing invited content to its invitees. Invited content stays off the DHT: the
 //! conductor copies each version to each invitee by a remote call (`deliver_shares`).
 //! One worker asks it to, when this node publishes invited content, and again while an
-//! invitee's node has not answered.
+//! invitee's node has not answered: soon at first, then less often ([`wait_after`]).
 
 use crate::dht::Dht;
 use crate::worker::{Step, Work, Workers};
@@ -9,8 +9,9 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::Notify;
 
-/// How long the worker waits before trying copies an invitee did not take.
-pub const RETRY: Duration = Duration::from_secs(30);
+/// How long the worker first waits before trying copies an invitee did not take; the wait
+/// doubles while copies stay pending, up to five minutes.
+pub const RETRY: Duration = Duration::from_secs(5);
 /// How long it waits when everything is handed over (a publish wakes it sooner).
 pub const IDLE: Duration = Duration::from_secs(600);
 
@@ -29,6 +30,7 @@ impl Shares {
             workers.spawn(Delivery {
                 dht,
                 wake: self.wake.clone(),
+                misses: 0,
             });
         });
         self.wake.notify_one();
@@ -38,6 +40,17 @@ impl Shares {
 struct Delivery {
     dht: Arc<dyn Dht>,
     wake: Arc<Notify>,
+    /// Tries in a row that left copies pending.
+    misses: u32,
+}
+
+/// The wait after a try that left `pending` copies, the `misses`-th such try in a row:
+/// [`RETRY`], doubled each time, at most [`crate::worker::MAX_WAIT`]; [`IDLE`] when none is.
+pub fn wait_after(pending: u32, misses: u32) -> Duration {
+    match pending {
+        0 => IDLE,
+        _ => crate::worker::backoff(misses.max(1), RETRY),
+    }
 }
 
 #[async_trait::async_trait]
@@ -52,10 +65,23 @@ impl Work for Delivery {
             .deliver_shares()
             .await
             .map_err(|e| format!("handing invited content to its invitees: {e}"))?;
-        Ok(Step::Idle(if report.pending > 0 { RETRY } else { IDLE }))
+        self.misses = if report.pending > 0 { self.misses + 1 } else { 0 };
+        Ok(Step::Idle(wait_after(report.pending, self.misses)))
     }
 
     fn wake(&self) -> Option<Arc<Notify>> {
         Some(self.wake.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pending_copies_are_tried_again_soon_then_less_often() {
+        let waits: Vec<u64> = (1..=8).map(|n| wait_after(2, n).as_secs()).collect();
+        assert_eq!(waits, [5, 10, 20, 40, 80, 160, 300, 300]);
+        assert_eq!(wait_after(0, 0), IDLE, "nothing pending: idle until a publish");
     }
 }

@@ -18,9 +18,9 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_elohim-media");
 
 /// Every node's replica TTL here: a custodian silent this long counts as lost. Custodians
-/// renew every third of it; with five conductors on two cores a renewal can take 20 s to
-/// reach the others, and at 30 s they took each other for silent now and then.
-const REPLICA_TTL: Duration = Duration::from_secs(60);
+/// refresh every third of it; with five conductors on two cores a refresh can take 20–30 s
+/// to reach the others, which is within one refresh period (30 s) only from a TTL of 90 s.
+const REPLICA_TTL: Duration = Duration::from_secs(90);
 
 /// Fremont, where Alice founded her household and her neighbors live.
 fn fremont(household: &str) -> String {

@@ -487,7 +487,7 @@ impl Worker {
             .buffer_unordered(PARALLEL_PULLS);
         // Pulls can outlast a TTL (gigabytes over a slow link): the heartbeat goes on
         // meanwhile, or the others would take this custodian for silent and place elsewhere.
-        let mut heartbeat = tokio::time::interval(self.config.replica_ttl / 6);
+        let mut heartbeat = tokio::time::interval(replica::refresh_period(self.config.replica_ttl) / 2);
         heartbeat.tick().await;
         let mut pulled = Vec::new();
         loop {
@@ -524,13 +524,13 @@ impl Worker {
         Ok(report)
     }
 
-    /// Renews the commitment when it is half-way to expiry or a third of a TTL old.
+    /// Renews the commitment when it is half-way to expiry or a refresh period old.
     /// Renewing is also the heartbeat: others take a custodian whose commitment was last
     /// renewed more than a replica TTL ago for silent (`media_rules::replica`).
     async fn renew_if_due(&mut self, link: Node<'_>) -> Result<(), ApiError> {
         let left = self.commitment.commitment.expires_at.as_micros() - now().as_micros();
         if left < (self.config.commitment_ttl / 2).as_micros() as i64
-            || age(self.commitment.updated_at) >= self.config.replica_ttl / 3
+            || age(self.commitment.updated_at) >= replica::refresh_period(self.config.replica_ttl)
         {
             self.renew(link).await?;
         }
@@ -714,8 +714,8 @@ impl Worker {
     }
 
     /// Writes or refreshes our ReplicaStatus for a held blob: `stored` when the bytes first
-    /// arrive, `verified` from the next scrub on, refreshed at a third of the TTL so others
-    /// never see it stale while we run.
+    /// arrive, `verified` from the next scrub on, refreshed every [`replica::refresh_period`]
+    /// so others never see it stale while we run.
     async fn record(
         &mut self,
         link: Node<'_>,
@@ -739,7 +739,7 @@ impl Worker {
         let replica: ReplicaView = match self.mine.get(manifest).map(|held| &held.replica) {
             Some(existing)
                 if existing.status.state == ReplicaState::Verified.as_str()
-                    && age(existing.updated_at) < self.config.replica_ttl / 3 =>
+                    && age(existing.updated_at) < replica::refresh_period(self.config.replica_ttl) =>
             {
                 return Ok(());
             }

@@ -373,12 +373,16 @@ where
     }
 }
 
-/// Waits (at most 30 s) until `who` holds a copy of invited content using `blob`, which
+/// How long a test waits for the author's node to hand invited content over: a first try
+/// that finds the invitee not yet reachable, then the worker's retries after 5, 10 and 20 s.
+const SHARED_WITHIN: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Waits (at most [`SHARED_WITHIN`]) until `who` holds a copy of invited content using `blob`, which
 /// the author's node hands over in the background after publishing; returns the manifests.
 pub async fn until_shared(net: &Net, who: Agent, blob: &str) -> Vec<media_api::ManifestView> {
     until(
         "the author's node hands over its invited content",
-        std::time::Duration::from_secs(30),
+        SHARED_WITHIN,
         || async {
             let found: Vec<media_api::ManifestView> =
                 net.call(who, "find_blob_manifests", blob.to_string()).await;
@@ -388,7 +392,7 @@ pub async fn until_shared(net: &Net, who: Agent, blob: &str) -> Vec<media_api::M
     .await
 }
 
-/// Waits (at most 30 s) until `who` sees content titled `title` that `ready` accepts: the
+/// Waits (at most [`SHARED_WITHIN`]) until `who` sees content titled `title` that `ready` accepts: the
 /// author's node hands invited content over in the background. Returns it.
 pub async fn until_seen(
     net: &Net,
@@ -396,14 +400,10 @@ pub async fn until_seen(
     title: &str,
     ready: impl Fn(&ContentView) -> bool,
 ) -> ContentView {
-    until(
-        &format!("{who:?} sees {title:?}"),
-        std::time::Duration::from_secs(30),
-        || async {
-            let seen: Vec<ContentView> = net.call(who, "list_visible_content", ()).await;
-            seen.into_iter().find(|v| v.content.title == title && ready(v))
-        },
-    )
+    until(&format!("{who:?} sees {title:?}"), SHARED_WITHIN, || async {
+        let seen: Vec<ContentView> = net.call(who, "list_visible_content", ()).await;
+        seen.into_iter().find(|v| v.content.title == title && ready(v))
+    })
     .await
 }
 
