@@ -22,6 +22,33 @@ pub struct Embedded {
 /// `passphrase`, on the network `network` describes.
 pub async fn start(dir: &Path, passphrase: &str, network: &NetworkSettings) -> anyhow::Result<Embedded> {
     std::fs::create_dir_all(dir)?;
+    let config = config(dir, network)?;
+    super::rendezvous::install_crypto_provider();
+    keep_openssl_until_exit();
+    let secret: lair_keystore_api::types::SharedLockedArray = Arc::new(Mutex::new(
+        sodoken::LockedArray::from(passphrase.as_bytes().to_vec()),
+    ));
+    let handle = Conductor::builder()
+        .config(config)
+        .passphrase(Some(secret))
+        .build()
+        .await?;
+    let admin_port = handle
+        .get_arbitrary_admin_websocket_port()
+        .ok_or_else(|| anyhow::anyhow!("the conductor opened no admin websocket"))?;
+    Ok(Embedded { handle, admin_port })
+}
+
+/// How long the conductor waits for a peer's answer to a request (a `get` among them)
+/// before it answers from the others. Holochain's default is 60 s, as long as the node's
+/// link waits for a whole zome call: one peer that died and is still in the peer table then
+/// failed every call that asked it (a viewer's listing hung for minutes after its author's
+/// node was killed). Kept well under [`super::link::CALL_TIMEOUT`].
+pub const PEER_REQUEST_TIMEOUT_SECS: u64 = 20;
+
+/// The conductor's configuration: databases and keystore in `dir`, one admin websocket on
+/// loopback, and the network `network` describes.
+pub fn config(dir: &Path, network: &NetworkSettings) -> anyhow::Result<ConductorConfig> {
     let mut config = ConductorConfig {
         data_root_path: Some(DataRootPath::from(dir.to_path_buf())),
         keystore: KeystoreConfig::LairServerInProc { lair_root: None },
@@ -34,6 +61,7 @@ pub async fn start(dir: &Path, passphrase: &str, network: &NetworkSettings) -> a
         }]),
         ..Default::default()
     };
+    config.network.request_timeout_s = PEER_REQUEST_TIMEOUT_SECS;
     if network.offline {
         // Nowhere: the conductor keeps to itself.
         config.network.bootstrap_url = url2::Url2::parse("http://127.0.0.1:1");
@@ -50,17 +78,37 @@ pub async fn start(dir: &Path, passphrase: &str, network: &NetworkSettings) -> a
             "coreBootstrap": { "backoffMinMs": 1000 },
         }));
     }
-    super::rendezvous::install_crypto_provider();
-    let secret: lair_keystore_api::types::SharedLockedArray = Arc::new(Mutex::new(
-        sodoken::LockedArray::from(passphrase.as_bytes().to_vec()),
-    ));
-    let handle = Conductor::builder()
-        .config(config)
-        .passphrase(Some(secret))
-        .build()
-        .await?;
-    let admin_port = handle
-        .get_arbitrary_admin_websocket_port()
-        .ok_or_else(|| anyhow::anyhow!("the conductor opened no admin websocket"))?;
-    Ok(Embedded { handle, admin_port })
+    Ok(config)
+}
+
+/// Initialises OpenSSL, which lair's keystore database (sqlcipher) links, without its
+/// clean-up at process exit: conductor threads still running as the process exits would
+/// otherwise use state that clean-up frees (a test binary once aborted at exit with
+/// `free(): invalid size` after every test passed). The first initialisation decides, so
+/// this runs before any conductor starts; later calls do nothing.
+pub fn keep_openssl_until_exit() {
+    openssl_sys::init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dead_peer_fails_one_request_not_the_zome_call_around_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let network = NetworkSettings {
+            offline: false,
+            bootstrap_url: "http://127.0.0.1:9".into(),
+            relay_url: "http://127.0.0.1:9".into(),
+            ..NetworkSettings::default()
+        };
+        let config = config(dir.path(), &network).unwrap();
+        let per_peer = std::time::Duration::from_secs(config.network.request_timeout_s);
+        // A call may wait on two such peers in a row and still answer.
+        assert!(per_peer * 2 < crate::link::CALL_TIMEOUT, "{per_peer:?}");
+        let k2 = config.network.to_k2_config().unwrap();
+        assert_eq!(k2["irohTransport"]["connectTimeoutS"], 7, "{k2}");
+        assert_eq!(k2["irohTransport"]["relayAllowPlainText"], true, "{k2}");
+    }
 }

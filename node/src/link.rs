@@ -394,6 +394,10 @@ async fn connect_admin(addr: &str, origin: &str) -> anyhow::Result<AdminWebsocke
     Ok(AdminWebsocket::connect_with_config(addr, config, Some(origin.to_string())).await?)
 }
 
+/// How long the node waits for a zome call's answer before it fails with
+/// [`DhtError::NoAnswer`].
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// How long the token for the node's own app connection is good for.
 const APP_TOKEN_SECS: u64 = 300;
 
@@ -420,8 +424,13 @@ async fn open_app(
         .await?;
     let signer = ClientAgentSigner::default();
     signer.add_credentials(cell.clone(), credentials);
-    Ok(AppWebsocket::connect(
+    let config = std::sync::Arc::new(holochain_client::WebsocketConfig {
+        default_request_timeout: CALL_TIMEOUT,
+        ..holochain_client::WebsocketConfig::CLIENT_DEFAULT
+    });
+    Ok(AppWebsocket::connect_with_config(
         ("127.0.0.1", port),
+        config,
         token.token,
         signer.into(),
         Some(options.origin.clone()),

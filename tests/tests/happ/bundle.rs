@@ -26,6 +26,7 @@ async fn install(conductor: &SweetConductor, path: std::path::PathBuf, id: &str)
 async fn the_happ_file_installs_and_answers_zome_calls() {
     let path = repo_root().join("workdir/elohim_media.happ");
     assert!(path.is_file(), "{} missing; run scripts/setup.sh", path.display());
+    media_node::embedded::keep_openssl_until_exit();
     let conductor = SweetConductor::standard().await;
     let handle = conductor.raw_handle();
     let app = install(&conductor, path, "elohim_media").await;
@@ -95,6 +96,7 @@ async fn hc_app_pack_and_hc_web_app_pack_make_the_same_bundles_from_the_root_man
     assert_eq!(dnas(&their_happ), dnas(&our_happ), "the same DNA");
 
     // The hApp `hc app pack` wrote installs and answers.
+    media_node::embedded::keep_openssl_until_exit();
     let conductor = SweetConductor::standard().await;
     let app = install(&conductor, happ, "packed_by_hc").await;
     assert_eq!(app.provisioned_cells().next().unwrap().0, ROLE);

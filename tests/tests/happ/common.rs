@@ -36,6 +36,7 @@ pub struct Net {
 /// Starts `N` conductors with the hApp and introduces them; the agents come back in order
 /// (alice, bob, carol, …).
 pub async fn setup<const N: usize>() -> (Net, [Agent; N]) {
+    media_node::embedded::keep_openssl_until_exit();
     let dna = media_dna().await;
     let mut conductors = SweetConductorBatch::standard(N).await;
     let apps = conductors
