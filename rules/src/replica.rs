@@ -68,12 +68,12 @@ pub fn refresh_period(ttl: core::time::Duration) -> core::time::Duration {
     ttl / REFRESHES_PER_TTL
 }
 
-/// Whether a replica counts toward a blob being at full strength: verified, and refreshed
-/// on schedule give or take one refresh period, the time a refresh may take to reach the
-/// reader over the DHT ([`refresh_period`]). A later one may be a custodian that stopped;
-/// an extra copy stays until it is refreshed or counts as lost.
+/// Whether a replica counts toward a blob being at full strength: verified within two
+/// refresh periods ([`refresh_period`]), one on schedule and one for the refresh to reach
+/// the reader over the DHT. An older one may be a custodian that stopped; an extra copy
+/// stays until it is refreshed or counts as lost.
 pub fn is_fresh_verified(state: Option<ReplicaState>, age_secs: u64, ttl_secs: u64) -> bool {
-    state == Some(ReplicaState::Verified) && age_secs <= 2 * ttl_secs / u64::from(REFRESHES_PER_TTL)
+    state == Some(ReplicaState::Verified) && age_secs <= ttl_secs / u64::from(REFRESHES_PER_TTL) * 2
 }
 
 /// Whether a custodian has gone silent: it renews its commitment every [`refresh_period`]
@@ -159,7 +159,7 @@ mod tests {
         assert_eq!(health(None, 0, 60), Health::Lost);
         assert_eq!(health(Some(Evicted), 1_000, 60), Health::Empty);
         assert_eq!(health(Some(Pending), 0, 60), Health::Empty);
-        // Refreshed every 20 s: one refresh late (and 20 s on the way) still counts.
+        // Refreshed every 20 s, and up to 20 s on the way: 40 s old still counts.
         assert_eq!(refresh_period(core::time::Duration::from_secs(60)).as_secs(), 20);
         assert!(is_fresh_verified(Some(Verified), 40, 60));
         assert!(!is_fresh_verified(Some(Verified), 41, 60));

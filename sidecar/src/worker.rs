@@ -56,8 +56,8 @@ pub trait Work: Send + 'static {
     }
 }
 
-/// The wait after `failures` failures in a row: `first`, doubled after each further one, at
-/// most [`MAX_WAIT`]; none before the first failure.
+/// The wait after `failures` failures (or fruitless tries) in a row: `first`, doubled after
+/// each further one, at most [`MAX_WAIT`]; none before the first.
 pub(crate) fn backoff(failures: u32, first: Duration) -> Duration {
     match failures {
         0 => Duration::ZERO,

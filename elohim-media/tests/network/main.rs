@@ -693,9 +693,12 @@ async fn nodes_in_separate_processes_keep_media_alive_after_its_author_dies_and_
     note(&format!("killing {}, a holder of the notes", victim.name));
     assert!(victim.proc.stop(libc::SIGKILL));
     let survivors: Vec<&Node> = custodians.iter().collect();
-    wait_until("the notes have two live replicas again", 180, || async {
-        keepers(&survivors, &notes_blobs).await == 2
-    })
+    // (The dead one counts as lost a TTL after its last refresh; then a pull.)
+    wait_until(
+        "the notes have two live replicas again",
+        REPLICA_TTL.as_secs() + 90,
+        || async { keepers(&survivors, &notes_blobs).await == 2 },
+    )
     .await;
     let notes_bytes = std::fs::read(&notes).unwrap();
     for survivor in &survivors {

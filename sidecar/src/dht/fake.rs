@@ -69,6 +69,8 @@ pub(crate) struct FakeDht {
     endpoints: Mutex<HashMap<AgentPubKey, String>>,
     commitments: Mutex<Vec<CommitmentView>>,
     replicas: Mutex<Vec<ReplicaView>>,
+    /// Copies of invited content no invitee has taken yet.
+    shares_pending: AtomicU32,
 }
 
 impl FakeDht {
@@ -83,7 +85,13 @@ impl FakeDht {
             endpoints: Default::default(),
             commitments: Default::default(),
             replicas: Default::default(),
+            shares_pending: AtomicU32::new(0),
         }
+    }
+
+    /// Makes `deliver_shares` report `n` copies pending, as when an invitee's node is away.
+    pub(crate) fn set_shares_pending(&self, n: u32) {
+        self.shares_pending.store(n, Ordering::Relaxed);
     }
 
     /// The node's agent.
@@ -362,7 +370,10 @@ impl Dht for FakeDht {
     }
 
     async fn deliver_shares(&self) -> Answer<media_api::ShareDelivery> {
-        Ok(media_api::ShareDelivery::default())
+        Ok(media_api::ShareDelivery {
+            pending: self.shares_pending.load(Ordering::Relaxed),
+            ..Default::default()
+        })
     }
 
     async fn register_manifest(

@@ -2,7 +2,8 @@
 //! author's chain only; invited content is handed to each invitee by a remote call. A
 //! stranger who knows every public fact (the content's and the manifest's action hashes,
 //! which the author's chain activity shows) finds neither the title nor the blob hash by
-//! any zome call, while the invitee finds both, and loses them when dropped.
+//! any zome call, while the invitee finds both, and loses them when dropped. An invitee
+//! whose node is away gets the copies when it is back.
 
 use crate::common::*;
 use media_api::{ContentView, ManifestView, UpdateContentInput};
@@ -235,4 +236,40 @@ async fn a_forged_copy_of_invited_content_is_refused() {
     assert_eq!(deliver_shares(&net, alice).await, 1);
     let got: Option<ContentView> = net.call(bob, "get_latest_content", call.id.clone()).await;
     assert_eq!(got.map(|v| v.content.title), Some("call with bob".to_string()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_invitee_whose_node_is_away_gets_each_copy_once_it_is_back() {
+    let (mut net, [alice, bob]) = setup::<2>().await;
+    // Bob's conductor goes away; Alice shares two recordings with him meanwhile.
+    net.conductors[bob.0].shutdown().await;
+    let mut calls = Vec::new();
+    for (seed, title) in [(21, "monday's call"), (22, "tuesday's call")] {
+        let m: ManifestView = net
+            .call(alice, "register_private_manifest", manifest(seed, 100_000))
+            .await;
+        let mut c = content(title, "invited");
+        c.blobs = vec![m.id.clone()];
+        c.invitees = vec![net.key(bob)];
+        let view: ContentView = net.call(alice, "create_content", c).await;
+        calls.push(view);
+    }
+    // Handing them over answers (Bob's node is asked once, not once per copy) and keeps
+    // both copies for later.
+    let away: media_api::ShareDelivery = net.call(alice, "deliver_shares", ()).await;
+    assert_eq!((away.delivered, away.pending), (0, 2), "{away:?}");
+
+    // Bob is back: he takes both, once.
+    net.conductors[bob.0].startup().await;
+    net.conductors.exchange_peer_info().await;
+    assert_eq!(deliver_shares(&net, alice).await, 2);
+    assert_eq!(
+        deliver_shares(&net, alice).await,
+        0,
+        "nothing is handed over twice"
+    );
+    for call in &calls {
+        let got: Option<ContentView> = net.call(bob, "get_latest_content", call.id.clone()).await;
+        assert_eq!(got.map(|v| v.content.title), Some(call.content.title.clone()));
+    }
 }

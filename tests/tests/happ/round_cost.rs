@@ -55,6 +55,7 @@ impl OneConductor {
         // Authored ops are integrated into the conductor's one DHT store when they are
         // committed; with no other conductor, publishing and gossip have no one to reach.
         // (Turning them off did not stop publishing from slowing as the library grows.)
+        media_node::embedded::keep_openssl_until_exit();
         let config = SweetConductorConfig::rendezvous(true).tune_network_config(|network| {
             network.disable_publish = true;
             network.disable_gossip = true;

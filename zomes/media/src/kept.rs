@@ -284,6 +284,7 @@ pub fn deliver_shares() -> ExternResult<ShareDelivery> {
     let zome = zome_info()?.name;
     let manifests = own_manifests()?;
     let mut report = ShareDelivery::default();
+    let mut unanswered: BTreeSet<AgentPubKey> = BTreeSet::new();
     for all in own_versions(&[UnitEntryTypes::InvitedContent])? {
         let Some(view) = newest(&all)? else { continue };
         let versions: BTreeSet<&ActionHash> = all.iter().map(|r| r.action_address()).collect();
@@ -331,6 +332,12 @@ pub fn deliver_shares() -> ExternResult<ShareDelivery> {
             if done {
                 continue;
             }
+            // An invitee that did not answer one copy is not asked again in this call:
+            // each ask of a node that is away waits out the network's request timeout.
+            if unanswered.contains(&invitee) {
+                report.pending += 1;
+                continue;
+            }
             let share = match revoked {
                 true => &revocation,
                 false => &copy,
@@ -345,7 +352,10 @@ pub fn deliver_shares() -> ExternResult<ShareDelivery> {
                     }))?;
                     report.delivered += 1;
                 }
-                _ => report.pending += 1,
+                _ => {
+                    unanswered.insert(invitee);
+                    report.pending += 1;
+                }
             }
         }
     }
