@@ -44,7 +44,7 @@ pub async fn start(dir: &Path, passphrase: &str, network: &NetworkSettings) -> a
 /// link waits for a whole zome call: one peer that died and is still in the peer table then
 /// failed every call that asked it (a viewer's listing hung for minutes after its author's
 /// node was killed). Kept well under [`super::link::CALL_TIMEOUT`]. Holochain derives the
-/// transport's timeouts from it: half for one message (10 s), 3/8 to connect (7 s).
+/// transport's connect timeout from it: 3/8, 7 s (through a relay too).
 pub const PEER_REQUEST_TIMEOUT_SECS: u64 = 20;
 
 /// The conductor's configuration: databases and keystore in `dir`, one admin websocket on

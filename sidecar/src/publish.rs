@@ -148,6 +148,8 @@ pub async fn publish_ladder(state: &Sidecar, source: &Manifest) -> Result<(), Ap
     let (kept, public): (Vec<&BlobAccess>, Vec<&BlobAccess>) = mine
         .into_iter()
         .partition(|a| Reach::parse(&a.reach).map_or(true, Reach::is_kept_off_dht));
+    // Invitees' nodes get the new versions of content kept off the DHT from this node.
+    let hand_over = !kept.is_empty();
     for (uses, reach) in [(kept, Reach::Private), (public, Reach::Commons)] {
         if uses.is_empty() {
             continue;
@@ -181,7 +183,9 @@ pub async fn publish_ladder(state: &Sidecar, source: &Manifest) -> Result<(), Ap
         }
     }
     state.access.invalidate(&source.hash.parse()?).await;
-    state.deliver_shares();
+    if hand_over {
+        state.deliver_shares();
+    }
     Ok(())
 }
 

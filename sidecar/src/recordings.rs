@@ -223,6 +223,8 @@ async fn publish(state: &Sidecar, call: &str, manifest: &BlobManifest) -> Result
     content.blobs.push(registered.id.clone());
     crate::publish::replace_content(&*link, &view, content).await?;
     state.access.invalidate(&manifest.hash.parse()?).await;
-    state.deliver_shares();
+    if reach.is_kept_off_dht() {
+        state.deliver_shares();
+    }
     Ok(Some(registered.id.to_string()))
 }

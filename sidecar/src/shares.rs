@@ -11,7 +11,8 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 /// How long the worker first waits before trying copies an invitee did not take; the wait
-/// doubles while copies stay pending, up to five minutes, and starts over at each publish.
+/// doubles while copies stay pending, up to five minutes, and starts over at each publish of
+/// content kept off the DHT.
 pub const RETRY: Duration = Duration::from_secs(5);
 /// How long it waits when everything is handed over (a publish wakes it sooner).
 pub const IDLE: Duration = Duration::from_secs(600);

@@ -15,7 +15,7 @@ use crate::http::reply::Body;
 use crate::state::Sidecar;
 use hdi::prelude::ActionHash;
 use media_api::{IssueCallTokenInput, StartCallInput};
-use media_rules::Place;
+use media_rules::{Place, Reach};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use warp::http::{HeaderMap, Response, StatusCode};
@@ -116,7 +116,9 @@ pub async fn start(
     };
     let view = link.start_call(input).await?;
     // Invitees' nodes learn of an invited call from the copy this node hands them.
-    state.deliver_shares();
+    if view.content.reach().is_ok_and(Reach::is_kept_off_dht) {
+        state.deliver_shares();
+    }
     let joining = sign(link, &view.id, None, link.agent().to_string(), DEFAULT_TTL_SECS).await?;
     Ok(json(StatusCode::CREATED, &joining))
 }

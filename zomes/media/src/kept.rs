@@ -272,6 +272,11 @@ fn leads_back(
     Err(refuse("version must be a version of the content id"))
 }
 
+/// How long a failed ask of an invitee's node took for the node to count as away (not
+/// answering) rather than refusing that one copy: the network's connect timeout is 7 s on
+/// an embedded node, 22 s on Holochain's defaults.
+const UNANSWERED_AFTER_MICROS: i64 = 5_000_000;
+
 /// Hands the newest version of each piece of the caller's invited content to every agent
 /// any version invited (one dropped from the invitees learns so), once per version and
 /// agent. An invitee whose node does not answer is tried again on the next call.
@@ -332,8 +337,8 @@ pub fn deliver_shares() -> ExternResult<ShareDelivery> {
             if done {
                 continue;
             }
-            // An invitee that did not answer one copy is not asked again in this call:
-            // each ask of a node that is away waits out the network's request timeout.
+            // An invitee whose node did not answer one copy is not asked again in this
+            // call: each ask of a node that is away waits out the network's timeout.
             if unanswered.contains(&invitee) {
                 report.pending += 1;
                 continue;
@@ -342,6 +347,7 @@ pub fn deliver_shares() -> ExternResult<ShareDelivery> {
                 true => &revocation,
                 false => &copy,
             };
+            let asked = sys_time()?;
             match call_remote(invitee.clone(), zome.clone(), RECEIVE_SHARE.into(), None, share)? {
                 ZomeCallResponse::Ok(_) => {
                     create_entry(EntryTypes::ShareReceipt(ShareReceipt {
@@ -353,7 +359,12 @@ pub fn deliver_shares() -> ExternResult<ShareDelivery> {
                     report.delivered += 1;
                 }
                 _ => {
-                    unanswered.insert(invitee);
+                    // A quick failure is this copy refused: the invitee's other copies
+                    // are still asked.
+                    let waited = sys_time()?.as_micros() - asked.as_micros();
+                    if waited >= UNANSWERED_AFTER_MICROS {
+                        unanswered.insert(invitee);
+                    }
                     report.pending += 1;
                 }
             }
