@@ -360,6 +360,8 @@ impl Worker {
         let mut settled: HashSet<ActionHash> = HashSet::new();
         let mut repair_queue = Vec::new();
         let mut pulls = Vec::new();
+        // The blobs held and recorded this round, whose statuses stay fresh during pulls.
+        let mut kept = Vec::new();
         for content in &contents {
             let step = plan::content_step(
                 &content.content.lifecycle,
@@ -457,7 +459,13 @@ impl Worker {
                     .hold(link, content, reach, &view, (&commitments, &holders), &replicas)
                     .await;
                 let recorded = match held {
-                    Ok(Hold::Held) => self.record(link, content, manifest_id, &view, &mut report).await,
+                    Ok(Hold::Held) => {
+                        let recorded = self.record(link, content, manifest_id, &view, &mut report).await;
+                        if recorded.is_ok() {
+                            kept.push((content.clone(), manifest_id.clone(), view.clone()));
+                        }
+                        recorded
+                    }
                     Ok(Hold::NoRoom) => {
                         repair_queue.push(blob.to_hex());
                         Ok(())
@@ -486,7 +494,8 @@ impl Worker {
             }))
             .buffer_unordered(PARALLEL_PULLS);
         // Pulls can outlast a TTL (gigabytes over a slow link): the heartbeat goes on
-        // meanwhile, or the others would take this custodian for silent and place elsewhere.
+        // meanwhile, and so do the refreshes of what is kept already, or the others would
+        // take this custodian for silent, or its replicas for lost, and place elsewhere.
         let mut heartbeat = tokio::time::interval(replica::refresh_period(self.config.replica_ttl) / 2);
         heartbeat.tick().await;
         let mut pulled = Vec::new();
@@ -499,6 +508,11 @@ impl Worker {
                 _ = heartbeat.tick() => {
                     if let Err(e) = self.renew_if_due(link).await {
                         tracing::warn!(error = %e, "custodian: renewing the commitment during pulls failed");
+                    }
+                    for (content, manifest_id, view) in &kept {
+                        if let Err(e) = self.record(link, content, manifest_id, view, &mut report).await {
+                            tracing::warn!(%manifest_id, error = %e, "custodian: refreshing a status during pulls failed");
+                        }
                     }
                 }
             }
@@ -1061,6 +1075,60 @@ mod tests {
         assert_eq!((report.assigned, report.recorded), (1, 1), "{report:?}");
         let replicas = dht.replicas(&view.id).await.unwrap();
         assert_eq!(replicas.len(), 1, "the custodian claims its replica");
+    }
+
+    /// A source on loopback that holds every request `delay` before answering 404.
+    async fn slow_source(delay: Duration) -> (String, tokio::task::JoinHandle<()>) {
+        use tokio::io::AsyncWriteExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    let answer = b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+                    let _ = socket.write_all(answer).await;
+                });
+            }
+        });
+        (url, task)
+    }
+
+    #[tokio::test]
+    async fn statuses_of_kept_blobs_stay_fresh_while_a_slow_pull_runs() {
+        let Node { _dir, state, dht } = node();
+        let me = dht.me().pub_key.clone();
+        let author = crate::dht::fake::FakeAgent::new(2).pub_key;
+        let kept = kept_commons(&state, &dht, &author, "kept", b"a talk this node keeps already");
+        // Another talk, whose only source takes longer than a refresh period to answer.
+        let (url, source) = slow_source(Duration::from_millis(2_500)).await;
+        let mut commitment = storage();
+        commitment.endpoint = url;
+        dht.put_commitment(&author, commitment, now());
+        let data = b"a talk served by a slow node";
+        let slow = dht.put_manifest(&author, media_integrity::BlobManifest(manifest_of(data)));
+        dht.put_content(
+            &author,
+            crate::dht::fake::content_node("slow", "commons", vec![slow.id.clone()]),
+        );
+        let mut config =
+            CustodianConfig::from_flags("storage:10", "high", None, "http://127.0.0.1:1".into()).unwrap();
+        config.replica_ttl = Duration::from_secs(3);
+        let period = replica::refresh_period(config.replica_ttl);
+        let mut worker = Worker::start(state.clone(), config).await.unwrap();
+        let start = now();
+        let report = worker.round().await.unwrap();
+        source.abort();
+        assert_eq!(report.pulled, 0, "the slow source had nothing: {report:?}");
+        let replicas = dht.replicas(&kept.id).await.unwrap();
+        let mine = replicas.iter().find(|r| r.custodian == me).unwrap();
+        // Written when the round began, then refreshed while the pull went on.
+        assert_eq!(mine.status.state, "verified");
+        assert!(
+            mine.updated_at.as_micros() - start.as_micros() >= period.as_micros() as i64,
+            "refreshed {} µs into the round",
+            mine.updated_at.as_micros() - start.as_micros()
+        );
     }
 
     #[tokio::test]
