@@ -24,6 +24,7 @@ pub mod reach;
 pub mod relay;
 pub mod replica;
 pub mod role;
+pub mod simulcast;
 pub mod token;
 
 pub use bandwidth::BandwidthClass;

@@ -82,6 +82,7 @@ impl Sidecar {
             Some(settings) => Some(Arc::new(crate::rtc::Sfu::start(
                 settings,
                 &config.recordings_dir(),
+                config.bandwidth.cap(),
             )?)),
             None => None,
         };

@@ -8,6 +8,8 @@
 use super::forward::{self, TrackRef};
 use super::presence::{Presence, State};
 use super::sessions::{Registry, Role};
+use media_rules::bandwidth::DeliveryCap;
+use media_rules::simulcast::{self, Layer, Take};
 use std::collections::HashMap;
 use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
@@ -16,7 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use str0m::media::{KeyframeRequestKind, MediaData, MediaKind, Mid};
+use str0m::media::{KeyframeRequestKind, MediaData, MediaKind, MediaTime, Mid, Rid};
 use str0m::net::{Protocol, Receive};
 use str0m::{Event, IceConnectionState, Input, Output, Rtc};
 
@@ -29,8 +31,12 @@ const MAX_WAIT: Duration = Duration::from_millis(20);
 const CONNECT_WITHIN: Duration = Duration::from_secs(30);
 /// A publisher whose media stops for this long shows as stalled.
 const STALLED_AFTER: Duration = Duration::from_secs(1);
-/// How often the rate sent to viewers is measured (for the Relay's bandwidth budget).
+/// How often the rate sent to viewers (for the Relay's bandwidth budget) and the rate of
+/// each simulcast layer are measured.
 const RATE_WINDOW: Duration = Duration::from_secs(1);
+/// The frame interval a viewer track assumes before it has seen two frames (90 kHz ticks,
+/// 30 frames a second).
+const DEFAULT_FRAME_TICKS: u64 = 3_000;
 
 /// Sessions a test makes panic inside their WebRTC state, at the thread's next turn.
 #[cfg(test)]
@@ -50,17 +56,108 @@ pub(super) struct NewSession {
     pub taken: std::sync::mpsc::SyncSender<()>,
 }
 
+/// A layer a publisher track sends: the track itself without simulcast (no rid).
+struct Sent {
+    rid: Option<Rid>,
+    layer: Layer,
+    /// Bytes received since the rate was last measured.
+    bytes: u64,
+}
+
 /// One media section of a session.
 struct Track {
     mid: Mid,
     kind: MediaKind,
-    /// Publisher tracks: a keyframe was asked for and not yet requested.
-    keyframe_wanted: bool,
+    /// Publisher tracks: the layers a keyframe was asked of and not yet requested.
+    keyframe_wanted: Vec<Option<Rid>>,
     last_keyframe_request: Option<Instant>,
-    /// Publisher tracks: the simulcast layer forwarded (the first one seen).
-    rid: Option<str0m::media::Rid>,
-    /// Viewer tracks: nothing is forwarded before a keyframe, which a decoder can start on.
-    awaiting_keyframe: bool,
+    /// Publisher video tracks: the layers it sends, in the order first seen.
+    layers: Vec<Sent>,
+    /// Viewer video tracks: the layer forwarded now; none before its first keyframe, which
+    /// a decoder can start on.
+    layer: Option<Option<Rid>>,
+    /// Viewer tracks: added to a forwarded frame's media time, so that time runs on
+    /// across a switch of layers (each layer has its own RTP clock offset).
+    shift: i64,
+    /// Viewer tracks: the media time of the last frame forwarded, and the interval
+    /// between the last two.
+    last_out: Option<u64>,
+    frame_ticks: u64,
+}
+
+impl Track {
+    fn new(mid: Mid, kind: MediaKind) -> Self {
+        Track {
+            mid,
+            kind,
+            keyframe_wanted: Vec::new(),
+            last_keyframe_request: None,
+            layers: Vec::new(),
+            layer: None,
+            shift: 0,
+            last_out: None,
+            frame_ticks: DEFAULT_FRAME_TICKS,
+        }
+    }
+
+    /// Asks for a keyframe of `rid` at the next request.
+    fn want_keyframe(&mut self, rid: Option<Rid>) {
+        if !self.keyframe_wanted.contains(&rid) {
+            self.keyframe_wanted.push(rid);
+        }
+    }
+
+    /// Publisher tracks: the layer to forward under `cap` (`None`: none fits); the track
+    /// itself before any media arrived.
+    fn chosen(&self, cap: DeliveryCap) -> Option<Option<Rid>> {
+        if self.layers.is_empty() {
+            return Some(None);
+        }
+        let layers: Vec<Layer> = self.layers.iter().map(|l| l.layer).collect();
+        simulcast::layer_for(&layers, cap).map(|i| self.layers[i].rid)
+    }
+
+    /// Publisher tracks: counts a frame of layer `rid`, and its height if it says; the
+    /// layer's index.
+    fn count(&mut self, data: &MediaData) -> usize {
+        let at = match self.layers.iter().position(|l| l.rid == data.rid) {
+            Some(at) => at,
+            None => {
+                self.layers.push(Sent {
+                    rid: data.rid,
+                    layer: Layer::default(),
+                    bytes: 0,
+                });
+                self.layers.len() - 1
+            }
+        };
+        let sent = &mut self.layers[at];
+        sent.bytes += data.data.len() as u64;
+        if let Some(height) = simulcast::vp8_keyframe_height(&data.data) {
+            sent.layer.height = Some(height);
+        }
+        at
+    }
+
+    /// Viewer tracks: the media time to send a frame stamped `time` with; a frame that
+    /// starts a new layer is put one frame interval after the last one sent.
+    fn rebased(&mut self, time: MediaTime, switched: bool) -> MediaTime {
+        if switched {
+            self.shift = match self.last_out {
+                Some(last) => (last + self.frame_ticks) as i64 - time.numer() as i64,
+                None => 0,
+            };
+        }
+        let out = time.numer().saturating_add_signed(self.shift);
+        if let Some(last) = self.last_out {
+            let step = out.wrapping_sub(last);
+            if (1..=90_000).contains(&step) {
+                self.frame_ticks = step;
+            }
+        }
+        self.last_out = Some(out);
+        MediaTime::new(out, time.frequency())
+    }
 }
 
 struct Session {
@@ -146,6 +243,8 @@ pub(super) struct MediaLoop {
     /// Bytes sent to viewers since `window_start`.
     sent_to_viewers: u64,
     window_start: Instant,
+    /// The node's delivery cap, which decides the simulcast layer viewers get.
+    cap: DeliveryCap,
 }
 
 impl MediaLoop {
@@ -155,8 +254,10 @@ impl MediaLoop {
         registry: Arc<Registry>,
         presence: Arc<Presence>,
         recorder: Option<super::record::Recorder>,
+        cap: DeliveryCap,
     ) -> Self {
         MediaLoop {
+            cap,
             presence,
             recorder,
             socket,
@@ -266,6 +367,16 @@ impl MediaLoop {
         self.registry
             .set_kbps(media_rules::relay::kbps(self.sent_to_viewers, millis));
         self.sent_to_viewers = 0;
+        let layers = self
+            .sessions
+            .iter_mut()
+            .filter(|s| s.role == Role::Publish)
+            .flat_map(|s| s.tracks.iter_mut())
+            .flat_map(|t| t.layers.iter_mut());
+        for sent in layers {
+            let kbps = media_rules::relay::kbps(std::mem::take(&mut sent.bytes), millis);
+            sent.layer.kbps = u32::try_from(kbps).unwrap_or(u32::MAX);
+        }
         self.window_start = Instant::now();
     }
 
@@ -386,21 +497,14 @@ impl MediaLoop {
             }
             Event::MediaAdded(added) => {
                 let s = &mut self.sessions[i];
-                s.tracks.push(Track {
-                    mid: added.mid,
-                    kind: added.kind,
-                    keyframe_wanted: false,
-                    last_keyframe_request: None,
-                    rid: None,
-                    awaiting_keyframe: added.kind == MediaKind::Video,
-                });
+                s.tracks.push(Track::new(added.mid, added.kind));
                 // A viewer that joins a call already under way, or a publisher that joins
                 // one already watched: either way, viewers want a keyframe. (str0m tells of
                 // media after the connection is up, so this is where a new viewer's first
                 // keyframe is asked for.)
                 if added.kind == MediaKind::Video {
                     match s.role {
-                        Role::Publish => s.tracks.last_mut().expect("just pushed").keyframe_wanted = true,
+                        Role::Publish => s.tracks.last_mut().expect("just pushed").want_keyframe(None),
                         Role::View => self.want_keyframes_for(i),
                     }
                 }
@@ -418,7 +522,7 @@ impl MediaLoop {
                     return;
                 };
                 if let Some(from) = self.source_of(i, t) {
-                    self.sessions[from.session].tracks[from.track].keyframe_wanted = true;
+                    self.want_chosen_keyframe(from);
                 }
             }
             _ => {}
@@ -463,14 +567,23 @@ impl MediaLoop {
         let video = self.sessions[i].tracks_of(MediaKind::Video);
         for t in video {
             if let Some(from) = self.source_of(i, t) {
-                self.sessions[from.session].tracks[from.track].keyframe_wanted = true;
+                self.want_chosen_keyframe(from);
             }
+        }
+    }
+
+    /// Asks a publisher track for a keyframe of the layer viewers are to get.
+    fn want_chosen_keyframe(&mut self, from: TrackRef) {
+        let track = &mut self.sessions[from.session].tracks[from.track];
+        if let Some(rid) = track.chosen(self.cap) {
+            track.want_keyframe(rid);
         }
     }
 
     /// Sends the keyframe requests that are wanted and out of their throttle window.
     fn request_keyframes(&mut self) {
         let now = Instant::now();
+        let cap = self.cap;
         for s in self
             .sessions
             .iter_mut()
@@ -481,17 +594,25 @@ impl MediaLoop {
                 let throttled = track
                     .last_keyframe_request
                     .is_some_and(|at| now.duration_since(at) < KEYFRAME_INTERVAL);
-                if !track.keyframe_wanted || throttled {
+                if track.keyframe_wanted.is_empty() || throttled {
                     continue;
                 }
-                let (mid, rid) = (track.mid, track.rid);
+                let mid = track.mid;
+                // Asked before its layers were seen: the one viewers are to get.
+                let rids: Vec<Option<Rid>> = track
+                    .keyframe_wanted
+                    .iter()
+                    .map(|rid| rid.or_else(|| track.chosen(cap).flatten()))
+                    .collect();
                 s.guarded(|rtc| {
                     if let Some(mut writer) = rtc.writer(mid) {
-                        let _ = writer.request_keyframe(rid, KeyframeRequestKind::Pli);
+                        for rid in rids {
+                            let _ = writer.request_keyframe(rid, KeyframeRequestKind::Pli);
+                        }
                     }
                 });
                 let track = &mut s.tracks[t];
-                track.keyframe_wanted = false;
+                track.keyframe_wanted.clear();
                 track.last_keyframe_request = Some(now);
                 s.dirty = true;
             }
@@ -509,18 +630,17 @@ impl MediaLoop {
         else {
             return;
         };
+        let cap = self.cap;
         let track = &mut self.sessions[from_session].tracks[t];
-        if !data.contiguous && track.kind == MediaKind::Video {
-            track.keyframe_wanted = true;
-        }
-        if data.rid.is_some() {
-            if track.rid.is_none() {
-                track.rid = data.rid;
+        let keyframe = data.is_keyframe();
+        // Video: which layer this frame is, and which one viewers are to get.
+        let layers = (track.kind == MediaKind::Video).then(|| {
+            let at = track.count(&data);
+            if !data.contiguous {
+                track.want_keyframe(data.rid);
             }
-            if track.rid != data.rid {
-                return;
-            }
-        }
+            (track.chosen(cap), track.layers[at].layer.fits(cap))
+        });
         let kind = track.kind;
         let call = self.sessions[from_session].call.clone();
         let publishers = self.publisher_tracks(&call, kind);
@@ -531,7 +651,7 @@ impl MediaLoop {
         let Some(slot) = forward::slot(&publishers, from, None) else {
             return;
         };
-        let keyframe = data.is_keyframe();
+        let mut keyframe_wanted = false;
         for vi in 0..self.sessions.len() {
             let viewer = &self.sessions[vi];
             if viewer.role != Role::View || viewer.call != call || !viewer.connected {
@@ -545,17 +665,31 @@ impl MediaLoop {
                 continue;
             };
             let viewer = &mut self.sessions[vi];
-            if viewer.tracks[vt].awaiting_keyframe {
-                if !keyframe {
-                    continue;
+            let track = &mut viewer.tracks[vt];
+            let switched = match layers {
+                None => false,
+                Some((target, fits)) => {
+                    let current = track.layer.as_ref();
+                    match simulcast::take(current, target.as_ref(), &data.rid, keyframe, fits) {
+                        Take::Forward => false,
+                        Take::Switch => true,
+                        Take::AwaitKeyframe => {
+                            keyframe_wanted = true;
+                            continue;
+                        }
+                        Take::Skip => continue,
+                    }
                 }
-                viewer.tracks[vt].awaiting_keyframe = false;
+            };
+            if switched {
+                track.layer = Some(data.rid);
             }
-            let mid = viewer.tracks[vt].mid;
+            let time = track.rebased(data.time, switched);
+            let mid = track.mid;
             let written = viewer.guarded(|rtc| {
                 let writer = rtc.writer(mid)?;
                 let pt = writer.match_params(data.params)?;
-                Some(writer.write(pt, data.network_time, data.time, data.data.clone()))
+                Some(writer.write(pt, data.network_time, time, data.data.clone()))
             });
             match written.flatten() {
                 Some(Err(e)) => {
@@ -565,6 +699,9 @@ impl MediaLoop {
                 Some(Ok(())) => viewer.dirty = true,
                 None => {}
             }
+        }
+        if keyframe_wanted {
+            self.sessions[from_session].tracks[t].want_keyframe(data.rid);
         }
     }
 }

@@ -111,7 +111,12 @@ impl std::fmt::Debug for Sfu {
 impl Sfu {
     /// Binds the UDP socket and starts the media thread; with `settings.record`, the
     /// recorder too, writing under `recordings`.
-    pub fn start(settings: &RtcSettings, recordings: &std::path::Path) -> std::io::Result<Sfu> {
+    /// Viewers get the simulcast layer that fits `cap`, the node's delivery cap.
+    pub fn start(
+        settings: &RtcSettings,
+        recordings: &std::path::Path,
+        cap: media_rules::bandwidth::DeliveryCap,
+    ) -> std::io::Result<Sfu> {
         let socket = UdpSocket::bind(settings.udp)?;
         let bound = socket.local_addr()?;
         let candidate = settings.candidate.unwrap_or_else(|| {
@@ -137,8 +142,14 @@ impl Sfu {
             true => Some(record::Recorder::start(recordings.to_path_buf(), done)?),
             false => None,
         };
-        let media_loop =
-            media::MediaLoop::new(socket, candidate, registry.clone(), presence.clone(), recorder);
+        let media_loop = media::MediaLoop::new(
+            socket,
+            candidate,
+            registry.clone(),
+            presence.clone(),
+            recorder,
+            cap,
+        );
         let thread_stop = stop.clone();
         let thread = std::thread::Builder::new()
             .name("rtc-media".into())
@@ -327,7 +338,7 @@ mod tests {
             record: false,
             ..RtcSettings::loopback()
         };
-        let sfu = Sfu::start(&settings, dir.path()).unwrap();
+        let sfu = Sfu::start(&settings, dir.path(), media_rules::BandwidthClass::High.cap()).unwrap();
         let stop = Arc::new(AtomicBool::new(false));
         let mut threads = Vec::new();
         // Two calls, each with a publisher of real VP8 (a keyframe a second) and a viewer.

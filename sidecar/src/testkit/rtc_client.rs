@@ -26,6 +26,20 @@ pub struct Client {
 impl Client {
     /// A client that sends (`publish`) or receives `kinds`.
     pub fn new(publish: bool, kinds: &[MediaKind]) -> Client {
+        Client::offering(publish, kinds, None)
+    }
+
+    /// A client that publishes one video track in the simulcast layers `rids`, as a
+    /// browser does with several `sendEncodings`.
+    pub fn simulcast_publisher(rids: &[&str]) -> Client {
+        let mut simulcast = str0m::media::Simulcast::new();
+        for rid in rids {
+            simulcast.add_send_layer(str0m::media::SimulcastLayer::new(rid));
+        }
+        Client::offering(true, &[MediaKind::Video], Some(simulcast))
+    }
+
+    fn offering(publish: bool, kinds: &[MediaKind], simulcast: Option<str0m::media::Simulcast>) -> Client {
         let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
         let mut rtc = RtcConfig::new()
             .set_crypto_provider(Arc::new(str0m::crypto::from_feature_flags()))
@@ -39,7 +53,7 @@ impl Client {
         let mut api = rtc.sdp_api();
         let mids = kinds
             .iter()
-            .map(|k| (api.add_media(*k, dir, None, None, None), *k))
+            .map(|k| (api.add_media(*k, dir, None, None, simulcast.clone()), *k))
             .collect();
         let (offer, pending) = api.apply().unwrap();
         Client {
@@ -148,7 +162,22 @@ pub fn drive_counting(
 
 /// Writes `frame` on `mid` in `codec`, stamped `rtp_time` and now.
 pub fn write_frame(rtc: &mut Rtc, mid: Mid, codec: Codec, rtp_time: MediaTime, frame: Vec<u8>) {
-    let writer = rtc.writer(mid).expect("the track is negotiated");
+    write_layer_frame(rtc, mid, None, codec, rtp_time, frame);
+}
+
+/// [`write_frame`] in simulcast layer `rid` (none: the track itself).
+pub fn write_layer_frame(
+    rtc: &mut Rtc,
+    mid: Mid,
+    rid: Option<&str>,
+    codec: Codec,
+    rtp_time: MediaTime,
+    frame: Vec<u8>,
+) {
+    let mut writer = rtc.writer(mid).expect("the track is negotiated");
+    if let Some(rid) = rid {
+        writer = writer.rid(rid.into());
+    }
     let pt = writer
         .payload_params()
         .find(|p| p.spec().codec == codec)
@@ -157,6 +186,19 @@ pub fn write_frame(rtc: &mut Rtc, mid: Mid, codec: Codec, rtp_time: MediaTime, f
     writer
         .write(pt, Instant::now(), rtp_time, frame)
         .expect("the frame is written");
+}
+
+/// Frame `n` of simulcast layer `marker`, `len` bytes long (at least 15): a VP8 keyframe
+/// header saying `height` lines (16:9) when `key`, then `marker` and `n`, then a pattern.
+pub fn layer_frame(n: u32, key: bool, height: u16, marker: u8, len: usize) -> Vec<u8> {
+    let mut f = vec![if key { 0x10 } else { 0x11 }, 0x02, 0x00, 0x9d, 0x01, 0x2a];
+    f.extend_from_slice(&(height * 16 / 9).to_le_bytes());
+    f.extend_from_slice(&height.to_le_bytes());
+    f.push(marker);
+    f.extend_from_slice(&n.to_be_bytes());
+    let pattern = (f.len()..len.max(f.len())).map(|i| (i as u32).wrapping_mul(31) as u8 ^ marker);
+    f.extend(pattern.collect::<Vec<u8>>());
+    f
 }
 
 /// Frame `n` of the test video: a VP8 keyframe tag when `key` (the low bit of the first

@@ -5,7 +5,9 @@
 use crate::common::{start_with, Server};
 use sidecar::rtc::presence::member_id;
 use sidecar::rtc::RtcSettings;
-use sidecar::testkit::rtc_client::{audio_frame, drive, video_frame, video_publisher, write_frame, Client};
+use sidecar::testkit::rtc_client::{
+    audio_frame, drive, layer_frame, video_frame, video_publisher, write_frame, write_layer_frame, Client,
+};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -205,6 +207,142 @@ async fn a_whip_publisher_reaches_two_whep_viewers_frame_for_frame() {
     }
     let usage = server.state.rtc.as_ref().unwrap().usage();
     assert_eq!(usage.streams, 4, "two viewers with two tracks each");
+}
+
+/// What a viewer of a simulcast call received: (layer marker, frame number, media time in
+/// 90 kHz ticks, keyframe), in order of arrival.
+type Layered = Arc<Mutex<Vec<(u8, u32, u64, bool)>>>;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_low_node_forwards_the_simulcast_layer_within_its_cap_and_switches_down_at_a_keyframe() {
+    let server = start_with(|c| {
+        c.bandwidth = media_rules::BandwidthClass::Low;
+        c.rtc = Some(RtcSettings::loopback());
+    })
+    .await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut threads = Vec::new();
+    let mut viewer = one_video_viewer();
+    join(&server, "lecture", "whep", &mut viewer).await;
+    let got: Layered = Default::default();
+    let recorded = got.clone();
+    threads.push(viewer.receive(stop.clone(), move |d| {
+        let n = u32::from_be_bytes(d.data[11..15].try_into().unwrap());
+        let key = d.data[0] & 1 == 0;
+        recorded
+            .lock()
+            .unwrap()
+            .push((d.data[10], n, d.time.numer(), key));
+    }));
+
+    // Three layers, 30 frames a second each, as a browser sends them: 720p ("f"), 360p
+    // ("h") and 180p ("q"), each on an RTP clock of its own. After two seconds the 360p
+    // layer grows to about 2.9 Mbit/s, over a low node's 2 Mbit/s. Keyframes come first
+    // and then only when the SFU asks for them, layer by layer.
+    let layers: [(&str, u16, u64); 3] = [
+        ("f", 720, 1_000_000),
+        ("h", 360, 5_000_000),
+        ("q", 180, 9_000_000),
+    ];
+    let mut publisher = Client::simulcast_publisher(&["f", "h", "q"]);
+    join(&server, "lecture", "whip", &mut publisher).await;
+    let video = publisher.mid(MediaKind::Video);
+    let asked: Arc<Mutex<Vec<String>>> = Default::default();
+    {
+        let (stop, asked) = (stop.clone(), asked.clone());
+        threads.push(std::thread::spawn(move || {
+            let connected = Arc::new(Mutex::new(None::<Instant>));
+            let key_wanted = Arc::new(Mutex::new([true; 3]));
+            let (seen, wanted) = (connected.clone(), key_wanted.clone());
+            let mut sent = 0u32;
+            drive(
+                publisher.rtc,
+                publisher.socket,
+                stop,
+                move |rtc| {
+                    let Some(since) = *connected.lock().unwrap() else {
+                        return;
+                    };
+                    let elapsed = since.elapsed();
+                    while sent < (elapsed.as_millis() / 33) as u32 {
+                        let grown = elapsed > Duration::from_secs(2);
+                        let mut wanted = key_wanted.lock().unwrap();
+                        for (i, (rid, height, base)) in layers.iter().enumerate() {
+                            let len = match (*rid, grown) {
+                                ("f", _) => 3_000,
+                                ("h", false) => 2_500,
+                                ("h", true) => 12_000,
+                                _ => 1_000,
+                            };
+                            let frame = layer_frame(sent, wanted[i], *height, rid.as_bytes()[0], len);
+                            wanted[i] = false;
+                            let time = MediaTime::from_90khz(base + u64::from(sent) * 3_000);
+                            write_layer_frame(rtc, video, Some(rid), Codec::Vp8, time, frame);
+                        }
+                        sent += 1;
+                    }
+                },
+                move |_, e| match e {
+                    Event::Connected => *seen.lock().unwrap() = Some(Instant::now()),
+                    Event::KeyframeRequest(req) => {
+                        let rid = req.rid.map(|r| r.to_string()).unwrap_or_default();
+                        let mut wanted = wanted.lock().unwrap();
+                        for (i, (layer, _, _)) in layers.iter().enumerate() {
+                            if rid.is_empty() || rid == *layer {
+                                wanted[i] = true;
+                            }
+                        }
+                        asked.lock().unwrap().push(rid);
+                    }
+                    _ => {}
+                },
+            )
+        }));
+    }
+
+    // Bounded: until the viewer has 30 frames of the 180p layer, at most 20 s.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if got.lock().unwrap().iter().filter(|f| f.0 == b'q').count() >= 30 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stop.store(true, Ordering::Release);
+    for t in threads {
+        t.join().unwrap();
+    }
+
+    let got = got.lock().unwrap();
+    let order: String = got.iter().map(|f| f.0 as char).collect();
+    assert!(!order.contains('f'), "nothing above 480p: {order}");
+    let (high, low) = order.split_at(order.find('q').unwrap_or(order.len()));
+    assert!(
+        high.len() >= 30 && high.chars().all(|c| c == 'h'),
+        "first the tallest layer within the cap, 360p: {order}"
+    );
+    assert!(
+        low.len() >= 30 && low.chars().all(|c| c == 'q'),
+        "then, once 360p ran over 2 Mbit/s, 180p only: {order}"
+    );
+    assert!(got[0].3, "the first frame is a keyframe");
+    assert!(got[high.len()].3, "the switch is at a keyframe of the new layer");
+    assert!(
+        asked.lock().unwrap().iter().any(|rid| rid == "q"),
+        "the SFU asked for a keyframe of the 180p layer: {:?}",
+        asked.lock().unwrap()
+    );
+    // Frames come in capture order, and time runs on across the switch: the layers'
+    // clocks are millions of ticks apart, the viewer's steps never more than a second.
+    for pair in got.windows(2) {
+        let ((_, n0, t0, _), (_, n1, t1, _)) = (pair[0], pair[1]);
+        assert!(n1 > n0, "frame {n1} after frame {n0}");
+        assert!(
+            t1.checked_sub(t0)
+                .is_some_and(|step| (1..=90_000).contains(&step)),
+            "time steps from {t0} to {t1} (frames {n0}, {n1})"
+        );
+    }
 }
 
 /// A viewer's offer for one video track.
