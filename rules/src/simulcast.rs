@@ -1,8 +1,8 @@
 //! Which simulcast layer of a publisher's video the SFU forwards to viewers (issue 19,
 //! point 4): the best layer within the node's delivery cap ([`DeliveryCap`], from its
-//! bandwidth class), so a `low` node never forwards above 480p / 2 Mbit/s. A layer is
-//! judged by what the SFU sees of it: its height once a keyframe says (VP8 keyframes do),
-//! and its measured bit rate.
+//! bandwidth class), so a `low` node forwards nothing taller than 480p and, while a layer
+//! within 2 Mbit/s is sent, nothing faster. A layer is judged by what the SFU sees of it:
+//! its height once a keyframe says (VP8 keyframes do), and its measured bit rate.
 
 use crate::bandwidth::DeliveryCap;
 
@@ -17,23 +17,33 @@ pub struct Layer {
 }
 
 impl Layer {
-    /// Whether forwarding it stays within `cap`. A height not known yet does not count
-    /// against it; a bit rate over the cap does.
+    /// Whether it is no taller than `cap` allows (a height not known yet does not count
+    /// against it).
+    pub fn low_enough(&self, cap: DeliveryCap) -> bool {
+        self.height.is_none_or(|h| h <= cap.max_height)
+    }
+
+    /// Whether forwarding it stays within `cap`, in height and in bit rate.
     pub fn fits(&self, cap: DeliveryCap) -> bool {
-        self.height.is_none_or(|h| h <= cap.max_height) && self.kbps <= cap.max_kbps
+        self.low_enough(cap) && self.kbps <= cap.max_kbps
     }
 }
 
 /// The layer to forward (its index in `layers`): the tallest, then fastest, of those that
-/// fit `cap`; none when none fits (the viewer then gets no video from this publisher, and
-/// its audio still).
+/// fit `cap`; when each one low enough is over the bit rate, the slowest of them (a
+/// publisher's only layer, or its lowest, rather than no picture); none when every layer
+/// is too tall (the viewer then gets that publisher's audio only).
 pub fn layer_for(layers: &[Layer], cap: DeliveryCap) -> Option<usize> {
-    layers
-        .iter()
-        .enumerate()
+    let indexed = || layers.iter().enumerate();
+    indexed()
         .filter(|(_, l)| l.fits(cap))
         // The first of equals wins: before anything is measured, the first layer seen.
         .min_by_key(|(i, l)| (core::cmp::Reverse((l.height.unwrap_or(0), l.kbps)), *i))
+        .or_else(|| {
+            indexed()
+                .filter(|(_, l)| l.low_enough(cap))
+                .min_by_key(|(i, l)| (l.kbps, *i))
+        })
         .map(|(i, _)| i)
 }
 
@@ -47,14 +57,19 @@ pub enum Take {
     /// Not yet: the layer it is to get, which it can start on only at a keyframe (so ask
     /// the publisher for one).
     AwaitKeyframe,
+    /// The layer the viewer was getting, which no longer fits while another does: it
+    /// gets nothing more of it, and starts again at a keyframe of the one it is to get
+    /// (forwarding this layer again later from an interframe would break its decoding).
+    Restart,
     /// Not for this viewer.
     Skip,
 }
 
 /// What to do with a frame of layer `layer` (a keyframe or not, within the cap or not),
 /// for a viewer getting `current` (none before its first keyframe) that is to get
-/// `target` (none: no layer fits). The viewer keeps its current layer while it fits and
-/// until a keyframe of the target arrives, so a switch never leaves it without a picture.
+/// `target` (none: no layer fits). A viewer moving to a better layer keeps its current one
+/// until a keyframe of the target arrives; one whose layer went over the cap stops it at
+/// once, and its picture holds until that keyframe.
 pub fn take<R: PartialEq>(
     current: Option<&R>,
     target: Option<&R>,
@@ -66,6 +81,7 @@ pub fn take<R: PartialEq>(
     match (current == Some(layer), is_target, keyframe) {
         (true, true, _) => Take::Forward,
         (true, false, _) if fits => Take::Forward,
+        (true, false, _) => Take::Restart,
         (false, true, true) => Take::Switch,
         (false, true, false) => Take::AwaitKeyframe,
         _ => Take::Skip,
@@ -110,10 +126,16 @@ mod tests {
     }
 
     #[test]
-    fn nothing_is_forwarded_when_no_layer_fits() {
+    fn nothing_taller_than_the_cap_is_forwarded_and_the_slowest_when_all_run_over() {
         let low = BandwidthClass::Low.cap();
         assert_eq!(layer_for(&[layer(720, 1_000)], low), None);
         assert_eq!(layer_for(&[], low), None);
+        // Over the rate but low enough: the slowest, rather than no picture.
+        assert_eq!(layer_for(&[layer(480, 3_000)], low), Some(0));
+        assert_eq!(
+            layer_for(&[layer(720, 900), layer(480, 3_000), layer(360, 2_500)], low),
+            Some(2)
+        );
     }
 
     #[test]
@@ -146,9 +168,11 @@ mod tests {
             Take::AwaitKeyframe
         );
         assert_eq!(take(Some(&high), Some(&low), &low, true, true), Take::Switch);
-        // A current layer over the cap stops at once.
-        assert_eq!(take(Some(&high), Some(&low), &high, false, false), Take::Skip);
-        assert_eq!(take(Some(&high), None, &high, true, false), Take::Skip);
+        // A current layer over the cap stops at once, and is not taken up again but at a
+        // keyframe.
+        assert_eq!(take(Some(&high), Some(&low), &high, false, false), Take::Restart);
+        assert_eq!(take(Some(&high), None, &high, true, false), Take::Restart);
+        assert_eq!(take(None, Some(&high), &high, false, true), Take::AwaitKeyframe);
         // Settled: the current layer is forwarded, keyframe or not.
         assert_eq!(take(Some(&low), Some(&low), &low, false, true), Take::Forward);
     }

@@ -487,8 +487,16 @@ impl Worker {
         let mut pulling =
             futures_util::stream::iter(pulls.into_iter().map(|(content, manifest_id, view, job)| {
                 let state = state.clone();
+                let manifest = view.clone();
+                // A task of its own, so a pull goes on while the heartbeat below writes (and
+                // stops with the round).
+                let pulling = tokio_util::task::AbortOnDropHandle::new(tokio::spawn(async move {
+                    pull(&state, &manifest.manifest, &job.sources, &job.keeper).await
+                }));
                 async move {
-                    let result = pull(&state, &view.manifest, &job.sources, &job.keeper).await;
+                    let result = pulling
+                        .await
+                        .unwrap_or_else(|e| Err(ApiError::Internal(format!("a pull failed: {e}"))));
                     (content, manifest_id, view, result)
                 }
             }))

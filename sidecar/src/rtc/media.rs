@@ -37,6 +37,9 @@ const RATE_WINDOW: Duration = Duration::from_secs(1);
 /// The frame interval a viewer track assumes before it has seen two frames (90 kHz ticks,
 /// 30 frames a second).
 const DEFAULT_FRAME_TICKS: u64 = 3_000;
+/// A simulcast layer with no frame for this long is not chosen (a browser pauses its upper
+/// layers when its uplink is short).
+const LAYER_GONE_AFTER: Duration = Duration::from_secs(1);
 
 /// Sessions a test makes panic inside their WebRTC state, at the thread's next turn.
 #[cfg(test)]
@@ -62,6 +65,8 @@ struct Sent {
     layer: Layer,
     /// Bytes received since the rate was last measured.
     bytes: u64,
+    /// When its last frame arrived.
+    last_at: Instant,
 }
 
 /// One media section of a session.
@@ -76,12 +81,15 @@ struct Track {
     /// Viewer video tracks: the layer forwarded now; none before its first keyframe, which
     /// a decoder can start on.
     layer: Option<Option<Rid>>,
+    /// Viewer tracks: the publisher track (session id, mid) it was last fed from; another
+    /// one (the publishers before moved up) starts again at a keyframe.
+    source: Option<(String, Mid)>,
     /// Viewer tracks: added to a forwarded frame's media time, so that time runs on
-    /// across a switch of layers (each layer has its own RTP clock offset).
+    /// across a switch of layers or publishers (each has an RTP clock of its own).
     shift: i64,
-    /// Viewer tracks: the media time of the last frame forwarded, and the interval
-    /// between the last two.
-    last_out: Option<u64>,
+    /// Viewer tracks: the media time of the last frame forwarded and when it went, and the
+    /// interval between the last two.
+    last_out: Option<(u64, Instant)>,
     frame_ticks: u64,
 }
 
@@ -94,6 +102,7 @@ impl Track {
             last_keyframe_request: None,
             layers: Vec::new(),
             layer: None,
+            source: None,
             shift: 0,
             last_out: None,
             frame_ticks: DEFAULT_FRAME_TICKS,
@@ -107,14 +116,29 @@ impl Track {
         }
     }
 
-    /// Publisher tracks: the layer to forward under `cap` (`None`: none fits); the track
-    /// itself before any media arrived.
+    /// Publisher tracks: the layer to forward under `cap` (`None`: none fits), among those
+    /// still arriving (all of them when none is); the track itself before any media
+    /// arrived.
     fn chosen(&self, cap: DeliveryCap) -> Option<Option<Rid>> {
         if self.layers.is_empty() {
             return Some(None);
         }
-        let layers: Vec<Layer> = self.layers.iter().map(|l| l.layer).collect();
-        simulcast::layer_for(&layers, cap).map(|i| self.layers[i].rid)
+        let arriving: Vec<&Sent> = self
+            .layers
+            .iter()
+            .filter(|l| l.last_at.elapsed() <= LAYER_GONE_AFTER)
+            .collect();
+        let candidates = match arriving.is_empty() {
+            true => self.layers.iter().collect(),
+            false => arriving,
+        };
+        let layers: Vec<Layer> = candidates.iter().map(|l| l.layer).collect();
+        simulcast::layer_for(&layers, cap).map(|i| candidates[i].rid)
+    }
+
+    /// Publisher tracks: whether it sends simulcast layers (rather than the track itself).
+    fn is_simulcast(&self) -> bool {
+        self.layers.iter().any(|l| l.rid.is_some())
     }
 
     /// Publisher tracks: counts a frame of layer `rid`, and its height if it says; the
@@ -127,35 +151,46 @@ impl Track {
                     rid: data.rid,
                     layer: Layer::default(),
                     bytes: 0,
+                    last_at: Instant::now(),
                 });
                 self.layers.len() - 1
             }
         };
         let sent = &mut self.layers[at];
         sent.bytes += data.data.len() as u64;
+        sent.last_at = Instant::now();
         if let Some(height) = simulcast::vp8_keyframe_height(&data.data) {
             sent.layer.height = Some(height);
         }
         at
     }
 
-    /// Viewer tracks: the media time to send a frame stamped `time` with; a frame that
-    /// starts a new layer is put one frame interval after the last one sent.
+    /// Viewer tracks: the media time to send a frame stamped `time` with. A frame that
+    /// starts a new layer or publisher follows the last one sent by the time that passed
+    /// since, and at least one frame interval.
     fn rebased(&mut self, time: MediaTime, switched: bool) -> MediaTime {
+        let now = Instant::now();
         if switched {
             self.shift = match self.last_out {
-                Some(last) => (last + self.frame_ticks) as i64 - time.numer() as i64,
+                Some((last, at)) => {
+                    let hz = u64::from(time.frequency().get());
+                    let passed =
+                        u64::try_from(now.duration_since(at).as_micros() * u128::from(hz) / 1_000_000)
+                            .unwrap_or(u64::MAX);
+                    last.wrapping_add(passed.clamp(self.frame_ticks, 10 * hz))
+                        .wrapping_sub(time.numer()) as i64
+                }
                 None => 0,
             };
         }
-        let out = time.numer().saturating_add_signed(self.shift);
-        if let Some(last) = self.last_out {
+        let out = time.numer().wrapping_add_signed(self.shift);
+        if let Some((last, _)) = self.last_out {
             let step = out.wrapping_sub(last);
             if (1..=90_000).contains(&step) {
                 self.frame_ticks = step;
             }
         }
-        self.last_out = Some(out);
+        self.last_out = Some((out, now));
         MediaTime::new(out, time.frequency())
     }
 }
@@ -375,7 +410,13 @@ impl MediaLoop {
             .flat_map(|t| t.layers.iter_mut());
         for sent in layers {
             let kbps = media_rules::relay::kbps(std::mem::take(&mut sent.bytes), millis);
-            sent.layer.kbps = u32::try_from(kbps).unwrap_or(u32::MAX);
+            let kbps = u32::try_from(kbps).unwrap_or(u32::MAX);
+            // Averaged with the window before, so one burst (a keyframe, a catch-up) does
+            // not move viewers to another layer.
+            sent.layer.kbps = match sent.layer.kbps {
+                0 => kbps,
+                before => before / 2 + kbps / 2,
+            };
         }
         self.window_start = Instant::now();
     }
@@ -598,11 +639,15 @@ impl MediaLoop {
                     continue;
                 }
                 let mid = track.mid;
-                // Asked before its layers were seen: the one viewers are to get.
+                // Asked of the track as a whole, a simulcast one: of the layer viewers are to
+                // get, if any (a request without a rid goes to any of its layers).
                 let rids: Vec<Option<Rid>> = track
                     .keyframe_wanted
                     .iter()
-                    .map(|rid| rid.or_else(|| track.chosen(cap).flatten()))
+                    .filter_map(|rid| match (rid, track.is_simulcast()) {
+                        (None, true) => track.chosen(cap).flatten().map(Some),
+                        (rid, _) => Some(*rid),
+                    })
                     .collect();
                 s.guarded(|rtc| {
                     if let Some(mut writer) = rtc.writer(mid) {
@@ -636,13 +681,16 @@ impl MediaLoop {
         // Video: which layer this frame is, and which one viewers are to get.
         let layers = (track.kind == MediaKind::Video).then(|| {
             let at = track.count(&data);
-            if !data.contiguous {
+            let target = track.chosen(cap);
+            // A gap in the layer viewers get: their decoders need a keyframe.
+            if !data.contiguous && target == Some(data.rid) {
                 track.want_keyframe(data.rid);
             }
-            (track.chosen(cap), track.layers[at].layer.fits(cap))
+            (target, track.layers[at].layer.fits(cap))
         });
         let kind = track.kind;
         let call = self.sessions[from_session].call.clone();
+        let source = (self.sessions[from_session].id.clone(), data.mid);
         let publishers = self.publisher_tracks(&call, kind);
         let from = TrackRef {
             session: from_session,
@@ -652,6 +700,7 @@ impl MediaLoop {
             return;
         };
         let mut keyframe_wanted = false;
+        let mut restart = false;
         for vi in 0..self.sessions.len() {
             let viewer = &self.sessions[vi];
             if viewer.role != Role::View || viewer.call != call || !viewer.connected {
@@ -666,6 +715,11 @@ impl MediaLoop {
             };
             let viewer = &mut self.sessions[vi];
             let track = &mut viewer.tracks[vt];
+            if track.source.as_ref() != Some(&source) {
+                // Fed by another publisher track now: from its next keyframe on.
+                track.source = Some(source.clone());
+                track.layer = None;
+            }
             let switched = match layers {
                 None => false,
                 Some((target, fits)) => {
@@ -675,6 +729,11 @@ impl MediaLoop {
                         Take::Switch => true,
                         Take::AwaitKeyframe => {
                             keyframe_wanted = true;
+                            continue;
+                        }
+                        Take::Restart => {
+                            track.layer = None;
+                            restart = true;
                             continue;
                         }
                         Take::Skip => continue,
@@ -703,5 +762,56 @@ impl MediaLoop {
         if keyframe_wanted {
             self.sessions[from_session].tracks[t].want_keyframe(data.rid);
         }
+        if restart {
+            self.want_chosen_keyframe(from);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use media_rules::BandwidthClass;
+
+    fn sent(rid: &str, height: u32, kbps: u32, last_at: Instant) -> Sent {
+        Sent {
+            rid: Some(rid.into()),
+            layer: Layer {
+                height: Some(height),
+                kbps,
+            },
+            bytes: 0,
+            last_at,
+        }
+    }
+
+    fn video_track() -> Track {
+        Track::new(Mid::from("0"), MediaKind::Video)
+    }
+
+    #[test]
+    fn a_layer_that_stops_arriving_is_not_chosen() {
+        let mut track = video_track();
+        let now = Instant::now();
+        let stopped = now.checked_sub(Duration::from_secs(2)).unwrap();
+        track.layers = vec![sent("h", 360, 600, stopped), sent("q", 180, 150, now)];
+        let low = BandwidthClass::Low.cap();
+        assert_eq!(track.chosen(low), Some(Some("q".into())));
+        // Once every layer stopped (a stalled publisher), the choice stands as it was.
+        track.layers[1].last_at = stopped;
+        assert_eq!(track.chosen(low), Some(Some("h".into())));
+    }
+
+    #[test]
+    fn media_time_runs_on_across_a_switch_of_layers() {
+        let mut track = video_track();
+        let at = |ticks| MediaTime::from_90khz(ticks);
+        assert_eq!(track.rebased(at(1_000), true).numer(), 1_000);
+        assert_eq!(track.rebased(at(4_000), false).numer(), 4_000);
+        // Another layer, its clock millions of ticks away: one frame on, then its own pace.
+        assert_eq!(track.rebased(at(9_000_000), true).numer(), 7_000);
+        assert_eq!(track.rebased(at(9_003_000), false).numer(), 10_000);
+        // A layer whose clock is behind: still forward.
+        assert_eq!(track.rebased(at(500), true).numer(), 13_000);
     }
 }

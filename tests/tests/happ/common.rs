@@ -48,6 +48,32 @@ pub async fn setup<const N: usize>() -> (Net, [Agent; N]) {
     (Net { conductors, cells }, std::array::from_fn(Agent))
 }
 
+impl Drop for Net {
+    /// Shuts every conductor still running down, and waits for each, before the test's
+    /// runtime goes. A dropped `SweetConductor` only spawns its shutdown, which then runs
+    /// while the runtime shuts down; a database pool's maintenance task can spin on a worker
+    /// forever then (seen once, at the end of `custodians_e2e`), and the test process hangs.
+    fn drop(&mut self) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if runtime.runtime_flavor() != tokio::runtime::RuntimeFlavor::MultiThread {
+            return;
+        }
+        let conductors = &mut self.conductors;
+        tokio::task::block_in_place(|| {
+            runtime.block_on(async {
+                for i in 0..conductors.iter().count() {
+                    if conductors[i].is_running() {
+                        let wait = std::time::Duration::from_secs(30);
+                        let _ = tokio::time::timeout(wait, conductors[i].try_shutdown()).await;
+                    }
+                }
+            })
+        });
+    }
+}
+
 impl Net {
     /// Calls `f` as `who`; panics if the call fails.
     pub async fn call<I, O>(&self, who: Agent, f: &str, input: I) -> O
