@@ -165,11 +165,10 @@ impl Track {
         at
     }
 
-    /// Viewer tracks: the media time to send a frame stamped `time` with. A frame that
-    /// starts a new layer or publisher follows the last one sent by the time that passed
-    /// since, and at least one frame interval.
-    fn rebased(&mut self, time: MediaTime, switched: bool) -> MediaTime {
-        let now = Instant::now();
+    /// Viewer tracks: the media time to send a frame stamped `time` with, `now`. A frame
+    /// that starts a new layer or publisher follows the last one sent by the time that
+    /// passed since, and at least one frame interval.
+    fn rebased(&mut self, time: MediaTime, switched: bool, now: Instant) -> MediaTime {
         if switched {
             self.shift = match self.last_out {
                 Some((last, at)) => {
@@ -743,7 +742,7 @@ impl MediaLoop {
             if switched {
                 track.layer = Some(data.rid);
             }
-            let time = track.rebased(data.time, switched);
+            let time = track.rebased(data.time, switched, Instant::now());
             let mid = track.mid;
             let written = viewer.guarded(|rtc| {
                 let writer = rtc.writer(mid)?;
@@ -806,12 +805,17 @@ mod tests {
     fn media_time_runs_on_across_a_switch_of_layers() {
         let mut track = video_track();
         let at = |ticks| MediaTime::from_90khz(ticks);
-        assert_eq!(track.rebased(at(1_000), true).numer(), 1_000);
-        assert_eq!(track.rebased(at(4_000), false).numer(), 4_000);
-        // Another layer, its clock millions of ticks away: one frame on, then its own pace.
-        assert_eq!(track.rebased(at(9_000_000), true).numer(), 7_000);
-        assert_eq!(track.rebased(at(9_003_000), false).numer(), 10_000);
+        let start = Instant::now();
+        let after = |millis| start + Duration::from_millis(millis);
+        assert_eq!(track.rebased(at(1_000), true, after(0)).numer(), 1_000);
+        assert_eq!(track.rebased(at(4_000), false, after(33)).numer(), 4_000);
+        // Another layer, its clock millions of ticks away, right after: one frame on, then
+        // its own pace.
+        assert_eq!(track.rebased(at(9_000_000), true, after(40)).numer(), 7_000);
+        assert_eq!(track.rebased(at(9_003_000), false, after(73)).numer(), 10_000);
         // A layer whose clock is behind: still forward.
-        assert_eq!(track.rebased(at(500), true).numer(), 13_000);
+        assert_eq!(track.rebased(at(500), true, after(80)).numer(), 13_000);
+        // A switch half a second after the last frame: half a second on (45 000 ticks).
+        assert_eq!(track.rebased(at(77), true, after(580)).numer(), 58_000);
     }
 }
